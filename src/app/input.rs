@@ -1,0 +1,95 @@
+//! Key presses → state changes, per mode.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::{AppState, Level, Mode, Panel};
+use crate::config::Action;
+use crate::msg::Command;
+
+pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
+    // Ctrl-C always leaves, whatever mode or keymap.
+    if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+        return vec![Command::Quit];
+    }
+    match app.mode {
+        Mode::Filter => {
+            filter_key(app, key);
+            Vec::new()
+        }
+        Mode::Help => {
+            match app.keymap.action_for(&key) {
+                Some(Action::Quit) => return vec![Command::Quit],
+                _ => app.mode = Mode::Normal,
+            }
+            Vec::new()
+        }
+        Mode::Normal => normal_key(app, key),
+    }
+}
+
+fn normal_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
+    let Some(action) = app.keymap.action_for(&key) else {
+        if key.code == KeyCode::Esc && !app.table.filter().is_empty() {
+            app.table.set_filter(String::new(), &app.stats);
+        }
+        return Vec::new();
+    };
+    let page = app.page as isize;
+    match action {
+        Action::Quit => return vec![Command::Quit],
+        Action::Help => app.mode = Mode::Help,
+        Action::Up => app.table.move_by(-1),
+        Action::Down => app.table.move_by(1),
+        Action::PageUp => app.table.move_by(-page),
+        Action::PageDown => app.table.move_by(page),
+        Action::First => app.table.select(0),
+        Action::Last => app.table.select(usize::MAX),
+        Action::NextPanel | Action::PrevPanel => {
+            app.focus = match app.focus {
+                Panel::Gpus => Panel::Containers,
+                Panel::Containers => Panel::Gpus,
+            }
+        }
+        Action::Filter => {
+            app.mode = Mode::Filter;
+            app.focus = Panel::Containers;
+        }
+        Action::SortNext => {
+            let next = app.table.sort.next();
+            app.table.set_sort(next, false, &app.stats);
+            app.set_status(Level::Info, format!("sorted by {}", next.label()));
+        }
+        Action::SortReverse => {
+            let (sort, rev) = (app.table.sort, !app.table.reverse);
+            app.table.set_sort(sort, rev, &app.stats);
+            let order = if rev { "reversed" } else { "normal order" };
+            app.set_status(Level::Info, format!("sorted by {} ({order})", sort.label()));
+        }
+    }
+    Vec::new()
+}
+
+fn filter_key(app: &mut AppState, key: KeyEvent) {
+    let mut text = app.table.filter().to_string();
+    match key.code {
+        KeyCode::Esc => {
+            app.mode = Mode::Normal;
+            app.table.set_filter(String::new(), &app.stats);
+            return;
+        }
+        KeyCode::Enter => {
+            app.mode = Mode::Normal;
+            app.table.select(0);
+            return;
+        }
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => text.clear(),
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
+        _ => return,
+    }
+    app.table.set_filter(text, &app.stats);
+    // Typing narrows the rows; keep the best match under the cursor.
+    app.table.select(0);
+}

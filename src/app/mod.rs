@@ -1,0 +1,159 @@
+//! The app: owns all state the screen shows and turns messages into state changes and commands.
+//! Nothing here does I/O, so every behaviour is testable without a terminal or an engine.
+
+mod input;
+pub mod table;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::{Config, Keymap, Theme};
+use crate::docker::{ContainerStats, EngineInfo};
+use crate::msg::{Command, EngineMsg, Msg};
+pub use table::ContainerTable;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineStatus {
+    Connecting { host: String },
+    Up(EngineInfo),
+    Down { host: String, reason: String, retry_in: Duration, attempt: u32 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Panel {
+    Gpus,
+    Containers,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    /// Typing into the `/` filter.
+    Filter,
+    Help,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusLine {
+    pub text: String,
+    pub level: Level,
+}
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub refresh: Duration,
+    pub config_path: Option<PathBuf>,
+    pub engine: EngineStatus,
+    pub table: ContainerTable,
+    pub stats: HashMap<String, ContainerStats>,
+    pub focus: Panel,
+    pub mode: Mode,
+    /// Unix seconds of the latest sample; uptimes are shown relative to it.
+    pub now: i64,
+    pub status: Option<StatusLine>,
+    /// Rows that fit on one page of the table, from the terminal's height.
+    pub page: usize,
+    dirty: bool,
+}
+
+impl AppState {
+    pub fn new(config: &Config, host: String) -> AppState {
+        AppState {
+            keymap: config.keymap.clone(),
+            theme: config.theme,
+            refresh: config.refresh,
+            config_path: config.path.clone(),
+            engine: EngineStatus::Connecting { host },
+            table: ContainerTable::new(config.sort),
+            stats: HashMap::new(),
+            focus: Panel::Containers,
+            mode: Mode::Normal,
+            now: 0,
+            status: None,
+            page: 10,
+            dirty: true,
+        }
+    }
+
+    /// Whether anything visible changed since the last call; the loop draws only then.
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Vec<Command> {
+        match msg {
+            Msg::Key(key) => {
+                self.dirty = true;
+                input::handle_key(self, key)
+            }
+            Msg::Resize(_, height) => {
+                // Header, table borders and footer take about eight lines.
+                self.page = usize::from(height.saturating_sub(8)).max(1);
+                self.dirty = true;
+                Vec::new()
+            }
+            Msg::Engine(m) => {
+                self.on_engine(m);
+                Vec::new()
+            }
+            Msg::Quit => vec![Command::Quit],
+        }
+    }
+
+    fn on_engine(&mut self, msg: EngineMsg) {
+        match msg {
+            EngineMsg::Connecting { host } => {
+                // While reconnecting, keep showing why the last attempt failed.
+                if !matches!(self.engine, EngineStatus::Down { .. }) {
+                    self.set_engine(EngineStatus::Connecting { host });
+                }
+            }
+            EngineMsg::Connected(info) => self.set_engine(EngineStatus::Up(*info)),
+            EngineMsg::Down { host, reason, retry_in, attempt } => {
+                self.set_engine(EngineStatus::Down { host, reason, retry_in, attempt });
+                // Figures from a dead engine would be stale; the list comes back on reconnect.
+                self.stats.clear();
+                self.table.set_containers(Vec::new(), &self.stats);
+            }
+            EngineMsg::Containers(list) => {
+                self.table.set_containers(list, &self.stats);
+                self.dirty = true;
+            }
+            EngineMsg::Stats { at, stats } => {
+                let minute_changed = at / 60 != self.now / 60;
+                self.now = at;
+                if stats != self.stats {
+                    self.stats = stats;
+                    self.table.rebuild(&self.stats);
+                    self.dirty = true;
+                } else if minute_changed {
+                    // Uptimes are shown in minutes; nothing else moved.
+                    self.dirty = true;
+                }
+            }
+        }
+    }
+
+    fn set_engine(&mut self, status: EngineStatus) {
+        if self.engine != status {
+            self.engine = status;
+            self.dirty = true;
+        }
+    }
+
+    pub fn set_status(&mut self, level: Level, text: impl Into<String>) {
+        self.status = Some(StatusLine { text: text.into(), level });
+        self.dirty = true;
+    }
+}

@@ -1,0 +1,149 @@
+//! The container table's view state: which containers show (filter), in what order (sort), and
+//! which one is selected. Selection follows the container, not the row number, so rows moving or
+//! vanishing under the cursor do not make it jump to a stranger.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use crate::config::SortKey;
+use crate::docker::{Container, ContainerStats};
+
+#[derive(Debug, Clone, Default)]
+pub struct ContainerTable {
+    all: Vec<Container>,
+    /// Indices into `all` of the rows shown, in display order.
+    rows: Vec<usize>,
+    selected: usize,
+    selected_id: Option<String>,
+    pub sort: SortKey,
+    pub reverse: bool,
+    filter: String,
+}
+
+/// Per-container numbers the sort needs besides the container itself.
+pub trait SortMetrics {
+    fn stats(&self, id: &str) -> Option<&ContainerStats>;
+    fn gpu_memory(&self, id: &str) -> u64;
+}
+
+impl SortMetrics for HashMap<String, ContainerStats> {
+    fn stats(&self, id: &str) -> Option<&ContainerStats> {
+        self.get(id)
+    }
+    fn gpu_memory(&self, _id: &str) -> u64 {
+        0
+    }
+}
+
+impl ContainerTable {
+    pub fn new(sort: SortKey) -> ContainerTable {
+        ContainerTable { sort, ..Default::default() }
+    }
+
+    pub fn all(&self) -> &[Container] {
+        &self.all
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn rows(&self) -> impl ExactSizeIterator<Item = &Container> + '_ {
+        self.rows.iter().map(|&i| &self.all[i])
+    }
+
+    pub fn selected_index(&self) -> Option<usize> {
+        (!self.rows.is_empty()).then_some(self.selected)
+    }
+
+    pub fn selected(&self) -> Option<&Container> {
+        self.rows.get(self.selected).map(|&i| &self.all[i])
+    }
+
+    pub fn filter(&self) -> &str {
+        &self.filter
+    }
+
+    pub fn set_containers(&mut self, list: Vec<Container>, metrics: &dyn SortMetrics) {
+        self.all = list;
+        self.rebuild(metrics);
+    }
+
+    pub fn set_filter(&mut self, filter: String, metrics: &dyn SortMetrics) {
+        self.filter = filter;
+        self.rebuild(metrics);
+    }
+
+    pub fn set_sort(&mut self, sort: SortKey, reverse: bool, metrics: &dyn SortMetrics) {
+        self.sort = sort;
+        self.reverse = reverse;
+        self.rebuild(metrics);
+    }
+
+    /// Moves the cursor by `delta` rows, clamped to the table.
+    pub fn move_by(&mut self, delta: isize) {
+        if self.rows.is_empty() {
+            return;
+        }
+        let max = self.rows.len() as isize - 1;
+        self.select((self.selected as isize + delta).clamp(0, max) as usize);
+    }
+
+    pub fn select(&mut self, row: usize) {
+        if self.rows.is_empty() {
+            self.selected = 0;
+            self.selected_id = None;
+            return;
+        }
+        self.selected = row.min(self.rows.len() - 1);
+        self.selected_id = Some(self.all[self.rows[self.selected]].id.clone());
+    }
+
+    /// Re-applies filter and sort, then puts the cursor back on the same container; if that one
+    /// is gone, on the row where it was (clamped), so removing a container keeps the cursor near.
+    pub fn rebuild(&mut self, metrics: &dyn SortMetrics) {
+        let needle = self.filter.to_lowercase();
+        self.rows = (0..self.all.len())
+            .filter(|&i| {
+                needle.is_empty() || {
+                    let c = &self.all[i];
+                    c.name.to_lowercase().contains(&needle) || c.image.to_lowercase().contains(&needle)
+                }
+            })
+            .collect();
+        let all = &self.all;
+        let sort = self.sort;
+        self.rows.sort_by(|&a, &b| compare(sort, &all[a], &all[b], metrics));
+        if self.reverse {
+            self.rows.reverse();
+        }
+        let again =
+            self.selected_id.as_ref().and_then(|id| self.rows.iter().position(|&i| &self.all[i].id == id));
+        self.select(again.unwrap_or(self.selected));
+    }
+}
+
+fn compare(sort: SortKey, a: &Container, b: &Container, m: &dyn SortMetrics) -> Ordering {
+    let by_name = || a.name.cmp(&b.name);
+    // Bigger numbers first: the question is always "who uses the most".
+    let desc_f = |x: Option<f64>, y: Option<f64>| y.unwrap_or(-1.0).total_cmp(&x.unwrap_or(-1.0));
+    let primary = match sort {
+        SortKey::State => a.state.cmp(&b.state),
+        SortKey::Name => Ordering::Equal,
+        SortKey::Image => a.image.cmp(&b.image),
+        SortKey::Cpu => {
+            desc_f(m.stats(&a.id).and_then(|s| s.cpu_percent), m.stats(&b.id).and_then(|s| s.cpu_percent))
+        }
+        SortKey::Memory => {
+            m.stats(&b.id).and_then(|s| s.mem_used).cmp(&m.stats(&a.id).and_then(|s| s.mem_used))
+        }
+        // Longest running first.
+        SortKey::Uptime => a.started_at.unwrap_or(i64::MAX).cmp(&b.started_at.unwrap_or(i64::MAX)),
+        SortKey::GpuMemory => m.gpu_memory(&b.id).cmp(&m.gpu_memory(&a.id)),
+    };
+    primary.then_with(by_name).then_with(|| a.id.cmp(&b.id))
+}

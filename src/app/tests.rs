@@ -1,0 +1,243 @@
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+use crate::config::SortKey;
+use crate::docker::{Container, ContainerState};
+use crate::gpu::request::GpuRequest;
+
+pub fn container(id: &str, name: &str, state: ContainerState) -> Container {
+    Container {
+        id: format!("{id:0<64}"),
+        name: name.to_string(),
+        image: format!("img/{name}"),
+        state,
+        created: 1000,
+        started_at: Some(1000),
+        finished_at: None,
+        exit_code: None,
+        health: None,
+        pid: None,
+        gpus: GpuRequest::None,
+    }
+}
+
+fn app() -> AppState {
+    AppState::new(&Config::default(), "unix:///var/run/docker.sock".into())
+}
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn code(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn list(app: &mut AppState, items: Vec<Container>) {
+    app.update(Msg::Engine(EngineMsg::Containers(items)));
+}
+
+fn names(app: &AppState) -> Vec<String> {
+    app.table.rows().map(|c| c.name.clone()).collect()
+}
+
+fn selected(app: &AppState) -> Option<String> {
+    app.table.selected().map(|c| c.name.clone())
+}
+
+#[test]
+fn list_message_sorts_running_first_then_by_name() {
+    let mut a = app();
+    list(
+        &mut a,
+        vec![
+            container("1", "zeta", ContainerState::Exited),
+            container("2", "beta", ContainerState::Running),
+            container("3", "alpha", ContainerState::Running),
+        ],
+    );
+    assert_eq!(names(&a), ["alpha", "beta", "zeta"]);
+    assert_eq!(selected(&a).as_deref(), Some("alpha"));
+    assert!(a.take_dirty());
+}
+
+#[test]
+fn event_driven_changes_keep_the_selection_on_the_same_container() {
+    let mut a = app();
+    let mut items = vec![
+        container("1", "a", ContainerState::Running),
+        container("2", "b", ContainerState::Running),
+        container("3", "c", ContainerState::Running),
+    ];
+    list(&mut a, items.clone());
+    a.update(key('j'));
+    assert_eq!(selected(&a).as_deref(), Some("b"));
+    // b stops: it sorts after the running ones, and the cursor follows it.
+    items[1].state = ContainerState::Exited;
+    list(&mut a, items.clone());
+    assert_eq!(names(&a), ["a", "c", "b"]);
+    assert_eq!(selected(&a).as_deref(), Some("b"));
+    // b is removed: the cursor stays at the same row, now c... clamped to the end.
+    items.remove(1);
+    list(&mut a, items.clone());
+    assert_eq!(names(&a), ["a", "c"]);
+    assert_eq!(selected(&a).as_deref(), Some("c"));
+    // Everything goes: no selection, no panic on movement.
+    list(&mut a, Vec::new());
+    assert_eq!(selected(&a), None);
+    a.update(key('j'));
+    a.update(key('G'));
+    assert_eq!(selected(&a), None);
+}
+
+#[test]
+fn movement_keys_clamp() {
+    let mut a = app();
+    list(
+        &mut a,
+        (0..5).map(|i| container(&i.to_string(), &format!("c{i}"), ContainerState::Running)).collect(),
+    );
+    a.update(key('k'));
+    assert_eq!(selected(&a).as_deref(), Some("c0"));
+    a.update(key('G'));
+    assert_eq!(selected(&a).as_deref(), Some("c4"));
+    a.update(code(KeyCode::Down));
+    assert_eq!(selected(&a).as_deref(), Some("c4"));
+    a.update(key('g'));
+    assert_eq!(selected(&a).as_deref(), Some("c0"));
+    a.update(Msg::Resize(80, 11));
+    a.update(code(KeyCode::PageDown));
+    assert_eq!(selected(&a).as_deref(), Some("c3"));
+}
+
+#[test]
+fn stats_message_updates_figures_and_cpu_sort() {
+    let mut a = app();
+    list(
+        &mut a,
+        vec![
+            container("1", "idle", ContainerState::Running),
+            container("2", "busy", ContainerState::Running),
+        ],
+    );
+    a.table.set_sort(SortKey::Cpu, false, &a.stats);
+    a.take_dirty();
+    let mut stats = HashMap::new();
+    stats.insert(
+        format!("{:0<64}", "1"),
+        ContainerStats { cpu_percent: Some(0.5), mem_used: Some(10), mem_limit: Some(100) },
+    );
+    stats.insert(
+        format!("{:0<64}", "2"),
+        ContainerStats { cpu_percent: Some(99.0), mem_used: Some(20), mem_limit: Some(100) },
+    );
+    a.update(Msg::Engine(EngineMsg::Stats { at: 2000, stats: stats.clone() }));
+    assert!(a.take_dirty());
+    assert_eq!(names(&a), ["busy", "idle"]);
+    assert_eq!(a.now, 2000);
+    // The same figures within the same minute change nothing on screen: no redraw.
+    a.update(Msg::Engine(EngineMsg::Stats { at: 2001, stats }));
+    assert!(!a.take_dirty());
+}
+
+#[test]
+fn sort_keys_cycle_and_reverse() {
+    let mut a = app();
+    list(
+        &mut a,
+        vec![container("1", "b", ContainerState::Running), container("2", "a", ContainerState::Exited)],
+    );
+    assert_eq!(a.table.sort, SortKey::State);
+    a.update(key('o'));
+    assert_eq!(a.table.sort, SortKey::Name);
+    assert_eq!(names(&a), ["a", "b"]);
+    a.update(key('O'));
+    assert_eq!(names(&a), ["b", "a"]);
+    assert!(a.status.as_ref().is_some_and(|s| s.text.contains("reversed")));
+}
+
+#[test]
+fn filter_narrows_keeps_and_clears() {
+    let mut a = app();
+    list(
+        &mut a,
+        vec![
+            container("1", "trainer", ContainerState::Running),
+            container("2", "jupyter", ContainerState::Running),
+            container("3", "train-eval", ContainerState::Exited),
+        ],
+    );
+    a.update(key('G'));
+    a.update(key('/'));
+    assert_eq!(a.mode, Mode::Filter);
+    for c in "TRAIN".chars() {
+        a.update(key(c));
+    }
+    assert_eq!(names(&a), ["trainer", "train-eval"]);
+    assert_eq!(selected(&a).as_deref(), Some("trainer"));
+    // Keys typed into the filter are text, not commands.
+    a.update(key('q'));
+    assert!(names(&a).is_empty());
+    a.update(code(KeyCode::Backspace));
+    a.update(code(KeyCode::Enter));
+    assert_eq!(a.mode, Mode::Normal);
+    assert_eq!(a.table.filter(), "TRAIN");
+    assert_eq!(selected(&a).as_deref(), Some("trainer"));
+    // Matching on the image too.
+    a.update(key('/'));
+    a.update(code(KeyCode::Esc));
+    assert_eq!(a.table.filter(), "");
+    assert_eq!(names(&a).len(), 3);
+    a.update(key('/'));
+    for c in "img/jup".chars() {
+        a.update(key(c));
+    }
+    assert_eq!(names(&a), ["jupyter"]);
+}
+
+#[test]
+fn quit_paths() {
+    let mut a = app();
+    assert_eq!(a.update(key('q')), vec![Command::Quit]);
+    assert_eq!(
+        a.update(Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))),
+        vec![Command::Quit]
+    );
+    a.update(key('/'));
+    assert_eq!(
+        a.update(Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))),
+        vec![Command::Quit]
+    );
+    assert_eq!(a.update(Msg::Quit), vec![Command::Quit]);
+}
+
+#[test]
+fn help_opens_and_any_key_closes() {
+    let mut a = app();
+    a.update(key('?'));
+    assert_eq!(a.mode, Mode::Help);
+    assert!(a.update(key('x')).is_empty());
+    assert_eq!(a.mode, Mode::Normal);
+}
+
+#[test]
+fn engine_down_clears_stale_rows_and_reconnect_restores() {
+    let mut a = app();
+    list(&mut a, vec![container("1", "a", ContainerState::Running)]);
+    a.update(Msg::Engine(EngineMsg::Down {
+        host: "unix:///x".into(),
+        reason: "connection refused".into(),
+        retry_in: Duration::from_secs(1),
+        attempt: 1,
+    }));
+    assert!(matches!(a.engine, EngineStatus::Down { .. }));
+    assert!(a.table.is_empty());
+    // A reconnect attempt keeps the reason on screen until it succeeds.
+    a.update(Msg::Engine(EngineMsg::Connecting { host: "unix:///x".into() }));
+    assert!(matches!(a.engine, EngineStatus::Down { .. }));
+    a.update(Msg::Engine(EngineMsg::Connected(Default::default())));
+    assert!(matches!(a.engine, EngineStatus::Up(_)));
+}

@@ -1,0 +1,36 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gpudock",
+    version,
+    about = "Terminal dashboard for GPU machines that run their work in Docker"
+)]
+pub struct Cli {
+    /// Docker engine address (unix:///path or tcp://host:port); default: $DOCKER_HOST, then
+    /// unix:///var/run/docker.sock.
+    #[arg(long, value_name = "URL")]
+    pub docker_host: Option<String>,
+
+    /// Config file; default: $XDG_CONFIG_HOME/gpudock/config.toml.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Seconds between samples (0.2 to 60); overrides the config file.
+    #[arg(long, value_name = "SECONDS")]
+    pub refresh: Option<f64>,
+
+    /// Log file; default: $XDG_STATE_HOME/gpudock/gpudock.log. Level from $GPUDOCK_LOG.
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Sub>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Sub {}

@@ -1,0 +1,228 @@
+//! Settings: the defaults embedded from `assets/default-config.toml`, overlaid by the user's file.
+
+mod keys;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+pub use keys::{Action, KeySpec, Keymap};
+
+const DEFAULTS: &str = include_str!("../../assets/default-config.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    /// toml's message already carries "at line L, column C" and the offending line.
+    #[error("malformed config file {path}:\n{message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid config file {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    #[default]
+    Default,
+    Mono,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SortKey {
+    #[default]
+    State,
+    Name,
+    Image,
+    Cpu,
+    Memory,
+    Uptime,
+    GpuMemory,
+}
+
+impl SortKey {
+    pub const ALL: [SortKey; 7] = [
+        SortKey::State,
+        SortKey::Name,
+        SortKey::Image,
+        SortKey::Cpu,
+        SortKey::Memory,
+        SortKey::Uptime,
+        SortKey::GpuMemory,
+    ];
+
+    pub fn next(self) -> SortKey {
+        let i = Self::ALL.iter().position(|k| *k == self).unwrap_or(0);
+        Self::ALL[(i + 1) % Self::ALL.len()]
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SortKey::State => "state",
+            SortKey::Name => "name",
+            SortKey::Image => "image",
+            SortKey::Cpu => "cpu",
+            SortKey::Memory => "memory",
+            SortKey::Uptime => "uptime",
+            SortKey::GpuMemory => "gpu memory",
+        }
+    }
+}
+
+/// The shape of a config file: everything optional, so a user file can hold just one line.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    refresh_seconds: Option<f64>,
+    theme: Option<Theme>,
+    sort: Option<SortKey>,
+    keys: Option<HashMap<Action, Vec<KeySpec>>>,
+}
+
+/// Settings after merging, with every value present and checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub refresh: Duration,
+    pub theme: Theme,
+    pub sort: SortKey,
+    pub keymap: Keymap,
+    /// Where the user's file was looked for; shown in the help screen.
+    pub path: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        // The embedded defaults are checked by a unit test, so this cannot fail in a build that passed.
+        Config::from_sources(None, None).unwrap_or_else(|e| panic!("built-in defaults: {e}"))
+    }
+}
+
+impl Config {
+    /// `$XDG_CONFIG_HOME/gpudock/config.toml`, falling back to `~/.config`.
+    pub fn default_path() -> Option<PathBuf> {
+        directories::ProjectDirs::from("", "", "gpudock").map(|d| d.config_dir().join("config.toml"))
+    }
+
+    /// Loads `path` (a missing file at the default path is fine; one named explicitly is not).
+    pub fn load(path: Option<&Path>, explicit: bool) -> Result<Config, ConfigError> {
+        let Some(path) = path else {
+            return Config::from_sources(None, None);
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => Config::from_sources(Some(&text), Some(path)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+                let mut cfg = Config::from_sources(None, None)?;
+                cfg.path = Some(path.to_path_buf());
+                Ok(cfg)
+            }
+            Err(source) => Err(ConfigError::Read { path: path.to_path_buf(), source }),
+        }
+    }
+
+    /// Merges `user` (the text of a config file read from `path`) over the embedded defaults.
+    pub fn from_sources(user: Option<&str>, path: Option<&Path>) -> Result<Config, ConfigError> {
+        let builtin = PathBuf::from("<built-in defaults>");
+        let defaults = parse(DEFAULTS, &builtin)?;
+        let user_path = path.map(Path::to_path_buf).unwrap_or(builtin);
+        let user = match user {
+            Some(text) => parse(text, &user_path)?,
+            None => FileConfig::default(),
+        };
+        let invalid = |message: String| ConfigError::Invalid { path: user_path.clone(), message };
+
+        let refresh = user.refresh_seconds.or(defaults.refresh_seconds).unwrap_or(1.0);
+        if !(0.2..=60.0).contains(&refresh) {
+            return Err(invalid(format!("refresh_seconds = {refresh}: must be between 0.2 and 60")));
+        }
+        let mut bindings: BTreeMap<Action, Vec<KeySpec>> =
+            defaults.keys.unwrap_or_default().into_iter().collect();
+        for (action, keys) in user.keys.unwrap_or_default() {
+            bindings.insert(action, keys);
+        }
+        let keymap = Keymap::new(bindings);
+        if let Some((key, a, b)) = keymap.conflicts().first() {
+            return Err(invalid(format!("key {key} is bound to both {a:?} and {b:?}")));
+        }
+        Ok(Config {
+            refresh: Duration::from_secs_f64(refresh),
+            theme: user.theme.or(defaults.theme).unwrap_or_default(),
+            sort: user.sort.or(defaults.sort).unwrap_or_default(),
+            keymap,
+            path: path.map(Path::to_path_buf),
+        })
+    }
+
+    /// `--refresh` on the command line beats the file.
+    pub fn with_refresh(mut self, seconds: Option<f64>) -> Result<Config, String> {
+        if let Some(s) = seconds {
+            if !(0.2..=60.0).contains(&s) {
+                return Err(format!("--refresh {s}: must be between 0.2 and 60 seconds"));
+            }
+            self.refresh = Duration::from_secs_f64(s);
+        }
+        Ok(self)
+    }
+}
+
+fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string().trim_end().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_and_bind_every_action() {
+        let cfg = Config::from_sources(None, None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cfg.refresh, Duration::from_secs(1));
+        for action in Action::ALL {
+            assert!(!cfg.keymap.keys(action).is_empty(), "{action:?} has no default key");
+        }
+    }
+
+    #[test]
+    fn user_file_overrides_only_what_it_names() {
+        let text = "refresh_seconds = 2.5\n[keys]\nquit = [\"x\"]\n";
+        let cfg = Config::from_sources(Some(text), Some(Path::new("/tmp/c.toml")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cfg.refresh, Duration::from_millis(2500));
+        assert_eq!(cfg.keymap.label(Action::Quit), "x");
+        assert_eq!(cfg.keymap.label(Action::Help), "?/F1");
+    }
+
+    #[test]
+    fn malformed_file_reports_path_line_and_column() {
+        let text = "refresh_seconds = 1.0\ntheme = \"plaid\"\n";
+        let err = Config::from_sources(Some(text), Some(Path::new("/etc/x.toml")))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("/etc/x.toml"), "{err}");
+        assert!(err.contains("line 2, column 9"), "{err}");
+        assert!(err.contains("plaid"), "{err}");
+    }
+
+    #[test]
+    fn bad_key_names_and_unknown_settings_are_errors() {
+        for text in ["[keys]\nquit = [\"hyper-q\"]\n", "[keys]\nfly = [\"f\"]\n", "refesh = 1\n"] {
+            let err = Config::from_sources(Some(text), Some(Path::new("c.toml")));
+            assert!(matches!(err, Err(ConfigError::Parse { .. })), "{text}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn conflicting_bindings_and_out_of_range_refresh_are_rejected() {
+        let err = Config::from_sources(Some("[keys]\nquit = [\"j\"]\n"), None);
+        assert!(matches!(err, Err(ConfigError::Invalid { .. })), "{err:?}");
+        let err = Config::from_sources(Some("refresh_seconds = 0.01\n"), None);
+        assert!(matches!(err, Err(ConfigError::Invalid { .. })), "{err:?}");
+    }
+}

@@ -1,0 +1,223 @@
+//! CPU and memory of a container read straight from its cgroup files.
+//!
+//! Asking the engine for stats makes dockerd and containerd do the work (and streaming them for
+//! every container keeps both busy); on a local engine the same numbers are a few small file
+//! reads away. The container's cgroup is found through `/proc/<pid>/cgroup`, so the cgroup
+//! driver (cgroupfs or systemd) and version (v1 or v2) need no guessing.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Where a container's counters live, resolved once per container start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CgroupPaths {
+    V1 { memory: PathBuf, cpuacct: PathBuf },
+    V2 { dir: PathBuf },
+}
+
+/// One reading of the raw counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CgroupSample {
+    pub cpu_usage_ns: u64,
+    /// Memory in use minus `inactive_file`, as `docker stats` shows it.
+    pub mem_used: u64,
+    /// None when the cgroup has no limit.
+    pub mem_limit: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CgroupReader {
+    proc_root: PathBuf,
+    sys_root: PathBuf,
+}
+
+impl Default for CgroupReader {
+    fn default() -> Self {
+        CgroupReader::new("/proc", "/sys/fs/cgroup")
+    }
+}
+
+/// v1 reports "no limit" as a page-rounded i64::MAX.
+const V1_UNLIMITED: u64 = 0x7FFF_FFFF_FFFF_F000;
+
+impl CgroupReader {
+    pub fn new(proc_root: impl Into<PathBuf>, sys_root: impl Into<PathBuf>) -> CgroupReader {
+        CgroupReader { proc_root: proc_root.into(), sys_root: sys_root.into() }
+    }
+
+    pub fn resolve(&self, pid: u32) -> io::Result<CgroupPaths> {
+        let text = std::fs::read_to_string(self.proc_root.join(pid.to_string()).join("cgroup"))?;
+        let mut memory = None;
+        let mut cpuacct = None;
+        let mut unified = None;
+        for line in text.lines() {
+            let mut parts = line.splitn(3, ':');
+            let (Some(_), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
+                continue;
+            };
+            let rel = path.trim_start_matches('/');
+            if controllers.is_empty() {
+                unified = Some(self.sys_root.join(rel));
+                continue;
+            }
+            let list: Vec<&str> = controllers.split(',').collect();
+            if list.contains(&"memory") {
+                memory = Some(self.controller_dir(controllers, "memory", rel));
+            }
+            if list.contains(&"cpuacct") {
+                cpuacct = Some(self.controller_dir(controllers, "cpuacct", rel));
+            }
+        }
+        // A hybrid v1 host also has a "0::" line for the (empty) unified hierarchy: the
+        // v1 controllers win whenever they are present.
+        match (memory, cpuacct, unified) {
+            (Some(memory), Some(cpuacct), _) => Ok(CgroupPaths::V1 { memory, cpuacct }),
+            (_, _, Some(dir)) => Ok(CgroupPaths::V2 { dir }),
+            _ => Err(io::Error::new(io::ErrorKind::NotFound, "no memory/cpu cgroup for this process")),
+        }
+    }
+
+    /// v1 mounts co-mounted controllers as "cpu,cpuacct" (usually with symlinks per controller);
+    /// try the joint name first, then the single one.
+    fn controller_dir(&self, controllers: &str, single: &str, rel: &str) -> PathBuf {
+        let joint = self.sys_root.join(controllers).join(rel);
+        if joint.exists() { joint } else { self.sys_root.join(single).join(rel) }
+    }
+
+    pub fn read(&self, paths: &CgroupPaths) -> io::Result<CgroupSample> {
+        match paths {
+            CgroupPaths::V1 { memory, cpuacct } => {
+                let cpu_usage_ns = read_u64(&cpuacct.join("cpuacct.usage"))?;
+                let usage = read_u64(&memory.join("memory.usage_in_bytes"))?;
+                let stat = std::fs::read_to_string(memory.join("memory.stat"))?;
+                let inactive = stat_field(&stat, "total_inactive_file").unwrap_or(0);
+                let limit = read_u64(&memory.join("memory.limit_in_bytes"))?;
+                Ok(CgroupSample {
+                    cpu_usage_ns,
+                    mem_used: usage.saturating_sub(inactive),
+                    mem_limit: (limit < V1_UNLIMITED).then_some(limit),
+                })
+            }
+            CgroupPaths::V2 { dir } => {
+                let cpu = std::fs::read_to_string(dir.join("cpu.stat"))?;
+                let usec = stat_field(&cpu, "usage_usec").ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::InvalidData, "cpu.stat has no usage_usec")
+                })?;
+                let usage = read_u64(&dir.join("memory.current"))?;
+                let stat = std::fs::read_to_string(dir.join("memory.stat"))?;
+                let inactive = stat_field(&stat, "inactive_file").unwrap_or(0);
+                let max = std::fs::read_to_string(dir.join("memory.max"))?;
+                Ok(CgroupSample {
+                    cpu_usage_ns: usec.saturating_mul(1000),
+                    mem_used: usage.saturating_sub(inactive),
+                    mem_limit: max.trim().parse().ok(),
+                })
+            }
+        }
+    }
+}
+
+fn read_u64(path: &Path) -> io::Result<u64> {
+    let text = std::fs::read_to_string(path)?;
+    text.trim()
+        .parse()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display())))
+}
+
+fn stat_field(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once(' ')?;
+        (k == key).then(|| v.trim().parse().ok()).flatten()
+    })
+}
+
+/// Total memory of the host, used as the limit of unlimited containers (as `docker stats` does).
+pub fn host_mem_total(proc_root: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(proc_root.join("meminfo")).ok()?;
+    let kb = text.lines().find_map(|l| l.strip_prefix("MemTotal:"))?;
+    kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok().map(|k| k * 1024)
+}
+
+/// CPU percent of one core between two readings `wall_ns` apart.
+pub fn cpu_percent(prev_ns: u64, now_ns: u64, wall_ns: u64) -> Option<f64> {
+    if wall_ns == 0 || now_ns < prev_ns {
+        return None;
+    }
+    Some((now_ns - prev_ns) as f64 * 100.0 / wall_ns as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap_or(root)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(p, text).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    fn tmp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("gpudock-cg-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn reads_v1_cgroupfs_counters() {
+        let root = tmp("v1");
+        let id = "a".repeat(64);
+        write(
+            &root,
+            "proc/42/cgroup",
+            &format!("4:memory:/docker/{id}\n2:cpuacct:/docker/{id}\n0::/docker/{id}\n"),
+        );
+        write(&root, &format!("sys/cpuacct/docker/{id}/cpuacct.usage"), "5000000000\n");
+        write(&root, &format!("sys/memory/docker/{id}/memory.usage_in_bytes"), "3000\n");
+        write(
+            &root,
+            &format!("sys/memory/docker/{id}/memory.stat"),
+            "inactive_file 5\ntotal_inactive_file 1000\n",
+        );
+        write(&root, &format!("sys/memory/docker/{id}/memory.limit_in_bytes"), "9223372036854771712\n");
+        let r = CgroupReader::new(root.join("proc"), root.join("sys"));
+        let paths = r.resolve(42).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(paths, CgroupPaths::V1 { .. }));
+        let s = r.read(&paths).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s, CgroupSample { cpu_usage_ns: 5_000_000_000, mem_used: 2000, mem_limit: None });
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn reads_v2_systemd_counters_and_joint_v1_mounts() {
+        let root = tmp("v2");
+        let id = "b".repeat(64);
+        let dir = format!("sys/system.slice/docker-{id}.scope");
+        write(&root, "proc/7/cgroup", &format!("0::/system.slice/docker-{id}.scope\n"));
+        write(&root, &format!("{dir}/cpu.stat"), "usage_usec 1500\nuser_usec 1000\n");
+        write(&root, &format!("{dir}/memory.current"), "4096\n");
+        write(&root, &format!("{dir}/memory.stat"), "anon 1\ninactive_file 96\n");
+        write(&root, &format!("{dir}/memory.max"), "1048576\n");
+        let r = CgroupReader::new(root.join("proc"), root.join("sys"));
+        let s = r.resolve(7).and_then(|p| r.read(&p)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s, CgroupSample { cpu_usage_ns: 1_500_000, mem_used: 4000, mem_limit: Some(1048576) });
+
+        write(&root, "proc/8/cgroup", &format!("3:cpu,cpuacct:/docker/{id}\n4:memory:/docker/{id}\n"));
+        write(&root, &format!("sys/cpu,cpuacct/docker/{id}/cpuacct.usage"), "1\n");
+        let p = r.resolve(8).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            p,
+            CgroupPaths::V1 {
+                memory: root.join(format!("sys/memory/docker/{id}")),
+                cpuacct: root.join(format!("sys/cpu,cpuacct/docker/{id}")),
+            }
+        );
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn cpu_percent_is_per_core() {
+        assert_eq!(cpu_percent(0, 500_000_000, 1_000_000_000), Some(50.0));
+        assert_eq!(cpu_percent(0, 2_000_000_000, 1_000_000_000), Some(200.0));
+        assert_eq!(cpu_percent(10, 5, 1_000), None);
+    }
+}

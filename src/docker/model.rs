@@ -1,0 +1,111 @@
+//! Plain data the Docker collector sends to the app: no engine types leak past this module.
+
+use crate::gpu::request::GpuRequest;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ContainerState {
+    Running,
+    Restarting,
+    Paused,
+    Created,
+    Removing,
+    Exited,
+    Dead,
+    Unknown,
+}
+
+impl ContainerState {
+    pub fn parse(s: &str) -> ContainerState {
+        match s {
+            "running" => ContainerState::Running,
+            "restarting" => ContainerState::Restarting,
+            "paused" => ContainerState::Paused,
+            "created" => ContainerState::Created,
+            "removing" => ContainerState::Removing,
+            "exited" => ContainerState::Exited,
+            "dead" => ContainerState::Dead,
+            _ => ContainerState::Unknown,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerState::Running => "running",
+            ContainerState::Restarting => "restarting",
+            ContainerState::Paused => "paused",
+            ContainerState::Created => "created",
+            ContainerState::Removing => "removing",
+            ContainerState::Exited => "exited",
+            ContainerState::Dead => "dead",
+            ContainerState::Unknown => "unknown",
+        }
+    }
+
+    pub fn is_running(self) -> bool {
+        matches!(self, ContainerState::Running | ContainerState::Restarting | ContainerState::Paused)
+    }
+}
+
+/// One container as the table needs it. Times are Unix seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Container {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub state: ContainerState,
+    pub created: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub exit_code: Option<i64>,
+    pub health: Option<String>,
+    /// Host PID of the container's init process while it runs.
+    pub pid: Option<u32>,
+    pub gpus: GpuRequest,
+}
+
+impl Container {
+    pub fn short_id(&self) -> &str {
+        self.id.get(..12).unwrap_or(&self.id)
+    }
+}
+
+/// CPU is in percent of one core (like `docker stats`); memory excludes the page cache
+/// (`inactive_file`) the way `docker stats` does.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ContainerStats {
+    pub cpu_percent: Option<f64>,
+    pub mem_used: Option<u64>,
+    pub mem_limit: Option<u64>,
+}
+
+impl ContainerStats {
+    pub fn mem_percent(&self) -> Option<f64> {
+        match (self.mem_used, self.mem_limit) {
+            (Some(u), Some(l)) if l > 0 => Some(u as f64 * 100.0 / l as f64),
+            _ => None,
+        }
+    }
+}
+
+/// What the engine said about itself when we connected.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EngineInfo {
+    pub host: String,
+    pub server_version: Option<String>,
+    pub api_version: Option<String>,
+    pub cgroup_driver: Option<String>,
+    pub cgroup_version: Option<String>,
+    pub runtimes: Vec<String>,
+    pub default_runtime: Option<String>,
+    pub docker_root_dir: Option<String>,
+    pub cdi_spec_dirs: Vec<String>,
+    /// Whether CPU/memory come from cgroup files (local engine) or the stats API.
+    pub stats_source: StatsSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatsSource {
+    #[default]
+    Cgroup,
+    Api,
+}

@@ -1,0 +1,225 @@
+//! Which GPUs a container was given, read from what `docker inspect` shows.
+//!
+//! Three ways exist on NVIDIA hosts: `--gpus` (HostConfig.DeviceRequests), CDI device requests
+//! (`--device nvidia.com/gpu=…`), and the `nvidia` runtime reading `NVIDIA_VISIBLE_DEVICES` from
+//! the container's environment (CUDA images set it to `all`).
+
+use std::fmt;
+
+/// A GPU named by the user: an index, a `GPU-<uuid>`, or anything else (MIG ids, `MIG-…`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GpuRef {
+    Index(u32),
+    Uuid(String),
+    Other(String),
+}
+
+impl GpuRef {
+    pub fn parse(s: &str) -> GpuRef {
+        let s = s.trim();
+        if let Ok(i) = s.parse::<u32>() {
+            GpuRef::Index(i)
+        } else if s.starts_with("GPU-") {
+            GpuRef::Uuid(s.to_string())
+        } else {
+            GpuRef::Other(s.to_string())
+        }
+    }
+}
+
+impl fmt::Display for GpuRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GpuRef::Index(i) => write!(f, "{i}"),
+            // A whole UUID is too wide for a table cell; its first group identifies it in practice.
+            GpuRef::Uuid(u) => write!(f, "{}", u.get(..12).unwrap_or(u)),
+            GpuRef::Other(o) => f.write_str(o),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum GpuRequest {
+    #[default]
+    None,
+    All,
+    /// `--gpus N`: the engine hands out indices 0..N, not "N free GPUs".
+    Count(u32),
+    Devices(Vec<GpuRef>),
+}
+
+impl GpuRequest {
+    pub fn is_none(&self) -> bool {
+        matches!(self, GpuRequest::None) || matches!(self, GpuRequest::Devices(d) if d.is_empty())
+    }
+
+    /// Indices of the GPUs this request covers, given the host's GPUs as (index, uuid).
+    /// Unknown when the request names GPUs the host does not have or the GPU list is unknown.
+    pub fn indices(&self, gpus: &[(u32, &str)]) -> Option<Vec<u32>> {
+        match self {
+            GpuRequest::None => Some(Vec::new()),
+            GpuRequest::All if gpus.is_empty() => None,
+            GpuRequest::All => Some(gpus.iter().map(|g| g.0).collect()),
+            GpuRequest::Count(n) => Some((0..*n).collect()),
+            GpuRequest::Devices(refs) => refs
+                .iter()
+                .map(|r| match r {
+                    GpuRef::Index(i) => Some(*i),
+                    GpuRef::Uuid(u) => gpus.iter().find(|g| g.1 == u).map(|g| g.0),
+                    GpuRef::Other(_) => None,
+                })
+                .collect(),
+        }
+    }
+
+    fn from_list(value: &str) -> GpuRequest {
+        match value.trim() {
+            "" | "none" | "void" => GpuRequest::None,
+            "all" => GpuRequest::All,
+            list => GpuRequest::Devices(
+                list.split(',').filter(|s| !s.trim().is_empty()).map(GpuRef::parse).collect(),
+            ),
+        }
+    }
+}
+
+impl fmt::Display for GpuRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GpuRequest::None => f.write_str("none"),
+            GpuRequest::All => f.write_str("all"),
+            GpuRequest::Count(n) => write!(f, "{n}"),
+            GpuRequest::Devices(d) => {
+                let parts: Vec<String> = d.iter().map(ToString::to_string).collect();
+                f.write_str(&parts.join(","))
+            }
+        }
+    }
+}
+
+/// The part of a `HostConfig.DeviceRequests` entry that matters here.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeviceRequestSpec {
+    pub driver: String,
+    pub count: i64,
+    pub device_ids: Vec<String>,
+    pub capabilities: Vec<Vec<String>>,
+}
+
+/// Works out the GPU request from inspect data: device requests first, then the nvidia runtime.
+pub fn from_inspect(requests: &[DeviceRequestSpec], runtime: Option<&str>, env: &[String]) -> GpuRequest {
+    let mut devices = Vec::new();
+    for req in requests {
+        if req.driver == "cdi" {
+            for id in &req.device_ids {
+                let Some(which) = id.strip_prefix("nvidia.com/gpu=") else { continue };
+                if which == "all" {
+                    return GpuRequest::All;
+                }
+                devices.push(GpuRef::parse(which));
+            }
+            continue;
+        }
+        let wants_gpu = req.driver == "nvidia" || req.capabilities.iter().flatten().any(|c| c == "gpu");
+        if !wants_gpu {
+            continue;
+        }
+        if !req.device_ids.is_empty() {
+            devices.extend(req.device_ids.iter().map(|d| GpuRef::parse(d)));
+        } else if req.count < 0 {
+            return GpuRequest::All;
+        } else if req.count > 0 {
+            return GpuRequest::Count(req.count as u32);
+        }
+    }
+    if !devices.is_empty() {
+        return GpuRequest::Devices(devices);
+    }
+    if runtime == Some("nvidia") {
+        let visible = env.iter().find_map(|e| e.strip_prefix("NVIDIA_VISIBLE_DEVICES="));
+        return visible.map(GpuRequest::from_list).unwrap_or(GpuRequest::None);
+    }
+    GpuRequest::None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gpu_req(count: i64, ids: &[&str]) -> DeviceRequestSpec {
+        DeviceRequestSpec {
+            driver: String::new(),
+            count,
+            device_ids: ids.iter().map(|s| s.to_string()).collect(),
+            capabilities: vec![vec!["gpu".into()]],
+        }
+    }
+
+    #[test]
+    fn gpus_flag_forms() {
+        assert_eq!(from_inspect(&[gpu_req(-1, &[])], None, &[]), GpuRequest::All);
+        assert_eq!(from_inspect(&[gpu_req(2, &[])], None, &[]), GpuRequest::Count(2));
+        assert_eq!(
+            from_inspect(&[gpu_req(0, &["0", "2"])], None, &[]),
+            GpuRequest::Devices(vec![GpuRef::Index(0), GpuRef::Index(2)])
+        );
+        let uuid = "GPU-11111111-2222-3333-4444-555555555555";
+        assert_eq!(
+            from_inspect(&[gpu_req(0, &[uuid])], None, &[]),
+            GpuRequest::Devices(vec![GpuRef::Uuid(uuid.into())])
+        );
+        // Compose writes the driver name and may leave capabilities out.
+        let compose = DeviceRequestSpec { driver: "nvidia".into(), count: -1, ..Default::default() };
+        assert_eq!(from_inspect(&[compose], None, &[]), GpuRequest::All);
+        // A device request for something else is not a GPU.
+        let other =
+            DeviceRequestSpec { capabilities: vec![vec!["tpu".into()]], count: -1, ..Default::default() };
+        assert_eq!(from_inspect(&[other], None, &[]), GpuRequest::None);
+    }
+
+    #[test]
+    fn cdi_forms() {
+        let cdi = |ids: &[&str]| DeviceRequestSpec {
+            driver: "cdi".into(),
+            device_ids: ids.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        assert_eq!(from_inspect(&[cdi(&["nvidia.com/gpu=all"])], None, &[]), GpuRequest::All);
+        assert_eq!(
+            from_inspect(&[cdi(&["nvidia.com/gpu=0", "nvidia.com/gpu=3"])], None, &[]),
+            GpuRequest::Devices(vec![GpuRef::Index(0), GpuRef::Index(3)])
+        );
+        assert_eq!(from_inspect(&[cdi(&["vendor.com/fpga=0"])], None, &[]), GpuRequest::None);
+    }
+
+    #[test]
+    fn nvidia_runtime_env_forms() {
+        let env = |v: &str| vec!["PATH=/bin".to_string(), format!("NVIDIA_VISIBLE_DEVICES={v}")];
+        assert_eq!(from_inspect(&[], Some("nvidia"), &env("all")), GpuRequest::All);
+        assert_eq!(from_inspect(&[], Some("nvidia"), &env("none")), GpuRequest::None);
+        assert_eq!(from_inspect(&[], Some("nvidia"), &env("void")), GpuRequest::None);
+        assert_eq!(
+            from_inspect(&[], Some("nvidia"), &env("1,GPU-abc,MIG-GPU-x/1/0")),
+            GpuRequest::Devices(vec![
+                GpuRef::Index(1),
+                GpuRef::Uuid("GPU-abc".into()),
+                GpuRef::Other("MIG-GPU-x/1/0".into())
+            ])
+        );
+        assert_eq!(from_inspect(&[], Some("nvidia"), &[]), GpuRequest::None);
+        // runc ignores the variable: a CUDA image under runc gets no GPU.
+        assert_eq!(from_inspect(&[], Some("runc"), &env("all")), GpuRequest::None);
+    }
+
+    #[test]
+    fn resolves_indices_and_displays() {
+        let gpus = [(0, "GPU-a"), (1, "GPU-b"), (2, "GPU-c")];
+        assert_eq!(GpuRequest::All.indices(&gpus), Some(vec![0, 1, 2]));
+        assert_eq!(GpuRequest::All.indices(&[]), None);
+        assert_eq!(GpuRequest::Count(2).indices(&gpus), Some(vec![0, 1]));
+        let d = GpuRequest::Devices(vec![GpuRef::Uuid("GPU-c".into()), GpuRef::Index(0)]);
+        assert_eq!(d.indices(&gpus), Some(vec![2, 0]));
+        assert_eq!(d.to_string(), "GPU-c,0");
+        assert_eq!(GpuRequest::Count(2).to_string(), "2");
+    }
+}

@@ -1,0 +1,63 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use gpudock::cli::Cli;
+use gpudock::config::Config;
+use gpudock::docker::DockerHost;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Everything that can be wrong with the setup is reported before the terminal is touched.
+    let path = cli.config.clone().or_else(Config::default_path);
+    let config = match Config::load(path.as_deref(), cli.config.is_some()).map_err(|e| e.to_string()) {
+        Ok(c) => c.with_refresh(cli.refresh),
+        Err(e) => Err(e),
+    };
+    let config = match config {
+        // https://no-color.org: any non-empty value turns colour off.
+        Ok(mut c) => {
+            if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+                c.theme = gpudock::config::Theme::Mono;
+            }
+            c
+        }
+        Err(e) => {
+            eprintln!("gpudock: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let host =
+        match DockerHost::resolve(cli.docker_host.as_deref(), std::env::var("DOCKER_HOST").ok().as_deref()) {
+            Ok(h) => h,
+            Err(e) => {
+                eprintln!("gpudock: {e}");
+                return ExitCode::from(2);
+            }
+        };
+    if let Some(log) = cli.log_file.clone().or_else(gpudock::logging::default_path)
+        && let Err(e) = gpudock::logging::init(&log)
+    {
+        eprintln!("gpudock: cannot open log file {}: {e} (continuing without a log)", log.display());
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("gpudock: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        None => runtime.block_on(gpudock::run::run(config, host)),
+        Some(sub) => match sub {},
+    };
+    // Collector tasks may be mid-request; do not wait for them.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gpudock: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

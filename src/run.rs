@@ -1,0 +1,56 @@
+//! The interactive event loop: terminal input, background messages and signals in, one state
+//! update per message, a redraw only when something visible changed.
+
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures_util::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use crate::app::AppState;
+use crate::config::Config;
+use crate::docker::DockerHost;
+use crate::docker::collector::DockerCollector;
+use crate::msg::{Command, Msg};
+use crate::{tui, ui};
+
+/// Big enough to absorb a burst while a frame is drawn; collectors wait when it is full.
+const CHANNEL: usize = 256;
+
+pub async fn run(config: Config, host: DockerHost) -> anyhow::Result<()> {
+    let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
+    let mut app = AppState::new(&config, host.to_string());
+    tokio::spawn(DockerCollector::new(host, config.refresh, tx.clone()).run());
+
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut guard = tui::enter()?;
+    let size = guard.terminal.size()?;
+    app.update(Msg::Resize(size.width, size.height));
+    let mut events = EventStream::new();
+
+    loop {
+        if app.take_dirty() {
+            guard.terminal.draw(|f| ui::draw(f, &app))?;
+        }
+        let msg = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => Msg::Key(k),
+                Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e.into()),
+                None => return Ok(()),
+            },
+            Some(m) = rx.recv() => m,
+            _ = sigterm.recv() => Msg::Quit,
+            _ = sighup.recv() => Msg::Quit,
+        };
+        let mut commands = app.update(msg);
+        // Apply whatever else is already queued before drawing: one frame per burst.
+        while let Ok(m) = rx.try_recv() {
+            commands.extend(app.update(m));
+        }
+        if commands.contains(&Command::Quit) {
+            return Ok(());
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! The container table. Columns are dropped by priority when the pane is narrow, so a 40-column
+//! tmux pane still shows name, state, CPU and memory.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
+
+use super::fmt::{age, bytes, truncate};
+use super::theme::Styles;
+use crate::app::{AppState, EngineStatus, Panel};
+use crate::docker::{Container, ContainerState};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Name,
+    Image,
+    State,
+    Status,
+    Cpu,
+    Mem,
+    MemPct,
+}
+
+impl Col {
+    /// Display order.
+    const ALL: [Col; 7] = [Col::Name, Col::Image, Col::State, Col::Status, Col::Cpu, Col::Mem, Col::MemPct];
+    /// Which columns survive when space runs out: earlier in this list wins.
+    const PRIORITY: [Col; 7] =
+        [Col::Name, Col::State, Col::Cpu, Col::Mem, Col::Status, Col::Image, Col::MemPct];
+
+    fn header(self) -> &'static str {
+        match self {
+            Col::Name => "NAME",
+            Col::Image => "IMAGE",
+            Col::State => "STATE",
+            Col::Status => "STATUS",
+            Col::Cpu => "CPU%",
+            Col::Mem => "MEM",
+            Col::MemPct => "MEM%",
+        }
+    }
+
+    fn min_width(self) -> u16 {
+        match self {
+            Col::Name => 12,
+            Col::Image => 14,
+            Col::State => 7,
+            Col::Status => 20,
+            Col::Cpu => 6,
+            Col::Mem => 8,
+            Col::MemPct => 5,
+        }
+    }
+
+    fn flexible(self) -> bool {
+        matches!(self, Col::Name | Col::Image)
+    }
+}
+
+fn pick_columns(width: u16) -> Vec<Col> {
+    let mut chosen: Vec<Col> = Vec::new();
+    let mut used: u16 = 0;
+    for col in Col::PRIORITY {
+        let need = col.min_width() + u16::from(!chosen.is_empty());
+        // The name always shows, truncated if it must be: a row without it is nobody's.
+        if used + need <= width || col == Col::Name {
+            used += need;
+            chosen.push(col);
+        }
+    }
+    Col::ALL.into_iter().filter(|c| chosen.contains(c)).collect()
+}
+
+pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
+    let focused = app.focus == Panel::Containers;
+    let running = app.table.all().iter().filter(|c| c.state == ContainerState::Running).count();
+    let mut title = vec![Span::styled(" Containers ", st.title())];
+    let shown = app.table.len();
+    let total = app.table.all().len();
+    title.push(Span::raw(if shown == total {
+        format!("{running} running / {total} ")
+    } else {
+        format!("{shown} of {total} match ")
+    }));
+    let sort = format!("sort: {}{} ", app.table.sort.label(), if app.table.reverse { " ↑" } else { "" });
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(st.border(focused))
+        .title(Line::from(title))
+        .title(Line::from(Span::styled(sort, st.dim())).right_aligned());
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+
+    if let Some(msg) = engine_message(app, st) {
+        f.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }), inner);
+        return;
+    }
+    if app.table.is_empty() {
+        let text = if app.table.filter().is_empty() {
+            "No containers. Start one with docker run, or press the help key for keys.".to_string()
+        } else {
+            format!("No container name or image contains {:?} (Esc clears the filter).", app.table.filter())
+        };
+        f.render_widget(Paragraph::new(text).style(st.dim()).wrap(Wrap { trim: true }), inner);
+        return;
+    }
+
+    let cols = pick_columns(inner.width);
+    let widths: Vec<Constraint> = cols
+        .iter()
+        .map(|c| if c.flexible() { Constraint::Fill(1) } else { Constraint::Length(c.min_width()) })
+        .collect();
+    let header = Row::new(cols.iter().map(|c| Cell::from(c.header()))).style(st.header_row());
+    let flex_width = flexible_width(&cols, inner.width);
+    let rows = app.table.rows().map(|c| Row::new(cols.iter().map(|col| cell(*col, c, app, st, flex_width))));
+    let table = Table::new(rows, widths).header(header).column_spacing(1).row_highlight_style(st.selected());
+
+    // The cursor stays visible: scroll just far enough to show it.
+    let visible = usize::from(inner.height.saturating_sub(1)).max(1);
+    let selected = app.table.selected_index();
+    let offset = selected.map(|s| s.saturating_sub(visible - 1)).unwrap_or(0);
+    let mut state = TableState::default().with_offset(offset).with_selected(selected);
+    f.render_stateful_widget(table, inner, &mut state);
+}
+
+/// Width each flexible column gets, so long names and images can be cut with an ellipsis rather
+/// than silently.
+fn flexible_width(cols: &[Col], width: u16) -> usize {
+    let fixed: u16 = cols.iter().filter(|c| !c.flexible()).map(|c| c.min_width()).sum();
+    let spacing = cols.len().saturating_sub(1) as u16;
+    let flex = cols.iter().filter(|c| c.flexible()).count().max(1) as u16;
+    usize::from(width.saturating_sub(fixed + spacing) / flex)
+}
+
+fn cell<'a>(col: Col, c: &'a Container, app: &AppState, st: &Styles, flex_width: usize) -> Cell<'a> {
+    let stats = app.stats.get(&c.id);
+    let dash = || Cell::from(Span::styled("-", st.dim()));
+    match col {
+        Col::Name => Cell::from(truncate(&c.name, flex_width)),
+        Col::Image => Cell::from(Span::styled(truncate(&c.image, flex_width), st.dim())),
+        Col::State => Cell::from(Span::styled(c.state.as_str(), st.state(c.state))),
+        Col::Status => Cell::from(status_text(c, app.now)),
+        Col::Cpu => match stats.and_then(|s| s.cpu_percent) {
+            Some(p) => Cell::from(Span::styled(format!("{p:.1}"), st.load(p))),
+            None => dash(),
+        },
+        Col::Mem => match stats.and_then(|s| s.mem_used) {
+            Some(b) => Cell::from(bytes(b)),
+            None => dash(),
+        },
+        Col::MemPct => match stats.and_then(|s| s.mem_percent()) {
+            Some(p) => Cell::from(Span::styled(format!("{p:.1}"), st.load(p))),
+            None => dash(),
+        },
+    }
+}
+
+/// "Up 5m (healthy)", "Exited (137) 2h ago", like `docker ps` but from timestamps, so it stays
+/// current without asking the engine again.
+pub fn status_text(c: &Container, now: i64) -> String {
+    let since = |t: Option<i64>| match (t, now) {
+        (Some(t), n) if n > 0 => age(n - t),
+        _ => "?".to_string(),
+    };
+    let health = c.health.as_ref().map(|h| format!(" ({h})")).unwrap_or_default();
+    match c.state {
+        ContainerState::Running => format!("Up {}{health}", since(c.started_at)),
+        ContainerState::Paused => format!("Up {} (paused)", since(c.started_at)),
+        ContainerState::Restarting => format!("Restarting ({})", c.exit_code.unwrap_or(0)),
+        ContainerState::Exited => {
+            format!("Exited ({}) {} ago", c.exit_code.unwrap_or(0), since(c.finished_at))
+        }
+        ContainerState::Created => format!("Created {} ago", since(Some(c.created))),
+        ContainerState::Dead => "Dead".to_string(),
+        ContainerState::Removing => "Removing".to_string(),
+        ContainerState::Unknown => String::new(),
+    }
+}
+
+/// Text that replaces the table while there is no live engine to list.
+fn engine_message<'a>(app: &AppState, st: &Styles) -> Option<Vec<Line<'a>>> {
+    match &app.engine {
+        EngineStatus::Up(_) => None,
+        EngineStatus::Connecting { host } => Some(vec![Line::from(Span::styled(
+            format!("Connecting to the Docker engine at {host}…"),
+            st.dim(),
+        ))]),
+        EngineStatus::Down { host, reason, retry_in, attempt } => Some(vec![
+            Line::from(Span::styled("Docker engine unreachable", st.error())),
+            Line::from(format!("at {host}: {reason}")),
+            Line::from(Span::styled(
+                format!(
+                    "Retrying in {:.1}s (attempt {attempt}); the list comes back by itself.",
+                    retry_in.as_secs_f64()
+                ),
+                st.dim(),
+            )),
+        ]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn narrow_panes_keep_the_essential_columns() {
+        assert_eq!(pick_columns(38), vec![Col::Name, Col::State, Col::Cpu, Col::Mem]);
+        assert_eq!(pick_columns(118).len(), Col::ALL.len());
+        assert_eq!(pick_columns(10), vec![Col::Name]);
+    }
+}

@@ -1,0 +1,47 @@
+//! Number and time formatting shared by the panels.
+
+use humansize::{BINARY, FormatSizeOptions, format_size};
+
+pub fn bytes(n: u64) -> String {
+    format_size(n, FormatSizeOptions::from(BINARY).decimal_places(1).space_after_value(false))
+}
+
+/// "45s", "12m", "3h", "5d": the width of an uptime column, not its precision, matters here.
+pub fn age(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+/// Cuts `s` to `width` characters, marking the cut with an ellipsis.
+pub fn truncate(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out: String = s.chars().take(width - 1).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(bytes(0), "0B");
+        assert_eq!(bytes(1536 * 1024 * 1024), "1.5GiB");
+        assert_eq!(age(59), "59s");
+        assert_eq!(age(3 * 3600 + 5), "3h");
+        assert_eq!(age(-5), "0s");
+        assert_eq!(truncate("nvidia/cuda:12.9.1-base", 8), "nvidia/…");
+        assert_eq!(truncate("abc", 3), "abc");
+    }
+}

@@ -1,0 +1,45 @@
+//! The bottom line: the filter being typed, the latest status message, or key hints.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::theme::Styles;
+use crate::app::{AppState, Level, Mode};
+use crate::config::Action;
+
+pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
+    let line = if app.mode == Mode::Filter {
+        Line::from(vec![
+            Span::styled("/", st.key()),
+            Span::raw(app.table.filter().to_string()),
+            Span::styled("█", st.dim()),
+            Span::styled("  Enter keep · Esc clear", st.dim()),
+        ])
+    } else if let Some(status) = &app.status {
+        let style = if status.level == Level::Error { st.error() } else { Style::default() };
+        Line::from(Span::styled(status.text.clone(), style))
+    } else {
+        let mut spans = Vec::new();
+        for (action, what) in [
+            (Action::Quit, "quit"),
+            (Action::Help, "help"),
+            (Action::Filter, "filter"),
+            (Action::SortNext, "sort"),
+            (Action::NextPanel, "panel"),
+        ] {
+            if let Some(key) = app.keymap.keys(action).first() {
+                spans.push(Span::styled(key.to_string(), st.key()));
+                spans.push(Span::raw(format!(" {what}  ")));
+            }
+        }
+        if !app.table.filter().is_empty() {
+            spans.push(Span::styled(format!("filter: {}", app.table.filter()), st.warn()));
+        }
+        Line::from(spans)
+    };
+    f.render_widget(Paragraph::new(line), area);
+}
+
+use ratatui::style::Style;

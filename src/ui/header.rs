@@ -1,0 +1,36 @@
+//! The top line: engine state at a glance.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::theme::Styles;
+use crate::app::{AppState, EngineStatus};
+use crate::config::Action;
+
+pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
+    let mut spans = vec![Span::styled("gpudock", st.title()), Span::raw(" │ ")];
+    match &app.engine {
+        EngineStatus::Up(info) => {
+            spans.push(Span::styled("● ", st.ok()));
+            spans.push(Span::raw(format!(
+                "docker {} (API {})",
+                info.server_version.as_deref().unwrap_or("?"),
+                info.api_version.as_deref().unwrap_or("?")
+            )));
+        }
+        EngineStatus::Connecting { .. } => spans.push(Span::styled("○ docker: connecting", st.dim())),
+        EngineStatus::Down { .. } => spans.push(Span::styled("✖ docker: unreachable", st.error())),
+    }
+    spans.push(Span::raw(format!(" │ refresh {}s", trim_float(app.refresh.as_secs_f64()))));
+    spans.push(Span::raw(" │ "));
+    spans.push(Span::styled(app.keymap.label(Action::Help), st.key()));
+    spans.push(Span::raw(" help"));
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn trim_float(v: f64) -> String {
+    let s = format!("{v:.1}");
+    s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
+}

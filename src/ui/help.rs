@@ -1,0 +1,38 @@
+//! The help overlay, generated from the live keymap so it never lists a key that does nothing.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::theme::Styles;
+use crate::app::AppState;
+use crate::config::Action;
+
+pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
+    let mut lines: Vec<Line> = Action::ALL
+        .iter()
+        .map(|a| {
+            Line::from(vec![
+                Span::styled(format!("{:>14} ", app.keymap.label(*a)), st.key()),
+                Span::raw(a.description()),
+            ])
+        })
+        .collect();
+    lines.push(Line::from(""));
+    let config = app
+        .config_path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "built-in defaults".into());
+    lines.push(Line::from(Span::styled(format!("config: {config}"), st.dim())));
+    lines.push(Line::from(Span::styled("any key closes this help", st.dim())));
+
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let width = 76.min(area.width);
+    let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(width)]).flex(Flex::Center).areas(popup);
+    f.render_widget(Clear, popup);
+    let block = Block::default().borders(Borders::ALL).border_style(st.border(true)).title(" Keys ");
+    f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), popup);
+}

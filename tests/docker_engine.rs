@@ -1,0 +1,213 @@
+//! The Docker collector against a real engine: live list through events, state changes,
+//! removal, CPU/memory from cgroup files, and recovery when the engine comes back.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use common::engine::{TestContainer, engine};
+use gpudock::docker::cgroup::CgroupReader;
+use gpudock::docker::collector::DockerCollector;
+use gpudock::docker::{Container, ContainerState, ContainerStats, DockerHost};
+use gpudock::msg::{EngineMsg, Msg};
+use tokio::sync::mpsc;
+
+struct Feed {
+    rx: mpsc::Receiver<Msg>,
+    containers: Vec<Container>,
+    stats: HashMap<String, ContainerStats>,
+    connected: bool,
+    down_reason: Option<String>,
+}
+
+impl Feed {
+    fn start(host: DockerHost, refresh: Duration) -> Feed {
+        let (tx, rx) = mpsc::channel(64);
+        tokio::spawn(DockerCollector::new(host, refresh, tx).run());
+        Feed { rx, containers: Vec::new(), stats: HashMap::new(), connected: false, down_reason: None }
+    }
+
+    /// Reads messages until `done` holds or `limit` passes; returns whether it held.
+    async fn until(&mut self, limit: Duration, mut done: impl FnMut(&Feed) -> bool) -> bool {
+        let end = Instant::now() + limit;
+        while !done(self) {
+            let left = end.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.rx.recv()).await {
+                Ok(Some(Msg::Engine(m))) => match m {
+                    EngineMsg::Connected(_) => {
+                        self.connected = true;
+                        self.down_reason = None;
+                    }
+                    EngineMsg::Down { reason, .. } => {
+                        self.connected = false;
+                        self.down_reason = Some(reason);
+                    }
+                    EngineMsg::Containers(list) => self.containers = list,
+                    EngineMsg::Stats { stats, .. } => self.stats = stats,
+                    EngineMsg::Connecting { .. } => {}
+                },
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => return done(self),
+            }
+        }
+        true
+    }
+
+    fn find(&self, id: &str) -> Option<&Container> {
+        self.containers.iter().find(|c| c.id == id)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follows_run_stop_and_rm_within_two_seconds() {
+    let Some(host) = engine() else { return };
+    let mut feed = Feed::start(host, Duration::from_secs(1));
+    assert!(
+        feed.until(Duration::from_secs(10), |f| f.connected).await,
+        "never connected: {:?}",
+        feed.down_reason
+    );
+    // Let the initial listing arrive before the container exists, so what follows is events.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let c = TestContainer::run("follow", &["sleep", "300"]);
+    let t = Instant::now();
+    assert!(
+        feed.until(Duration::from_secs(2), |f| f
+            .find(&c.id)
+            .is_some_and(|x| x.state == ContainerState::Running))
+            .await,
+        "new container not seen running within 2 s"
+    );
+    let seen = feed.find(&c.id).cloned().unwrap_or_else(|| panic!("vanished"));
+    eprintln!("appeared after {:?}", t.elapsed());
+    assert_eq!(seen.name, c.name);
+    assert_eq!(seen.image, common::engine::IMAGE);
+    assert!(seen.pid.is_some_and(|p| p > 0));
+    assert!(seen.started_at.is_some());
+
+    // busybox sleep as PID 1 ignores SIGTERM: a 0 s grace period makes the stop immediate.
+    common::engine::docker(&["stop", "-t", "0", &c.id]);
+    assert!(
+        feed.until(Duration::from_secs(2), |f| f
+            .find(&c.id)
+            .is_some_and(|x| x.state == ContainerState::Exited))
+            .await,
+        "stop not seen within 2 s"
+    );
+    let stopped = feed.find(&c.id).cloned().unwrap_or_else(|| panic!("vanished"));
+    assert_eq!(stopped.exit_code, Some(137));
+    assert_eq!(stopped.pid, None);
+
+    common::engine::docker(&["rm", &c.id]);
+    assert!(
+        feed.until(Duration::from_secs(2), |f| f.find(&c.id).is_none()).await,
+        "removal not seen within 2 s"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_container_has_cpu_and_memory_matching_the_engine() {
+    let Some(host) = engine() else { return };
+    let c = TestContainer::run("busy", &["sh", "-c", "while :; do :; done"]);
+    let mut feed = Feed::start(host.clone(), Duration::from_millis(500));
+    let ok = feed
+        .until(Duration::from_secs(10), |f| {
+            f.stats.get(&c.id).is_some_and(|s| s.cpu_percent.is_some_and(|p| p > 10.0))
+        })
+        .await;
+    let s = feed.stats.get(&c.id).copied();
+    assert!(ok, "busy container shows no CPU: {s:?}");
+    let s = s.unwrap_or_default();
+    assert!(s.mem_used.is_some_and(|m| m > 0), "{s:?}");
+    assert!(s.mem_limit.is_some_and(|l| l > 0), "{s:?}");
+
+    // The cgroup counters and the engine's own one-shot stats describe the same thing.
+    let reader = CgroupReader::default();
+    let paths = reader.resolve(c.pid()).unwrap_or_else(|e| panic!("{e}"));
+    let docker = gpudock::docker::connect(&host).await.unwrap_or_else(|e| panic!("{e}"));
+    let before = reader.read(&paths).unwrap_or_else(|e| panic!("{e}"));
+    let opts = bollard::query_parameters::StatsOptions { stream: false, one_shot: true };
+    use futures_util::StreamExt;
+    let api = docker
+        .stats(&c.id, Some(opts))
+        .next()
+        .await
+        .and_then(Result::ok)
+        .unwrap_or_else(|| panic!("no stats"));
+    let after = reader.read(&paths).unwrap_or_else(|e| panic!("{e}"));
+    let api_cpu = api.cpu_stats.and_then(|c| c.cpu_usage).and_then(|u| u.total_usage).unwrap_or(0);
+    assert!(
+        (before.cpu_usage_ns..=after.cpu_usage_ns).contains(&api_cpu),
+        "engine CPU {api_cpu} outside cgroup readings {} ..= {}",
+        before.cpu_usage_ns,
+        after.cpu_usage_ns
+    );
+    let mem = api.memory_stats.unwrap_or_default();
+    let inactive = mem
+        .stats
+        .as_ref()
+        .and_then(|s| s.get("total_inactive_file").or(s.get("inactive_file")).copied())
+        .unwrap_or(0);
+    let api_mem = mem.usage.unwrap_or(0).saturating_sub(inactive);
+    let diff = api_mem.abs_diff(after.mem_used);
+    assert!(diff <= 1 << 20, "memory differs by {diff} bytes: engine {api_mem}, cgroup {}", after.mem_used);
+}
+
+/// A socket that forwards to the real engine, so a test can make "the engine" vanish and
+/// come back without touching the daemon other tests use.
+struct Proxy {
+    task: tokio::task::JoinHandle<()>,
+    path: PathBuf,
+}
+
+impl Proxy {
+    fn start(path: PathBuf, target: PathBuf) -> Proxy {
+        let _ = std::fs::remove_file(&path);
+        let listener = tokio::net::UnixListener::bind(&path).unwrap_or_else(|e| panic!("{e}"));
+        let task = tokio::spawn(async move {
+            let mut conns = tokio::task::JoinSet::new();
+            while let Ok((mut client, _)) = listener.accept().await {
+                let target = target.clone();
+                conns.spawn(async move {
+                    if let Ok(mut upstream) = tokio::net::UnixStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                    }
+                });
+            }
+        });
+        Proxy { task, path }
+    }
+
+    /// Dropping the accept task drops the JoinSet, which aborts every forwarded connection.
+    fn kill(self) {
+        self.task.abort();
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_a_missing_engine_and_recovers_when_it_returns() {
+    let Some(DockerHost::Unix(real)) = engine() else { return };
+    let path = std::env::temp_dir().join(format!("gpudock-proxy-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let mut feed = Feed::start(DockerHost::Unix(path.clone()), Duration::from_secs(1));
+    assert!(feed.until(Duration::from_secs(5), |f| f.down_reason.is_some()).await);
+    let reason = feed.down_reason.clone().unwrap_or_default();
+    assert!(reason.contains("not found") || reason.contains("running"), "unhelpful reason: {reason}");
+
+    let proxy = Proxy::start(path.clone(), real.clone());
+    let t = Instant::now();
+    assert!(feed.until(Duration::from_secs(6), |f| f.connected).await, "did not recover");
+    assert!(t.elapsed() <= Duration::from_secs(5), "recovery took {:?}", t.elapsed());
+
+    proxy.kill();
+    assert!(feed.until(Duration::from_secs(5), |f| !f.connected).await, "engine loss not noticed");
+    let proxy = Proxy::start(path.clone(), real);
+    let t = Instant::now();
+    assert!(feed.until(Duration::from_secs(6), |f| f.connected).await, "did not recover the second time");
+    assert!(t.elapsed() <= Duration::from_secs(5), "second recovery took {:?}", t.elapsed());
+    proxy.kill();
+}

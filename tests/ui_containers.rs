@@ -1,0 +1,60 @@
+//! Snapshot tests of the container panel and the engine-down view.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{render, sample_app};
+use gpudock::app::AppState;
+use gpudock::config::Config;
+use gpudock::msg::{EngineMsg, Msg};
+
+#[test]
+fn container_panel_120x30() {
+    insta::assert_snapshot!(render(&sample_app(), 120, 30));
+}
+
+#[test]
+fn container_panel_40x10() {
+    insta::assert_snapshot!(render(&sample_app(), 40, 10));
+}
+
+#[test]
+fn filtered_panel_shows_match_count_and_prompt() {
+    let mut app = sample_app();
+    for c in "/nvcr".chars() {
+        app.update(Msg::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char(c))));
+    }
+    insta::assert_snapshot!(render(&app, 120, 12));
+}
+
+#[test]
+fn engine_down_view() {
+    let mut app = AppState::new(&Config::default(), "unix:///var/run/docker.sock".into());
+    app.update(Msg::Engine(EngineMsg::Down {
+        host: "unix:///var/run/docker.sock".into(),
+        reason: "connection refused — is dockerd running?".into(),
+        retry_in: Duration::from_secs(2),
+        attempt: 3,
+    }));
+    insta::assert_snapshot!(render(&app, 120, 12));
+    insta::assert_snapshot!("engine_down_view_40x10", render(&app, 40, 10));
+}
+
+#[test]
+fn help_lists_every_bound_key() {
+    let mut app = sample_app();
+    app.update(Msg::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('?'))));
+    let screen = render(&app, 100, 30);
+    for needle in ["q/Ctrl-c", "quit", "j/↓", "sort by the next column", "Shift-Tab"] {
+        assert!(screen.contains(needle), "help lacks {needle}:\n{screen}");
+    }
+}
+
+#[test]
+fn tiny_terminals_do_not_panic() {
+    let app = sample_app();
+    for (w, h) in [(1, 1), (5, 2), (10, 3), (20, 4), (40, 5)] {
+        render(&app, w, h);
+    }
+}
