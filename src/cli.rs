@@ -13,19 +13,23 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     /// Docker engine address (unix:///path or tcp://host:port); default: $DOCKER_HOST, then
     /// unix:///var/run/docker.sock.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL")]
     pub docker_host: Option<String>,
 
     /// Config file; default: $XDG_CONFIG_HOME/gpudock/config.toml.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
     /// Seconds between samples (0.2 to 60); overrides the config file.
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, global = true, value_name = "SECONDS")]
     pub refresh: Option<f64>,
 
+    /// NVML library to load (default: libnvidia-ml.so.1, then libnvidia-ml.so).
+    #[arg(long, global = true, value_name = "PATH", env = "GPUDOCK_NVML_LIB")]
+    pub nvml_lib: Option<PathBuf>,
+
     /// Log file; default: $XDG_STATE_HOME/gpudock/gpudock.log. Level from $GPUDOCK_LOG.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -33,4 +37,11 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Sub {}
+pub enum Sub {
+    /// Print one sample of every GPU and container, then exit.
+    Snapshot {
+        /// JSON instead of a plain table.
+        #[arg(long)]
+        json: bool,
+    },
+}

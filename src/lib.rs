@@ -12,5 +12,6 @@ pub mod gpu;
 pub mod logging;
 pub mod msg;
 pub mod run;
+pub mod snapshot;
 pub mod tui;
 pub mod ui;

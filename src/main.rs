@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use gpudock::cli::Cli;
+use gpudock::cli::{Cli, Sub};
 use gpudock::config::Config;
 use gpudock::docker::DockerHost;
 
@@ -48,8 +48,10 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        None => runtime.block_on(gpudock::run::run(config, host)),
-        Some(sub) => match sub {},
+        None => runtime.block_on(gpudock::run::run(config, host, cli.nvml_lib)),
+        Some(Sub::Snapshot { json }) => {
+            runtime.block_on(gpudock::snapshot::print(&host, cli.nvml_lib.as_deref(), json))
+        }
     };
     // Collector tasks may be mid-request; do not wait for them.
     runtime.shutdown_background();

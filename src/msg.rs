@@ -7,6 +7,7 @@ use std::time::Duration;
 use crossterm::event::KeyEvent;
 
 use crate::docker::{Container, ContainerStats, EngineInfo};
+use crate::gpu::GpuSnapshot;
 
 #[derive(Debug, Clone)]
 pub enum Msg {
@@ -14,6 +15,7 @@ pub enum Msg {
     /// The terminal changed size; the next frame lays itself out anew.
     Resize(u16, u16),
     Engine(EngineMsg),
+    Gpu(GpuMsg),
     /// SIGTERM / SIGHUP: leave as cleanly as on `q`.
     Quit,
 }
@@ -37,6 +39,16 @@ pub enum EngineMsg {
         at: i64,
         stats: HashMap<String, ContainerStats>,
     },
+}
+
+#[derive(Debug, Clone)]
+pub enum GpuMsg {
+    /// No NVML (no driver, no library, init failed): the panel says why.
+    Unavailable {
+        reason: String,
+        retry_in: Duration,
+    },
+    Snapshot(GpuSnapshot),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

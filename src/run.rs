@@ -1,6 +1,8 @@
 //! The interactive event loop: terminal input, background messages and signals in, one state
 //! update per message, a redraw only when something visible changed.
 
+use std::path::PathBuf;
+
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures_util::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
@@ -10,16 +12,18 @@ use crate::app::AppState;
 use crate::config::Config;
 use crate::docker::DockerHost;
 use crate::docker::collector::DockerCollector;
+use crate::gpu::sampler::GpuSampler;
 use crate::msg::{Command, Msg};
 use crate::{tui, ui};
 
 /// Big enough to absorb a burst while a frame is drawn; collectors wait when it is full.
 const CHANNEL: usize = 256;
 
-pub async fn run(config: Config, host: DockerHost) -> anyhow::Result<()> {
+pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
     let mut app = AppState::new(&config, host.to_string());
     tokio::spawn(DockerCollector::new(host, config.refresh, tx.clone()).run());
+    GpuSampler { lib: nvml_lib, refresh: config.refresh, tx: tx.clone() }.spawn()?;
 
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;

@@ -2,6 +2,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::table::Metrics;
 use super::{AppState, Level, Mode, Panel};
 use crate::config::Action;
 use crate::msg::Command;
@@ -30,7 +31,7 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
 fn normal_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
     let Some(action) = app.keymap.action_for(&key) else {
         if key.code == KeyCode::Esc && !app.table.filter().is_empty() {
-            app.table.set_filter(String::new(), &app.stats);
+            app.table.set_filter(String::new(), &Metrics { stats: &app.stats, gpu: &app.gpu.usage });
         }
         return Vec::new();
     };
@@ -38,12 +39,12 @@ fn normal_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
     match action {
         Action::Quit => return vec![Command::Quit],
         Action::Help => app.mode = Mode::Help,
-        Action::Up => app.table.move_by(-1),
-        Action::Down => app.table.move_by(1),
-        Action::PageUp => app.table.move_by(-page),
-        Action::PageDown => app.table.move_by(page),
-        Action::First => app.table.select(0),
-        Action::Last => app.table.select(usize::MAX),
+        Action::Up => app.move_by(-1),
+        Action::Down => app.move_by(1),
+        Action::PageUp => app.move_by(-page),
+        Action::PageDown => app.move_by(page),
+        Action::First => app.move_by(isize::MIN / 2),
+        Action::Last => app.move_by(isize::MAX / 2),
         Action::NextPanel | Action::PrevPanel => {
             app.focus = match app.focus {
                 Panel::Gpus => Panel::Containers,
@@ -56,12 +57,12 @@ fn normal_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
         }
         Action::SortNext => {
             let next = app.table.sort.next();
-            app.table.set_sort(next, false, &app.stats);
+            app.table.set_sort(next, false, &Metrics { stats: &app.stats, gpu: &app.gpu.usage });
             app.set_status(Level::Info, format!("sorted by {}", next.label()));
         }
         Action::SortReverse => {
             let (sort, rev) = (app.table.sort, !app.table.reverse);
-            app.table.set_sort(sort, rev, &app.stats);
+            app.table.set_sort(sort, rev, &Metrics { stats: &app.stats, gpu: &app.gpu.usage });
             let order = if rev { "reversed" } else { "normal order" };
             app.set_status(Level::Info, format!("sorted by {} ({order})", sort.label()));
         }
@@ -74,7 +75,7 @@ fn filter_key(app: &mut AppState, key: KeyEvent) {
     match key.code {
         KeyCode::Esc => {
             app.mode = Mode::Normal;
-            app.table.set_filter(String::new(), &app.stats);
+            app.table.set_filter(String::new(), &Metrics { stats: &app.stats, gpu: &app.gpu.usage });
             return;
         }
         KeyCode::Enter => {
@@ -89,7 +90,7 @@ fn filter_key(app: &mut AppState, key: KeyEvent) {
         KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
         _ => return,
     }
-    app.table.set_filter(text, &app.stats);
+    app.table.set_filter(text, &Metrics { stats: &app.stats, gpu: &app.gpu.usage });
     // Typing narrows the rows; keep the best match under the cursor.
     app.table.select(0);
 }

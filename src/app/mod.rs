@@ -1,6 +1,7 @@
 //! The app: owns all state the screen shows and turns messages into state changes and commands.
 //! Nothing here does I/O, so every behaviour is testable without a terminal or an engine.
 
+pub mod gpu;
 mod input;
 pub mod table;
 #[cfg(test)]
@@ -12,8 +13,10 @@ use std::time::Duration;
 
 use crate::config::{Config, Keymap, Theme};
 use crate::docker::{ContainerStats, EngineInfo};
-use crate::msg::{Command, EngineMsg, Msg};
+use crate::msg::{Command, EngineMsg, GpuMsg, Msg};
+pub use gpu::{GpuState, GpuStatus};
 pub use table::ContainerTable;
+use table::Metrics;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum EngineStatus {
@@ -57,6 +60,7 @@ pub struct AppState {
     pub engine: EngineStatus,
     pub table: ContainerTable,
     pub stats: HashMap<String, ContainerStats>,
+    pub gpu: GpuState,
     pub focus: Panel,
     pub mode: Mode,
     /// Unix seconds of the latest sample; uptimes are shown relative to it.
@@ -77,6 +81,7 @@ impl AppState {
             engine: EngineStatus::Connecting { host },
             table: ContainerTable::new(config.sort),
             stats: HashMap::new(),
+            gpu: GpuState::default(),
             focus: Panel::Containers,
             mode: Mode::Normal,
             now: 0,
@@ -107,7 +112,34 @@ impl AppState {
                 self.on_engine(m);
                 Vec::new()
             }
+            Msg::Gpu(m) => {
+                let changed = match m {
+                    GpuMsg::Snapshot(snap) => {
+                        self.now = self.now.max(snap.at);
+                        let changed = self.gpu.apply(snap);
+                        if self.table.sort == crate::config::SortKey::GpuMemory {
+                            self.table.rebuild(&Metrics { stats: &self.stats, gpu: &self.gpu.usage });
+                        }
+                        changed
+                    }
+                    GpuMsg::Unavailable { reason, retry_in } => self.gpu.unavailable(reason, retry_in),
+                };
+                self.dirty |= changed;
+                Vec::new()
+            }
             Msg::Quit => vec![Command::Quit],
+        }
+    }
+
+    /// Moves the cursor of the focused panel.
+    pub fn move_by(&mut self, delta: isize) {
+        match self.focus {
+            Panel::Containers => self.table.move_by(delta),
+            Panel::Gpus => {
+                let max = self.gpu.count().saturating_sub(1) as isize;
+                self.gpu.selected =
+                    (self.gpu.selected as isize).saturating_add(delta).clamp(0, max.max(0)) as usize;
+            }
         }
     }
 
@@ -124,10 +156,10 @@ impl AppState {
                 self.set_engine(EngineStatus::Down { host, reason, retry_in, attempt });
                 // Figures from a dead engine would be stale; the list comes back on reconnect.
                 self.stats.clear();
-                self.table.set_containers(Vec::new(), &self.stats);
+                self.table.set_containers(Vec::new(), &Metrics { stats: &self.stats, gpu: &self.gpu.usage });
             }
             EngineMsg::Containers(list) => {
-                self.table.set_containers(list, &self.stats);
+                self.table.set_containers(list, &Metrics { stats: &self.stats, gpu: &self.gpu.usage });
                 self.dirty = true;
             }
             EngineMsg::Stats { at, stats } => {
@@ -135,7 +167,7 @@ impl AppState {
                 self.now = at;
                 if stats != self.stats {
                     self.stats = stats;
-                    self.table.rebuild(&self.stats);
+                    self.table.rebuild(&Metrics { stats: &self.stats, gpu: &self.gpu.usage });
                     self.dirty = true;
                 } else if minute_changed {
                     // Uptimes are shown in minutes; nothing else moved.

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use crate::config::SortKey;
 use crate::docker::{Container, ContainerStats};
+use crate::gpu::ContainerGpuUsage;
 
 #[derive(Debug, Clone, Default)]
 pub struct ContainerTable {
@@ -26,12 +27,18 @@ pub trait SortMetrics {
     fn gpu_memory(&self, id: &str) -> u64;
 }
 
-impl SortMetrics for HashMap<String, ContainerStats> {
+/// The figures the app holds, borrowed for one sort.
+pub struct Metrics<'a> {
+    pub stats: &'a HashMap<String, ContainerStats>,
+    pub gpu: &'a HashMap<String, ContainerGpuUsage>,
+}
+
+impl SortMetrics for Metrics<'_> {
     fn stats(&self, id: &str) -> Option<&ContainerStats> {
-        self.get(id)
+        self.stats.get(id)
     }
-    fn gpu_memory(&self, _id: &str) -> u64 {
-        0
+    fn gpu_memory(&self, id: &str) -> u64 {
+        self.gpu.get(id).map(|u| u.memory_used).unwrap_or(0)
     }
 }
 

@@ -176,14 +176,17 @@ impl DockerCollector {
 /// The container list with an inspect cache: a container is inspected again only when an event
 /// named it or its state changed, so a refresh of 500 containers is one listing call.
 #[derive(Default)]
-struct Lister {
+pub struct Lister {
     inspected: HashMap<String, ContainerInspectResponse>,
     touched: HashSet<String>,
     current: Vec<Container>,
 }
 
 impl Lister {
-    async fn refresh(&mut self, docker: &bollard::Docker) -> Result<Vec<Container>, bollard::errors::Error> {
+    pub async fn refresh(
+        &mut self,
+        docker: &bollard::Docker,
+    ) -> Result<Vec<Container>, bollard::errors::Error> {
         let summaries =
             docker.list_containers(Some(ListContainersOptionsBuilder::default().all(true).build())).await?;
         let prev_state: HashMap<&str, _> = self.current.iter().map(|c| (c.id.as_str(), c.state)).collect();

@@ -3,10 +3,10 @@
 
 pub mod cgroup;
 pub mod collector;
-mod convert;
+pub mod convert;
 pub mod host;
 pub mod model;
-mod stats;
+pub mod stats;
 
 pub use host::DockerHost;
 pub use model::{Container, ContainerState, ContainerStats, EngineInfo, StatsSource};

@@ -20,14 +20,39 @@ enum Col {
     Cpu,
     Mem,
     MemPct,
+    Gpus,
+    GpuMem,
+    Sm,
 }
 
 impl Col {
     /// Display order.
-    const ALL: [Col; 7] = [Col::Name, Col::Image, Col::State, Col::Status, Col::Cpu, Col::Mem, Col::MemPct];
-    /// Which columns survive when space runs out: earlier in this list wins.
-    const PRIORITY: [Col; 7] =
-        [Col::Name, Col::State, Col::Cpu, Col::Mem, Col::Status, Col::Image, Col::MemPct];
+    const ALL: [Col; 10] = [
+        Col::Name,
+        Col::Image,
+        Col::State,
+        Col::Status,
+        Col::Cpu,
+        Col::Mem,
+        Col::MemPct,
+        Col::Gpus,
+        Col::GpuMem,
+        Col::Sm,
+    ];
+    /// Which columns survive when space runs out: earlier in this list wins. The name is
+    /// coloured by state, so STATE can go before the figures do.
+    const PRIORITY: [Col; 10] = [
+        Col::Name,
+        Col::GpuMem,
+        Col::Cpu,
+        Col::Mem,
+        Col::State,
+        Col::Gpus,
+        Col::Status,
+        Col::Sm,
+        Col::Image,
+        Col::MemPct,
+    ];
 
     fn header(self) -> &'static str {
         match self {
@@ -38,6 +63,9 @@ impl Col {
             Col::Cpu => "CPU%",
             Col::Mem => "MEM",
             Col::MemPct => "MEM%",
+            Col::Gpus => "GPUS",
+            Col::GpuMem => "GPU MEM",
+            Col::Sm => "SM%",
         }
     }
 
@@ -50,6 +78,9 @@ impl Col {
             Col::Cpu => 6,
             Col::Mem => 8,
             Col::MemPct => 5,
+            Col::Gpus => 6,
+            Col::GpuMem => 8,
+            Col::Sm => 4,
         }
     }
 
@@ -137,7 +168,7 @@ fn cell<'a>(col: Col, c: &'a Container, app: &AppState, st: &Styles, flex_width:
     let stats = app.stats.get(&c.id);
     let dash = || Cell::from(Span::styled("-", st.dim()));
     match col {
-        Col::Name => Cell::from(truncate(&c.name, flex_width)),
+        Col::Name => Cell::from(Span::styled(truncate(&c.name, flex_width), name_style(c, st))),
         Col::Image => Cell::from(Span::styled(truncate(&c.image, flex_width), st.dim())),
         Col::State => Cell::from(Span::styled(c.state.as_str(), st.state(c.state))),
         Col::Status => Cell::from(status_text(c, app.now)),
@@ -153,7 +184,38 @@ fn cell<'a>(col: Col, c: &'a Container, app: &AppState, st: &Styles, flex_width:
             Some(p) => Cell::from(Span::styled(format!("{p:.1}"), st.load(p))),
             None => dash(),
         },
+        Col::Gpus => match gpu_cell(c, app) {
+            Some(text) => Cell::from(text),
+            None => dash(),
+        },
+        Col::GpuMem => match app.gpu.usage.get(&c.id).filter(|u| u.memory_used > 0) {
+            Some(u) => Cell::from(Span::styled(bytes(u.memory_used), st.key())),
+            None => dash(),
+        },
+        Col::Sm => match app.gpu.usage.get(&c.id).and_then(|u| u.sm_percent) {
+            Some(p) => Cell::from(Span::styled(format!("{p}"), st.load(f64::from(p)))),
+            None => dash(),
+        },
     }
+}
+
+fn name_style(c: &Container, st: &Styles) -> ratatui::style::Style {
+    match c.state {
+        ContainerState::Running => ratatui::style::Style::default(),
+        other => st.state(other),
+    }
+}
+
+/// The GPUs a container was given (as requested: "all", "2", "0,3"); when it asked for none
+/// but its processes sit on GPUs anyway (privileged, devices mounted by hand), those GPUs
+/// marked with "*".
+fn gpu_cell(c: &Container, app: &AppState) -> Option<String> {
+    if !c.gpus.is_none() {
+        return Some(c.gpus.to_string());
+    }
+    let used = &app.gpu.usage.get(&c.id)?.gpus;
+    let list: Vec<String> = used.iter().map(ToString::to_string).collect();
+    (!list.is_empty()).then(|| format!("{}*", list.join(",")))
 }
 
 /// "Up 5m (healthy)", "Exited (137) 2h ago", like `docker ps` but from timestamps, so it stays
@@ -206,7 +268,7 @@ mod tests {
 
     #[test]
     fn narrow_panes_keep_the_essential_columns() {
-        assert_eq!(pick_columns(38), vec![Col::Name, Col::State, Col::Cpu, Col::Mem]);
+        assert_eq!(pick_columns(38), vec![Col::Name, Col::Cpu, Col::Mem, Col::GpuMem]);
         assert_eq!(pick_columns(118).len(), Col::ALL.len());
         assert_eq!(pick_columns(10), vec![Col::Name]);
     }

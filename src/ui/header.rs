@@ -23,6 +23,13 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         EngineStatus::Connecting { .. } => spans.push(Span::styled("○ docker: connecting", st.dim())),
         EngineStatus::Down { .. } => spans.push(Span::styled("✖ docker: unreachable", st.error())),
     }
+    if let Some(snap) = &app.gpu.snapshot {
+        spans.push(Span::raw(format!(
+            " │ driver {} CUDA {}",
+            snap.driver_version.as_deref().unwrap_or("n/a"),
+            snap.cuda_version.as_deref().unwrap_or("n/a")
+        )));
+    }
     spans.push(Span::raw(format!(" │ refresh {}s", trim_float(app.refresh.as_secs_f64()))));
     spans.push(Span::raw(" │ "));
     spans.push(Span::styled(app.keymap.label(Action::Help), st.key()));

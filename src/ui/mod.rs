@@ -3,6 +3,7 @@
 mod containers;
 pub mod fmt;
 mod footer;
+mod gpus;
 mod header;
 mod help;
 pub mod theme;
@@ -24,9 +25,27 @@ pub fn draw(f: &mut Frame, app: &AppState) {
     let [header_area, body, footer_area] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
     header::draw(f, header_area, app, &st);
-    containers::draw(f, body, app, &st);
+    let gpu_height = gpu_panel_height(app, body.height);
+    let [gpu_area, container_area] =
+        Layout::vertical([Constraint::Length(gpu_height), Constraint::Min(0)]).areas(body);
+    gpus::draw(f, gpu_area, app, &st);
+    containers::draw(f, container_area, app, &st);
     footer::draw(f, footer_area, app, &st);
     if app.mode == Mode::Help {
         help::draw(f, area, app, &st);
+    }
+}
+
+/// The GPU panel takes two lines per GPU when the containers still get a useful table, one line
+/// per GPU when that fits, and at most half the body otherwise (it scrolls).
+fn gpu_panel_height(app: &AppState, body: u16) -> u16 {
+    const MIN_TABLE: u16 = 8;
+    let (one, two) = gpus::wanted_height(app);
+    if body >= two + MIN_TABLE {
+        two
+    } else if body >= one + MIN_TABLE / 2 {
+        one
+    } else {
+        one.min((body / 2).max(3)).min(body)
     }
 }

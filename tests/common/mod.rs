@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod engine;
+pub mod fake_nvml;
 
 use std::collections::HashMap;
 

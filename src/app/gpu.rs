@@ -1,0 +1,105 @@
+//! GPU state: the latest snapshot, bounded history for the sparklines, and per-container usage.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use crate::gpu::model::usage_by_container;
+use crate::gpu::{ContainerGpuUsage, GpuSnapshot};
+
+/// Five minutes at the default 1 s refresh. Bounded so a dashboard left open for weeks uses
+/// the same memory as on its first day.
+pub const HISTORY: usize = 300;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum GpuStatus {
+    Starting,
+    Unavailable { reason: String, retry_in: Duration },
+    Up,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GpuHistory {
+    /// Percent, oldest first.
+    pub util: VecDeque<u8>,
+    pub memory: VecDeque<u8>,
+    /// Percent of the power limit (or of 1 kW when the limit is unknown).
+    pub power: VecDeque<u8>,
+}
+
+impl GpuHistory {
+    fn push(&mut self, util: Option<u32>, memory: Option<f64>, power: Option<f64>) {
+        for (buf, v) in
+            [(&mut self.util, util.map(f64::from)), (&mut self.memory, memory), (&mut self.power, power)]
+        {
+            if buf.len() == HISTORY {
+                buf.pop_front();
+            }
+            buf.push_back(v.unwrap_or(0.0).clamp(0.0, 100.0) as u8);
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct GpuState {
+    pub status: GpuStatus,
+    pub snapshot: Option<GpuSnapshot>,
+    pub history: HashMap<u32, GpuHistory>,
+    pub usage: HashMap<String, ContainerGpuUsage>,
+    /// Row of the GPU panel under the cursor when it has focus.
+    pub selected: usize,
+}
+
+impl Default for GpuState {
+    fn default() -> Self {
+        GpuState {
+            status: GpuStatus::Starting,
+            snapshot: None,
+            history: HashMap::new(),
+            usage: HashMap::new(),
+            selected: 0,
+        }
+    }
+}
+
+impl GpuState {
+    /// Applies a snapshot; returns whether anything on screen changes.
+    pub fn apply(&mut self, snap: GpuSnapshot) -> bool {
+        for g in &snap.gpus {
+            let power = match (g.power_watts, g.power_limit_watts) {
+                (Some(p), Some(l)) if l > 0.0 => Some(p * 100.0 / l),
+                (Some(p), _) => Some(p / 10.0),
+                _ => None,
+            };
+            self.history.entry(g.index).or_default().push(g.util_gpu, g.memory_percent(), power);
+        }
+        let count = snap.gpus.len();
+        self.history.retain(|i, _| (*i as usize) < count);
+        self.usage = usage_by_container(&snap.gpus);
+        self.status = GpuStatus::Up;
+        self.selected = self.selected.min(count.saturating_sub(1));
+        // History moved even when the values did not: the sparklines scroll.
+        self.snapshot = Some(snap);
+        true
+    }
+
+    pub fn unavailable(&mut self, reason: String, retry_in: Duration) -> bool {
+        let status = GpuStatus::Unavailable { reason, retry_in };
+        let changed = self.status != status || self.snapshot.is_some();
+        self.status = status;
+        self.snapshot = None;
+        self.usage.clear();
+        changed
+    }
+
+    pub fn count(&self) -> usize {
+        self.snapshot.as_ref().map(|s| s.gpus.len()).unwrap_or(0)
+    }
+
+    /// (index, uuid) of each GPU, for resolving container GPU requests.
+    pub fn ids(&self) -> Vec<(u32, &str)> {
+        self.snapshot
+            .as_ref()
+            .map(|s| s.gpus.iter().map(|g| (g.index, g.uuid.as_str())).collect())
+            .unwrap_or_default()
+    }
+}

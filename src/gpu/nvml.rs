@@ -1,0 +1,248 @@
+//! The NVML backend: opens the driver library and reads one snapshot of every GPU.
+//!
+//! NVML calls block (some take milliseconds), so this runs on the sampler's own thread, never
+//! on the async runtime. Each field is read on its own: a GPU that refuses fan speed
+//! (datacenter parts) or per-process utilisation still reports everything else.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::mem::ManuallyDrop;
+use std::path::{Path, PathBuf};
+
+use nvml_wrapper::Nvml;
+use nvml_wrapper::enum_wrappers::device::{Clock, TemperatureSensor};
+use nvml_wrapper::enums::device::UsedGpuMemory;
+use nvml_wrapper::error::NvmlError;
+
+use super::model::{GpuProcess, GpuSample, GpuSnapshot, ProcessKind, cuda_version_string};
+use super::owner;
+
+/// The library names tried when none is given, in order.
+pub const DEFAULT_LIBS: [&str; 2] = ["libnvidia-ml.so.1", "libnvidia-ml.so"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum NvmlOpenError {
+    #[error("{0} not found — no NVIDIA driver on this host?")]
+    NotFound(String),
+    #[error("{lib}: {message}")]
+    Init { lib: String, message: String },
+}
+
+/// Per-process identity is cached by PID: reading /proc for every process every second would
+/// be wasted work, and a PID keeps its container for life.
+#[derive(Debug, Clone)]
+struct Identity {
+    container_id: Option<String>,
+    command: Option<String>,
+    user: Option<String>,
+}
+
+pub struct NvmlBackend {
+    /// nvml-wrapper's Drop calls nvmlShutdown with `expect`, which panics when a partial
+    /// library lacks the symbol; so drop is done by hand (see `Drop`).
+    nvml: ManuallyDrop<Nvml>,
+    pub lib: String,
+    proc_root: PathBuf,
+    identities: HashMap<u32, Identity>,
+    /// Last process-utilisation timestamp seen per GPU, so each call returns only new samples.
+    last_seen: HashMap<u32, u64>,
+}
+
+impl NvmlBackend {
+    /// Opens `lib`, or the default names in turn.
+    pub fn open(lib: Option<&Path>) -> Result<NvmlBackend, NvmlOpenError> {
+        let candidates: Vec<String> = match lib {
+            Some(p) => vec![p.to_string_lossy().into_owned()],
+            None => DEFAULT_LIBS.iter().map(|s| s.to_string()).collect(),
+        };
+        let mut last = NvmlOpenError::NotFound(candidates[0].clone());
+        for name in &candidates {
+            match Nvml::builder().lib_path(OsStr::new(name)).init() {
+                Ok(nvml) => {
+                    return Ok(NvmlBackend {
+                        nvml: ManuallyDrop::new(nvml),
+                        lib: name.clone(),
+                        proc_root: PathBuf::from("/proc"),
+                        identities: HashMap::new(),
+                        last_seen: HashMap::new(),
+                    });
+                }
+                Err(NvmlError::LibloadingError(e)) => {
+                    tracing::debug!(lib = %name, error = %e, "cannot load NVML");
+                    // Keep the first name in the message: it is the one users recognise.
+                    if lib.is_some() {
+                        last = NvmlOpenError::Init { lib: name.clone(), message: e.to_string() };
+                    }
+                }
+                Err(e) => return Err(NvmlOpenError::Init { lib: name.clone(), message: describe(&e) }),
+            }
+        }
+        Err(last)
+    }
+
+    pub fn sample(&mut self, at: i64) -> Result<GpuSnapshot, NvmlError> {
+        let count = self.nvml.device_count()?;
+        let mut gpus = Vec::with_capacity(count as usize);
+        let mut live_pids = Vec::new();
+        for index in 0..count {
+            let sample = match self.nvml.device_by_index(index) {
+                Ok(dev) => read_device(&dev, index, self.last_seen.entry(index).or_insert(0)),
+                Err(e) => {
+                    // A GPU that fell off the bus still gets a row, so the user sees it is gone.
+                    tracing::warn!(index, error = %e, "cannot open GPU");
+                    GpuSample { index, name: format!("unavailable: {}", describe(&e)), ..Default::default() }
+                }
+            };
+            live_pids.extend(sample.processes.iter().map(|p| p.pid));
+            gpus.push(sample);
+        }
+        self.identities.retain(|pid, _| live_pids.contains(pid));
+        for gpu in &mut gpus {
+            for p in &mut gpu.processes {
+                let id = self.identities.entry(p.pid).or_insert_with(|| identify(&self.proc_root, p.pid));
+                p.container_id = id.container_id.clone();
+                p.command = id.command.clone();
+                p.user = id.user.clone();
+            }
+        }
+        Ok(GpuSnapshot {
+            at,
+            driver_version: self.nvml.sys_driver_version().ok(),
+            cuda_version: self.nvml.sys_cuda_driver_version().ok().map(cuda_version_string),
+            gpus,
+        })
+    }
+}
+
+impl Drop for NvmlBackend {
+    fn drop(&mut self) {
+        // SAFETY: `nvml` is not used after this point.
+        let nvml = unsafe { ManuallyDrop::take(&mut self.nvml) };
+        if nvml.lib().nvmlShutdown.is_ok() {
+            if let Err(e) = nvml.shutdown() {
+                tracing::debug!(error = %e, "nvmlShutdown failed");
+            }
+        } else {
+            // Without the symbol, dropping would panic: leak the handle instead.
+            std::mem::forget(nvml);
+        }
+    }
+}
+
+fn identify(proc_root: &Path, pid: u32) -> Identity {
+    let container_id = match owner::container_of_pid(proc_root, pid) {
+        Ok(id) => id,
+        Err(e) => {
+            // NVML reports host PIDs; inside a container without --pid=host they are not here.
+            tracing::debug!(pid, error = %e, "cannot read the process's cgroup");
+            None
+        }
+    };
+    let (command, user) = owner::process_identity(proc_root, pid);
+    Identity { container_id, command, user }
+}
+
+fn read_device(dev: &nvml_wrapper::Device, index: u32, last_seen: &mut u64) -> GpuSample {
+    let mem = field(index, "memory", dev.memory_info());
+    let util = field(index, "utilization", dev.utilization_rates());
+    let mut processes = Vec::new();
+    for (kind, list) in [
+        (ProcessKind::Compute, field(index, "compute processes", dev.running_compute_processes())),
+        (ProcessKind::Graphics, field(index, "graphics processes", dev.running_graphics_processes())),
+    ] {
+        for p in list.unwrap_or_default() {
+            // A process that is both compute and graphics is listed once.
+            if processes.iter().any(|q: &GpuProcess| q.pid == p.pid) {
+                continue;
+            }
+            processes.push(GpuProcess {
+                pid: p.pid,
+                kind,
+                memory_used: match p.used_gpu_memory {
+                    UsedGpuMemory::Used(b) => Some(b),
+                    UsedGpuMemory::Unavailable => None,
+                },
+                sm_percent: None,
+                container_id: None,
+                command: None,
+                user: None,
+            });
+        }
+    }
+    apply_process_utilization(dev, index, last_seen, &mut processes);
+    GpuSample {
+        index,
+        name: field(index, "name", dev.name()).unwrap_or_else(|| format!("GPU {index}")),
+        uuid: field(index, "uuid", dev.uuid()).unwrap_or_default(),
+        memory_used: mem.as_ref().map(|m| m.used),
+        memory_total: mem.as_ref().map(|m| m.total),
+        util_gpu: util.as_ref().map(|u| u.gpu),
+        util_memory: util.as_ref().map(|u| u.memory),
+        temperature_c: field(index, "temperature", dev.temperature(TemperatureSensor::Gpu)),
+        power_watts: field(index, "power", dev.power_usage()).map(|mw| f64::from(mw) / 1000.0),
+        power_limit_watts: field(index, "power limit", dev.enforced_power_limit())
+            .map(|mw| f64::from(mw) / 1000.0),
+        sm_clock_mhz: field(index, "SM clock", dev.clock_info(Clock::SM)),
+        mem_clock_mhz: field(index, "memory clock", dev.clock_info(Clock::Memory)),
+        fan_percent: field(index, "fan", dev.fan_speed(0)),
+        processes,
+    }
+}
+
+/// Per-process SM share from the samples newer than the last call. NOT_FOUND means no process
+/// was active in the window: every process then gets 0, not "unknown".
+fn apply_process_utilization(
+    dev: &nvml_wrapper::Device,
+    index: u32,
+    last_seen: &mut u64,
+    processes: &mut [GpuProcess],
+) {
+    let samples = match dev.process_utilization_stats(*last_seen) {
+        Ok(s) => s,
+        Err(NvmlError::NotFound) => Vec::new(),
+        Err(e) => {
+            log_unsupported(index, "process utilization", &e);
+            return;
+        }
+    };
+    let mut latest: HashMap<u32, (u64, u32)> = HashMap::new();
+    for s in &samples {
+        *last_seen = (*last_seen).max(s.timestamp);
+        let e = latest.entry(s.pid).or_insert((0, 0));
+        if s.timestamp >= e.0 {
+            *e = (s.timestamp, s.sm_util);
+        }
+    }
+    for p in processes {
+        p.sm_percent = Some(latest.get(&p.pid).map(|e| e.1).unwrap_or(0));
+    }
+}
+
+/// A field the GPU refuses is None ("n/a" on screen), never an error for the whole GPU.
+fn field<T>(index: u32, what: &str, r: Result<T, NvmlError>) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            log_unsupported(index, what, &e);
+            None
+        }
+    }
+}
+
+fn log_unsupported(index: u32, what: &str, e: &NvmlError) {
+    match e {
+        NvmlError::NotSupported | NvmlError::FailedToLoadSymbol(_) => {
+            tracing::trace!(index, what, error = %e, "not available")
+        }
+        _ => tracing::debug!(index, what, error = %e, "NVML call failed"),
+    }
+}
+
+pub fn describe(e: &NvmlError) -> String {
+    match e {
+        NvmlError::DriverNotLoaded => "the NVIDIA kernel driver is not loaded".into(),
+        NvmlError::NoPermission => "no permission to talk to the NVIDIA driver".into(),
+        NvmlError::FailedToLoadSymbol(s) => format!("the library lacks {s}"),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,81 @@
+//! The NVML sampler thread: opens the library, sends a snapshot every refresh, and when NVML is
+//! missing or breaks, says why and tries again later.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::mpsc::Sender;
+
+use super::nvml::{NvmlBackend, describe};
+use crate::msg::{GpuMsg, Msg};
+
+/// A host without a driver rarely grows one; a slow retry costs nothing and catches a driver
+/// that was being (re)loaded.
+pub const RETRY: Duration = Duration::from_secs(10);
+
+pub struct GpuSampler {
+    pub lib: Option<PathBuf>,
+    pub refresh: Duration,
+    pub tx: Sender<Msg>,
+}
+
+pub fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+impl GpuSampler {
+    pub fn spawn(self) -> std::io::Result<std::thread::JoinHandle<()>> {
+        std::thread::Builder::new().name("nvml-sampler".into()).spawn(move || self.run())
+    }
+
+    fn send(&self, msg: GpuMsg) -> bool {
+        self.tx.blocking_send(Msg::Gpu(msg)).is_ok()
+    }
+
+    fn run(self) {
+        loop {
+            let mut backend = match NvmlBackend::open(self.lib.as_deref()) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::info!(error = %e, "NVML not available");
+                    if !self.send(GpuMsg::Unavailable {
+                        reason: format!("NVML not available: {e}"),
+                        retry_in: RETRY,
+                    }) {
+                        return;
+                    }
+                    std::thread::sleep(RETRY);
+                    continue;
+                }
+            };
+            tracing::info!(lib = %backend.lib, "NVML loaded");
+            let mut next = Instant::now();
+            loop {
+                match backend.sample(unix_now()) {
+                    Ok(snapshot) => {
+                        if !self.send(GpuMsg::Snapshot(snapshot)) {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let reason = format!("NVML error: {}", describe(&e));
+                        tracing::warn!(%reason, "GPU sampling failed; reopening");
+                        if !self.send(GpuMsg::Unavailable { reason, retry_in: RETRY }) {
+                            return;
+                        }
+                        std::thread::sleep(RETRY);
+                        break;
+                    }
+                }
+                // Sleep to the next tick rather than for a full period, so sampling does not drift.
+                next += self.refresh;
+                let now = Instant::now();
+                if next > now {
+                    std::thread::sleep(next - now);
+                } else {
+                    next = now;
+                }
+            }
+        }
+    }
+}

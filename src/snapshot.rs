@@ -1,0 +1,376 @@
+//! `gpudock snapshot`: one sample of every GPU and container, printed as JSON or a plain table.
+//! It always exits 0 with a document: what is unavailable says so in the document.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use crate::docker::collector::Lister;
+use crate::docker::stats::StatsSampler;
+use crate::docker::{Container, ContainerStats, DockerHost, describe_error};
+use crate::gpu::model::usage_by_container;
+use crate::gpu::nvml::NvmlBackend;
+use crate::gpu::sampler::unix_now;
+use crate::gpu::{GpuSnapshot, ProcessKind};
+use crate::ui::fmt::bytes;
+
+#[derive(Debug, Serialize)]
+pub struct Snapshot {
+    pub timestamp: String,
+    pub host: String,
+    pub nvml: NvmlStatus,
+    pub docker: DockerStatus,
+    pub gpus: Vec<GpuDoc>,
+    pub containers: Vec<ContainerDoc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NvmlStatus {
+    pub available: bool,
+    pub library: Option<String>,
+    pub driver_version: Option<String>,
+    pub cuda_driver_version: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DockerStatus {
+    pub connected: bool,
+    pub host: String,
+    pub server_version: Option<String>,
+    pub api_version: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GpuDoc {
+    pub index: u32,
+    pub name: String,
+    pub uuid: String,
+    pub memory_used_bytes: Option<u64>,
+    pub memory_total_bytes: Option<u64>,
+    pub utilization_gpu_percent: Option<u32>,
+    pub utilization_memory_percent: Option<u32>,
+    pub temperature_c: Option<u32>,
+    pub power_watts: Option<f64>,
+    pub power_limit_watts: Option<f64>,
+    pub sm_clock_mhz: Option<u32>,
+    pub memory_clock_mhz: Option<u32>,
+    pub fan_percent: Option<u32>,
+    pub processes: Vec<ProcessDoc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProcessDoc {
+    pub pid: u32,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub memory_used_bytes: Option<u64>,
+    pub sm_percent: Option<u32>,
+    pub container_id: Option<String>,
+    pub container_name: Option<String>,
+    pub command: Option<String>,
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ContainerDoc {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    pub state: String,
+    pub gpu_request: Option<String>,
+    pub gpu_indices: Option<Vec<u32>>,
+    pub gpu_memory_used_bytes: u64,
+    pub gpu_sm_percent: Option<u32>,
+    pub cpu_percent: Option<f64>,
+    pub memory_used_bytes: Option<u64>,
+    pub memory_limit_bytes: Option<u64>,
+}
+
+/// CPU % needs two readings; this far apart.
+const CPU_WINDOW: Duration = Duration::from_millis(500);
+
+struct DockerPart {
+    status: DockerStatus,
+    containers: Vec<Container>,
+    stats: HashMap<String, ContainerStats>,
+}
+
+async fn docker_part(host: &DockerHost) -> DockerPart {
+    let mut status = DockerStatus {
+        connected: false,
+        host: host.to_string(),
+        server_version: None,
+        api_version: None,
+        error: None,
+    };
+    let fail = |mut status: DockerStatus, e: &bollard::errors::Error| {
+        status.error = Some(describe_error(e));
+        DockerPart { status, containers: Vec::new(), stats: HashMap::new() }
+    };
+    let docker = match crate::docker::connect(host).await {
+        Ok(d) => d,
+        Err(e) => return fail(status, &e),
+    };
+    match docker.version().await {
+        Ok(v) => {
+            status.server_version = v.version;
+            status.api_version = v.api_version;
+        }
+        Err(e) => return fail(status, &e),
+    }
+    status.connected = true;
+    let mut lister = Lister::default();
+    let containers = match lister.refresh(&docker).await {
+        Ok(c) => c,
+        Err(e) => return fail(status, &e),
+    };
+    let mut sampler = StatsSampler::new(host.is_local());
+    sampler.sample(&docker, &containers).await;
+    tokio::time::sleep(CPU_WINDOW).await;
+    let stats = sampler.sample(&docker, &containers).await;
+    DockerPart { status, containers, stats }
+}
+
+fn gpu_part(lib: Option<&Path>) -> (NvmlStatus, Option<GpuSnapshot>) {
+    let mut status = NvmlStatus {
+        available: false,
+        library: None,
+        driver_version: None,
+        cuda_driver_version: None,
+        error: None,
+    };
+    match NvmlBackend::open(lib) {
+        Err(e) => {
+            status.error = Some(format!("NVML not available: {e}"));
+            (status, None)
+        }
+        Ok(mut backend) => {
+            status.library = Some(backend.lib.clone());
+            match backend.sample(unix_now()) {
+                Ok(snap) => {
+                    status.available = true;
+                    status.driver_version = snap.driver_version.clone();
+                    status.cuda_driver_version = snap.cuda_version.clone();
+                    (status, Some(snap))
+                }
+                Err(e) => {
+                    status.error = Some(format!("NVML error: {}", crate::gpu::nvml::describe(&e)));
+                    (status, None)
+                }
+            }
+        }
+    }
+}
+
+pub async fn collect(host: &DockerHost, lib: Option<&Path>) -> Snapshot {
+    let lib_owned = lib.map(Path::to_path_buf);
+    let gpu = tokio::task::spawn_blocking(move || gpu_part(lib_owned.as_deref()));
+    let docker = docker_part(host).await;
+    let (nvml, snap) = gpu.await.unwrap_or_else(|e| {
+        let status = NvmlStatus {
+            available: false,
+            library: None,
+            driver_version: None,
+            cuda_driver_version: None,
+            error: Some(format!("NVML sampler failed: {e}")),
+        };
+        (status, None)
+    });
+    assemble(nvml, docker, snap)
+}
+
+fn assemble(nvml: NvmlStatus, docker: DockerPart, snap: Option<GpuSnapshot>) -> Snapshot {
+    let samples = snap.map(|s| s.gpus).unwrap_or_default();
+    let usage = usage_by_container(&samples);
+    let names: HashMap<&str, &str> =
+        docker.containers.iter().map(|c| (c.id.as_str(), c.name.as_str())).collect();
+    let ids: Vec<(u32, &str)> = samples.iter().map(|g| (g.index, g.uuid.as_str())).collect();
+    let containers = docker
+        .containers
+        .iter()
+        .map(|c| {
+            let u = usage.get(&c.id);
+            let s = docker.stats.get(&c.id);
+            ContainerDoc {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                image: c.image.clone(),
+                state: c.state.as_str().to_string(),
+                gpu_request: (!c.gpus.is_none()).then(|| c.gpus.to_string()),
+                gpu_indices: c.gpus.indices(&ids),
+                gpu_memory_used_bytes: u.map(|u| u.memory_used).unwrap_or(0),
+                gpu_sm_percent: u.and_then(|u| u.sm_percent),
+                cpu_percent: s.and_then(|s| s.cpu_percent).map(|p| (p * 10.0).round() / 10.0),
+                memory_used_bytes: s.and_then(|s| s.mem_used),
+                memory_limit_bytes: s.and_then(|s| s.mem_limit),
+            }
+        })
+        .collect();
+    let gpus = samples
+        .iter()
+        .map(|g| GpuDoc {
+            index: g.index,
+            name: g.name.clone(),
+            uuid: g.uuid.clone(),
+            memory_used_bytes: g.memory_used,
+            memory_total_bytes: g.memory_total,
+            utilization_gpu_percent: g.util_gpu,
+            utilization_memory_percent: g.util_memory,
+            temperature_c: g.temperature_c,
+            power_watts: g.power_watts,
+            power_limit_watts: g.power_limit_watts,
+            sm_clock_mhz: g.sm_clock_mhz,
+            memory_clock_mhz: g.mem_clock_mhz,
+            fan_percent: g.fan_percent,
+            processes: g
+                .processes
+                .iter()
+                .map(|p| ProcessDoc {
+                    pid: p.pid,
+                    kind: match p.kind {
+                        ProcessKind::Compute => "compute",
+                        ProcessKind::Graphics => "graphics",
+                    },
+                    memory_used_bytes: p.memory_used,
+                    sm_percent: p.sm_percent,
+                    container_id: p.container_id.clone(),
+                    container_name: p
+                        .container_id
+                        .as_deref()
+                        .and_then(|id| names.get(id))
+                        .map(|n| n.to_string()),
+                    command: p.command.clone(),
+                    user: p.user.clone(),
+                })
+                .collect(),
+        })
+        .collect();
+    Snapshot {
+        timestamp: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        host: hostname(),
+        nvml,
+        docker: docker.status,
+        gpus,
+        containers,
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+pub async fn print(host: &DockerHost, lib: Option<&Path>, json: bool) -> anyhow::Result<()> {
+    use std::io::Write;
+    let snap = collect(host, lib).await;
+    let text = if json { serde_json::to_string_pretty(&snap)? + "\n" } else { table(&snap) };
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        // `gpudock snapshot | head` closing the pipe early is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+fn opt<T: std::fmt::Display>(v: Option<T>, suffix: &str) -> String {
+    v.map(|v| format!("{v}{suffix}")).unwrap_or_else(|| "n/a".into())
+}
+
+/// The plain-text form of the snapshot.
+pub fn table(s: &Snapshot) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "gpudock snapshot of {} at {}", s.host, s.timestamp);
+    let _ = match (&s.docker.error, s.docker.connected) {
+        (None, true) => writeln!(
+            out,
+            "docker: {} at {} (API {})",
+            opt(s.docker.server_version.as_deref(), ""),
+            s.docker.host,
+            opt(s.docker.api_version.as_deref(), "")
+        ),
+        (e, _) => writeln!(out, "docker: unavailable at {}: {}", s.docker.host, e.as_deref().unwrap_or("?")),
+    };
+    let _ = match &s.nvml.error {
+        None => writeln!(
+            out,
+            "nvml: driver {}, CUDA {}",
+            opt(s.nvml.driver_version.as_deref(), ""),
+            opt(s.nvml.cuda_driver_version.as_deref(), "")
+        ),
+        Some(e) => writeln!(out, "nvml: {e}"),
+    };
+    if !s.gpus.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{:<4}{:<24}{:>22}{:>6}{:>6}{:>12}",
+            "GPU", "NAME", "MEMORY", "UTIL", "TEMP", "POWER"
+        );
+        for g in &s.gpus {
+            let mem = match (g.memory_used_bytes, g.memory_total_bytes) {
+                (Some(u), Some(t)) => format!("{} / {}", bytes(u), bytes(t)),
+                _ => "n/a".into(),
+            };
+            let power = match (g.power_watts, g.power_limit_watts) {
+                (Some(p), Some(l)) => format!("{p:.0}/{l:.0}W"),
+                (Some(p), None) => format!("{p:.0}W"),
+                _ => "n/a".into(),
+            };
+            let _ = writeln!(
+                out,
+                "{:<4}{:<24}{:>22}{:>6}{:>6}{:>12}",
+                g.index,
+                crate::ui::fmt::truncate(&g.name, 23),
+                mem,
+                opt(g.utilization_gpu_percent, "%"),
+                opt(g.temperature_c, "C"),
+                power
+            );
+            for p in &g.processes {
+                let who = match (&p.container_name, &p.container_id) {
+                    (Some(n), _) => format!("container {n}"),
+                    (None, Some(id)) => format!("container {}", &id[..12.min(id.len())]),
+                    (None, None) => format!(
+                        "host {} ({})",
+                        p.command.as_deref().unwrap_or("?"),
+                        p.user.as_deref().unwrap_or("?")
+                    ),
+                };
+                let _ = writeln!(
+                    out,
+                    "    pid {:<8} {:<10} SM {:>5}  {}",
+                    p.pid,
+                    p.memory_used_bytes.map(bytes).unwrap_or_else(|| "n/a".into()),
+                    opt(p.sm_percent, "%"),
+                    who
+                );
+            }
+        }
+    }
+    if !s.containers.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{:<24}{:<10}{:>8}{:>10}{:>6}{:>8}{:>10}  IMAGE",
+            "CONTAINER", "STATE", "GPUS", "GPU MEM", "SM%", "CPU%", "MEM"
+        );
+        for c in &s.containers {
+            let _ = writeln!(
+                out,
+                "{:<24}{:<10}{:>8}{:>10}{:>6}{:>8}{:>10}  {}",
+                crate::ui::fmt::truncate(&c.name, 23),
+                c.state,
+                c.gpu_request.as_deref().unwrap_or("-"),
+                if c.gpu_memory_used_bytes > 0 { bytes(c.gpu_memory_used_bytes) } else { "-".into() },
+                opt(c.gpu_sm_percent, ""),
+                c.cpu_percent.map(|p| format!("{p:.1}")).unwrap_or_else(|| "-".into()),
+                c.memory_used_bytes.map(bytes).unwrap_or_else(|| "-".into()),
+                c.image
+            );
+        }
+    }
+    out
+}

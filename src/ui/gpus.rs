@@ -1,0 +1,259 @@
+//! The GPU panel: one line per GPU (memory gauge, utilisation with history, temperature,
+//! power, who uses it), plus a detail line per GPU when the pane is tall enough.
+
+use std::collections::VecDeque;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+use super::fmt::{bytes, truncate};
+use super::theme::Styles;
+use crate::app::{AppState, GpuStatus, Panel};
+use crate::gpu::GpuSample;
+
+/// Lines the panel wants for `app`'s GPUs: (one line per GPU, two lines per GPU).
+pub fn wanted_height(app: &AppState) -> (u16, u16) {
+    match app.gpu.status {
+        GpuStatus::Up if app.gpu.count() > 0 => {
+            let n = app.gpu.count() as u16;
+            (n + 2, 2 * n + 2)
+        }
+        _ => (3, 4),
+    }
+}
+
+pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
+    let focused = app.focus == Panel::Gpus;
+    let n = app.gpu.count();
+    let inner_height = usize::from(area.height.saturating_sub(2));
+    let detail = n > 0 && inner_height >= 2 * n;
+    let per_gpu = if detail { 2 } else { 1 };
+    let visible = (inner_height / per_gpu).max(1);
+    // Scroll so the selected GPU stays in view when not all fit.
+    let first = app.gpu.selected.saturating_sub(visible - 1).min(n.saturating_sub(visible));
+    let title = match n {
+        0 => " GPUs ".to_string(),
+        n if visible >= n => format!(" GPUs {n} "),
+        n => format!(" GPUs {}-{} of {n} (Tab, j/k scroll) ", first, (first + visible).min(n) - 1),
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(st.border(focused))
+        .title(Span::styled(title, st.title()));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if inner.height == 0 {
+        return;
+    }
+
+    let snap = match (&app.gpu.status, &app.gpu.snapshot) {
+        (GpuStatus::Up, Some(s)) if !s.gpus.is_empty() => s,
+        (GpuStatus::Up, Some(_)) => {
+            f.render_widget(
+                Paragraph::new(Span::styled("NVML reports no GPUs on this host.", st.dim())),
+                inner,
+            );
+            return;
+        }
+        (GpuStatus::Unavailable { reason, retry_in }, _) => {
+            let text = Line::from(vec![
+                Span::styled(reason.clone(), st.warn()),
+                Span::styled(format!(" (retrying every {}s)", retry_in.as_secs()), st.dim()),
+            ]);
+            f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
+            return;
+        }
+        _ => {
+            f.render_widget(Paragraph::new(Span::styled("Loading NVML…", st.dim())), inner);
+            return;
+        }
+    };
+
+    let wide = inner.width >= 100;
+    let mut lines = Vec::new();
+    for g in snap.gpus.iter().skip(first).take(visible) {
+        let selected = focused && g.index as usize == app.gpu.selected;
+        let mut line =
+            if wide { wide_line(g, app, st, inner.width) } else { compact_line(g, app, st, inner.width) };
+        if selected {
+            line = line.style(st.selected());
+        }
+        lines.push(line);
+        if detail {
+            lines.push(detail_line(g, app, st));
+        }
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+fn na(st: &Styles) -> Span<'static> {
+    Span::styled("n/a", st.dim())
+}
+
+/// "NVIDIA H100 80GB HBM3" → "H100 80GB HBM3": every GPU here is NVIDIA.
+fn short_name(name: &str) -> &str {
+    name.strip_prefix("NVIDIA ").unwrap_or(name)
+}
+
+fn bar(percent: Option<f64>, width: usize, st: &Styles) -> Span<'static> {
+    let Some(p) = percent else { return Span::styled("░".repeat(width), st.dim()) };
+    let full = ((p / 100.0) * width as f64).round().clamp(0.0, width as f64) as usize;
+    Span::styled(format!("{}{}", "█".repeat(full), "░".repeat(width - full)), st.load(p))
+}
+
+const SPARKS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// The last `width` values (percent) as block characters, right-aligned.
+pub fn spark(values: &VecDeque<u8>, width: usize) -> String {
+    let skip = values.len().saturating_sub(width);
+    let mut s: String = " ".repeat(width.saturating_sub(values.len()));
+    s.extend(values.iter().skip(skip).map(|v| SPARKS[(usize::from(*v) * 8).div_ceil(100).min(8)]));
+    s
+}
+
+fn mem_text(g: &GpuSample) -> String {
+    match (g.memory_used, g.memory_total) {
+        (Some(u), Some(t)) => format!("{}/{}", bytes(u), bytes(t)),
+        (None, Some(t)) => format!("?/{}", bytes(t)),
+        _ => "n/a".into(),
+    }
+}
+
+fn pct(v: Option<u32>, st: &Styles) -> Span<'static> {
+    match v {
+        Some(p) => Span::styled(format!("{p:>3}%"), st.load(f64::from(p))),
+        None => Span::styled("n/a ", st.dim()),
+    }
+}
+
+fn temp(v: Option<u32>, st: &Styles) -> Span<'static> {
+    match v {
+        Some(t) => Span::styled(format!("{t:>3}°C"), st.load(f64::from(t.saturating_sub(20)) * 100.0 / 70.0)),
+        None => Span::styled(" n/a ", st.dim()),
+    }
+}
+
+fn power(g: &GpuSample) -> String {
+    match (g.power_watts, g.power_limit_watts) {
+        (Some(p), Some(l)) => format!("{p:>4.0}/{l:.0}W"),
+        (Some(p), None) => format!("{p:>4.0}W"),
+        _ => "n/a".into(),
+    }
+}
+
+/// Who is on this GPU: containers by name, host processes by command and user.
+fn users(g: &GpuSample, app: &AppState) -> Vec<String> {
+    let mut by_container: Vec<(String, u64)> = Vec::new();
+    let mut host = Vec::new();
+    for p in &g.processes {
+        match &p.container_id {
+            Some(id) => {
+                let name = app
+                    .table
+                    .all()
+                    .iter()
+                    .find(|c| &c.id == id)
+                    .map(|c| c.name.clone())
+                    .unwrap_or_else(|| id.chars().take(12).collect());
+                match by_container.iter_mut().find(|(n, _)| *n == name) {
+                    Some(e) => e.1 += p.memory_used.unwrap_or(0),
+                    None => by_container.push((name, p.memory_used.unwrap_or(0))),
+                }
+            }
+            None => host.push(format!(
+                "{}({}) pid {} {}",
+                p.command.as_deref().unwrap_or("?"),
+                p.user.as_deref().unwrap_or("?"),
+                p.pid,
+                p.memory_used.map(bytes).unwrap_or_else(|| "n/a".into())
+            )),
+        }
+    }
+    by_container.sort_by_key(|e| std::cmp::Reverse(e.1));
+    by_container.into_iter().map(|(n, m)| format!("{n} {}", bytes(m))).chain(host).collect()
+}
+
+fn users_span(g: &GpuSample, app: &AppState, st: &Styles, width: usize) -> Span<'static> {
+    let list = users(g, app);
+    if list.is_empty() {
+        return Span::styled("idle", st.dim());
+    }
+    Span::raw(truncate(&list.join(", "), width))
+}
+
+fn wide_line(g: &GpuSample, app: &AppState, st: &Styles, width: u16) -> Line<'static> {
+    let hist = app.gpu.history.get(&g.index);
+    let util_hist = hist.map(|h| spark(&h.util, 10)).unwrap_or_else(|| " ".repeat(10));
+    let mut spans = vec![
+        Span::styled(format!("{:>2} ", g.index), st.key()),
+        Span::raw(format!("{:<16} ", truncate(short_name(&g.name), 16))),
+        bar(g.memory_percent(), 10, st),
+        Span::raw(format!(" {:<15} ", mem_text(g))),
+        pct(g.util_gpu, st),
+        Span::styled(format!(" {util_hist} "), st.ok()),
+        temp(g.temperature_c, st),
+        Span::raw(format!(" {:>10} ", power(g))),
+    ];
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let rest = usize::from(width).saturating_sub(used + 2);
+    spans.push(Span::styled("│ ", st.dim()));
+    spans.push(users_span(g, app, st, rest));
+    Line::from(spans)
+}
+
+fn compact_line(g: &GpuSample, app: &AppState, st: &Styles, width: u16) -> Line<'static> {
+    let mut spans = vec![
+        Span::styled(format!("{} ", g.index), st.key()),
+        bar(g.memory_percent(), 5, st),
+        Span::raw(format!(" {} ", g.memory_used.map(bytes).unwrap_or_else(|| "n/a".into()))),
+        pct(g.util_gpu, st),
+        Span::raw(" "),
+        temp(g.temperature_c, st),
+        Span::raw(" "),
+    ];
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    spans.push(users_span(g, app, st, usize::from(width).saturating_sub(used)));
+    Line::from(spans)
+}
+
+fn detail_line(g: &GpuSample, app: &AppState, st: &Styles) -> Line<'static> {
+    let hist = app.gpu.history.get(&g.index);
+    let sp = |f: fn(&crate::app::gpu::GpuHistory) -> &VecDeque<u8>| {
+        hist.map(|h| spark(f(h), 16)).unwrap_or_else(|| " ".repeat(16))
+    };
+    let clock = |v: Option<u32>| v.map(|c| format!("{c}MHz")).unwrap_or_else(|| "n/a".into());
+    let mut spans = vec![
+        Span::raw("   "),
+        Span::styled("mem ", st.dim()),
+        Span::styled(sp(|h| &h.memory), st.ok()),
+        Span::styled(" pwr ", st.dim()),
+        Span::styled(sp(|h| &h.power), st.ok()),
+        Span::styled(" mem-util ", st.dim()),
+        pct(g.util_memory, st),
+        Span::styled(" sm ", st.dim()),
+        Span::raw(clock(g.sm_clock_mhz)),
+        Span::styled(" memclk ", st.dim()),
+        Span::raw(clock(g.mem_clock_mhz)),
+        Span::styled(" fan ", st.dim()),
+    ];
+    spans.push(match g.fan_percent {
+        Some(f) => Span::raw(format!("{f}%")),
+        None => na(st),
+    });
+    Line::from(spans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparkline_scales_and_pads() {
+        let v: VecDeque<u8> = [0, 50, 100].into_iter().collect();
+        assert_eq!(spark(&v, 5), "   ▄█");
+        let many: VecDeque<u8> = (0..20).map(|i| i * 5).collect();
+        assert_eq!(spark(&many, 3).chars().count(), 3);
+    }
+}

@@ -1,0 +1,72 @@
+//! The binary's behaviour before any terminal is touched: bad config, bad flags, snapshots
+//! without an engine or a driver.
+
+use std::process::Command;
+
+fn gpudock() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_gpudock"))
+}
+
+#[test]
+fn malformed_config_exits_2_with_path_line_and_column() {
+    let path = std::env::temp_dir().join(format!("gpudock-bad-{}.toml", std::process::id()));
+    std::fs::write(&path, "refresh_seconds = 1.0\n[keys]\nquit = [\"hyper-q\"]\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = gpudock().arg("--config").arg(&path).output().unwrap_or_else(|e| panic!("{e}"));
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&path.display().to_string()), "{err}");
+    assert!(err.contains("line 3, column"), "{err}");
+    assert!(err.contains("unknown key \"hyper-q\""), "{err}");
+    // Nothing was drawn: no escape sequences on stdout.
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn bad_refresh_and_host_are_rejected() {
+    let out = gpudock().args(["--refresh", "0"]).output().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--refresh"));
+    let out =
+        gpudock().args(["--docker-host", "ssh://x", "snapshot"]).output().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported Docker host"));
+}
+
+#[test]
+fn snapshot_without_engine_or_driver_still_exits_0_and_says_why() {
+    let out = gpudock()
+        .args([
+            "snapshot",
+            "--json",
+            "--docker-host",
+            "unix:///nonexistent/docker.sock",
+            "--nvml-lib",
+            "/nonexistent/libnvidia-ml.so.1",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(doc["nvml"]["available"], false);
+    assert!(doc["nvml"]["error"].as_str().is_some_and(|e| e.contains("/nonexistent/libnvidia-ml.so.1")));
+    assert_eq!(doc["docker"]["connected"], false);
+    assert!(doc["docker"]["error"].as_str().is_some_and(|e| e.contains("not found")));
+    assert_eq!(doc["gpus"], serde_json::json!([]));
+    assert_eq!(doc["containers"], serde_json::json!([]));
+
+    let out = gpudock()
+        .args([
+            "snapshot",
+            "--docker-host",
+            "unix:///nonexistent/docker.sock",
+            "--nvml-lib",
+            "/nonexistent/x.so",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("docker: unavailable") && text.contains("nvml: NVML not available"), "{text}");
+}

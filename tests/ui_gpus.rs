@@ -1,0 +1,125 @@
+//! Snapshot tests of the GPU panel: 2 and 8 GPUs at 120x40 and 60x15, and NVML unavailable.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{NOW, id, render, sample_app};
+use gpudock::app::AppState;
+use gpudock::gpu::request::GpuRequest;
+use gpudock::gpu::{GpuProcess, GpuSample, GpuSnapshot, ProcessKind};
+use gpudock::msg::{EngineMsg, GpuMsg, Msg};
+
+fn gpu(index: u32, step: u32) -> GpuSample {
+    let mut processes = Vec::new();
+    if index == 0 {
+        processes.push(GpuProcess {
+            pid: 4242,
+            kind: ProcessKind::Compute,
+            memory_used: Some(40 << 30),
+            sm_percent: Some(71),
+            container_id: Some(id(1)),
+            command: Some("python".into()),
+            user: Some("root".into()),
+        });
+    }
+    if index == 1 {
+        processes.push(GpuProcess {
+            pid: 777,
+            kind: ProcessKind::Compute,
+            memory_used: Some(3 << 30),
+            sm_percent: Some(5),
+            container_id: None,
+            command: Some("python3".into()),
+            user: Some("alice".into()),
+        });
+    }
+    if index == 3 {
+        processes.push(GpuProcess {
+            pid: 5151,
+            kind: ProcessKind::Compute,
+            memory_used: Some(20 << 30),
+            sm_percent: Some(33),
+            container_id: Some(id(4)),
+            command: None,
+            user: None,
+        });
+    }
+    let busy = processes.iter().map(|p| p.memory_used.unwrap_or(0)).sum::<u64>();
+    GpuSample {
+        index,
+        name: "NVIDIA H100 80GB HBM3".into(),
+        uuid: format!("GPU-{index:08}"),
+        memory_used: Some(busy + (512 << 20)),
+        memory_total: Some(80 << 30),
+        util_gpu: Some(((index * 13 + step * 7) % 100).min(if busy > 0 { 100 } else { 3 })),
+        util_memory: Some(index * 5),
+        temperature_c: Some(35 + index * 4),
+        power_watts: Some(80.0 + f64::from(index) * 60.0),
+        power_limit_watts: Some(700.0),
+        sm_clock_mhz: Some(1980),
+        mem_clock_mhz: Some(2619),
+        fan_percent: None,
+        processes,
+    }
+}
+
+fn with_gpus(n: u32) -> AppState {
+    let mut app = sample_app();
+    // Two containers were given GPUs; the table shows what they asked for.
+    let mut list: Vec<_> = app.table.all().to_vec();
+    list[0].gpus = GpuRequest::All;
+    list[3].gpus = GpuRequest::Count(2);
+    app.update(Msg::Engine(EngineMsg::Containers(list)));
+    for step in 0..12 {
+        let snap = GpuSnapshot {
+            at: NOW,
+            driver_version: Some("550.54.15".into()),
+            cuda_version: Some("12.4".into()),
+            gpus: (0..n).map(|i| gpu(i, step)).collect(),
+        };
+        app.update(Msg::Gpu(GpuMsg::Snapshot(snap)));
+    }
+    app
+}
+
+#[test]
+fn two_gpus_120x40() {
+    insta::assert_snapshot!(render(&with_gpus(2), 120, 40));
+}
+
+#[test]
+fn eight_gpus_120x40() {
+    let screen = render(&with_gpus(8), 120, 40);
+    for i in 0..8 {
+        assert!(screen.contains(&format!("│ {i} H100")), "GPU {i} not readable:\n{screen}");
+    }
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn two_gpus_60x15() {
+    insta::assert_snapshot!(render(&with_gpus(2), 60, 15));
+}
+
+#[test]
+fn eight_gpus_60x15_scrolls() {
+    let mut app = with_gpus(8);
+    insta::assert_snapshot!(render(&app, 60, 15));
+    // Focus the GPU panel and walk to the last GPU: it scrolls into view.
+    app.update(Msg::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Tab)));
+    app.update(Msg::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('G'))));
+    let screen = render(&app, 60, 15);
+    assert!(screen.contains("│7 "), "GPU 7 not scrolled into view:\n{screen}");
+}
+
+#[test]
+fn nvml_unavailable() {
+    let mut app = sample_app();
+    app.update(Msg::Gpu(GpuMsg::Unavailable {
+        reason: "NVML not available: libnvidia-ml.so.1 not found — no NVIDIA driver on this host?".into(),
+        retry_in: Duration::from_secs(10),
+    }));
+    insta::assert_snapshot!(render(&app, 120, 40));
+    insta::assert_snapshot!("nvml_unavailable_60x15", render(&app, 60, 15));
+}
