@@ -28,6 +28,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH", env = "GPUDOCK_NVML_LIB")]
     pub nvml_lib: Option<PathBuf>,
 
+    /// Refuse every action that changes something (stop, remove, launch, prune).
+    #[arg(long, global = true)]
+    pub read_only: bool,
+
     /// Log file; default: $XDG_STATE_HOME/gpudock/gpudock.log. Level from $GPUDOCK_LOG.
     #[arg(long, global = true, value_name = "PATH")]
     pub log_file: Option<PathBuf>,

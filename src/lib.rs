@@ -8,6 +8,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod docker;
+pub mod exec;
 pub mod gpu;
 pub mod logging;
 pub mod msg;

@@ -17,6 +17,7 @@ fn main() -> ExitCode {
     let config = match config {
         // https://no-color.org: any non-empty value turns colour off.
         Ok(mut c) => {
+            c.read_only |= cli.read_only;
             if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
                 c.theme = gpudock::config::Theme::Mono;
             }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crossterm::event::KeyEvent;
 
-use crate::docker::{Container, ContainerStats, EngineInfo};
+use crate::docker::{Container, ContainerStats, EngineInfo, LaunchSpec, LogLine};
 use crate::gpu::GpuSnapshot;
 
 #[derive(Debug, Clone)]
@@ -16,6 +16,7 @@ pub enum Msg {
     Resize(u16, u16),
     Engine(EngineMsg),
     Gpu(GpuMsg),
+    Action(ActionMsg),
     /// SIGTERM / SIGHUP: leave as cleanly as on `q`.
     Quit,
 }
@@ -51,7 +52,27 @@ pub enum GpuMsg {
     Snapshot(GpuSnapshot),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Results of commands the executor carried out.
+#[derive(Debug, Clone)]
+pub enum ActionMsg {
+    Done { text: String },
+    Failed { text: String },
+    PullProgress { image: String, done: u64, total: u64, status: String },
+    Launched { id: String, name: String },
+    LaunchFailed { text: String },
+    LogLines { id: String, lines: Vec<LogLine> },
+    LogsEnded { id: String, reason: Option<String> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     Quit,
+    Stop { id: String, name: String, timeout: u32 },
+    Restart { id: String, name: String, timeout: u32 },
+    Kill { id: String, name: String },
+    Remove { id: String, name: String, force: bool },
+    Launch(Box<LaunchSpec>),
+    CancelLaunch,
+    FollowLogs { id: String, tail: usize },
+    StopLogs,
 }

@@ -12,6 +12,7 @@ use crate::app::AppState;
 use crate::config::Config;
 use crate::docker::DockerHost;
 use crate::docker::collector::DockerCollector;
+use crate::exec::Executor;
 use crate::gpu::sampler::GpuSampler;
 use crate::msg::{Command, Msg};
 use crate::{tui, ui};
@@ -22,6 +23,8 @@ const CHANNEL: usize = 256;
 pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
     let mut app = AppState::new(&config, host.to_string());
+    app.user = current_user();
+    let mut executor = Executor::new(host.clone(), tx.clone());
     tokio::spawn(DockerCollector::new(host, config.refresh, tx.clone()).run());
     GpuSampler { lib: nvml_lib, refresh: config.refresh, tx: tx.clone() }.spawn()?;
 
@@ -53,8 +56,21 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
         while let Ok(m) = rx.try_recv() {
             commands.extend(app.update(m));
         }
-        if commands.contains(&Command::Quit) {
-            return Ok(());
+        executor.driver_cuda = app.gpu.snapshot.as_ref().and_then(|s| s.cuda_version.clone());
+        for command in commands {
+            if command == Command::Quit {
+                return Ok(());
+            }
+            executor.run(command);
         }
     }
+}
+
+/// The login name for the launched-by label: $USER, else the numeric uid.
+fn current_user() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        // SAFETY: getuid has no preconditions and cannot fail.
+        .unwrap_or_else(|| unsafe { libc::getuid() }.to_string())
 }

@@ -12,7 +12,7 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
     if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
         return vec![Command::Quit];
     }
-    match app.mode {
+    match &app.mode {
         Mode::Filter => {
             filter_key(app, key);
             Vec::new()
@@ -24,7 +24,13 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
             }
             Vec::new()
         }
-        Mode::Normal => normal_key(app, key),
+        Mode::Normal => {
+            app.status = None;
+            normal_key(app, key)
+        }
+        Mode::Confirm(_) | Mode::Launch(_) | Mode::Launching(_) | Mode::Logs(_) => {
+            super::actions::modal_key(app, key)
+        }
     }
 }
 
@@ -59,6 +65,14 @@ fn normal_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
             let next = app.table.sort.next();
             app.table.set_sort(next, false, &Metrics { stats: &app.stats, gpu: &app.gpu.usage });
             app.set_status(Level::Info, format!("sorted by {}", next.label()));
+        }
+        Action::NewContainer
+        | Action::Stop
+        | Action::Restart
+        | Action::Remove
+        | Action::Kill
+        | Action::Logs => {
+            return super::actions::start(app, action);
         }
         Action::SortReverse => {
             let (sort, rev) = (app.table.sort, !app.table.reverse);

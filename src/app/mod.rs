@@ -1,8 +1,11 @@
 //! The app: owns all state the screen shows and turns messages into state changes and commands.
 //! Nothing here does I/O, so every behaviour is testable without a terminal or an engine.
 
+mod actions;
 pub mod gpu;
 mod input;
+pub mod launch;
+pub mod logs;
 pub mod table;
 #[cfg(test)]
 mod tests;
@@ -11,10 +14,12 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{Config, Keymap, Theme};
+use crate::config::{Config, Keymap, Preset, Theme};
 use crate::docker::{ContainerStats, EngineInfo};
 use crate::msg::{Command, EngineMsg, GpuMsg, Msg};
 pub use gpu::{GpuState, GpuStatus};
+pub use launch::LaunchForm;
+pub use logs::LogView;
 pub use table::ContainerTable;
 use table::Metrics;
 
@@ -31,12 +36,34 @@ pub enum Panel {
     Containers,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
     Normal,
     /// Typing into the `/` filter.
     Filter,
     Help,
+    /// A destructive action waits for `y`.
+    Confirm(Confirm),
+    Launch(Box<LaunchForm>),
+    /// The launch was sent: pulling, creating, starting.
+    Launching(Launching),
+    Logs(Box<LogView>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirm {
+    pub prompt: String,
+    pub command: Command,
+    /// A second question before the command (removing a running container).
+    pub then: Option<Box<Confirm>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Launching {
+    pub image: String,
+    pub done: u64,
+    pub total: u64,
+    pub status: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +84,12 @@ pub struct AppState {
     pub theme: Theme,
     pub refresh: Duration,
     pub config_path: Option<PathBuf>,
+    pub read_only: bool,
+    pub stop_timeout: u32,
+    pub log_lines: usize,
+    pub presets: Vec<Preset>,
+    /// Who launches: recorded in the io.gpudock.launched-by label.
+    pub user: String,
     pub engine: EngineStatus,
     pub table: ContainerTable,
     pub stats: HashMap<String, ContainerStats>,
@@ -78,6 +111,11 @@ impl AppState {
             theme: config.theme,
             refresh: config.refresh,
             config_path: config.path.clone(),
+            read_only: config.read_only,
+            stop_timeout: config.stop_timeout,
+            log_lines: config.log_lines,
+            presets: config.presets.clone(),
+            user: "unknown".into(),
             engine: EngineStatus::Connecting { host },
             table: ContainerTable::new(config.sort),
             stats: HashMap::new(),
@@ -126,6 +164,10 @@ impl AppState {
                 };
                 self.dirty |= changed;
                 Vec::new()
+            }
+            Msg::Action(m) => {
+                self.dirty = true;
+                actions::on_result(self, m)
             }
             Msg::Quit => vec![Command::Quit],
         }

@@ -19,6 +19,8 @@ pub struct ContainerTable {
     pub sort: SortKey,
     pub reverse: bool,
     filter: String,
+    /// A container to put the cursor on as soon as a listing contains it.
+    pending_select: Option<String>,
 }
 
 /// Per-container numbers the sort needs besides the container itself.
@@ -78,6 +80,10 @@ impl ContainerTable {
     pub fn set_containers(&mut self, list: Vec<Container>, metrics: &dyn SortMetrics) {
         self.all = list;
         self.rebuild(metrics);
+    }
+
+    pub fn select_when_listed(&mut self, name: String) {
+        self.pending_select = Some(name);
     }
 
     pub fn set_filter(&mut self, filter: String, metrics: &dyn SortMetrics) {

@@ -24,10 +24,16 @@ pub enum Action {
     Filter,
     SortNext,
     SortReverse,
+    NewContainer,
+    Stop,
+    Restart,
+    Remove,
+    Kill,
+    Logs,
 }
 
 impl Action {
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 19] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -41,6 +47,12 @@ impl Action {
         Action::Filter,
         Action::SortNext,
         Action::SortReverse,
+        Action::NewContainer,
+        Action::Stop,
+        Action::Restart,
+        Action::Remove,
+        Action::Kill,
+        Action::Logs,
     ];
 
     pub fn description(self) -> &'static str {
@@ -58,7 +70,18 @@ impl Action {
             Action::Filter => "filter containers by name or image (Enter keeps, Esc clears)",
             Action::SortNext => "sort by the next column",
             Action::SortReverse => "reverse the sort order",
+            Action::NewContainer => "launch a new container (form)",
+            Action::Stop => "stop the selected container",
+            Action::Restart => "restart the selected container",
+            Action::Remove => "remove the selected container",
+            Action::Kill => "kill the selected container",
+            Action::Logs => "follow the selected container's logs",
         }
+    }
+
+    /// Actions that change something on the node; refused in read-only mode.
+    pub fn mutates(self) -> bool {
+        matches!(self, Action::NewContainer | Action::Stop | Action::Restart | Action::Remove | Action::Kill)
     }
 }
 

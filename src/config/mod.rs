@@ -11,6 +11,38 @@ use serde::Deserialize;
 pub use keys::{Action, KeySpec, Keymap};
 
 const DEFAULTS: &str = include_str!("../../assets/default-config.toml");
+const PRESETS: &str = include_str!("../../assets/presets.toml");
+
+/// A launch preset: what the form is filled with when it is picked.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Preset {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub image: String,
+    #[serde(default)]
+    pub command: String,
+    #[serde(default)]
+    pub gpus: String,
+    #[serde(default)]
+    pub ipc_host: bool,
+    #[serde(default)]
+    pub shm_size: String,
+    #[serde(default)]
+    pub env: String,
+    #[serde(default)]
+    pub volumes: String,
+    /// CUDA version the image needs ("12.9"), to warn when the driver is older.
+    #[serde(default)]
+    pub cuda: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PresetFile {
+    presets: Vec<Preset>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -80,7 +112,11 @@ struct FileConfig {
     refresh_seconds: Option<f64>,
     theme: Option<Theme>,
     sort: Option<SortKey>,
+    read_only: Option<bool>,
+    stop_timeout_seconds: Option<u32>,
+    log_lines: Option<usize>,
     keys: Option<HashMap<Action, Vec<KeySpec>>>,
+    presets: Option<Vec<Preset>>,
 }
 
 /// Settings after merging, with every value present and checked.
@@ -90,6 +126,10 @@ pub struct Config {
     pub theme: Theme,
     pub sort: SortKey,
     pub keymap: Keymap,
+    pub read_only: bool,
+    pub stop_timeout: u32,
+    pub log_lines: usize,
+    pub presets: Vec<Preset>,
     /// Where the user's file was looked for; shown in the help screen.
     pub path: Option<PathBuf>,
 }
@@ -147,7 +187,27 @@ impl Config {
         if let Some((key, a, b)) = keymap.conflicts().first() {
             return Err(invalid(format!("key {key} is bound to both {a:?} and {b:?}")));
         }
+        let log_lines = user.log_lines.or(defaults.log_lines).unwrap_or(10_000);
+        if !(100..=1_000_000).contains(&log_lines) {
+            return Err(invalid(format!("log_lines = {log_lines}: must be between 100 and 1000000")));
+        }
+        let mut presets: Vec<Preset> = toml::from_str::<PresetFile>(PRESETS)
+            .map_err(|e| ConfigError::Parse {
+                path: PathBuf::from("<built-in presets>"),
+                message: e.to_string(),
+            })?
+            .presets;
+        for p in user.presets.unwrap_or_default() {
+            match presets.iter_mut().find(|q| q.name == p.name) {
+                Some(q) => *q = p,
+                None => presets.push(p),
+            }
+        }
         Ok(Config {
+            read_only: user.read_only.or(defaults.read_only).unwrap_or(false),
+            stop_timeout: user.stop_timeout_seconds.or(defaults.stop_timeout_seconds).unwrap_or(10),
+            log_lines,
+            presets,
             refresh: Duration::from_secs_f64(refresh),
             theme: user.theme.or(defaults.theme).unwrap_or_default(),
             sort: user.sort.or(defaults.sort).unwrap_or_default(),
@@ -216,6 +276,16 @@ mod tests {
             let err = Config::from_sources(Some(text), Some(Path::new("c.toml")));
             assert!(matches!(err, Err(ConfigError::Parse { .. })), "{text}: {err:?}");
         }
+    }
+
+    #[test]
+    fn presets_merge_by_name() {
+        let text = "[[presets]]\nname = \"cuda-12-smoke\"\nimage = \"my/cuda:1\"\n[[presets]]\nname = \"mine\"\nimage = \"x:1\"\n";
+        let cfg = Config::from_sources(Some(text), None).unwrap_or_else(|e| panic!("{e}"));
+        let smoke = cfg.presets.iter().find(|p| p.name == "cuda-12-smoke");
+        assert_eq!(smoke.map(|p| p.image.as_str()), Some("my/cuda:1"));
+        assert!(cfg.presets.iter().any(|p| p.name == "mine"));
+        assert!(cfg.presets.iter().any(|p| p.name == "ngc-pytorch" && p.ipc_host));
     }
 
     #[test]

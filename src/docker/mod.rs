@@ -1,15 +1,17 @@
 //! Everything that talks to the Docker Engine. The collector owns the connection and sends plain
 //! data (`model`) to the app; nothing outside this module sees bollard types.
 
+pub mod actions;
 pub mod cgroup;
 pub mod collector;
 pub mod convert;
+pub mod explain;
 pub mod host;
 pub mod model;
 pub mod stats;
 
 pub use host::DockerHost;
-pub use model::{Container, ContainerState, ContainerStats, EngineInfo, StatsSource};
+pub use model::{Container, ContainerState, ContainerStats, EngineInfo, LaunchSpec, LogLine, StatsSource};
 
 /// Seconds a request may wait for response headers. Long enough for a stop with the default
 /// grace period, short enough that a hung engine is reported instead of freezing a panel.

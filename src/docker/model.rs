@@ -109,3 +109,29 @@ pub enum StatsSource {
     Cgroup,
     Api,
 }
+
+/// Everything needed to create and start a container, already validated.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LaunchSpec {
+    pub image: String,
+    /// Empty: the image's default command.
+    pub cmd: Vec<String>,
+    pub name: Option<String>,
+    pub gpus: GpuRequest,
+    pub auto_remove: bool,
+    pub env: Vec<String>,
+    pub binds: Vec<String>,
+    pub ipc_host: bool,
+    pub shm_size: Option<i64>,
+    /// None: the engine's default network.
+    pub network: Option<String>,
+    pub workdir: Option<String>,
+    pub labels: Vec<(String, String)>,
+}
+
+/// One line of a container's output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub stderr: bool,
+    pub text: String,
+}

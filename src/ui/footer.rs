@@ -25,6 +25,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         for (action, what) in [
             (Action::Quit, "quit"),
             (Action::Help, "help"),
+            (Action::NewContainer, "new"),
+            (Action::Logs, "logs"),
+            (Action::Stop, "stop"),
             (Action::Filter, "filter"),
             (Action::SortNext, "sort"),
             (Action::NextPanel, "panel"),

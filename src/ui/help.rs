@@ -20,6 +20,13 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         })
         .collect();
     lines.push(Line::from(""));
+    lines.push(super::launch::runtime_line(app, st));
+    if app.read_only {
+        lines.push(Line::from(Span::styled(
+            "read-only mode: actions that change containers are disabled",
+            st.warn(),
+        )));
+    }
     let config = app
         .config_path
         .as_ref()

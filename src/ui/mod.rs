@@ -1,11 +1,14 @@
 //! Drawing. Every function here reads `&AppState` and writes to the frame; none changes state.
 
 mod containers;
+mod dialogs;
 pub mod fmt;
 mod footer;
 mod gpus;
 mod header;
 mod help;
+mod launch;
+mod logs;
 pub mod theme;
 
 use ratatui::Frame;
@@ -25,14 +28,23 @@ pub fn draw(f: &mut Frame, app: &AppState) {
     let [header_area, body, footer_area] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
     header::draw(f, header_area, app, &st);
+    if let Mode::Logs(view) = &app.mode {
+        logs::draw(f, body, view, &st);
+        footer::draw(f, footer_area, app, &st);
+        return;
+    }
     let gpu_height = gpu_panel_height(app, body.height);
     let [gpu_area, container_area] =
         Layout::vertical([Constraint::Length(gpu_height), Constraint::Min(0)]).areas(body);
     gpus::draw(f, gpu_area, app, &st);
     containers::draw(f, container_area, app, &st);
     footer::draw(f, footer_area, app, &st);
-    if app.mode == Mode::Help {
-        help::draw(f, area, app, &st);
+    match &app.mode {
+        Mode::Help => help::draw(f, area, app, &st),
+        Mode::Confirm(c) => dialogs::confirm(f, area, c, &st),
+        Mode::Launch(form) => launch::draw(f, area, app, form, &st),
+        Mode::Launching(l) => dialogs::launching(f, area, l, &st),
+        _ => {}
     }
 }
 

@@ -1,0 +1,62 @@
+//! Small overlays: the confirmation dialog and the launch progress.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
+
+use super::fmt::bytes;
+use super::theme::Styles;
+use crate::app::{Confirm, Launching};
+
+/// A centred rectangle of at most `w` x `h` inside `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let [r] = Layout::vertical([Constraint::Length(h.min(area.height))]).flex(Flex::Center).areas(area);
+    let [r] = Layout::horizontal([Constraint::Length(w.min(area.width))]).flex(Flex::Center).areas(r);
+    r
+}
+
+pub fn confirm(f: &mut Frame, area: Rect, c: &Confirm, st: &Styles) {
+    let width = 64.min(area.width);
+    let text = vec![
+        Line::from(c.prompt.clone()),
+        Line::from(""),
+        Line::from(vec![
+            Span::styled("y", st.key()),
+            Span::raw(" confirm   "),
+            Span::styled("any other key", st.key()),
+            Span::raw(" cancel"),
+        ]),
+    ];
+    // Enough lines for the prompt wrapped to the dialog's width.
+    let inner_w = usize::from(width.saturating_sub(2)).max(1);
+    let height = (c.prompt.chars().count().div_ceil(inner_w) + 4) as u16;
+    let r = centered(area, width, height);
+    f.render_widget(Clear, r);
+    let block = Block::default().borders(Borders::ALL).border_style(st.warn()).title(" Confirm ");
+    f.render_widget(Paragraph::new(text).block(block).wrap(Wrap { trim: true }), r);
+}
+
+pub fn launching(f: &mut Frame, area: Rect, l: &Launching, st: &Styles) {
+    let r = centered(area, 70, 5);
+    f.render_widget(Clear, r);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(st.border(true))
+        .title(format!(" Launching {} ", l.image))
+        .title_bottom(Line::from(" Esc cancels ").right_aligned());
+    let ratio = if l.total > 0 { (l.done as f64 / l.total as f64).clamp(0.0, 1.0) } else { 0.0 };
+    let label = if l.total > 0 {
+        format!("{} {} / {}", l.status, bytes(l.done), bytes(l.total))
+    } else {
+        l.status.clone()
+    };
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    let [text, gauge] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(inner);
+    f.render_widget(Paragraph::new(label), text);
+    f.render_widget(
+        Gauge::default().ratio(ratio).gauge_style(st.ok()).label(format!("{:.0}%", ratio * 100.0)),
+        gauge,
+    );
+}

@@ -1,0 +1,145 @@
+//! The launch form.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::dialogs::centered;
+use super::fmt::{bytes, truncate};
+use super::theme::Styles;
+use crate::app::AppState;
+use crate::app::launch::{Field, LaunchForm};
+
+pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &Styles) {
+    // Sized to the content: fields, their errors, the GPU list and the runtime lines.
+    let extra = form.errors.len() + form.warning.iter().count() * 3;
+    let gpu_lines = if form.focus == Field::Gpus { app.gpu.count() + 1 } else { 0 };
+    let height = (Field::ALL.len() + extra + gpu_lines + 6) as u16;
+    let r = centered(area, 100, height);
+    f.render_widget(Clear, r);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(st.border(true))
+        .title(Span::styled(" New container ", st.title()))
+        .title_bottom(
+            Line::from(" Tab/Shift-Tab move · Space/←→ change · Ctrl-U clear · Enter launch · Esc cancel ")
+                .centered(),
+        );
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    let label_w = 24usize;
+    let value_w = usize::from(inner.width).saturating_sub(label_w + 2);
+    let mut lines = Vec::new();
+    for field in Field::ALL {
+        let focused = form.focus == field;
+        let marker = if focused { "▶ " } else { "  " };
+        let value = match field {
+            Field::Preset => preset_text(app, form),
+            Field::AutoRemove | Field::IpcHost | Field::Network => format!("‹ {} ›", form.text(field)),
+            _ => {
+                let mut v = form.text(field);
+                if focused {
+                    v.push('█');
+                }
+                v
+            }
+        };
+        let style = if focused { st.key() } else { ratatui::style::Style::default() };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{marker}{:<w$}", field.label(), w = label_w - 2), style),
+            Span::raw(truncate(&value, value_w)),
+        ]));
+        if let Some(err) = form.errors.get(&field) {
+            lines.push(Line::from(Span::styled(format!("{:w$}✖ {err}", "", w = label_w), st.error())));
+        }
+        if field == Field::Gpus && focused {
+            lines.extend(gpu_hints(app, st, label_w));
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(runtime_line(app, st));
+    if let Some(w) = &form.warning {
+        lines.push(Line::from(Span::styled(format!("⚠ {w}"), st.warn())));
+    }
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+fn preset_text(app: &AppState, form: &LaunchForm) -> String {
+    match form.preset.and_then(|i| app.presets.get(i)) {
+        Some(p) => format!("‹ {} › {}", p.name, p.description),
+        None => format!("‹ none › ({} presets: Space to pick)", app.presets.len()),
+    }
+}
+
+/// Which GPUs are free right now, so the user can pick one without leaving the form.
+fn gpu_hints(app: &AppState, st: &Styles, indent: usize) -> Vec<Line<'static>> {
+    let Some(snap) = &app.gpu.snapshot else {
+        return vec![Line::from(Span::styled(
+            format!("{:indent$}GPU list unknown (NVML unavailable): all, none, a count, or indices", ""),
+            st.dim(),
+        ))];
+    };
+    let mut out = vec![Line::from(Span::styled(
+        format!("{:indent$}all · none · a count (2 = GPUs 0,1) · indices 0,2 · GPU-<uuid>", ""),
+        st.dim(),
+    ))];
+    for g in &snap.gpus {
+        let users: Vec<String> = app
+            .table
+            .all()
+            .iter()
+            .filter(|c| app.gpu.usage.get(&c.id).is_some_and(|u| u.gpus.contains(&g.index)))
+            .map(|c| c.name.clone())
+            .collect();
+        let host_procs = g.processes.iter().filter(|p| p.container_id.is_none()).count();
+        let free = users.is_empty() && host_procs == 0;
+        let who = if free {
+            "free".to_string()
+        } else {
+            let mut w = users.join(", ");
+            if host_procs > 0 {
+                if !w.is_empty() {
+                    w.push_str(", ");
+                }
+                w.push_str(&format!("{host_procs} host process(es)"));
+            }
+            w
+        };
+        let mem = match (g.memory_used, g.memory_total) {
+            (Some(u), Some(t)) => format!("{}/{}", bytes(u), bytes(t)),
+            _ => "n/a".into(),
+        };
+        out.push(Line::from(vec![
+            Span::raw(format!("{:indent$}", "")),
+            Span::styled(format!("GPU {} ", g.index), st.key()),
+            Span::raw(format!("{mem:<16} ")),
+            Span::styled(who, if free { st.ok() } else { st.warn() }),
+        ]));
+    }
+    out
+}
+
+/// Whether the engine can give GPUs to containers at all.
+pub fn runtime_line(app: &AppState, st: &Styles) -> Line<'static> {
+    let crate::app::EngineStatus::Up(info) = &app.engine else {
+        return Line::from(Span::styled("Docker engine not connected", st.error()));
+    };
+    let default = info.default_runtime.clone().unwrap_or_else(|| "?".into());
+    let mut spans = vec![
+        Span::styled("Runtimes: ", st.dim()),
+        Span::raw(format!("{} (default {default})", info.runtimes.join(", "))),
+    ];
+    if info.runtimes.iter().any(|r| r == "nvidia") {
+        spans.push(Span::styled("  ✔ nvidia runtime registered", st.ok()));
+    } else {
+        spans.push(Span::styled(
+            "  no nvidia runtime: --gpus needs the NVIDIA Container Toolkit (nvidia-ctk runtime configure)",
+            st.warn(),
+        ));
+    }
+    if !info.cdi_spec_dirs.is_empty() {
+        spans.push(Span::styled(format!("  CDI: {}", info.cdi_spec_dirs.join(", ")), st.dim()));
+    }
+    Line::from(spans)
+}

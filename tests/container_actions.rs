@@ -1,0 +1,321 @@
+//! Launching, stopping, restarting, killing, removing and reading logs against the real
+//! engine, driven the way the dashboard drives them: keys → AppState → Command → Executor.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::engine::{IMAGE, LABEL, TestContainer, docker, engine};
+use crossterm::event::{KeyCode, KeyEvent};
+use gpudock::app::{AppState, Mode};
+use gpudock::config::Config;
+use gpudock::docker::DockerHost;
+use gpudock::exec::Executor;
+use gpudock::msg::{ActionMsg, Command, EngineMsg, Msg};
+use tokio::sync::mpsc;
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::from(KeyCode::Char(c)))
+}
+
+fn code(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::from(c))
+}
+
+fn type_text(app: &mut AppState, text: &str) {
+    for c in text.chars() {
+        app.update(key(c));
+    }
+}
+
+/// Runs the commands and waits for the first action result that `pick` accepts.
+async fn execute(
+    exec: &mut Executor,
+    rx: &mut mpsc::Receiver<Msg>,
+    commands: Vec<Command>,
+    mut pick: impl FnMut(&ActionMsg) -> bool,
+) -> ActionMsg {
+    for c in commands {
+        exec.run(c);
+    }
+    let end = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, rx.recv()).await {
+            Ok(Some(Msg::Action(a))) if pick(&a) => return a,
+            Ok(Some(_)) => {}
+            _ => panic!("no action result in time"),
+        }
+    }
+}
+
+fn setup(host: &DockerHost, config: Config) -> (AppState, Executor, mpsc::Receiver<Msg>) {
+    let (tx, rx) = mpsc::channel(256);
+    let mut app = AppState::new(&config, host.to_string());
+    app.user = "tester".into();
+    (app, Executor::new(host.clone(), tx), rx)
+}
+
+fn unique(name: &str) -> String {
+    format!("gpudock-test-{name}-{}", std::process::id())
+}
+
+/// Lists the engine's containers into the app, as the collector would.
+async fn list_into(app: &mut AppState, host: &DockerHost) {
+    let d = gpudock::docker::connect(host).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut lister = gpudock::docker::collector::Lister::default();
+    let list = lister.refresh(&d).await.unwrap_or_else(|e| panic!("{e}"));
+    app.update(Msg::Engine(EngineMsg::Containers(list)));
+}
+
+fn select(app: &mut AppState, name: &str) {
+    app.update(key('/'));
+    type_text(app, name);
+    app.update(code(KeyCode::Enter));
+    assert_eq!(app.table.selected().map(|c| c.name.as_str()), Some(name));
+}
+
+fn inspect(id: &str, format: &str) -> String {
+    docker(&["inspect", "-f", format, id])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn launch_form_creates_a_running_auto_removed_labelled_container() {
+    let Some(host) = engine() else { return };
+    let (mut app, mut exec, mut rx) = setup(&host, Config::default());
+    let name = unique("launch");
+    let _cleanup = scopeguard(&name);
+    app.update(key('n'));
+    type_text(&mut app, IMAGE);
+    app.update(code(KeyCode::Tab));
+    type_text(&mut app, "sh -c 'echo launched; sleep 300'");
+    app.update(code(KeyCode::Tab));
+    app.update(code(KeyCode::Tab));
+    type_text(&mut app, &name);
+    for _ in 0..7 {
+        app.update(code(KeyCode::Tab));
+    }
+    // Network field: engine default → none (tests never touch bridges).
+    app.update(key(' '));
+    let cmds = app.update(code(KeyCode::Enter));
+    assert!(matches!(app.mode, Mode::Launching(_)), "{:?}", app.mode);
+    assert!(matches!(cmds.as_slice(), [Command::Launch(_)]), "{cmds:?}");
+    let res = execute(&mut exec, &mut rx, cmds, |a| {
+        matches!(a, ActionMsg::Launched { .. } | ActionMsg::LaunchFailed { .. })
+    })
+    .await;
+    let ActionMsg::Launched { id, name: got } = res.clone() else { panic!("{res:?}") };
+    assert_eq!(got, name);
+    app.update(Msg::Action(res));
+    assert_eq!(app.mode, Mode::Normal);
+    assert_eq!(inspect(&id, "{{.State.Running}}"), "true");
+    assert_eq!(inspect(&id, "{{.HostConfig.AutoRemove}}"), "true");
+    assert_eq!(inspect(&id, "{{.HostConfig.NetworkMode}}"), "none");
+    assert_eq!(inspect(&id, "{{index .Config.Labels \"io.gpudock.launched-by\"}}"), "tester");
+    assert_eq!(inspect(&id, "{{json .Config.Cmd}}"), r#"["sh","-c","echo launched; sleep 300"]"#);
+}
+
+/// Removes a container by name when dropped (tests create them through gpudock, not the CLI).
+struct NameGuard(String);
+impl Drop for NameGuard {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker").args(["rm", "-f", &self.0]).output();
+    }
+}
+fn scopeguard(name: &str) -> NameGuard {
+    NameGuard(name.to_string())
+}
+
+fn leftover(name: &str) -> bool {
+    !docker(&["ps", "-aq", "--filter", &format!("name=^{name}$")]).is_empty()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gpu_request_without_nvidia_runtime_is_explained_and_leaves_nothing() {
+    let Some(host) = engine() else { return };
+    let (_, mut exec, mut rx) = setup(&host, Config::default());
+    let name = unique("nogpu");
+    let _cleanup = scopeguard(&name);
+    let spec = gpudock::docker::LaunchSpec {
+        image: IMAGE.into(),
+        cmd: vec!["true".into()],
+        name: Some(name.clone()),
+        gpus: gpudock::gpu::request::GpuRequest::All,
+        auto_remove: true,
+        network: Some("none".into()),
+        labels: vec![("io.gpudock.test".into(), "1".into())],
+        ..Default::default()
+    };
+    let res = execute(&mut exec, &mut rx, vec![Command::Launch(Box::new(spec))], |a| {
+        matches!(a, ActionMsg::Launched { .. } | ActionMsg::LaunchFailed { .. })
+    })
+    .await;
+    let ActionMsg::LaunchFailed { text } = res else { panic!("launched without a GPU runtime: {res:?}") };
+    assert!(text.contains("NVIDIA Container Toolkit") && text.contains("nvidia-ctk"), "{text}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!leftover(&name), "a failed launch left a container behind");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_image_without_registry_gives_a_pull_error() {
+    let Some(host) = engine() else { return };
+    let (_, mut exec, mut rx) = setup(&host, Config::default());
+    let spec = gpudock::docker::LaunchSpec {
+        image: "nvidia/cuda:12.9.1-base-ubuntu24.04".into(),
+        network: Some("none".into()),
+        ..Default::default()
+    };
+    let res = execute(&mut exec, &mut rx, vec![Command::Launch(Box::new(spec))], |a| {
+        matches!(a, ActionMsg::Launched { .. } | ActionMsg::LaunchFailed { .. })
+    })
+    .await;
+    let ActionMsg::LaunchFailed { text } = res else { panic!("{res:?}") };
+    assert!(text.starts_with("Cannot pull nvidia/cuda:12.9.1-base-ubuntu24.04"), "{text}");
+    assert!(text.contains("unreachable") || text.contains("not found") || text.contains("denied"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_input_creates_nothing() {
+    let Some(host) = engine() else { return };
+    let taken = TestContainer::run("taken", &["sleep", "300"]);
+    let (mut app, _exec, _rx) = setup(&host, Config::default());
+    list_into(&mut app, &host).await;
+    // Two GPUs, as NVML would report them: GPU fields are checked against these.
+    let gpus = (0..2)
+        .map(|index| gpudock::gpu::GpuSample { index, uuid: format!("GPU-{index}"), ..Default::default() })
+        .collect();
+    app.update(Msg::Gpu(gpudock::msg::GpuMsg::Snapshot(gpudock::gpu::GpuSnapshot {
+        gpus,
+        ..Default::default()
+    })));
+    let before = docker(&["ps", "-aq"]);
+    for (field_tabs, text, want) in [
+        (0, "Not/An:Image:", "not a valid image reference"),
+        (2, "0,7", "no GPU 7"),
+        (2, "3", "this host has 2"),
+        (3, taken.name.as_str(), "already exists"),
+        (6, "NOEQUALS", "KEY=VALUE"),
+        (7, "/only-one-side", "host:container"),
+    ] {
+        app.update(key('n'));
+        if field_tabs != 0 {
+            type_text(&mut app, IMAGE);
+        }
+        for _ in 0..field_tabs {
+            app.update(code(KeyCode::Tab));
+        }
+        type_text(&mut app, text);
+        let cmds = app.update(code(KeyCode::Enter));
+        assert!(cmds.is_empty(), "{text}: {cmds:?}");
+        let Mode::Launch(form) = &app.mode else { panic!("form closed on invalid input {text}") };
+        let errors: Vec<&String> = form.errors.values().collect();
+        assert!(errors.iter().any(|e| e.contains(want)), "{text}: {errors:?}");
+        app.update(code(KeyCode::Esc));
+    }
+    assert_eq!(docker(&["ps", "-aq"]), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_restart_kill_remove_each_need_confirmation() {
+    let Some(host) = engine() else { return };
+    let c = TestContainer::run("actions", &["sleep", "300"]);
+    let (mut app, mut exec, mut rx) = setup(&host, Config { stop_timeout: 0, ..Config::default() });
+    list_into(&mut app, &host).await;
+    select(&mut app, &c.name);
+
+    // Any key but y cancels, and nothing is sent.
+    assert!(app.update(key('s')).is_empty());
+    assert!(matches!(app.mode, Mode::Confirm(_)));
+    assert!(app.update(key('n')).is_empty());
+    assert_eq!(app.mode, Mode::Normal);
+    assert_eq!(inspect(&c.id, "{{.State.Running}}"), "true");
+
+    let cmds = {
+        app.update(key('s'));
+        app.update(key('y'))
+    };
+    assert!(matches!(cmds.as_slice(), [Command::Stop { .. }]), "{cmds:?}");
+    let res = execute(&mut exec, &mut rx, cmds, |_| true).await;
+    assert!(matches!(res, ActionMsg::Done { .. }), "{res:?}");
+    assert_eq!(inspect(&c.id, "{{.State.Running}}"), "false");
+
+    list_into(&mut app, &host).await;
+    app.update(key('r'));
+    let res = execute(&mut exec, &mut rx, app.update(key('y')), |_| true).await;
+    assert!(matches!(res, ActionMsg::Done { .. }), "{res:?}");
+    assert_eq!(inspect(&c.id, "{{.State.Running}}"), "true");
+
+    list_into(&mut app, &host).await;
+    app.update(key('K'));
+    let res = execute(&mut exec, &mut rx, app.update(key('y')), |_| true).await;
+    assert!(matches!(res, ActionMsg::Done { .. }), "{res:?}");
+    assert_eq!(inspect(&c.id, "{{.State.ExitCode}}"), "137");
+
+    // Removing a running container asks twice and forces.
+    docker(&["start", &c.id]);
+    list_into(&mut app, &host).await;
+    app.update(key('d'));
+    assert!(app.update(key('y')).is_empty(), "a running container needs a second confirmation");
+    let cmds = app.update(key('y'));
+    assert!(matches!(cmds.as_slice(), [Command::Remove { force: true, .. }]), "{cmds:?}");
+    let res = execute(&mut exec, &mut rx, cmds, |_| true).await;
+    assert!(matches!(res, ActionMsg::Done { .. }), "{res:?}");
+    assert!(!leftover(&c.name));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_mode_blocks_every_action() {
+    let Some(host) = engine() else { return };
+    let c = TestContainer::run("readonly", &["sleep", "300"]);
+    let (mut app, _exec, _rx) = setup(&host, Config { read_only: true, ..Config::default() });
+    list_into(&mut app, &host).await;
+    select(&mut app, &c.name);
+    for k in ['s', 'r', 'd', 'K', 'n'] {
+        let cmds = app.update(key(k));
+        assert!(app.status.as_ref().is_some_and(|s| s.text.contains("read-only")), "{k}: {:?}", app.status);
+        let again = app.update(key('y'));
+        assert!(cmds.is_empty() && again.is_empty(), "{k} did something in read-only mode");
+        assert_eq!(app.mode, Mode::Normal);
+    }
+    // Reading logs changes nothing, so it stays available.
+    assert!(matches!(app.update(key('l')).as_slice(), [Command::FollowLogs { .. }]));
+    assert_eq!(inspect(&c.id, "{{.State.Running}}"), "true");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_show_stdout_and_stderr() {
+    let Some(host) = engine() else { return };
+    let c = TestContainer::run("logs", &["sh", "-c", "echo to-stdout; echo to-stderr >&2; sleep 300"]);
+    let (mut app, mut exec, mut rx) = setup(&host, Config::default());
+    list_into(&mut app, &host).await;
+    select(&mut app, &c.name);
+    let cmds = app.update(key('l'));
+    for cmd in cmds {
+        exec.run(cmd);
+    }
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Mode::Logs(v) = &app.mode
+            && v.lines.len() >= 2
+        {
+            let out = v.lines.iter().find(|l| l.text == "to-stdout");
+            let err = v.lines.iter().find(|l| l.text == "to-stderr");
+            assert!(out.is_some_and(|l| !l.stderr), "{:?}", v.lines);
+            assert!(err.is_some_and(|l| l.stderr), "{:?}", v.lines);
+            break;
+        }
+        let left = end.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, rx.recv()).await {
+            Ok(Some(m)) => {
+                app.update(m);
+            }
+            _ => panic!("log lines never arrived: {:?}", app.mode),
+        }
+    }
+    let screen = common::render(&app, 80, 10);
+    assert!(screen.contains("E to-stderr"), "{screen}");
+    let cmds = app.update(code(KeyCode::Esc));
+    assert_eq!(cmds, vec![Command::StopLogs]);
+    assert_eq!(app.mode, Mode::Normal);
+    let _ = LABEL;
+}

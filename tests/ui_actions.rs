@@ -1,0 +1,83 @@
+//! Snapshot tests of the launch form, its errors, the confirmation dialog, launch progress and
+//! the log view.
+
+mod common;
+
+use common::{render, sample_app};
+use crossterm::event::{KeyCode, KeyEvent};
+use gpudock::docker::LogLine;
+use gpudock::msg::{ActionMsg, Msg};
+
+fn key(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::from(c))
+}
+
+fn type_text(app: &mut gpudock::app::AppState, text: &str) {
+    for c in text.chars() {
+        app.update(key(KeyCode::Char(c)));
+    }
+}
+
+#[test]
+fn launch_form_with_a_preset() {
+    let mut app = sample_app();
+    app.update(key(KeyCode::Char('n')));
+    for _ in 0..4 {
+        app.update(key(KeyCode::Tab));
+    }
+    app.update(key(KeyCode::Char(' ')));
+    insta::assert_snapshot!(render(&app, 120, 32));
+}
+
+#[test]
+fn launch_form_errors_at_their_fields() {
+    let mut app = sample_app();
+    app.update(key(KeyCode::Char('n')));
+    type_text(&mut app, "NVIDIA/Cuda");
+    app.update(key(KeyCode::Tab));
+    type_text(&mut app, "sh -c 'unclosed");
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Tab));
+    type_text(&mut app, "jupyter-alice");
+    app.update(key(KeyCode::Enter));
+    insta::assert_snapshot!(render(&app, 120, 32));
+}
+
+#[test]
+fn confirmation_dialog_names_the_container() {
+    let mut app = sample_app();
+    app.update(key(KeyCode::Char('d')));
+    let screen = render(&app, 100, 20);
+    assert!(screen.contains("Remove jupyter-alice? It is running."), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn launch_progress() {
+    let mut app = sample_app();
+    app.update(key(KeyCode::Char('n')));
+    type_text(&mut app, "nvidia/cuda:12.9.1-base-ubuntu24.04");
+    app.update(key(KeyCode::Enter));
+    app.update(Msg::Action(ActionMsg::PullProgress {
+        image: "nvidia/cuda:12.9.1-base-ubuntu24.04".into(),
+        done: 60 << 20,
+        total: 120 << 20,
+        status: "Downloading".into(),
+    }));
+    insta::assert_snapshot!(render(&app, 100, 20));
+}
+
+#[test]
+fn log_view_marks_stderr_and_matches() {
+    let mut app = sample_app();
+    app.update(key(KeyCode::Char('l')));
+    let id = app.table.selected().map(|c| c.id.clone()).unwrap_or_default();
+    let lines = (1..=30)
+        .map(|i| LogLine { stderr: i % 5 == 0, text: format!("step {i} loss {:.3}", 1.0 / f64::from(i)) })
+        .collect();
+    app.update(Msg::Action(ActionMsg::LogLines { id, lines }));
+    app.update(key(KeyCode::Char('/')));
+    type_text(&mut app, "step 2");
+    app.update(key(KeyCode::Enter));
+    insta::assert_snapshot!(render(&app, 80, 16));
+}
