@@ -4,7 +4,7 @@
 use tokio::sync::mpsc::Sender;
 use tokio::task::JoinHandle;
 
-use crate::docker::{self, DockerHost, actions, describe_error};
+use crate::docker::{self, DockerHost, actions, describe_error, disk};
 use crate::msg::{ActionMsg, Command, Msg};
 
 pub struct Executor {
@@ -50,6 +50,36 @@ impl Executor {
                 self.launch = Some(spawn_with(host, tx, move |d, tx| async move {
                     actions::launch(&d, &tx, &spec, cuda.as_deref()).await
                 }));
+            }
+            Command::DiskUsage => {
+                let local = self.host.is_local();
+                spawn_with(host, tx, move |d, tx| async move {
+                    let res = disk::usage(&d, local).await.map(Box::new).map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::Action(ActionMsg::DiskUsage(res))).await;
+                });
+            }
+            Command::Prune { category, options } => {
+                spawn_with(host, tx, move |d, tx| async move {
+                    let v = d.client_version();
+                    let api = format!("{}.{}", v.major_version, v.minor_version);
+                    let res = disk::prune(&d, category, &options, &api).await.map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::Action(ActionMsg::Pruned(res))).await;
+                });
+            }
+            Command::ListImages => {
+                spawn_with(host, tx, move |d, tx| async move {
+                    let res = disk::images(&d).await.map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::Action(ActionMsg::Images(res))).await;
+                });
+            }
+            Command::RemoveImage { id, name } => {
+                spawn_with(host, tx, move |d, tx| async move {
+                    let res = disk::remove_image(&d, &id)
+                        .await
+                        .map(|bytes| format!("removed image {name}, reclaimed {}", disk::human_size(bytes)))
+                        .map_err(|e| format!("remove image {name}: {e}"));
+                    let _ = tx.send(Msg::Action(ActionMsg::ImageRemoved(res))).await;
+                });
             }
             Command::Stop { id, name, timeout } => {
                 spawn_with(host, tx, move |d, tx| async move {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crossterm::event::KeyEvent;
 
+use crate::docker::disk::{Category, DiskUsage, FsUsage, ImageRow, PruneOptions, PruneReport};
 use crate::docker::{Container, ContainerStats, EngineInfo, LaunchSpec, LogLine};
 use crate::gpu::GpuSnapshot;
 
@@ -40,6 +41,11 @@ pub enum EngineMsg {
         at: i64,
         stats: HashMap<String, ContainerStats>,
     },
+    /// The filesystem holding the engine's data root (local engines only).
+    RootFs {
+        dir: String,
+        fs: FsUsage,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +68,10 @@ pub enum ActionMsg {
     LaunchFailed { text: String },
     LogLines { id: String, lines: Vec<LogLine> },
     LogsEnded { id: String, reason: Option<String> },
+    DiskUsage(Result<Box<DiskUsage>, String>),
+    Pruned(Result<PruneReport, String>),
+    Images(Result<Vec<ImageRow>, String>),
+    ImageRemoved(Result<String, String>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -75,4 +85,8 @@ pub enum Command {
     CancelLaunch,
     FollowLogs { id: String, tail: usize },
     StopLogs,
+    DiskUsage,
+    Prune { category: Category, options: PruneOptions },
+    ListImages,
+    RemoveImage { id: String, name: String },
 }

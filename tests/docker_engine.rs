@@ -46,7 +46,7 @@ impl Feed {
                     }
                     EngineMsg::Containers(list) => self.containers = list,
                     EngineMsg::Stats { stats, .. } => self.stats = stats,
-                    EngineMsg::Connecting { .. } => {}
+                    EngineMsg::Connecting { .. } | EngineMsg::RootFs { .. } => {}
                 },
                 Ok(Some(_)) => {}
                 Ok(None) | Err(_) => return done(self),

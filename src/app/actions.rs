@@ -90,6 +90,7 @@ pub fn modal_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
             app.mode = Mode::Launching(l);
             Vec::new()
         }
+        Mode::Disk(view) => super::disk::handle_key(app, view, key),
         Mode::Logs(mut view) => match view.handle_key(key, app.page) {
             LogKey::Close => vec![Command::StopLogs],
             LogKey::Stay => {
@@ -165,6 +166,10 @@ pub fn on_result(app: &mut AppState, msg: ActionMsg) -> Vec<Command> {
             }
             app.set_status(Level::Error, text);
         }
+        ActionMsg::DiskUsage(res) => super::disk::on_usage(app, res),
+        ActionMsg::Pruned(res) => return super::disk::on_pruned(app, res),
+        ActionMsg::Images(res) => super::disk::on_images(app, res),
+        ActionMsg::ImageRemoved(res) => return super::disk::on_image_removed(app, res),
         ActionMsg::LogLines { id, lines } => {
             if let Mode::Logs(v) = &mut app.mode
                 && v.id == id

@@ -28,7 +28,7 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
             app.status = None;
             normal_key(app, key)
         }
-        Mode::Confirm(_) | Mode::Launch(_) | Mode::Launching(_) | Mode::Logs(_) => {
+        Mode::Confirm(_) | Mode::Launch(_) | Mode::Launching(_) | Mode::Logs(_) | Mode::Disk(_) => {
             super::actions::modal_key(app, key)
         }
     }
@@ -66,6 +66,7 @@ fn normal_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
             app.table.set_sort(next, false, &Metrics { stats: &app.stats, gpu: &app.gpu.usage });
             app.set_status(Level::Info, format!("sorted by {}", next.label()));
         }
+        Action::DiskUsage => return super::disk::open(app),
         Action::NewContainer
         | Action::Stop
         | Action::Restart

@@ -2,6 +2,7 @@
 //! Nothing here does I/O, so every behaviour is testable without a terminal or an engine.
 
 mod actions;
+pub mod disk;
 pub mod gpu;
 mod input;
 pub mod launch;
@@ -48,6 +49,8 @@ pub enum Mode {
     /// The launch was sent: pulling, creating, starting.
     Launching(Launching),
     Logs(Box<LogView>),
+    /// Docker's disk usage and pruning (`c`).
+    Disk(Box<disk::DiskView>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -90,6 +93,11 @@ pub struct AppState {
     pub presets: Vec<Preset>,
     /// Who launches: recorded in the io.gpudock.launched-by label.
     pub user: String,
+    /// `until` filter applied to every prune (from the config), e.g. "24h".
+    pub prune_until: Option<String>,
+    pub disk_floor: u64,
+    /// Warning about the filesystem under the engine's data root, shown on every screen.
+    pub disk_warning: Option<String>,
     pub engine: EngineStatus,
     pub table: ContainerTable,
     pub stats: HashMap<String, ContainerStats>,
@@ -116,6 +124,9 @@ impl AppState {
             log_lines: config.log_lines,
             presets: config.presets.clone(),
             user: "unknown".into(),
+            prune_until: config.prune_until.clone(),
+            disk_floor: config.disk_free_floor,
+            disk_warning: None,
             engine: EngineStatus::Connecting { host },
             table: ContainerTable::new(config.sort),
             stats: HashMap::new(),
@@ -203,6 +214,13 @@ impl AppState {
             EngineMsg::Containers(list) => {
                 self.table.set_containers(list, &Metrics { stats: &self.stats, gpu: &self.gpu.usage });
                 self.dirty = true;
+            }
+            EngineMsg::RootFs { dir, fs } => {
+                let warning = disk::fs_warning(&dir, &fs, self.disk_floor);
+                if warning != self.disk_warning {
+                    self.disk_warning = warning;
+                    self.dirty = true;
+                }
             }
             EngineMsg::Stats { at, stats } => {
                 let minute_changed = at / 60 != self.now / 60;

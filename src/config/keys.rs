@@ -30,10 +30,11 @@ pub enum Action {
     Remove,
     Kill,
     Logs,
+    DiskUsage,
 }
 
 impl Action {
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 20] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -53,6 +54,7 @@ impl Action {
         Action::Remove,
         Action::Kill,
         Action::Logs,
+        Action::DiskUsage,
     ];
 
     pub fn description(self) -> &'static str {
@@ -76,6 +78,7 @@ impl Action {
             Action::Remove => "remove the selected container",
             Action::Kill => "kill the selected container",
             Action::Logs => "follow the selected container's logs",
+            Action::DiskUsage => "disk space: what Docker holds, prune it, images",
         }
     }
 

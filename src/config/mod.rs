@@ -115,6 +115,8 @@ struct FileConfig {
     read_only: Option<bool>,
     stop_timeout_seconds: Option<u32>,
     log_lines: Option<usize>,
+    prune_until: Option<String>,
+    disk_free_floor_gb: Option<f64>,
     keys: Option<HashMap<Action, Vec<KeySpec>>>,
     presets: Option<Vec<Preset>>,
 }
@@ -130,6 +132,9 @@ pub struct Config {
     pub stop_timeout: u32,
     pub log_lines: usize,
     pub presets: Vec<Preset>,
+    pub prune_until: Option<String>,
+    /// Bytes.
+    pub disk_free_floor: u64,
     /// Where the user's file was looked for; shown in the help screen.
     pub path: Option<PathBuf>,
 }
@@ -203,7 +208,17 @@ impl Config {
                 None => presets.push(p),
             }
         }
+        let prune_until = user.prune_until.or(defaults.prune_until).filter(|u| !u.trim().is_empty());
+        if let Some(u) = &prune_until {
+            crate::docker::disk::cutoff(u, 0).map_err(|e| invalid(format!("prune_until = {u:?}: {e}")))?;
+        }
+        let floor = user.disk_free_floor_gb.or(defaults.disk_free_floor_gb).unwrap_or(20.0);
+        if !(0.0..=1_000_000.0).contains(&floor) {
+            return Err(invalid(format!("disk_free_floor_gb = {floor}: must be between 0 and 1000000")));
+        }
         Ok(Config {
+            prune_until,
+            disk_free_floor: (floor * 1e9) as u64,
             read_only: user.read_only.or(defaults.read_only).unwrap_or(false),
             stop_timeout: user.stop_timeout_seconds.or(defaults.stop_timeout_seconds).unwrap_or(10),
             log_lines,

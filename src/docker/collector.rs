@@ -112,6 +112,8 @@ impl DockerCollector {
             Ok(v) => v,
             Err(e) => return lost(&e, false),
         };
+        let root_dir = info.docker_root_dir.clone().filter(|_| self.host.is_local());
+        let mut last_fs = None;
         let engine = convert::engine_info(self.host.to_string(), &version, &info, self.host.is_local());
         tracing::info!(host = %self.host, version = ?engine.server_version, api = ?engine.api_version, "connected");
         if self.send(EngineMsg::Connected(Box::new(engine))).await.is_err() {
@@ -166,6 +168,17 @@ impl DockerCollector {
                     let at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
                     if self.send(EngineMsg::Stats { at, stats }).await.is_err() {
                         return End::AppClosed;
+                    }
+                    // One statvfs per tick: the "disk almost full" warning must not wait for
+                    // someone to open the disk view.
+                    if let Some(dir) = &root_dir {
+                        let fs = super::disk::statvfs(dir);
+                        if let Some(fs) = fs.filter(|f| Some(*f) != last_fs) {
+                            last_fs = Some(fs);
+                            if self.send(EngineMsg::RootFs { dir: dir.clone(), fs }).await.is_err() {
+                                return End::AppClosed;
+                            }
+                        }
                     }
                 }
             }

@@ -5,6 +5,7 @@ pub mod actions;
 pub mod cgroup;
 pub mod collector;
 pub mod convert;
+pub mod disk;
 pub mod explain;
 pub mod host;
 pub mod model;

@@ -144,14 +144,19 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         .collect();
     let header = Row::new(cols.iter().map(|c| Cell::from(c.header()))).style(st.header_row());
     let flex_width = flexible_width(&cols, inner.width);
-    let rows = app.table.rows().map(|c| Row::new(cols.iter().map(|col| cell(*col, c, app, st, flex_width))));
-    let table = Table::new(rows, widths).header(header).column_spacing(1).row_highlight_style(st.selected());
-
-    // The cursor stays visible: scroll just far enough to show it.
+    // The cursor stays visible: scroll just far enough to show it. Only the rows on screen are
+    // built, so 500 containers cost what 30 do.
     let visible = usize::from(inner.height.saturating_sub(1)).max(1);
     let selected = app.table.selected_index();
     let offset = selected.map(|s| s.saturating_sub(visible - 1)).unwrap_or(0);
-    let mut state = TableState::default().with_offset(offset).with_selected(selected);
+    let rows = app
+        .table
+        .rows()
+        .skip(offset)
+        .take(visible)
+        .map(|c| Row::new(cols.iter().map(|col| cell(*col, c, app, st, flex_width))));
+    let table = Table::new(rows, widths).header(header).column_spacing(1).row_highlight_style(st.selected());
+    let mut state = TableState::default().with_selected(selected.map(|s| s - offset));
     f.render_stateful_widget(table, inner, &mut state);
 }
 

@@ -17,9 +17,13 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
 }
 
 pub fn confirm(f: &mut Frame, area: Rect, c: &Confirm, st: &Styles) {
+    confirm_text(f, area, &c.prompt, st);
+}
+
+pub fn confirm_text(f: &mut Frame, area: Rect, prompt: &str, st: &Styles) {
     let width = 64.min(area.width);
     let text = vec![
-        Line::from(c.prompt.clone()),
+        Line::from(prompt.to_string()),
         Line::from(""),
         Line::from(vec![
             Span::styled("y", st.key()),
@@ -30,7 +34,7 @@ pub fn confirm(f: &mut Frame, area: Rect, c: &Confirm, st: &Styles) {
     ];
     // Enough lines for the prompt wrapped to the dialog's width.
     let inner_w = usize::from(width.saturating_sub(2)).max(1);
-    let height = (c.prompt.chars().count().div_ceil(inner_w) + 4) as u16;
+    let height = (prompt.chars().count().div_ceil(inner_w) + 4) as u16;
     let r = centered(area, width, height);
     f.render_widget(Clear, r);
     let block = Block::default().borders(Borders::ALL).border_style(st.warn()).title(" Confirm ");

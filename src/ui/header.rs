@@ -30,6 +30,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
             snap.cuda_version.as_deref().unwrap_or("n/a")
         )));
     }
+    if let Some(w) = &app.disk_warning {
+        spans.push(Span::raw(" │ "));
+        spans.push(Span::styled(w.clone(), st.error()));
+    }
     spans.push(Span::raw(format!(" │ refresh {}s", trim_float(app.refresh.as_secs_f64()))));
     spans.push(Span::raw(" │ "));
     spans.push(Span::styled(app.keymap.label(Action::Help), st.key()));

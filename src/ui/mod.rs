@@ -2,6 +2,7 @@
 
 mod containers;
 mod dialogs;
+mod disk;
 pub mod fmt;
 mod footer;
 mod gpus;
@@ -28,10 +29,18 @@ pub fn draw(f: &mut Frame, app: &AppState) {
     let [header_area, body, footer_area] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
     header::draw(f, header_area, app, &st);
-    if let Mode::Logs(view) = &app.mode {
-        logs::draw(f, body, view, &st);
-        footer::draw(f, footer_area, app, &st);
-        return;
+    match &app.mode {
+        Mode::Logs(view) => {
+            logs::draw(f, body, view, &st);
+            footer::draw(f, footer_area, app, &st);
+            return;
+        }
+        Mode::Disk(view) => {
+            disk::draw(f, body, app, view, &st);
+            footer::draw(f, footer_area, app, &st);
+            return;
+        }
+        _ => {}
     }
     let gpu_height = gpu_panel_height(app, body.height);
     let [gpu_area, container_area] =

@@ -1,0 +1,155 @@
+//! The engine side of "reclaim disk space": what stopped containers, unused images, build cache
+//! and unused volumes cost (`usage`), pruning one kind at a time (`prune`), and the image list
+//! with per-image removal (`images`, `remove_image`).
+//!
+//! Safety rules every function here keeps: nothing is ever forced, so the engine refuses to
+//! remove a running container or an image a container (running or not) uses; named volumes go
+//! only when asked for; an "all unused images" prune that would strip tags from an image a
+//! container uses is done image by image instead (see `prune`).
+
+mod df;
+mod images;
+mod model;
+mod prune;
+mod usage;
+
+#[cfg(test)]
+mod tests;
+
+use std::time::{Duration, UNIX_EPOCH};
+
+pub use df::{ANONYMOUS_LABEL, parse_df};
+pub use images::{images, remove_image};
+pub use model::{
+    Category, CategoryUsage, DiskItem, DiskUsage, FsUsage, ImageRow, PruneOptions, PruneReport, human_size,
+    short_id,
+};
+pub use prune::prune;
+pub use usage::{statvfs, usage};
+
+use super::convert::parse_time;
+use super::describe_error;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DiskError {
+    /// Unreachable engine, timeout, permissions: `describe_error`'s words.
+    #[error("{0}")]
+    Engine(String),
+    #[error("a prune is already running on the engine; try again when it has finished")]
+    PruneRunning,
+    #[error("the engine is already computing disk usage; try again in a moment")]
+    UsageRunning,
+    #[error("image {image} is used by {}", users(.containers))]
+    ImageInUse { image: String, containers: Vec<String> },
+    /// Any other refusal (HTTP 409), in the engine's words.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("cannot read the engine's disk usage: {0}")]
+    BadAnswer(String),
+    #[error("until {0:?} is neither a duration like 24h or 7d, a date, nor Unix seconds")]
+    BadUntil(String),
+    #[error("build cache records carry no labels, so a label cannot limit that prune")]
+    LabelUnsupported,
+}
+
+fn users(containers: &[String]) -> String {
+    match containers {
+        [] => "a container".to_string(),
+        [one] => format!("container {one}"),
+        [a, b, c, d, rest @ ..] if !rest.is_empty() => {
+            format!("containers {a}, {b}, {c}, {d} and {} more", rest.len())
+        }
+        many => format!("containers {}", many.join(", ")),
+    }
+}
+
+impl DiskError {
+    /// The engine's refusals in words a person can act on; `what` names the thing acted on.
+    pub(crate) fn from_engine(err: bollard::errors::Error, what: &str) -> DiskError {
+        use bollard::errors::Error as E;
+        match &err {
+            E::DockerResponseServerError { message, .. }
+                if message.contains("prune operation is already running") =>
+            {
+                DiskError::PruneRunning
+            }
+            // Engines before 23.0 refuse a second concurrent `/system/df` (HTTP 500).
+            E::DockerResponseServerError { message, .. }
+                if message.contains("disk usage operation is already") =>
+            {
+                DiskError::UsageRunning
+            }
+            E::DockerResponseServerError { status_code: 409, message } => match user_of(message) {
+                Some(container) => {
+                    DiskError::ImageInUse { image: what.to_string(), containers: vec![container] }
+                }
+                None => DiskError::Conflict(message.clone()),
+            },
+            E::DockerResponseServerError { status_code: 404, .. } => DiskError::NotFound(what.to_string()),
+            _ => DiskError::Engine(describe_error(&err)),
+        }
+    }
+}
+
+/// The container named in the engine's "image is being used by running container 0123abcd" or
+/// "container 0123abcd is using its referenced image" conflicts.
+fn user_of(message: &str) -> Option<String> {
+    if !message.contains("being used by") && !message.contains("is using its referenced image") {
+        return None;
+    }
+    let after = message.split("container ").nth(1)?;
+    let id = after.split(|c: char| !c.is_ascii_alphanumeric()).next()?;
+    (!id.is_empty()).then(|| id.to_string())
+}
+
+/// The instant an `until` value names, in Unix seconds: "24h", "7d" and the like before `now`,
+/// an RFC 3339 time, or Unix seconds.
+pub fn cutoff(until: &str, now: i64) -> Result<i64, DiskError> {
+    let s = until.trim();
+    if let Ok(secs) = s.parse::<i64>() {
+        return Ok(secs);
+    }
+    if let Ok(d) = humantime::parse_duration(s) {
+        return Ok(now - i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2));
+    }
+    parse_time(Some(s)).ok_or_else(|| DiskError::BadUntil(until.to_string()))
+}
+
+/// The engine refuses a second prune of the same kind while one runs, and engines before 23.0 a
+/// second `/system/df`; both are usually over in moments, so wait up to this long before saying so.
+const BUSY_WAIT: Duration = Duration::from_millis(250);
+const BUSY_TRIES: u32 = 40;
+
+pub(crate) async fn patiently<T, F, Fut>(mut call: F) -> Result<T, DiskError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, DiskError>>,
+{
+    let mut tries = 1;
+    loop {
+        match call().await {
+            Err(DiskError::PruneRunning | DiskError::UsageRunning) if tries < BUSY_TRIES => {
+                tries += 1;
+                tokio::time::sleep(BUSY_WAIT).await;
+            }
+            done => return done,
+        }
+    }
+}
+
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Whether an API version string ("1.41") is at least 1.`minor`. Unreadable versions count as
+/// old, which picks the more careful path everywhere it matters.
+pub(crate) fn api_at_least(api: &str, minor: u32) -> bool {
+    let mut parts = api.trim().trim_start_matches('v').split('.');
+    match (parts.next().and_then(|p| p.parse::<u32>().ok()), parts.next().and_then(|p| p.parse::<u32>().ok()))
+    {
+        (Some(major), Some(m)) => (major, m) >= (1, minor),
+        _ => false,
+    }
+}

@@ -1,0 +1,235 @@
+//! The disk view: one row per kind of reclaimable space, the preview of a prune, and the image
+//! list.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
+
+use super::dialogs::centered;
+use super::fmt::{age, truncate};
+use super::theme::Styles;
+use crate::app::AppState;
+use crate::app::disk::{DiskView, Stage};
+use crate::docker::disk::{Category, DiskUsage, ImageRow, human_size};
+
+pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, st: &Styles) {
+    if let Stage::Images { rows, selected, confirm } = &v.stage {
+        return images(f, area, app, rows.as_deref(), *selected, *confirm, st);
+    }
+    let hint = " j/k row · Enter preview & prune · a named volumes · i images · u refresh · Esc back ";
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(st.border(true))
+        .title(Span::styled(" Disk space ", st.title()))
+        .title_bottom(Line::from(Span::styled(hint, st.dim())));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let [top, table, bottom] =
+        Layout::vertical([Constraint::Length(2), Constraint::Length(7), Constraint::Min(0)]).areas(inner);
+
+    let Some(u) = &v.usage else {
+        let text = match (&v.error, v.loading) {
+            (Some(e), _) => Span::styled(format!("Cannot read disk usage: {e}"), st.error()),
+            (None, _) => {
+                Span::styled("Asking the engine for its disk usage (this can take a while)…", st.dim())
+            }
+        };
+        f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
+        return;
+    };
+    f.render_widget(Paragraph::new(fs_lines(app, u, st)), top);
+    rows(f, table, u, v, st);
+    let mut lines = Vec::new();
+    if v.loading {
+        lines.push(Line::from(Span::styled("refreshing…", st.dim())));
+    }
+    if let Some(r) = &v.report {
+        lines.push(Line::from(Span::styled(r.clone(), st.ok())));
+    }
+    if let Some(until) = &app.prune_until {
+        lines.push(Line::from(Span::styled(
+            format!("Prunes only remove what is older than {until} (prune_until)."),
+            st.dim(),
+        )));
+    }
+    lines.push(Line::from(Span::styled(
+        "Never removed: running containers, images any container uses, named volumes unless `a` includes them.",
+        st.dim(),
+    )));
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), bottom);
+
+    match &v.stage {
+        Stage::Preview(c) => preview(f, area, app, u, v, *c, st),
+        Stage::Pruning(c) => {
+            let r = centered(area, 50, 3);
+            f.render_widget(Clear, r);
+            let b = Block::default().borders(Borders::ALL).border_style(st.border(true));
+            f.render_widget(Paragraph::new(format!("Pruning {}…", c.label())).block(b), r);
+        }
+        _ => {}
+    }
+}
+
+fn fs_lines(app: &AppState, u: &DiskUsage, st: &Styles) -> Vec<Line<'static>> {
+    let dir = u.root_dir.clone().unwrap_or_else(|| "Docker's data root".into());
+    let first = match &u.fs {
+        Some(fs) if fs.total > 0 => {
+            let used = 100.0 - fs.free as f64 * 100.0 / fs.total as f64;
+            let style = if app.disk_warning.is_some() { st.error() } else { st.ok() };
+            Line::from(vec![
+                Span::raw(format!("{dir}: ")),
+                Span::styled(
+                    format!("{} free of {} ({used:.0}% used)", human_size(fs.free), human_size(fs.total)),
+                    style,
+                ),
+            ])
+        }
+        _ => Line::from(format!("{dir}: free space unknown (remote engine or not visible from here)")),
+    };
+    vec![
+        first,
+        Line::from(format!("Reclaimable by pruning every row: {}", human_size(u.reclaimable_total()))),
+    ]
+}
+
+fn rows(f: &mut Frame, area: Rect, u: &DiskUsage, v: &DiskView, st: &Styles) {
+    let header = Row::new(["WHAT", "COUNT", "TOTAL", "RECLAIMABLE"]).style(st.header_row());
+    let body = Category::ALL.iter().map(|c| {
+        let cu = u.category(*c);
+        let removable = cu.map(|x| x.items.len()).unwrap_or(0);
+        let count = cu.map(|x| format!("{removable} of {}", x.count)).unwrap_or_else(|| "-".into());
+        let mut label = c.label().to_string();
+        if *c == Category::Volumes && v.include_named {
+            label.push_str(" (incl. named)");
+        }
+        Row::new([
+            Cell::from(label),
+            Cell::from(count),
+            Cell::from(cu.map(|x| human_size(x.total_bytes)).unwrap_or_default()),
+            Cell::from(Span::styled(
+                cu.map(|x| human_size(x.reclaimable_bytes)).unwrap_or_default(),
+                st.key(),
+            )),
+        ])
+    });
+    let widths =
+        [Constraint::Fill(1), Constraint::Length(12), Constraint::Length(10), Constraint::Length(12)];
+    let table = Table::new(body, widths).header(header).row_highlight_style(st.selected());
+    let mut state = TableState::default().with_selected(Some(v.row));
+    f.render_stateful_widget(table, area, &mut state);
+}
+
+fn preview(f: &mut Frame, area: Rect, app: &AppState, u: &DiskUsage, v: &DiskView, c: Category, st: &Styles) {
+    let opts = v.options(app.prune_until.as_deref());
+    let items = u.category(c).map(|cu| cu.selected(&opts, app.now)).transpose();
+    let mut lines = Vec::new();
+    if c == Category::Volumes {
+        lines.push(Line::from(Span::styled(
+            "Volumes hold data: removing them destroys it for good.",
+            st.error(),
+        )));
+        let which = if opts.include_named_volumes {
+            "anonymous AND named"
+        } else {
+            "anonymous only (`a` adds named)"
+        };
+        lines.push(Line::from(format!("Removes unused volumes: {which}.")));
+    }
+    match items {
+        Err(e) => lines.push(Line::from(Span::styled(e.to_string(), st.error()))),
+        Ok(items) => {
+            let items = items.unwrap_or_default();
+            if items.is_empty() {
+                lines.push(Line::from(Span::styled(
+                    format!("Nothing to remove: no {}.", c.label()),
+                    st.dim(),
+                )));
+            }
+            let total: u64 = items.iter().map(|i| i.size).sum();
+            lines.push(Line::from(format!("{} item(s), about {}:", items.len(), human_size(total))));
+            for i in items.iter().take(usize::from(area.height.saturating_sub(10))) {
+                let when = i.created.map(|t| format!("{} ago", age(app.now - t))).unwrap_or_default();
+                lines.push(Line::from(vec![
+                    Span::raw(format!("  {:<32} ", truncate(&i.name, 32))),
+                    Span::styled(format!("{:>9} ", human_size(i.size)), st.key()),
+                    Span::styled(format!("{when:>9}  {}", truncate(&i.detail, 30)), st.dim()),
+                ]));
+            }
+            if items.len() > usize::from(area.height.saturating_sub(10)) {
+                lines.push(Line::from(Span::styled("  … and more", st.dim())));
+            }
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(vec![
+        Span::styled("y", st.key()),
+        Span::raw(" prune   "),
+        Span::styled("any other key", st.key()),
+        Span::raw(" cancel"),
+    ]));
+    let r = centered(area, 96, (lines.len() + 2) as u16);
+    f.render_widget(Clear, r);
+    let b = Block::default()
+        .borders(Borders::ALL)
+        .border_style(st.warn())
+        .title(Span::styled(format!(" Prune {}? ", c.label()), st.title()));
+    f.render_widget(Paragraph::new(lines).block(b), r);
+}
+
+fn images(
+    f: &mut Frame,
+    area: Rect,
+    app: &AppState,
+    rows: Option<&[ImageRow]>,
+    selected: usize,
+    confirm: bool,
+    st: &Styles,
+) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(st.border(true))
+        .title(Span::styled(" Images by size ", st.title()))
+        .title_bottom(Line::from(Span::styled(" j/k move · d remove · Esc back ", st.dim())));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let Some(rows) = rows else {
+        f.render_widget(Paragraph::new(Span::styled("Listing images…", st.dim())), inner);
+        return;
+    };
+    let header = Row::new(["IMAGE", "ID", "SIZE", "CREATED", "USED BY"]).style(st.header_row());
+    let visible = usize::from(inner.height.saturating_sub(1)).max(1);
+    let offset = selected.saturating_sub(visible - 1);
+    let body = rows.iter().skip(offset).take(visible).map(|i| {
+        let used = if i.containers.is_empty() {
+            Span::styled("unused", st.dim())
+        } else {
+            Span::raw(i.containers.join(", "))
+        };
+        Row::new([
+            Cell::from(i.name.clone()),
+            Cell::from(crate::docker::disk::short_id(&i.id)),
+            Cell::from(Span::styled(human_size(i.size), st.key())),
+            Cell::from(format!("{} ago", age(app.now - i.created))),
+            Cell::from(used),
+        ])
+    });
+    let widths = [
+        Constraint::Fill(2),
+        Constraint::Length(13),
+        Constraint::Length(10),
+        Constraint::Length(10),
+        Constraint::Fill(1),
+    ];
+    let table = Table::new(body, widths).header(header).row_highlight_style(st.selected());
+    let mut state = TableState::default().with_selected((!rows.is_empty()).then(|| selected - offset));
+    f.render_stateful_widget(table, inner, &mut state);
+    if confirm && let Some(img) = rows.get(selected) {
+        super::dialogs::confirm_text(
+            f,
+            area,
+            &format!("Remove image {} ({})?", img.name, human_size(img.size)),
+            st,
+        );
+    }
+}

@@ -1,0 +1,116 @@
+//! Snapshot tests of the disk view, the prune preview and the result line, from the engine
+//! answer captured in tests/fixtures/df_v1.41.json.
+
+mod common;
+
+use common::{render, sample_app};
+use crossterm::event::{KeyCode, KeyEvent};
+use gpudock::app::AppState;
+use gpudock::docker::disk::{Category, DiskUsage, FsUsage, PruneReport, parse_df};
+use gpudock::msg::{ActionMsg, Command, EngineMsg, Msg};
+
+fn key(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::from(c))
+}
+
+fn usage() -> DiskUsage {
+    let text = include_str!("fixtures/df_v1.41.json");
+    let json: serde_json::Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}"));
+    DiskUsage {
+        categories: parse_df(&json).unwrap_or_else(|e| panic!("{e}")),
+        root_dir: Some("/var/lib/docker".into()),
+        fs: Some(FsUsage { total: 500_000_000_000, free: 40_000_000_000 }),
+    }
+}
+
+fn disk_app() -> AppState {
+    let mut app = sample_app();
+    let cmds = app.update(key(KeyCode::Char('c')));
+    assert_eq!(cmds, vec![Command::DiskUsage]);
+    app.update(Msg::Action(ActionMsg::DiskUsage(Ok(Box::new(usage())))));
+    app
+}
+
+#[test]
+fn disk_view_rows() {
+    insta::assert_snapshot!(render(&disk_app(), 120, 24));
+}
+
+#[test]
+fn prune_preview_lists_what_goes_and_needs_y() {
+    let mut app = disk_app();
+    app.update(key(KeyCode::Enter));
+    insta::assert_snapshot!(render(&app, 120, 24));
+    // Anything but y cancels.
+    assert!(app.update(key(KeyCode::Char('n'))).is_empty());
+    app.update(key(KeyCode::Enter));
+    let cmds = app.update(key(KeyCode::Char('y')));
+    assert!(
+        matches!(cmds.as_slice(), [Command::Prune { category: Category::StoppedContainers, .. }]),
+        "{cmds:?}"
+    );
+}
+
+#[test]
+fn volume_preview_warns_and_named_volumes_are_opt_in() {
+    let mut app = disk_app();
+    for _ in 0..4 {
+        app.update(key(KeyCode::Char('j')));
+    }
+    app.update(key(KeyCode::Enter));
+    let screen = render(&app, 120, 24);
+    assert!(screen.contains("destroys it"), "{screen}");
+    assert!(screen.contains("anonymous only"), "{screen}");
+    let cmds = app.update(key(KeyCode::Char('y')));
+    let [Command::Prune { options, .. }] = cmds.as_slice() else { panic!("{cmds:?}") };
+    assert!(!options.include_named_volumes);
+    app.update(Msg::Action(ActionMsg::Pruned(Ok(PruneReport {
+        category: Category::Volumes,
+        removed: vec![],
+        reclaimed: 0,
+    }))));
+    app.update(key(KeyCode::Char('a')));
+    app.update(key(KeyCode::Enter));
+    assert!(render(&app, 120, 24).contains("anonymous AND named"));
+    let cmds = app.update(key(KeyCode::Char('y')));
+    let [Command::Prune { options, .. }] = cmds.as_slice() else { panic!("{cmds:?}") };
+    assert!(options.include_named_volumes);
+}
+
+#[test]
+fn result_line_after_a_prune() {
+    let mut app = disk_app();
+    app.update(key(KeyCode::Enter));
+    app.update(key(KeyCode::Char('y')));
+    let cmds = app.update(Msg::Action(ActionMsg::Pruned(Ok(PruneReport {
+        category: Category::StoppedContainers,
+        removed: vec!["a".into(), "b".into(), "c".into()],
+        reclaimed: 12_400_000_000,
+    }))));
+    assert_eq!(cmds, vec![Command::DiskUsage], "the view refreshes after a prune");
+    let screen = render(&app, 120, 24);
+    assert!(screen.contains("Reclaimed 12.4 GB — 3 containers"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn read_only_mode_only_views() {
+    let mut app = sample_app();
+    app.read_only = true;
+    app.update(key(KeyCode::Char('c')));
+    app.update(Msg::Action(ActionMsg::DiskUsage(Ok(Box::new(usage())))));
+    app.update(key(KeyCode::Enter));
+    assert!(app.update(key(KeyCode::Char('y'))).is_empty());
+    assert!(app.status.as_ref().is_some_and(|s| s.text.contains("read-only")));
+}
+
+#[test]
+fn low_disk_warning_shows_on_the_main_screen() {
+    let mut app = sample_app();
+    app.update(Msg::Engine(EngineMsg::RootFs {
+        dir: "/var/lib/docker".into(),
+        fs: FsUsage { total: 100_000_000_000, free: 8_000_000_000 },
+    }));
+    let screen = render(&app, 140, 12);
+    assert!(screen.contains("⚠ /var/lib/docker: 92% full, 8 GB free"), "{screen}");
+}
