@@ -41,6 +41,7 @@ fn main() -> ExitCode {
     {
         eprintln!("gpudock: cannot open log file {}: {e} (continuing without a log)", log.display());
     }
+    raise_open_files_limit();
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -61,6 +62,21 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("gpudock: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Lifts the soft open-files limit to the hard one: gpudock keeps four cgroup files open per
+/// running container, and the usual soft limit of 1024 is too low for a node with hundreds.
+fn raise_open_files_limit() {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit read and write a struct we own.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                tracing::debug!("could not raise the open-files limit");
+            }
         }
     }
 }

@@ -19,8 +19,11 @@ use crate::{tui, ui};
 
 /// Big enough to absorb a burst while a frame is drawn; collectors wait when it is full.
 const CHANNEL: usize = 256;
+/// How long a background message waits for the rest of its burst before the frame is drawn.
+const COALESCE: std::time::Duration = std::time::Duration::from_millis(20);
 
 pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
     let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
     let mut app = AppState::new(&config, host.to_string());
     app.user = current_user();
@@ -34,10 +37,16 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
     let size = guard.terminal.size()?;
     app.update(Msg::Resize(size.width, size.height));
     let mut events = EventStream::new();
+    let mut first_full_frame = true;
 
     loop {
         if app.take_dirty() {
             guard.terminal.draw(|f| ui::draw(f, &app))?;
+            if first_full_frame && app.listed {
+                first_full_frame = false;
+                let containers = app.table.all().len();
+                tracing::info!(ms = started.elapsed().as_millis(), containers, "first full frame drawn");
+            }
         }
         let msg = tokio::select! {
             ev = events.next() => match ev {
@@ -51,8 +60,20 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
             _ = sigterm.recv() => Msg::Quit,
             _ = sighup.recv() => Msg::Quit,
         };
+        let from_user = matches!(msg, Msg::Key(_) | Msg::Resize(..));
         let mut commands = app.update(msg);
-        // Apply whatever else is already queued before drawing: one frame per burst.
+        // Samplers tick together; give the rest of a burst a moment to arrive so it costs one
+        // frame. Keys are drawn at once.
+        if !from_user {
+            let until = tokio::time::Instant::now() + COALESCE;
+            while let Ok(Some(m)) = tokio::time::timeout_at(until, rx.recv()).await {
+                let user = matches!(m, Msg::Key(_) | Msg::Resize(..));
+                commands.extend(app.update(m));
+                if user {
+                    break;
+                }
+            }
+        }
         while let Ok(m) = rx.try_recv() {
             commands.extend(app.update(m));
         }

@@ -84,6 +84,13 @@ async fn dashboard_shows_the_containers_gpu_memory_and_follows_changes() {
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
     let mut app = AppState::new(&config, host.to_string());
+    // Other containers may share the engine: filter to ours so its row is on screen.
+    for c in std::iter::once('/').chain(c.name.chars()) {
+        app.update(gpudock::msg::Msg::Key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char(c),
+        )));
+    }
+    app.update(gpudock::msg::Msg::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Enter)));
 
     let row_of = |screen: &str| {
         screen.lines().find(|l| l.contains(&c.name) && l.contains("running")).map(str::to_string)

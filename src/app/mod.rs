@@ -107,6 +107,8 @@ pub struct AppState {
     /// Unix seconds of the latest sample; uptimes are shown relative to it.
     pub now: i64,
     pub status: Option<StatusLine>,
+    /// Whether a container listing has arrived since the engine (re)connected.
+    pub listed: bool,
     /// Rows that fit on one page of the table, from the terminal's height.
     pub page: usize,
     dirty: bool,
@@ -136,6 +138,7 @@ impl AppState {
             now: 0,
             status: None,
             page: 10,
+            listed: false,
             dirty: true,
         }
     }
@@ -212,6 +215,7 @@ impl AppState {
                 self.table.set_containers(Vec::new(), &Metrics { stats: &self.stats, gpu: &self.gpu.usage });
             }
             EngineMsg::Containers(list) => {
+                self.listed = true;
                 self.table.set_containers(list, &Metrics { stats: &self.stats, gpu: &self.gpu.usage });
                 self.dirty = true;
             }

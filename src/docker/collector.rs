@@ -9,7 +9,7 @@ use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::{EventsOptionsBuilder, ListContainersOptionsBuilder};
 use futures_util::{StreamExt, stream};
 use tokio::sync::mpsc::Sender;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 
 use super::host::DockerHost;
 use super::model::Container;
@@ -137,8 +137,7 @@ impl DockerCollector {
             Err(e) => return lost(&e, true),
         }
 
-        let mut tick = tokio::time::interval(self.refresh);
-        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut tick = crate::clock::interval(self.refresh);
         let mut debounce: Option<Instant> = None;
         loop {
             let deadline = debounce.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));

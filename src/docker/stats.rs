@@ -3,11 +3,12 @@
 //! without `--pid=host`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::{StreamExt, stream};
 
-use super::cgroup::{self, CgroupPaths, CgroupReader, CgroupSample};
+use super::cgroup::{self, CgroupFiles, CgroupPaths, CgroupReader, CgroupSample};
 use super::model::{Container, ContainerStats};
 
 /// Remembers the previous CPU reading of each container, because a CPU percentage needs two.
@@ -15,7 +16,10 @@ pub struct StatsSampler {
     reader: CgroupReader,
     local: bool,
     host_mem: Option<u64>,
-    paths: HashMap<String, (u32, Option<CgroupPaths>)>,
+    /// Where each container's counters are read from, with the PID that was resolved for.
+    files: HashMap<String, (u32, Source)>,
+    /// How many containers may keep their four files open, from the open-files limit.
+    open_budget: usize,
     prev_cpu: HashMap<String, (Instant, u64)>,
 }
 
@@ -25,7 +29,8 @@ impl StatsSampler {
             reader: CgroupReader::default(),
             local,
             host_mem: cgroup::host_mem_total(std::path::Path::new("/proc")),
-            paths: HashMap::new(),
+            files: HashMap::new(),
+            open_budget: open_files_budget(),
             prev_cpu: HashMap::new(),
         }
     }
@@ -38,7 +43,7 @@ impl StatsSampler {
     ) -> HashMap<String, ContainerStats> {
         let running: Vec<(String, Option<u32>)> =
             containers.iter().filter(|c| c.state.is_running()).map(|c| (c.id.clone(), c.pid)).collect();
-        self.paths.retain(|id, _| running.iter().any(|(r, _)| r == id));
+        self.files.retain(|id, _| running.iter().any(|(r, _)| r == id));
         self.prev_cpu.retain(|id, _| running.iter().any(|(r, _)| r == id));
 
         let mut readings: HashMap<String, CgroupSample> = HashMap::new();
@@ -49,8 +54,12 @@ impl StatsSampler {
             // File reads are quick but blocking; keep them off the async workers.
             let done = tokio::task::spawn_blocking(move || {
                 jobs.into_iter()
-                    .map(|(id, paths)| {
-                        let res = paths.as_ref().ok_or(()).and_then(|p| reader.read(p).map_err(|_| ()));
+                    .map(|(id, source)| {
+                        let res = match &source {
+                            Source::Open(f) => f.read().map_err(|_| ()),
+                            Source::Paths(p) => reader.read(p).map_err(|_| ()),
+                            Source::None => Err(()),
+                        };
                         (id, res)
                     })
                     .collect::<Vec<_>>()
@@ -62,7 +71,11 @@ impl StatsSampler {
                     Ok(s) => {
                         readings.insert(id, s);
                     }
-                    Err(()) => via_api.push(id),
+                    Err(()) => {
+                        // Reopen next time (the cgroup may have been recreated); ask the engine now.
+                        self.files.remove(&id);
+                        via_api.push(id);
+                    }
                 }
             }
         } else {
@@ -92,20 +105,59 @@ impl StatsSampler {
         out
     }
 
-    /// The cgroup of each running container, resolved once per PID (a restart changes the PID).
-    fn cgroup_jobs(&mut self, running: &[(String, Option<u32>)]) -> Vec<(String, Option<CgroupPaths>)> {
-        running
-            .iter()
-            .map(|(id, pid)| {
-                let Some(pid) = *pid else { return (id.clone(), None) };
-                let entry = self.paths.entry(id.clone()).or_insert((0, None));
-                if entry.0 != pid || entry.1.is_none() {
-                    *entry = (pid, self.reader.resolve(pid).ok());
+    /// The counter files of each running container, opened once per PID (a restart changes
+    /// the PID and the cgroup).
+    fn cgroup_jobs(&mut self, running: &[(String, Option<u32>)]) -> Vec<(String, Source)> {
+        let mut open = self.files.values().filter(|(_, s)| matches!(s, Source::Open(_))).count();
+        let mut jobs = Vec::with_capacity(running.len());
+        for (id, pid) in running {
+            let Some(pid) = *pid else {
+                jobs.push((id.clone(), Source::None));
+                continue;
+            };
+            let entry = self.files.entry(id.clone()).or_insert((0, Source::None));
+            if entry.0 != pid || matches!(entry.1, Source::None) {
+                if matches!(entry.1, Source::Open(_)) {
+                    open -= 1;
                 }
-                (id.clone(), entry.1.clone())
-            })
-            .collect()
+                let source = match self.reader.resolve(pid) {
+                    // Past the budget, files are opened for each reading instead of kept open.
+                    Ok(p) if open >= self.open_budget => Source::Paths(p),
+                    Ok(p) => match self.reader.open(&p) {
+                        Ok(f) => {
+                            open += 1;
+                            Source::Open(Arc::new(f))
+                        }
+                        Err(_) => Source::Paths(p),
+                    },
+                    Err(e) => {
+                        tracing::debug!(container = %id, pid, error = %e, "no cgroup for the container; using the stats API");
+                        Source::None
+                    }
+                };
+                *entry = (pid, source);
+            }
+            jobs.push((id.clone(), entry.1.clone()));
+        }
+        jobs
     }
+}
+
+#[derive(Debug, Clone)]
+enum Source {
+    Open(Arc<CgroupFiles>),
+    Paths(CgroupPaths),
+    None,
+}
+
+/// Containers whose counter files may stay open: four files each, leaving room for the rest
+/// of the program under the soft open-files limit.
+fn open_files_budget() -> usize {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes into the struct we own.
+    let soft =
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 { lim.rlim_cur } else { 1024 };
+    (usize::try_from(soft).unwrap_or(1024).saturating_sub(256) / 4).min(4096)
 }
 
 async fn one_shot(docker: &bollard::Docker, id: &str) -> Option<CgroupSample> {

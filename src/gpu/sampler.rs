@@ -2,7 +2,7 @@
 //! missing or breaks, says why and tries again later.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc::Sender;
 
@@ -49,7 +49,6 @@ impl GpuSampler {
                 }
             };
             tracing::info!(lib = %backend.lib, "NVML loaded");
-            let mut next = Instant::now();
             loop {
                 match backend.sample(unix_now()) {
                     Ok(snapshot) => {
@@ -67,14 +66,9 @@ impl GpuSampler {
                         break;
                     }
                 }
-                // Sleep to the next tick rather than for a full period, so sampling does not drift.
-                next += self.refresh;
-                let now = Instant::now();
-                if next > now {
-                    std::thread::sleep(next - now);
-                } else {
-                    next = now;
-                }
+                // Sleep to the shared beat rather than for a full period: no drift, and the
+                // Docker sample lands at the same moment.
+                std::thread::sleep(crate::clock::until_next_tick(self.refresh));
             }
         }
     }

@@ -28,6 +28,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
             (Action::NewContainer, "new"),
             (Action::Logs, "logs"),
             (Action::Stop, "stop"),
+            (Action::DiskUsage, "disk"),
             (Action::Filter, "filter"),
             (Action::SortNext, "sort"),
             (Action::NextPanel, "panel"),

@@ -1,0 +1,132 @@
+//! The two hot paths of a busy node: drawing one frame with 8 GPUs and 500 containers, and
+//! applying a 500-container listing to the state. Targets: both under 1 ms.
+
+use std::collections::HashMap;
+use std::hint::black_box;
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use gpudock::app::AppState;
+use gpudock::config::Config;
+use gpudock::docker::{Container, ContainerState, ContainerStats};
+use gpudock::gpu::request::GpuRequest;
+use gpudock::gpu::{GpuProcess, GpuSample, GpuSnapshot, ProcessKind};
+use gpudock::msg::{EngineMsg, GpuMsg, Msg};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const NOW: i64 = 1_795_958_337;
+
+fn id(n: usize) -> String {
+    format!("{n:064x}")
+}
+
+fn containers(n: usize) -> Vec<Container> {
+    (0..n)
+        .map(|i| Container {
+            id: id(i),
+            name: format!("job-{i:04}-{}", ["train", "eval", "notebook", "serve"][i % 4]),
+            image: ["nvcr.io/nvidia/pytorch:25.01-py3", "nvidia/cuda:12.9.1-base-ubuntu24.04"][i % 2].into(),
+            state: if i % 7 == 0 { ContainerState::Exited } else { ContainerState::Running },
+            created: NOW - 86_400,
+            started_at: Some(NOW - (i as i64) * 61),
+            finished_at: None,
+            exit_code: None,
+            health: None,
+            pid: Some(10_000 + i as u32),
+            gpus: if i % 3 == 0 { GpuRequest::Count(1) } else { GpuRequest::None },
+        })
+        .collect()
+}
+
+fn gpus(n: u32) -> GpuSnapshot {
+    GpuSnapshot {
+        at: NOW,
+        driver_version: Some("550.54.15".into()),
+        cuda_version: Some("12.4".into()),
+        gpus: (0..n)
+            .map(|index| GpuSample {
+                index,
+                name: "NVIDIA H100 80GB HBM3".into(),
+                uuid: format!("GPU-{index}"),
+                memory_used: Some(u64::from(index) << 33),
+                memory_total: Some(80 << 30),
+                util_gpu: Some(index * 11),
+                util_memory: Some(index * 3),
+                temperature_c: Some(40 + index),
+                power_watts: Some(100.0 + f64::from(index) * 50.0),
+                power_limit_watts: Some(700.0),
+                sm_clock_mhz: Some(1980),
+                mem_clock_mhz: Some(2619),
+                fan_percent: None,
+                processes: (0..4)
+                    .map(|p| GpuProcess {
+                        pid: 10_000 + index * 4 + p,
+                        kind: ProcessKind::Compute,
+                        memory_used: Some(4 << 30),
+                        sm_percent: Some(20),
+                        container_id: Some(id((index * 4 + p) as usize)),
+                        command: None,
+                        user: None,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+fn busy_app(n: usize) -> AppState {
+    let mut app = AppState::new(&Config::default(), "unix:///var/run/docker.sock".into());
+    app.update(Msg::Engine(EngineMsg::Connected(Box::default())));
+    let list = containers(n);
+    let stats: HashMap<String, ContainerStats> = list
+        .iter()
+        .map(|c| {
+            (
+                c.id.clone(),
+                ContainerStats {
+                    cpu_percent: Some(12.5),
+                    mem_used: Some(1 << 30),
+                    mem_limit: Some(64 << 30),
+                },
+            )
+        })
+        .collect();
+    app.update(Msg::Engine(EngineMsg::Containers(list)));
+    app.update(Msg::Engine(EngineMsg::Stats { at: NOW, stats }));
+    for _ in 0..60 {
+        app.update(Msg::Gpu(GpuMsg::Snapshot(gpus(8))));
+    }
+    app
+}
+
+fn bench(c: &mut Criterion) {
+    let app = busy_app(500);
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap_or_else(|e| panic!("{e}"));
+    c.bench_function("render 120x40, 8 GPUs, 500 containers", |b| {
+        b.iter(|| {
+            term.draw(|f| gpudock::ui::draw(f, black_box(&app))).unwrap_or_else(|e| panic!("{e}"));
+        })
+    });
+
+    let list = containers(500);
+    let mut app = busy_app(500);
+    c.bench_function("update: apply a 500-container listing", |b| {
+        b.iter_batched(
+            || list.clone(),
+            |l| app.update(Msg::Engine(EngineMsg::Containers(black_box(l)))),
+            BatchSize::SmallInput,
+        )
+    });
+
+    let mut app = busy_app(500);
+    c.bench_function("update: apply an 8-GPU snapshot", |b| {
+        b.iter_batched(
+            || gpus(8),
+            |s| app.update(Msg::Gpu(GpuMsg::Snapshot(black_box(s)))),
+            BatchSize::SmallInput,
+        )
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
