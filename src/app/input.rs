@@ -20,7 +20,13 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
         Mode::Help => {
             match app.keymap.action_for(&key) {
                 Some(Action::Quit) => return vec![Command::Quit],
-                _ => app.mode = Mode::Normal,
+                // Small panes cannot show every key at once: up/down scroll, the rest close.
+                Some(Action::Down) => app.help_scroll = app.help_scroll.saturating_add(1),
+                Some(Action::Up) => app.help_scroll = app.help_scroll.saturating_sub(1),
+                _ => {
+                    app.mode = Mode::Normal;
+                    app.help_scroll = 0;
+                }
             }
             Vec::new()
         }

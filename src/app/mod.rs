@@ -107,6 +107,8 @@ pub struct AppState {
     /// Unix seconds of the latest sample; uptimes are shown relative to it.
     pub now: i64,
     pub status: Option<StatusLine>,
+    /// First line of the help overlay shown (it scrolls in small panes).
+    pub help_scroll: u16,
     /// Whether a container listing has arrived since the engine (re)connected.
     pub listed: bool,
     /// Rows that fit on one page of the table, from the terminal's height.
@@ -139,6 +141,7 @@ impl AppState {
             status: None,
             page: 10,
             listed: false,
+            help_scroll: 0,
             dirty: true,
         }
     }

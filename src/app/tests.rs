@@ -219,8 +219,14 @@ fn help_opens_and_any_key_closes() {
     let mut a = app();
     a.update(key('?'));
     assert_eq!(a.mode, Mode::Help);
+    // j/k scroll a help that does not fit; they do not close it.
+    a.update(key('j'));
+    a.update(key('j'));
+    a.update(key('k'));
+    assert_eq!((a.mode.clone(), a.help_scroll), (Mode::Help, 1));
     assert!(a.update(key('x')).is_empty());
     assert_eq!(a.mode, Mode::Normal);
+    assert_eq!(a.help_scroll, 0);
 }
 
 #[test]

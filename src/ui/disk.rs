@@ -94,7 +94,13 @@ fn fs_lines(app: &AppState, u: &DiskUsage, st: &Styles) -> Vec<Line<'static>> {
 }
 
 fn rows(f: &mut Frame, area: Rect, u: &DiskUsage, v: &DiskView, st: &Styles) {
-    let header = Row::new(["WHAT", "COUNT", "TOTAL", "RECLAIMABLE"]).style(st.header_row());
+    // A narrow pane drops the TOTAL column rather than squeezing the names.
+    let wide = area.width >= 60;
+    let mut header = vec!["WHAT", "COUNT"];
+    if wide {
+        header.push("TOTAL");
+    }
+    header.push("RECLAIMABLE");
     let body = Category::ALL.iter().map(|c| {
         let cu = u.category(*c);
         let removable = cu.map(|x| x.items.len()).unwrap_or(0);
@@ -103,19 +109,24 @@ fn rows(f: &mut Frame, area: Rect, u: &DiskUsage, v: &DiskView, st: &Styles) {
         if *c == Category::Volumes && v.include_named {
             label.push_str(" (incl. named)");
         }
-        Row::new([
-            Cell::from(label),
-            Cell::from(count),
-            Cell::from(cu.map(|x| human_size(x.total_bytes)).unwrap_or_default()),
-            Cell::from(Span::styled(
-                cu.map(|x| human_size(x.reclaimable_bytes)).unwrap_or_default(),
-                st.key(),
-            )),
-        ])
+        let mut cells = vec![Cell::from(label), Cell::from(count)];
+        if wide {
+            cells.push(Cell::from(cu.map(|x| human_size(x.total_bytes)).unwrap_or_default()));
+        }
+        cells.push(Cell::from(Span::styled(
+            cu.map(|x| human_size(x.reclaimable_bytes)).unwrap_or_default(),
+            st.key(),
+        )));
+        Row::new(cells)
     });
-    let widths =
-        [Constraint::Fill(1), Constraint::Length(12), Constraint::Length(10), Constraint::Length(12)];
-    let table = Table::new(body, widths).header(header).row_highlight_style(st.selected());
+    let mut widths = vec![Constraint::Min(14), Constraint::Length(10)];
+    if wide {
+        widths.push(Constraint::Length(10));
+    }
+    widths.push(Constraint::Length(11));
+    let table = Table::new(body, widths)
+        .header(Row::new(header).style(st.header_row()))
+        .row_highlight_style(st.selected());
     let mut state = TableState::default().with_selected(Some(v.row));
     f.render_stateful_widget(table, area, &mut state);
 }
@@ -147,7 +158,9 @@ fn preview(f: &mut Frame, area: Rect, app: &AppState, u: &DiskUsage, v: &DiskVie
                 )));
             }
             let total: u64 = items.iter().map(|i| i.size).sum();
-            lines.push(Line::from(format!("{} item(s), about {}:", items.len(), human_size(total))));
+            if !items.is_empty() {
+                lines.push(Line::from(format!("{} item(s), about {}:", items.len(), human_size(total))));
+            }
             for i in items.iter().take(usize::from(area.height.saturating_sub(10))) {
                 let when = i.created.map(|t| format!("{} ago", age(app.now - t))).unwrap_or_default();
                 lines.push(Line::from(vec![

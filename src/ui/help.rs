@@ -33,7 +33,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "built-in defaults".into());
     lines.push(Line::from(Span::styled(format!("config: {config}"), st.dim())));
-    lines.push(Line::from(Span::styled("any key closes this help", st.dim())));
+    lines.push(Line::from(Span::styled("j/k scroll · any other key closes this help", st.dim())));
 
     let height = (lines.len() as u16 + 2).min(area.height);
     let width = 76.min(area.width);
@@ -41,5 +41,12 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
     let [popup] = Layout::horizontal([Constraint::Length(width)]).flex(Flex::Center).areas(popup);
     f.render_widget(Clear, popup);
     let block = Block::default().borders(Borders::ALL).border_style(st.border(true)).title(" Keys ");
-    f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), popup);
+    let max_scroll = (lines.len() as u16 + 2).saturating_sub(height);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((app.help_scroll.min(max_scroll), 0)),
+        popup,
+    );
 }

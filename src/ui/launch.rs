@@ -28,11 +28,16 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &S
         );
     let inner = block.inner(r);
     f.render_widget(block, r);
-    let label_w = 24usize;
+    // Labels take at most half a narrow pane.
+    let label_w = 24usize.min(usize::from(inner.width) / 2).max(4);
     let value_w = usize::from(inner.width).saturating_sub(label_w + 2);
     let mut lines = Vec::new();
+    let mut focus_line = 0;
     for field in Field::ALL {
         let focused = form.focus == field;
+        if focused {
+            focus_line = lines.len();
+        }
         let marker = if focused { "▶ " } else { "  " };
         let value = match field {
             Field::Preset => preset_text(app, form),
@@ -47,7 +52,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &S
         };
         let style = if focused { st.key() } else { ratatui::style::Style::default() };
         lines.push(Line::from(vec![
-            Span::styled(format!("{marker}{:<w$}", field.label(), w = label_w - 2), style),
+            Span::styled(
+                format!("{marker}{:<w$}", truncate(field.label(), label_w - 3), w = label_w - 2),
+                style,
+            ),
             Span::raw(truncate(&value, value_w)),
         ]));
         if let Some(err) = form.errors.get(&field) {
@@ -62,6 +70,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &S
     if let Some(w) = &form.warning {
         lines.push(Line::from(Span::styled(format!("⚠ {w}"), st.warn())));
     }
+    // In a short pane, scroll so the focused field (and its error) stays in view.
+    let height = usize::from(inner.height);
+    let skip = (focus_line + 3).saturating_sub(height).min(lines.len().saturating_sub(1));
+    let lines: Vec<Line> = lines.into_iter().skip(skip).collect();
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
