@@ -144,35 +144,46 @@ fn power(g: &GpuSample) -> String {
 }
 
 /// Who is on this GPU: containers by name, host processes by command and user.
+/// Who is on this GPU, biggest first: containers by name, host processes by command and user,
+/// each with its memory and SM share on this GPU ("train 40GiB 71%").
 fn users(g: &GpuSample, app: &AppState) -> Vec<String> {
-    let mut by_container: Vec<(String, u64)> = Vec::new();
-    let mut host = Vec::new();
+    // (label, memory, sm%) per container or host process.
+    let mut rows: Vec<(String, u64, Option<u32>)> = Vec::new();
     for p in &g.processes {
-        match &p.container_id {
-            Some(id) => {
-                let name = app
-                    .table
-                    .all()
-                    .iter()
-                    .find(|c| &c.id == id)
-                    .map(|c| c.name.clone())
-                    .unwrap_or_else(|| id.chars().take(12).collect());
-                match by_container.iter_mut().find(|(n, _)| *n == name) {
-                    Some(e) => e.1 += p.memory_used.unwrap_or(0),
-                    None => by_container.push((name, p.memory_used.unwrap_or(0))),
-                }
-            }
-            None => host.push(format!(
-                "{}({}) pid {} {}",
+        let label = match &p.container_id {
+            Some(id) => app
+                .table
+                .all()
+                .iter()
+                .find(|c| &c.id == id)
+                .map(|c| c.name.clone())
+                .unwrap_or_else(|| id.chars().take(12).collect()),
+            None => format!(
+                "{}({}) pid {}",
                 p.command.as_deref().unwrap_or("?"),
                 p.user.as_deref().unwrap_or("?"),
-                p.pid,
-                p.memory_used.map(bytes).unwrap_or_else(|| "n/a".into())
-            )),
+                p.pid
+            ),
+        };
+        let mem = p.memory_used.unwrap_or(0);
+        match rows.iter_mut().find(|r| r.0 == label && p.container_id.is_some()) {
+            Some(r) => {
+                r.1 += mem;
+                r.2 = match (r.2, p.sm_percent) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    (a, b) => a.or(b),
+                };
+            }
+            None => rows.push((label, mem, p.sm_percent)),
         }
     }
-    by_container.sort_by_key(|e| std::cmp::Reverse(e.1));
-    by_container.into_iter().map(|(n, m)| format!("{n} {}", bytes(m))).chain(host).collect()
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1));
+    rows.into_iter()
+        .map(|(label, mem, sm)| match sm {
+            Some(sm) => format!("{label} {} {sm}%", bytes(mem)),
+            None => format!("{label} {}", bytes(mem)),
+        })
+        .collect()
 }
 
 fn users_span(g: &GpuSample, app: &AppState, st: &Styles, width: usize) -> Span<'static> {
