@@ -135,6 +135,32 @@ impl Drop for Scene {
     }
 }
 
+/// One thing of every kind a prune row covers, plus a running container that must survive.
+struct Kinds {
+    running: TestContainer,
+    stopped: String,
+    created: String,
+    dangling: String,
+    tag: String,
+    anon: String,
+    named: String,
+}
+
+impl Scene {
+    fn one_of_each(&self, running: &str) -> Kinds {
+        let running = TestContainer::run(running, &["sleep", "300"]);
+        let stopped = self.ran("stopped", "dd if=/dev/zero of=/big.bin bs=1k count=200", &[]);
+        let created = self.created("created", IMAGE);
+        let dangling = self.image("dangling", 100, None);
+        let tag = self.image_name("unused");
+        self.image("unused", 150, Some(&tag));
+        let anon = self.volume(None, 50);
+        let named = self.name("named");
+        self.volume(Some(&named), 20);
+        Kinds { running, stopped, created, dangling, tag, anon, named }
+    }
+}
+
 async fn connect() -> Option<(bollard::Docker, String)> {
     let host = engine()?;
     let d = gpudock::docker::connect(&host).await.unwrap_or_else(|e| panic!("{e}"));
@@ -163,15 +189,7 @@ fn item_names(usage: &DiskUsage, c: Category) -> Vec<String> {
 async fn usage_lists_each_kind_and_the_engine_filesystem() {
     let Some((d, _)) = connect().await else { return };
     let s = Scene::new("usage");
-    let running = TestContainer::run("disk-usage", &["sleep", "300"]);
-    let stopped = s.ran("stopped", "dd if=/dev/zero of=/big.bin bs=1k count=200", &[]);
-    let created = s.created("created", IMAGE);
-    let dangling = s.image("dangling", 100, None);
-    let tag = s.image_name("unused");
-    s.image("unused", 150, Some(&tag));
-    let anon = s.volume(None, 50);
-    let named = s.name("named");
-    s.volume(Some(&named), 20);
+    let Kinds { running, stopped, created, dangling, tag, anon, named } = s.one_of_each("disk-usage");
 
     let u = disk::usage(&d, true).await.unwrap_or_else(|e| panic!("{e}"));
     let containers = u.category(Category::StoppedContainers).unwrap_or_else(|| panic!("no containers row"));
@@ -205,15 +223,7 @@ async fn usage_lists_each_kind_and_the_engine_filesystem() {
 async fn each_prune_removes_exactly_its_kind() {
     let Some((d, api)) = connect().await else { return };
     let s = Scene::new("prune");
-    let running = TestContainer::run("disk-prune", &["sleep", "300"]);
-    let stopped = s.ran("stopped", "dd if=/dev/zero of=/big.bin bs=1k count=200", &[]);
-    let created = s.created("created", IMAGE);
-    let dangling = s.image("dangling", 100, None);
-    let tag = s.image_name("unused");
-    s.image("unused", 150, Some(&tag));
-    let anon = s.volume(None, 50);
-    let named = s.name("named");
-    s.volume(Some(&named), 20);
+    let Kinds { running, stopped, created, dangling, tag, anon, named } = s.one_of_each("disk-prune");
     let used_vol = s.name("used");
     s.volume(Some(&used_vol), 0);
     let user = s.ran("volume-user", "true", &["-v", &format!("{used_vol}:/data")]);
