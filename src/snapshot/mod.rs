@@ -1,8 +1,9 @@
 //! `gpudock snapshot`: one sample of every GPU and container, printed as JSON or a plain table.
 //! It always exits 0 with a document: what is unavailable says so in the document.
 
+mod text;
+
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -15,7 +16,6 @@ use crate::gpu::model::usage_by_container;
 use crate::gpu::nvml::NvmlBackend;
 use crate::gpu::sampler::unix_now;
 use crate::gpu::{GpuSnapshot, ProcessKind};
-use crate::ui::fmt::bytes;
 
 #[derive(Debug, Serialize)]
 pub struct Snapshot {
@@ -269,108 +269,10 @@ fn hostname() -> String {
 pub async fn print(host: &DockerHost, lib: Option<&Path>, json: bool) -> anyhow::Result<()> {
     use std::io::Write;
     let snap = collect(host, lib).await;
-    let text = if json { serde_json::to_string_pretty(&snap)? + "\n" } else { table(&snap) };
+    let text = if json { serde_json::to_string_pretty(&snap)? + "\n" } else { text::table(&snap) };
     match std::io::stdout().lock().write_all(text.as_bytes()) {
         // `gpudock snapshot | head` closing the pipe early is not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
     }
-}
-
-fn opt<T: std::fmt::Display>(v: Option<T>, suffix: &str) -> String {
-    v.map(|v| format!("{v}{suffix}")).unwrap_or_else(|| "n/a".into())
-}
-
-/// The plain-text form of the snapshot.
-pub fn table(s: &Snapshot) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "gpudock snapshot of {} at {}", s.host, s.timestamp);
-    let _ = match (&s.docker.error, s.docker.connected) {
-        (None, true) => writeln!(
-            out,
-            "docker: {} at {} (API {})",
-            opt(s.docker.server_version.as_deref(), ""),
-            s.docker.host,
-            opt(s.docker.api_version.as_deref(), "")
-        ),
-        (e, _) => writeln!(out, "docker: unavailable at {}: {}", s.docker.host, e.as_deref().unwrap_or("?")),
-    };
-    let _ = match &s.nvml.error {
-        None => writeln!(
-            out,
-            "nvml: driver {}, CUDA {}",
-            opt(s.nvml.driver_version.as_deref(), ""),
-            opt(s.nvml.cuda_driver_version.as_deref(), "")
-        ),
-        Some(e) => writeln!(out, "nvml: {e}"),
-    };
-    if !s.gpus.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{:<4}{:<24}{:>22}{:>6}{:>6}{:>12}",
-            "GPU", "NAME", "MEMORY", "UTIL", "TEMP", "POWER"
-        );
-        for g in &s.gpus {
-            let mem = match (g.memory_used_bytes, g.memory_total_bytes) {
-                (Some(u), Some(t)) => format!("{} / {}", bytes(u), bytes(t)),
-                _ => "n/a".into(),
-            };
-            let power = match (g.power_watts, g.power_limit_watts) {
-                (Some(p), Some(l)) => format!("{p:.0}/{l:.0}W"),
-                (Some(p), None) => format!("{p:.0}W"),
-                _ => "n/a".into(),
-            };
-            let _ = writeln!(
-                out,
-                "{:<4}{:<24}{:>22}{:>6}{:>6}{:>12}",
-                g.index,
-                crate::ui::fmt::truncate(&g.name, 23),
-                mem,
-                opt(g.utilization_gpu_percent, "%"),
-                opt(g.temperature_c, "C"),
-                power
-            );
-            for p in &g.processes {
-                let who = match (&p.container_name, &p.container_id) {
-                    (Some(n), _) => format!("container {n}"),
-                    (None, Some(id)) => format!("container {}", &id[..12.min(id.len())]),
-                    (None, None) => format!(
-                        "host {} ({})",
-                        p.command.as_deref().unwrap_or("?"),
-                        p.user.as_deref().unwrap_or("?")
-                    ),
-                };
-                let _ = writeln!(
-                    out,
-                    "    pid {:<8} {:<10} SM {:>5}  {}",
-                    p.pid,
-                    p.memory_used_bytes.map(bytes).unwrap_or_else(|| "n/a".into()),
-                    opt(p.sm_percent, "%"),
-                    who
-                );
-            }
-        }
-    }
-    if !s.containers.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{:<24}{:<10}{:>8}{:>10}{:>6}{:>8}{:>10}  IMAGE",
-            "CONTAINER", "STATE", "GPUS", "GPU MEM", "SM%", "CPU%", "MEM"
-        );
-        for c in &s.containers {
-            let _ = writeln!(
-                out,
-                "{:<24}{:<10}{:>8}{:>10}{:>6}{:>8}{:>10}  {}",
-                crate::ui::fmt::truncate(&c.name, 23),
-                c.state,
-                c.gpu_request.as_deref().unwrap_or("-"),
-                if c.gpu_memory_used_bytes > 0 { bytes(c.gpu_memory_used_bytes) } else { "-".into() },
-                opt(c.gpu_sm_percent, ""),
-                c.cpu_percent.map(|p| format!("{p:.1}")).unwrap_or_else(|| "-".into()),
-                c.memory_used_bytes.map(bytes).unwrap_or_else(|| "-".into()),
-                c.image
-            );
-        }
-    }
-    out
 }
