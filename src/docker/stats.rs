@@ -51,27 +51,32 @@ impl StatsSampler {
         if self.local {
             let jobs = self.cgroup_jobs(&running);
             let reader = self.reader.clone();
+            let ids: Vec<String> = jobs.iter().map(|j| j.0.clone()).collect();
             // File reads are quick but blocking; keep them off the async workers.
             let done = tokio::task::spawn_blocking(move || {
                 jobs.into_iter()
                     .map(|(id, source)| {
                         let res = match &source {
-                            Source::Open(f) => f.read().map_err(|_| ()),
-                            Source::Paths(p) => reader.read(p).map_err(|_| ()),
-                            Source::None => Err(()),
+                            Source::Open(f) => f.read().map_err(|e| e.to_string()),
+                            Source::Paths(p) => reader.read(p).map_err(|e| e.to_string()),
+                            Source::None => Err("no cgroup found".to_string()),
                         };
                         (id, res)
                     })
                     .collect::<Vec<_>>()
             })
             .await
-            .unwrap_or_default();
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cgroup reader task failed; asking the engine this time");
+                ids.into_iter().map(|id| (id, Err("cgroup reader task failed".to_string()))).collect()
+            });
             for (id, res) in done {
                 match res {
                     Ok(s) => {
                         readings.insert(id, s);
                     }
-                    Err(()) => {
+                    Err(e) => {
+                        tracing::debug!(container = %id, error = %e, "cgroup read failed; using the stats API");
                         // Reopen next time (the cgroup may have been recreated); ask the engine now.
                         self.files.remove(&id);
                         via_api.push(id);
