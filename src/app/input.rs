@@ -42,8 +42,14 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
 
 fn normal_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
     let Some(action) = app.keymap.action_for(&key) else {
-        if key.code == KeyCode::Esc && !app.table.filter().is_empty() {
-            app.table.set_filter(String::new(), &Metrics { stats: &app.stats, gpu: &app.gpu.usage });
+        if key.code == KeyCode::Esc {
+            let m = Metrics { stats: &app.stats, gpu: &app.gpu.usage };
+            if !app.table.filter().is_empty() {
+                app.table.set_filter(String::new(), &m);
+            }
+            if app.table.gpu_filter().is_some() {
+                app.table.set_gpu_filter(None, &m);
+            }
         }
         return Vec::new();
     };
@@ -73,6 +79,18 @@ fn normal_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
             app.set_status(Level::Info, format!("sorted by {}", next.label()));
         }
         Action::DiskUsage => return super::disk::open(app),
+        Action::GpuUsers => {
+            if app.focus == Panel::Gpus && app.gpu.count() > 0 {
+                let gpu = app.gpu.selected as u32;
+                app.table.set_gpu_filter(Some(gpu), &Metrics { stats: &app.stats, gpu: &app.gpu.usage });
+                app.table.select(0);
+                app.focus = Panel::Containers;
+                app.set_status(
+                    Level::Info,
+                    format!("containers on GPU {gpu} ({} found; Esc shows all)", app.table.len()),
+                );
+            }
+        }
         Action::NewContainer
         | Action::Stop
         | Action::Restart

@@ -172,7 +172,9 @@ impl AppState {
                     GpuMsg::Snapshot(snap) => {
                         self.now = self.now.max(snap.at);
                         let changed = self.gpu.apply(snap);
-                        if self.table.sort == crate::config::SortKey::GpuMemory {
+                        if self.table.sort == crate::config::SortKey::GpuMemory
+                            || self.table.gpu_filter().is_some()
+                        {
                             self.table.rebuild(&Metrics { stats: &self.stats, gpu: &self.gpu.usage });
                         }
                         changed

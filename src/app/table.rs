@@ -21,12 +21,16 @@ pub struct ContainerTable {
     filter: String,
     /// A container to put the cursor on as soon as a listing contains it.
     pending_select: Option<String>,
+    /// Only containers given or using this GPU.
+    gpu_filter: Option<u32>,
 }
 
 /// Per-container numbers the sort needs besides the container itself.
 pub trait SortMetrics {
     fn stats(&self, id: &str) -> Option<&ContainerStats>;
     fn gpu_memory(&self, id: &str) -> u64;
+    /// GPUs the container's processes are on.
+    fn gpus_in_use(&self, id: &str) -> &[u32];
 }
 
 /// The figures the app holds, borrowed for one sort.
@@ -41,6 +45,9 @@ impl SortMetrics for Metrics<'_> {
     }
     fn gpu_memory(&self, id: &str) -> u64 {
         self.gpu.get(id).map(|u| u.memory_used).unwrap_or(0)
+    }
+    fn gpus_in_use(&self, id: &str) -> &[u32] {
+        self.gpu.get(id).map(|u| u.gpus.as_slice()).unwrap_or(&[])
     }
 }
 
@@ -86,6 +93,16 @@ impl ContainerTable {
         self.pending_select = Some(name);
     }
 
+    pub fn gpu_filter(&self) -> Option<u32> {
+        self.gpu_filter
+    }
+
+    /// Narrows the table to the containers that were given GPU `gpu` or have processes on it.
+    pub fn set_gpu_filter(&mut self, gpu: Option<u32>, metrics: &dyn SortMetrics) {
+        self.gpu_filter = gpu;
+        self.rebuild(metrics);
+    }
+
     pub fn set_filter(&mut self, filter: String, metrics: &dyn SortMetrics) {
         self.filter = filter;
         self.rebuild(metrics);
@@ -120,7 +137,9 @@ impl ContainerTable {
     /// is gone, on the row where it was (clamped), so removing a container keeps the cursor near.
     pub fn rebuild(&mut self, metrics: &dyn SortMetrics) {
         let needle = self.filter.to_lowercase();
+        let gpu = self.gpu_filter;
         self.rows = (0..self.all.len())
+            .filter(|&i| gpu.is_none_or(|g| on_gpu(&self.all[i], g, metrics)))
             .filter(|&i| {
                 needle.is_empty() || {
                     let c = &self.all[i];
@@ -138,6 +157,17 @@ impl ContainerTable {
             self.selected_id.as_ref().and_then(|id| self.rows.iter().position(|&i| &self.all[i].id == id));
         self.select(again.unwrap_or(self.selected));
     }
+}
+
+fn on_gpu(c: &Container, gpu: u32, m: &dyn SortMetrics) -> bool {
+    use crate::gpu::request::{GpuRef, GpuRequest};
+    m.gpus_in_use(&c.id).contains(&gpu)
+        || match &c.gpus {
+            GpuRequest::None => false,
+            GpuRequest::All => true,
+            GpuRequest::Count(n) => gpu < *n,
+            GpuRequest::Devices(d) => d.contains(&GpuRef::Index(gpu)),
+        }
 }
 
 fn compare(sort: SortKey, a: &Container, b: &Container, m: &dyn SortMetrics) -> Ordering {

@@ -7,6 +7,7 @@ use super::*;
 use crate::config::SortKey;
 use crate::docker::{Container, ContainerState};
 use crate::gpu::request::GpuRequest;
+use crate::msg::GpuMsg;
 
 pub fn container(id: &str, name: &str, state: ContainerState) -> Container {
     Container {
@@ -246,4 +247,42 @@ fn engine_down_clears_stale_rows_and_reconnect_restores() {
     assert!(matches!(a.engine, EngineStatus::Down { .. }));
     a.update(Msg::Engine(EngineMsg::Connected(Default::default())));
     assert!(matches!(a.engine, EngineStatus::Up(_)));
+}
+
+#[test]
+fn enter_on_a_gpu_lists_the_containers_on_it() {
+    use crate::gpu::{GpuProcess, GpuSample, GpuSnapshot, ProcessKind};
+    let mut a = app();
+    let mut given = container("1", "given-all", ContainerState::Running);
+    given.gpus = GpuRequest::All;
+    let mut given_one = container("2", "given-gpu0", ContainerState::Running);
+    given_one.gpus = GpuRequest::Count(1);
+    let user = container("3", "runs-on-gpu1", ContainerState::Running);
+    let idle = container("4", "no-gpu", ContainerState::Running);
+    let user_id = user.id.clone();
+    list(&mut a, vec![given, given_one, user, idle]);
+    let proc_on = |pid, id: &str| GpuProcess {
+        pid,
+        kind: ProcessKind::Compute,
+        memory_used: Some(1),
+        sm_percent: None,
+        container_id: Some(id.to_string()),
+        command: None,
+        user: None,
+    };
+    let gpus = vec![
+        GpuSample { index: 0, ..Default::default() },
+        GpuSample { index: 1, processes: vec![proc_on(9, &user_id)], ..Default::default() },
+    ];
+    a.update(Msg::Gpu(GpuMsg::Snapshot(GpuSnapshot { gpus, ..Default::default() })));
+    // Enter does nothing while the container table has focus.
+    a.update(code(KeyCode::Enter));
+    assert_eq!(names(&a).len(), 4);
+    a.update(code(KeyCode::Tab));
+    a.update(key('j'));
+    a.update(code(KeyCode::Enter));
+    assert_eq!(a.focus, Panel::Containers);
+    assert_eq!(names(&a), ["given-all", "runs-on-gpu1"]);
+    a.update(code(KeyCode::Esc));
+    assert_eq!(names(&a).len(), 4);
 }

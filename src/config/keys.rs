@@ -31,10 +31,11 @@ pub enum Action {
     Kill,
     Logs,
     DiskUsage,
+    GpuUsers,
 }
 
 impl Action {
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 21] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -55,6 +56,7 @@ impl Action {
         Action::Kill,
         Action::Logs,
         Action::DiskUsage,
+        Action::GpuUsers,
     ];
 
     pub fn description(self) -> &'static str {
@@ -79,6 +81,7 @@ impl Action {
             Action::Kill => "kill the selected container",
             Action::Logs => "follow the selected container's logs",
             Action::DiskUsage => "disk space: what Docker holds, prune it, images",
+            Action::GpuUsers => "in the GPU panel: list only the containers on that GPU (Esc clears)",
         }
     }
 

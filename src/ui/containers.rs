@@ -107,6 +107,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
     let focused = app.focus == Panel::Containers;
     let running = app.table.all().iter().filter(|c| c.state == ContainerState::Running).count();
     let mut title = vec![Span::styled(" Containers ", st.title())];
+    if let Some(g) = app.table.gpu_filter() {
+        title.push(Span::styled(format!("on GPU {g} "), st.warn()));
+    }
     let shown = app.table.len();
     let total = app.table.all().len();
     title.push(Span::raw(if shown == total {
@@ -128,7 +131,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         return;
     }
     if app.table.is_empty() {
-        let text = if app.table.filter().is_empty() {
+        let text = if let Some(g) = app.table.gpu_filter() {
+            format!("No container was given GPU {g} or runs on it (Esc shows all).")
+        } else if app.table.filter().is_empty() {
             "No containers. Start one with docker run, or press the help key for keys.".to_string()
         } else {
             format!("No container name or image contains {:?} (Esc clears the filter).", app.table.filter())
