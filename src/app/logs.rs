@@ -21,6 +21,8 @@ pub struct LogView {
     pub bottom: usize,
     pub search: String,
     pub searching: bool,
+    /// The last search or jump found nothing.
+    pub no_match: bool,
     pub ended: Option<String>,
 }
 
@@ -41,6 +43,7 @@ impl LogView {
             bottom: 0,
             search: String::new(),
             searching: false,
+            no_match: false,
             ended: None,
         }
     }
@@ -76,6 +79,7 @@ impl LogView {
         } else {
             (self.bottom + 1..self.lines.len()).find(|&i| self.matches(&self.lines[i]))
         };
+        self.no_match = found.is_none();
         if let Some(i) = found {
             self.bottom = i;
             self.follow = false;
@@ -92,8 +96,12 @@ impl LogView {
                 KeyCode::Enter => {
                     self.searching = false;
                     // Search starts from the newest line.
+                    let keep = self.bottom;
                     self.bottom = self.lines.len();
                     self.jump(true);
+                    if self.no_match {
+                        self.bottom = keep;
+                    }
                 }
                 KeyCode::Backspace => {
                     self.search.pop();

@@ -153,6 +153,10 @@ fn sort_keys_cycle_and_reverse() {
     );
     assert_eq!(a.table.sort, SortKey::State);
     a.update(key('o'));
+    assert_eq!(a.table.sort, SortKey::GpuMemory);
+    for _ in 0..3 {
+        a.update(key('o'));
+    }
     assert_eq!(a.table.sort, SortKey::Name);
     assert_eq!(names(&a), ["a", "b"]);
     a.update(key('O'));

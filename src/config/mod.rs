@@ -77,14 +77,16 @@ pub enum SortKey {
 }
 
 impl SortKey {
+    /// The order `o` cycles through: GPU memory right after the default, since "who holds the
+    /// GPU memory" is the question asked most on a GPU node.
     pub const ALL: [SortKey; 7] = [
         SortKey::State,
-        SortKey::Name,
-        SortKey::Image,
+        SortKey::GpuMemory,
         SortKey::Cpu,
         SortKey::Memory,
+        SortKey::Name,
+        SortKey::Image,
         SortKey::Uptime,
-        SortKey::GpuMemory,
     ];
 
     pub fn next(self) -> SortKey {

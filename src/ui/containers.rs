@@ -108,7 +108,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
     let running = app.table.all().iter().filter(|c| c.state == ContainerState::Running).count();
     let mut title = vec![Span::styled(" Containers ", st.title())];
     if let Some(g) = app.table.gpu_filter() {
-        title.push(Span::styled(format!("on GPU {g} "), st.warn()));
+        title.push(Span::styled(format!("on GPU {g} · "), st.warn()));
     }
     let shown = app.table.len();
     let total = app.table.all().len();

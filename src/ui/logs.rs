@@ -18,7 +18,8 @@ pub fn draw(f: &mut Frame, area: Rect, v: &LogView, st: &Styles) {
     let hint = if v.searching {
         format!(" /{}█  Enter find · Esc clear ", v.search)
     } else if !v.search.is_empty() {
-        format!(" \"{}\": n older · N newer · / search · Esc back ", v.search)
+        let found = if v.no_match { "no more matches · " } else { "" };
+        format!(" \"{}\": {found}n older · N newer · / search · Esc back ", v.search)
     } else {
         " j/k scroll · g/G top/follow · / search · Esc back ".to_string()
     };
