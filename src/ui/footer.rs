@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 
 use super::theme::Styles;
 use crate::app::{AppState, Level, Mode};
@@ -43,7 +43,19 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         }
         Line::from(spans)
     };
-    f.render_widget(Paragraph::new(line), area);
+    f.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), area);
 }
 
 use ratatui::style::Style;
+
+/// A long status message (an explained engine error) gets up to three lines rather than being
+/// cut off; everything else needs one.
+pub fn height(app: &AppState, area: Rect) -> u16 {
+    match &app.status {
+        Some(s) if app.mode != Mode::Filter => {
+            let width = usize::from(area.width.max(1));
+            (s.text.chars().count().div_ceil(width) as u16).clamp(1, 3).min(area.height / 4).max(1)
+        }
+        _ => 1,
+    }
+}

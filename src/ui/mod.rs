@@ -26,8 +26,12 @@ pub fn draw(f: &mut Frame, app: &AppState) {
     if area.width < 10 || area.height < 3 {
         return;
     }
-    let [header_area, body, footer_area] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    let [header_area, body, footer_area] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(footer::height(app, area)),
+    ])
+    .areas(area);
     header::draw(f, header_area, app, &st);
     match &app.mode {
         Mode::Logs(view) => {
