@@ -43,7 +43,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         }
         Line::from(spans)
     };
-    f.render_widget(Paragraph::new(line).wrap(Wrap { trim: true }), area);
+    let mut p = Paragraph::new(line);
+    if app.status.is_some() && app.mode != Mode::Filter {
+        p = p.wrap(Wrap { trim: true });
+    }
+    f.render_widget(p, area);
 }
 
 use ratatui::style::Style;
