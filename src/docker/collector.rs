@@ -204,13 +204,13 @@ impl Lister {
         let prev_state: HashMap<&str, _> = self.current.iter().map(|c| (c.id.as_str(), c.state)).collect();
         let stale: Vec<String> = summaries
             .iter()
-            .filter_map(|s| s.id.clone())
-            .filter(|id| {
+            .filter_map(|s| Some((s.id.clone()?, convert::summary_state(s))))
+            .filter(|(id, state)| {
                 !self.inspected.contains_key(id)
                     || self.touched.contains(id)
-                    || prev_state.get(id.as_str()).copied()
-                        != summaries.iter().find(|s| s.id.as_ref() == Some(id)).map(convert::summary_state)
+                    || prev_state.get(id.as_str()) != Some(state)
             })
+            .map(|(id, _)| id)
             .collect();
         self.touched.clear();
         let fresh: Vec<(String, Result<ContainerInspectResponse, bollard::errors::Error>)> =
