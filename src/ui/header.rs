@@ -10,8 +10,16 @@ use crate::app::{AppState, EngineStatus};
 use crate::config::Action;
 
 pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
+    // A narrow pane cuts the line from the right: the low-disk warning goes first, versions
+    // only when there is room for them.
+    let narrow = area.width < 90;
     let mut spans = vec![Span::styled("gpudock", st.title()), Span::raw(" │ ")];
+    if let Some(w) = &app.disk_warning {
+        spans.push(Span::styled(w.clone(), st.error()));
+        spans.push(Span::raw(" │ "));
+    }
     match &app.engine {
+        EngineStatus::Up(_) if narrow => spans.push(Span::styled("● docker", st.ok())),
         EngineStatus::Up(info) => {
             spans.push(Span::styled("● ", st.ok()));
             spans.push(Span::raw(format!(
@@ -23,18 +31,16 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         EngineStatus::Connecting { .. } => spans.push(Span::styled("○ docker: connecting", st.dim())),
         EngineStatus::Down { .. } => spans.push(Span::styled("✖ docker: unreachable", st.error())),
     }
-    if let Some(snap) = &app.gpu.snapshot {
+    if let Some(snap) = app.gpu.snapshot.as_ref().filter(|_| !narrow) {
         spans.push(Span::raw(format!(
             " │ driver {} CUDA {}",
             snap.driver_version.as_deref().unwrap_or("n/a"),
             snap.cuda_version.as_deref().unwrap_or("n/a")
         )));
     }
-    if let Some(w) = &app.disk_warning {
-        spans.push(Span::raw(" │ "));
-        spans.push(Span::styled(w.clone(), st.error()));
+    if !narrow {
+        spans.push(Span::raw(format!(" │ refresh {}s", trim_float(app.refresh.as_secs_f64()))));
     }
-    spans.push(Span::raw(format!(" │ refresh {}s", trim_float(app.refresh.as_secs_f64()))));
     spans.push(Span::raw(" │ "));
     spans.push(Span::styled(app.keymap.label(Action::Help), st.key()));
     spans.push(Span::raw(" help"));
