@@ -10,15 +10,13 @@ use crate::msg::{ActionMsg, Command, Msg};
 pub struct Executor {
     host: DockerHost,
     tx: Sender<Msg>,
-    /// CUDA version of the driver, to explain "image needs a newer CUDA" failures.
-    pub driver_cuda: Option<String>,
     launch: Option<JoinHandle<()>>,
     logs: Option<JoinHandle<()>>,
 }
 
 impl Executor {
     pub fn new(host: DockerHost, tx: Sender<Msg>) -> Executor {
-        Executor { host, tx, driver_cuda: None, launch: None, logs: None }
+        Executor { host, tx, launch: None, logs: None }
     }
 
     /// Starts `cmd`; `Quit` is the caller's to handle.
@@ -45,8 +43,7 @@ impl Executor {
                     actions::follow_logs(&d, &tx, &id, tail).await
                 }));
             }
-            Command::Launch(spec) => {
-                let cuda = self.driver_cuda.clone();
+            Command::Launch { spec, driver_cuda: cuda } => {
                 self.launch = Some(spawn_with(host, tx, move |d, tx| async move {
                     actions::launch(&d, &tx, &spec, cuda.as_deref()).await
                 }));

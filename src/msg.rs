@@ -77,16 +77,44 @@ pub enum ActionMsg {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     Quit,
-    Stop { id: String, name: String, timeout: u32 },
-    Restart { id: String, name: String, timeout: u32 },
-    Kill { id: String, name: String },
-    Remove { id: String, name: String, force: bool },
-    Launch(Box<LaunchSpec>),
+    Stop {
+        id: String,
+        name: String,
+        timeout: u32,
+    },
+    Restart {
+        id: String,
+        name: String,
+        timeout: u32,
+    },
+    Kill {
+        id: String,
+        name: String,
+    },
+    Remove {
+        id: String,
+        name: String,
+        force: bool,
+    },
+    /// `driver_cuda` ("12.4") lets a failure say which CUDA the driver supports.
+    Launch {
+        spec: Box<LaunchSpec>,
+        driver_cuda: Option<String>,
+    },
     CancelLaunch,
-    FollowLogs { id: String, tail: usize },
+    FollowLogs {
+        id: String,
+        tail: usize,
+    },
     StopLogs,
     DiskUsage,
-    Prune { category: Category, options: PruneOptions },
+    Prune {
+        category: Category,
+        options: PruneOptions,
+    },
     ListImages,
-    RemoveImage { id: String, name: String },
+    RemoveImage {
+        id: String,
+        name: String,
+    },
 }

@@ -67,17 +67,12 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
         if !from_user {
             let until = tokio::time::Instant::now() + COALESCE;
             while let Ok(Some(m)) = tokio::time::timeout_at(until, rx.recv()).await {
-                let user = matches!(m, Msg::Key(_) | Msg::Resize(..));
                 commands.extend(app.update(m));
-                if user {
-                    break;
-                }
             }
         }
         while let Ok(m) = rx.try_recv() {
             commands.extend(app.update(m));
         }
-        executor.driver_cuda = app.gpu.snapshot.as_ref().and_then(|s| s.cuda_version.clone());
         for command in commands {
             if command == Command::Quit {
                 return Ok(());

@@ -99,7 +99,7 @@ async fn launch_form_creates_a_running_auto_removed_labelled_container() {
     app.update(key(' '));
     let cmds = app.update(code(KeyCode::Enter));
     assert!(matches!(app.mode, Mode::Launching(_)), "{:?}", app.mode);
-    assert!(matches!(cmds.as_slice(), [Command::Launch(_)]), "{cmds:?}");
+    assert!(matches!(cmds.as_slice(), [Command::Launch { .. }]), "{cmds:?}");
     let res = execute(&mut exec, &mut rx, cmds, |a| {
         matches!(a, ActionMsg::Launched { .. } | ActionMsg::LaunchFailed { .. })
     })
@@ -146,10 +146,11 @@ async fn gpu_request_without_nvidia_runtime_is_explained_and_leaves_nothing() {
         labels: vec![("io.gpudock.test".into(), "1".into())],
         ..Default::default()
     };
-    let res = execute(&mut exec, &mut rx, vec![Command::Launch(Box::new(spec))], |a| {
-        matches!(a, ActionMsg::Launched { .. } | ActionMsg::LaunchFailed { .. })
-    })
-    .await;
+    let res =
+        execute(&mut exec, &mut rx, vec![Command::Launch { spec: Box::new(spec), driver_cuda: None }], |a| {
+            matches!(a, ActionMsg::Launched { .. } | ActionMsg::LaunchFailed { .. })
+        })
+        .await;
     let ActionMsg::LaunchFailed { text } = res else { panic!("launched without a GPU runtime: {res:?}") };
     assert!(text.contains("NVIDIA Container Toolkit") && text.contains("nvidia-ctk"), "{text}");
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -165,10 +166,11 @@ async fn missing_image_without_registry_gives_a_pull_error() {
         network: Some("none".into()),
         ..Default::default()
     };
-    let res = execute(&mut exec, &mut rx, vec![Command::Launch(Box::new(spec))], |a| {
-        matches!(a, ActionMsg::Launched { .. } | ActionMsg::LaunchFailed { .. })
-    })
-    .await;
+    let res =
+        execute(&mut exec, &mut rx, vec![Command::Launch { spec: Box::new(spec), driver_cuda: None }], |a| {
+            matches!(a, ActionMsg::Launched { .. } | ActionMsg::LaunchFailed { .. })
+        })
+        .await;
     let ActionMsg::LaunchFailed { text } = res else { panic!("{res:?}") };
     assert!(text.starts_with("Cannot pull nvidia/cuda:12.9.1-base-ubuntu24.04"), "{text}");
     assert!(text.contains("unreachable") || text.contains("not found") || text.contains("denied"), "{text}");

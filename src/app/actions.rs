@@ -134,7 +134,7 @@ fn launch_key(app: &mut AppState, form: &mut LaunchForm, key: KeyEvent) -> Optio
                 status: "checking the image".into(),
                 ..Default::default()
             });
-            Some(vec![Command::Launch(Box::new(spec))])
+            Some(vec![Command::Launch { spec: Box::new(spec), driver_cuda: cuda }])
         }
     }
 }
