@@ -2,7 +2,6 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::table::Metrics;
 use super::{AppState, Level, Mode, Panel};
 use crate::config::Action;
 use crate::msg::Command;
@@ -43,12 +42,11 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
 fn normal_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
     let Some(action) = app.keymap.action_for(&key) else {
         if key.code == KeyCode::Esc {
-            let m = Metrics { stats: &app.stats, gpu: &app.gpu.usage };
             if !app.table.filter().is_empty() {
-                app.table.set_filter(String::new(), &m);
+                app.with_table(|t, m| t.set_filter(String::new(), m));
             }
             if app.table.gpu_filter().is_some() {
-                app.table.set_gpu_filter(None, &m);
+                app.with_table(|t, m| t.set_gpu_filter(None, m));
             }
         }
         return Vec::new();
@@ -75,14 +73,14 @@ fn normal_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
         }
         Action::SortNext => {
             let next = app.table.sort.next();
-            app.table.set_sort(next, false, &Metrics { stats: &app.stats, gpu: &app.gpu.usage });
+            app.with_table(|t, m| t.set_sort(next, false, m));
             app.set_status(Level::Info, format!("sorted by {}", next.label()));
         }
         Action::DiskUsage => return super::disk::open(app),
         Action::GpuUsers => {
             if app.focus == Panel::Gpus && app.gpu.count() > 0 {
                 let gpu = app.gpu.selected as u32;
-                app.table.set_gpu_filter(Some(gpu), &Metrics { stats: &app.stats, gpu: &app.gpu.usage });
+                app.with_table(|t, m| t.set_gpu_filter(Some(gpu), m));
                 app.table.select(0);
                 app.focus = Panel::Containers;
                 app.set_status(
@@ -101,7 +99,7 @@ fn normal_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
         }
         Action::SortReverse => {
             let (sort, rev) = (app.table.sort, !app.table.reverse);
-            app.table.set_sort(sort, rev, &Metrics { stats: &app.stats, gpu: &app.gpu.usage });
+            app.with_table(|t, m| t.set_sort(sort, rev, m));
             let order = if rev { "reversed" } else { "normal order" };
             app.set_status(Level::Info, format!("sorted by {} ({order})", sort.label()));
         }
@@ -114,7 +112,7 @@ fn filter_key(app: &mut AppState, key: KeyEvent) {
     match key.code {
         KeyCode::Esc => {
             app.mode = Mode::Normal;
-            app.table.set_filter(String::new(), &Metrics { stats: &app.stats, gpu: &app.gpu.usage });
+            app.with_table(|t, m| t.set_filter(String::new(), m));
             return;
         }
         KeyCode::Enter => {
@@ -129,7 +127,7 @@ fn filter_key(app: &mut AppState, key: KeyEvent) {
         KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
         _ => return,
     }
-    app.table.set_filter(text, &Metrics { stats: &app.stats, gpu: &app.gpu.usage });
+    app.with_table(|t, m| t.set_filter(text, m));
     // Typing narrows the rows; keep the best match under the cursor.
     app.table.select(0);
 }

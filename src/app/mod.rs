@@ -175,7 +175,7 @@ impl AppState {
                         if self.table.sort == crate::config::SortKey::GpuMemory
                             || self.table.gpu_filter().is_some()
                         {
-                            self.table.rebuild(&Metrics { stats: &self.stats, gpu: &self.gpu.usage });
+                            self.with_table(|t, m| t.rebuild(m));
                         }
                         changed
                     }
@@ -190,6 +190,12 @@ impl AppState {
             }
             Msg::Quit => vec![Command::Quit],
         }
+    }
+
+    /// Runs `f` on the container table with the figures its filters and sorts need.
+    pub fn with_table<R>(&mut self, f: impl FnOnce(&mut ContainerTable, &Metrics) -> R) -> R {
+        let m = Metrics { stats: &self.stats, gpu: &self.gpu.usage };
+        f(&mut self.table, &m)
     }
 
     /// Moves the cursor of the focused panel.
@@ -217,11 +223,11 @@ impl AppState {
                 self.set_engine(EngineStatus::Down { host, reason, retry_in, attempt });
                 // Figures from a dead engine would be stale; the list comes back on reconnect.
                 self.stats.clear();
-                self.table.set_containers(Vec::new(), &Metrics { stats: &self.stats, gpu: &self.gpu.usage });
+                self.with_table(|t, m| t.set_containers(Vec::new(), m));
             }
             EngineMsg::Containers(list) => {
                 self.listed = true;
-                self.table.set_containers(list, &Metrics { stats: &self.stats, gpu: &self.gpu.usage });
+                self.with_table(|t, m| t.set_containers(list, m));
                 self.dirty = true;
             }
             EngineMsg::RootFs { dir, fs } => {
@@ -236,7 +242,7 @@ impl AppState {
                 self.now = at;
                 if stats != self.stats {
                     self.stats = stats;
-                    self.table.rebuild(&Metrics { stats: &self.stats, gpu: &self.gpu.usage });
+                    self.with_table(|t, m| t.rebuild(m));
                     self.dirty = true;
                 } else if minute_changed {
                     // Uptimes are shown in minutes; nothing else moved.

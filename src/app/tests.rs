@@ -124,7 +124,7 @@ fn stats_message_updates_figures_and_cpu_sort() {
             container("2", "busy", ContainerState::Running),
         ],
     );
-    a.table.set_sort(SortKey::Cpu, false, &table::Metrics { stats: &a.stats, gpu: &a.gpu.usage });
+    a.with_table(|t, m| t.set_sort(SortKey::Cpu, false, m));
     a.take_dirty();
     let mut stats = HashMap::new();
     stats.insert(
