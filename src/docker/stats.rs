@@ -2,7 +2,7 @@
 //! otherwise (or for a container whose cgroup cannot be read, e.g. gpudock in a container
 //! without `--pid=host`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -43,8 +43,10 @@ impl StatsSampler {
     ) -> HashMap<String, ContainerStats> {
         let running: Vec<(String, Option<u32>)> =
             containers.iter().filter(|c| c.state.is_running()).map(|c| (c.id.clone(), c.pid)).collect();
-        self.files.retain(|id, _| running.iter().any(|(r, _)| r == id));
-        self.prev_cpu.retain(|id, _| running.iter().any(|(r, _)| r == id));
+        // A set, not a scan of the list: this runs every tick for every container.
+        let live: HashSet<&str> = running.iter().map(|(id, _)| id.as_str()).collect();
+        self.files.retain(|id, _| live.contains(id.as_str()));
+        self.prev_cpu.retain(|id, _| live.contains(id.as_str()));
 
         let mut readings: HashMap<String, CgroupSample> = HashMap::new();
         let mut via_api: Vec<String> = Vec::new();

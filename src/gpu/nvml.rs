@@ -83,7 +83,7 @@ impl NvmlBackend {
     pub fn sample(&mut self, at: i64) -> Result<GpuSnapshot, NvmlError> {
         let count = self.nvml.device_count()?;
         let mut gpus = Vec::with_capacity(count as usize);
-        let mut live_pids = Vec::new();
+        let mut live_pids = std::collections::HashSet::new();
         for index in 0..count {
             let sample = match self.nvml.device_by_index(index) {
                 Ok(dev) => read_device(&dev, index, self.last_seen.entry(index).or_insert(0)),
