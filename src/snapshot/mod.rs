@@ -27,7 +27,7 @@ pub struct Snapshot {
     pub containers: Vec<ContainerDoc>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct NvmlStatus {
     pub available: bool,
     pub library: Option<String>,
@@ -137,13 +137,7 @@ async fn docker_part(host: &DockerHost) -> DockerPart {
 }
 
 fn gpu_part(lib: Option<&Path>) -> (NvmlStatus, Option<GpuSnapshot>) {
-    let mut status = NvmlStatus {
-        available: false,
-        library: None,
-        driver_version: None,
-        cuda_driver_version: None,
-        error: None,
-    };
+    let mut status = NvmlStatus::default();
     match NvmlBackend::open(lib) {
         Err(e) => {
             status.error = Some(format!("NVML not available: {e}"));
@@ -172,13 +166,7 @@ pub async fn collect(host: &DockerHost, lib: Option<&Path>) -> Snapshot {
     let gpu = tokio::task::spawn_blocking(move || gpu_part(lib_owned.as_deref()));
     let docker = docker_part(host).await;
     let (nvml, snap) = gpu.await.unwrap_or_else(|e| {
-        let status = NvmlStatus {
-            available: false,
-            library: None,
-            driver_version: None,
-            cuda_driver_version: None,
-            error: Some(format!("NVML sampler failed: {e}")),
-        };
+        let status = NvmlStatus { error: Some(format!("NVML sampler failed: {e}")), ..Default::default() };
         (status, None)
     });
     assemble(nvml, docker, snap)
