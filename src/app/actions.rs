@@ -58,6 +58,16 @@ pub fn start(app: &mut AppState, action: Action) -> Vec<Command> {
     Vec::new()
 }
 
+fn in_progress(command: &Command, timeout: u32) -> Option<String> {
+    Some(match command {
+        Command::Stop { name, .. } => format!("stopping {name} (up to {timeout}s)…"),
+        Command::Restart { name, .. } => format!("restarting {name} (up to {timeout}s)…"),
+        Command::Kill { name, .. } => format!("killing {name}…"),
+        Command::Remove { name, .. } => format!("removing {name}…"),
+        _ => return None,
+    })
+}
+
 fn not_running(app: &mut AppState, name: &str, what: &str) -> Vec<Command> {
     app.set_status(Level::Error, format!("{name} is not running: nothing to {what}"));
     Vec::new()
@@ -72,6 +82,10 @@ pub fn modal_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
                 if let Some(next) = c.then {
                     app.mode = Mode::Confirm(*next);
                     return Vec::new();
+                }
+                // A stop can take the whole grace period: say at once that it is under way.
+                if let Some(text) = in_progress(&c.command, app.stop_timeout) {
+                    app.set_status(Level::Info, text);
                 }
                 return vec![c.command];
             }
