@@ -290,3 +290,13 @@ fn enter_on_a_gpu_lists_the_containers_on_it() {
     a.update(code(KeyCode::Esc));
     assert_eq!(names(&a).len(), 4);
 }
+
+#[test]
+fn a_confirmed_stop_says_it_is_under_way() {
+    let mut a = app();
+    list(&mut a, vec![container("1", "train", ContainerState::Running)]);
+    assert!(a.update(key('s')).is_empty());
+    let cmds = a.update(key('y'));
+    assert!(matches!(cmds.as_slice(), [Command::Stop { .. }]), "{cmds:?}");
+    assert_eq!(a.status.as_ref().map(|s| s.text.as_str()), Some("stopping train (up to 10s)…"));
+}
