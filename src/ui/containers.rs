@@ -118,11 +118,13 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         format!("{shown} of {total} match ")
     }));
     let sort = format!("sort: {}{} ", app.table.sort.label(), if app.table.reverse { " ↑" } else { "" });
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(st.border(focused))
-        .title(Line::from(title))
-        .title(Line::from(Span::styled(sort, st.dim())).right_aligned());
+    let title = Line::from(title);
+    let mut block = Block::default().borders(Borders::ALL).border_style(st.border(focused));
+    // Two titles on one short border would overwrite each other: the sort goes when space is short.
+    if usize::from(area.width) >= title.width() + sort.chars().count() + 4 {
+        block = block.title(Line::from(Span::styled(sort, st.dim())).right_aligned());
+    }
+    let block = block.title(title);
     let inner = block.inner(area);
     f.render_widget(block, area);
 
