@@ -7,17 +7,19 @@ use std::hint::black_box;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use gpudock::app::AppState;
 use gpudock::config::Config;
-use gpudock::docker::{Container, ContainerState, ContainerStats};
-use gpudock::gpu::request::GpuRequest;
+use gpudock::docker::EngineEvent;
+use gpudock::docker::gpus::GpuRequest;
+use gpudock::docker::{Container, ContainerId, ContainerState, ContainerStats};
+use gpudock::gpu::GpuEvent;
 use gpudock::gpu::{GpuProcess, GpuSample, GpuSnapshot, ProcessKind};
-use gpudock::msg::{EngineMsg, GpuMsg, Msg};
+use gpudock::msg::Msg;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 const NOW: i64 = 1_795_958_337;
 
-fn id(n: usize) -> String {
-    format!("{n:064x}")
+fn id(n: usize) -> ContainerId {
+    ContainerId::new(format!("{n:064x}"))
 }
 
 fn containers(n: usize) -> Vec<Container> {
@@ -76,9 +78,9 @@ fn gpus(n: u32) -> GpuSnapshot {
 
 fn busy_app(n: usize) -> AppState {
     let mut app = AppState::new(&Config::default(), "unix:///var/run/docker.sock".into());
-    app.update(Msg::Engine(EngineMsg::Connected(Box::default())));
+    app.update(Msg::Engine(EngineEvent::Connected(Box::default())));
     let list = containers(n);
-    let stats: HashMap<String, ContainerStats> = list
+    let stats: HashMap<ContainerId, ContainerStats> = list
         .iter()
         .map(|c| {
             (
@@ -91,10 +93,10 @@ fn busy_app(n: usize) -> AppState {
             )
         })
         .collect();
-    app.update(Msg::Engine(EngineMsg::Containers(list)));
-    app.update(Msg::Engine(EngineMsg::Stats { at: NOW, stats }));
+    app.update(Msg::Engine(EngineEvent::Containers(list)));
+    app.update(Msg::Engine(EngineEvent::Stats { at: NOW, stats }));
     for _ in 0..60 {
-        app.update(Msg::Gpu(GpuMsg::Snapshot(gpus(8))));
+        app.update(Msg::Gpu(GpuEvent::Snapshot(gpus(8))));
     }
     app
 }
@@ -113,7 +115,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("update: apply a 500-container listing", |b| {
         b.iter_batched(
             || list.clone(),
-            |l| app.update(Msg::Engine(EngineMsg::Containers(black_box(l)))),
+            |l| app.update(Msg::Engine(EngineEvent::Containers(black_box(l)))),
             BatchSize::SmallInput,
         )
     });
@@ -122,7 +124,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("update: apply an 8-GPU snapshot", |b| {
         b.iter_batched(
             || gpus(8),
-            |s| app.update(Msg::Gpu(GpuMsg::Snapshot(black_box(s)))),
+            |s| app.update(Msg::Gpu(GpuEvent::Snapshot(black_box(s)))),
             BatchSize::SmallInput,
         )
     });

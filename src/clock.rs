@@ -11,6 +11,11 @@ pub fn until_next_tick(period: Duration) -> Duration {
     Duration::from_nanos(u64::try_from(left).unwrap_or(0))
 }
 
+/// Seconds since the Unix epoch: the timestamp every sample carries.
+pub fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// A tokio interval that fires on the shared beat.
 pub fn interval(period: Duration) -> tokio::time::Interval {
     let start = tokio::time::Instant::now() + until_next_tick(period);

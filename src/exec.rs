@@ -1,10 +1,13 @@
 //! The command executor: carries out what `AppState::update` asks for, each command in its own
-//! task so the render loop never waits, and reports back through the message channel.
+//! task so the render loop never waits. The one place where the engine layer's typed outcomes
+//! become app messages: every command ends in exactly one `ActionMsg`, also when the engine
+//! cannot be reached.
 
 use tokio::sync::mpsc::Sender;
 use tokio::task::JoinHandle;
 
-use crate::docker::{self, DockerHost, actions, describe_error, disk};
+use crate::docker::explain::LaunchError;
+use crate::docker::{self, ApiVersion, DockerHost, EngineError, actions, disk, launch, logs};
 use crate::msg::{ActionMsg, Command, Msg};
 
 pub struct Executor {
@@ -39,89 +42,86 @@ impl Executor {
                 if let Some(h) = self.logs.take() {
                     h.abort();
                 }
-                self.logs = Some(spawn_with(host, tx, move |d, tx| async move {
-                    actions::follow_logs(&d, &tx, &id, tail).await
+                self.logs = Some(spawn(tx.clone(), async move {
+                    let error = match docker::connect(&host).await {
+                        Ok(d) => logs::follow(&d, &tx, &id, tail).await,
+                        Err(e) => Some(e),
+                    };
+                    ActionMsg::LogsEnded { id, error }
                 }));
             }
-            Command::Launch { spec, driver_cuda: cuda } => {
-                self.launch = Some(spawn_with(host, tx, move |d, tx| async move {
-                    actions::launch(&d, &tx, &spec, cuda.as_deref()).await
+            Command::Launch { spec } => {
+                self.launch = Some(spawn(tx.clone(), async move {
+                    let res = match docker::connect(&host).await {
+                        Ok(d) => launch::launch(&d, &tx, &spec).await,
+                        Err(e) => Err(LaunchError::engine(&unreachable(&host, &e))),
+                    };
+                    ActionMsg::Launch(res)
                 }));
             }
             Command::DiskUsage => {
-                let local = self.host.is_local();
-                spawn_with(host, tx, move |d, tx| async move {
-                    let res = disk::usage(&d, local).await.map(Box::new).map_err(|e| e.to_string());
-                    let _ = tx.send(Msg::Action(ActionMsg::DiskUsage(res))).await;
+                let local = host.is_local();
+                spawn(tx, async move {
+                    let res = match docker::connect(&host).await {
+                        Ok(d) => disk::usage(&d, local).await.map(Box::new),
+                        Err(e) => Err(disk::DiskError::Engine(e)),
+                    };
+                    ActionMsg::DiskUsage(res)
                 });
             }
             Command::Prune { category, options } => {
-                spawn_with(host, tx, move |d, tx| async move {
-                    let v = d.client_version();
-                    let api = format!("{}.{}", v.major_version, v.minor_version);
-                    let res = disk::prune(&d, category, &options, &api).await.map_err(|e| e.to_string());
-                    let _ = tx.send(Msg::Action(ActionMsg::Pruned(res))).await;
+                spawn(tx, async move {
+                    let res = match docker::connect(&host).await {
+                        Ok(d) => {
+                            let api = ApiVersion::from(d.client_version());
+                            disk::prune(&d, category, &options, api).await
+                        }
+                        Err(e) => Err(disk::DiskError::Engine(e)),
+                    };
+                    ActionMsg::Pruned(res)
                 });
             }
             Command::ListImages => {
-                spawn_with(host, tx, move |d, tx| async move {
-                    let res = disk::images(&d).await.map_err(|e| e.to_string());
-                    let _ = tx.send(Msg::Action(ActionMsg::Images(res))).await;
+                spawn(tx, async move {
+                    let res = match docker::connect(&host).await {
+                        Ok(d) => disk::images(&d).await,
+                        Err(e) => Err(disk::DiskError::Engine(e)),
+                    };
+                    ActionMsg::Images(res)
                 });
             }
             Command::RemoveImage { id, name } => {
-                spawn_with(host, tx, move |d, tx| async move {
-                    let res = disk::remove_image(&d, &id)
-                        .await
-                        .map(|bytes| format!("removed image {name}, reclaimed {}", disk::human_size(bytes)))
-                        .map_err(|e| format!("remove image {name}: {e}"));
-                    let _ = tx.send(Msg::Action(ActionMsg::ImageRemoved(res))).await;
+                spawn(tx, async move {
+                    let result = match docker::connect(&host).await {
+                        Ok(d) => disk::remove_image(&d, &id).await,
+                        Err(e) => Err(disk::DiskError::Engine(e)),
+                    };
+                    ActionMsg::ImageRemoved { name, result }
                 });
             }
-            Command::Stop { id, name, timeout } => {
-                spawn_with(host, tx, move |d, tx| async move {
-                    actions::stop(&d, &tx, &id, &name, timeout).await
-                });
-            }
-            Command::Restart { id, name, timeout } => {
-                spawn_with(host, tx, move |d, tx| async move {
-                    actions::restart(&d, &tx, &id, &name, timeout).await
-                });
-            }
-            Command::Kill { id, name } => {
-                spawn_with(host, tx, move |d, tx| async move { actions::kill(&d, &tx, &id, &name).await });
-            }
-            Command::Remove { id, name, force } => {
-                spawn_with(host, tx, move |d, tx| async move {
-                    actions::remove(&d, &tx, &id, &name, force).await
+            Command::Container { id, name, action } => {
+                spawn(tx, async move {
+                    let result = match docker::connect(&host).await {
+                        Ok(d) => actions::run(&d, &id, action).await,
+                        Err(e) => Err(e),
+                    };
+                    ActionMsg::Container { id, name, action, result }
                 });
             }
         }
     }
 }
 
-/// Runs `f` with a connection in its own task.
-fn spawn_with<F, Fut>(host: DockerHost, tx: Sender<Msg>, f: F) -> JoinHandle<()>
-where
-    F: FnOnce(bollard::Docker, Sender<Msg>) -> Fut + Send + 'static,
-    Fut: Future<Output = ()> + Send,
-{
+/// Runs `work` in its own task and reports its outcome. A fresh connection per command:
+/// commands are rare, and this way an engine restart between two of them needs no reconnect.
+fn spawn(tx: Sender<Msg>, work: impl Future<Output = ActionMsg> + Send + 'static) -> JoinHandle<()> {
     tokio::spawn(async move {
-        if let Some(d) = connect(&host, &tx).await {
-            f(d, tx).await;
-        }
+        let outcome = work.await;
+        // The app may be gone (quitting): nothing left to tell.
+        let _ = tx.send(Msg::Action(outcome)).await;
     })
 }
 
-/// A fresh connection per action: actions are rare, and this way an engine restart between
-/// two of them needs no reconnect logic.
-async fn connect(host: &DockerHost, tx: &Sender<Msg>) -> Option<bollard::Docker> {
-    match docker::connect(host).await {
-        Ok(d) => Some(d),
-        Err(e) => {
-            let text = format!("cannot reach the Docker engine at {host}: {}", describe_error(&e));
-            let _ = tx.send(Msg::Action(ActionMsg::Failed { text })).await;
-            None
-        }
-    }
+fn unreachable(host: &DockerHost, e: &EngineError) -> String {
+    format!("cannot reach the Docker engine at {host}: {e}")
 }

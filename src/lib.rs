@@ -13,6 +13,7 @@ pub mod exec;
 pub mod gpu;
 pub mod logging;
 pub mod msg;
+pub mod procfs;
 pub mod run;
 pub mod snapshot;
 pub mod tui;

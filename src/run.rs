@@ -10,10 +10,9 @@ use tokio::sync::mpsc;
 
 use crate::app::AppState;
 use crate::config::Config;
-use crate::docker::DockerHost;
-use crate::docker::collector::DockerCollector;
+use crate::docker::{DockerCollector, DockerHost};
 use crate::exec::Executor;
-use crate::gpu::sampler::GpuSampler;
+use crate::gpu::GpuSampler;
 use crate::msg::{Command, Msg};
 use crate::{tui, ui};
 

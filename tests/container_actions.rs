@@ -10,8 +10,12 @@ use crossterm::event::{KeyCode, KeyEvent};
 use gpudock::app::{AppState, Mode};
 use gpudock::config::Config;
 use gpudock::docker::DockerHost;
+use gpudock::docker::EngineEvent;
+use gpudock::docker::actions::ContainerAction;
+use gpudock::docker::launch::Launched;
 use gpudock::exec::Executor;
-use gpudock::msg::{ActionMsg, Command, EngineMsg, Msg};
+use gpudock::gpu::GpuEvent;
+use gpudock::msg::{ActionMsg, Command, Msg};
 use tokio::sync::mpsc;
 
 fn key(c: char) -> Msg {
@@ -63,9 +67,9 @@ fn unique(name: &str) -> String {
 /// Lists the engine's containers into the app, as the collector would.
 async fn list_into(app: &mut AppState, host: &DockerHost) {
     let d = gpudock::docker::connect(host).await.unwrap_or_else(|e| panic!("{e}"));
-    let mut lister = gpudock::docker::collector::Lister::default();
+    let mut lister = gpudock::docker::lister::Lister::default();
     let list = lister.refresh(&d).await.unwrap_or_else(|e| panic!("{e}"));
-    app.update(Msg::Engine(EngineMsg::Containers(list)));
+    app.update(Msg::Engine(EngineEvent::Containers(list)));
 }
 
 fn select(app: &mut AppState, name: &str) {
@@ -100,11 +104,8 @@ async fn launch_form_creates_a_running_auto_removed_labelled_container() {
     let cmds = app.update(code(KeyCode::Enter));
     assert!(matches!(app.mode, Mode::Launching(_)), "{:?}", app.mode);
     assert!(matches!(cmds.as_slice(), [Command::Launch { .. }]), "{cmds:?}");
-    let res = execute(&mut exec, &mut rx, cmds, |a| {
-        matches!(a, ActionMsg::Launched { .. } | ActionMsg::LaunchFailed { .. })
-    })
-    .await;
-    let ActionMsg::Launched { id, name: got } = res.clone() else { panic!("{res:?}") };
+    let res = execute(&mut exec, &mut rx, cmds, |a| matches!(a, ActionMsg::Launch(_))).await;
+    let ActionMsg::Launch(Ok(Launched { id, name: got })) = res.clone() else { panic!("{res:?}") };
     assert_eq!(got, name);
     app.update(Msg::Action(res));
     assert_eq!(app.mode, Mode::Normal);
@@ -140,18 +141,18 @@ async fn gpu_request_without_nvidia_runtime_is_explained_and_leaves_nothing() {
         image: IMAGE.into(),
         cmd: vec!["true".into()],
         name: Some(name.clone()),
-        gpus: gpudock::gpu::request::GpuRequest::All,
+        gpus: gpudock::docker::gpus::GpuRequest::All,
         auto_remove: true,
         network: Some("none".into()),
         labels: vec![("io.gpudock.test".into(), "1".into())],
         ..Default::default()
     };
-    let res =
-        execute(&mut exec, &mut rx, vec![Command::Launch { spec: Box::new(spec), driver_cuda: None }], |a| {
-            matches!(a, ActionMsg::Launched { .. } | ActionMsg::LaunchFailed { .. })
-        })
-        .await;
-    let ActionMsg::LaunchFailed { text } = res else { panic!("launched without a GPU runtime: {res:?}") };
+    let res = execute(&mut exec, &mut rx, vec![Command::Launch { spec: Box::new(spec) }], |a| {
+        matches!(a, ActionMsg::Launch(_))
+    })
+    .await;
+    let ActionMsg::Launch(Err(e)) = res else { panic!("launched without a GPU runtime: {res:?}") };
+    let text = e.explain(None);
     assert!(text.contains("NVIDIA Container Toolkit") && text.contains("nvidia-ctk"), "{text}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!leftover(&name), "a failed launch left a container behind");
@@ -166,12 +167,12 @@ async fn missing_image_without_registry_gives_a_pull_error() {
         network: Some("none".into()),
         ..Default::default()
     };
-    let res =
-        execute(&mut exec, &mut rx, vec![Command::Launch { spec: Box::new(spec), driver_cuda: None }], |a| {
-            matches!(a, ActionMsg::Launched { .. } | ActionMsg::LaunchFailed { .. })
-        })
-        .await;
-    let ActionMsg::LaunchFailed { text } = res else { panic!("{res:?}") };
+    let res = execute(&mut exec, &mut rx, vec![Command::Launch { spec: Box::new(spec) }], |a| {
+        matches!(a, ActionMsg::Launch(_))
+    })
+    .await;
+    let ActionMsg::Launch(Err(e)) = res else { panic!("{res:?}") };
+    let text = e.explain(None);
     assert!(text.starts_with("Cannot pull nvidia/cuda:12.9.1-base-ubuntu24.04"), "{text}");
     assert!(text.contains("unreachable") || text.contains("not found") || text.contains("denied"), "{text}");
 }
@@ -186,10 +187,7 @@ async fn invalid_input_creates_nothing() {
     let gpus = (0..2)
         .map(|index| gpudock::gpu::GpuSample { index, uuid: format!("GPU-{index}"), ..Default::default() })
         .collect();
-    app.update(Msg::Gpu(gpudock::msg::GpuMsg::Snapshot(gpudock::gpu::GpuSnapshot {
-        gpus,
-        ..Default::default()
-    })));
+    app.update(Msg::Gpu(GpuEvent::Snapshot(gpudock::gpu::GpuSnapshot { gpus, ..Default::default() })));
     let before = docker(&["ps", "-aq"]);
     for (field_tabs, text, want) in [
         (0, "Not/An:Image:", "not a valid image reference"),
@@ -236,21 +234,24 @@ async fn stop_restart_kill_remove_each_need_confirmation() {
         app.update(key('s'));
         app.update(key('y'))
     };
-    assert!(matches!(cmds.as_slice(), [Command::Stop { .. }]), "{cmds:?}");
+    assert!(
+        matches!(cmds.as_slice(), [Command::Container { action: ContainerAction::Stop { .. }, .. }]),
+        "{cmds:?}"
+    );
     let res = execute(&mut exec, &mut rx, cmds, |_| true).await;
-    assert!(matches!(res, ActionMsg::Done { .. }), "{res:?}");
+    assert!(matches!(res, ActionMsg::Container { result: Ok(_), .. }), "{res:?}");
     assert_eq!(inspect(&c.id, "{{.State.Running}}"), "false");
 
     list_into(&mut app, &host).await;
     app.update(key('r'));
     let res = execute(&mut exec, &mut rx, app.update(key('y')), |_| true).await;
-    assert!(matches!(res, ActionMsg::Done { .. }), "{res:?}");
+    assert!(matches!(res, ActionMsg::Container { result: Ok(_), .. }), "{res:?}");
     assert_eq!(inspect(&c.id, "{{.State.Running}}"), "true");
 
     list_into(&mut app, &host).await;
     app.update(key('K'));
     let res = execute(&mut exec, &mut rx, app.update(key('y')), |_| true).await;
-    assert!(matches!(res, ActionMsg::Done { .. }), "{res:?}");
+    assert!(matches!(res, ActionMsg::Container { result: Ok(_), .. }), "{res:?}");
     assert_eq!(inspect(&c.id, "{{.State.ExitCode}}"), "137");
 
     // Removing a running container asks twice and forces.
@@ -259,9 +260,15 @@ async fn stop_restart_kill_remove_each_need_confirmation() {
     app.update(key('d'));
     assert!(app.update(key('y')).is_empty(), "a running container needs a second confirmation");
     let cmds = app.update(key('y'));
-    assert!(matches!(cmds.as_slice(), [Command::Remove { force: true, .. }]), "{cmds:?}");
+    assert!(
+        matches!(
+            cmds.as_slice(),
+            [Command::Container { action: ContainerAction::Remove { force: true }, .. }]
+        ),
+        "{cmds:?}"
+    );
     let res = execute(&mut exec, &mut rx, cmds, |_| true).await;
-    assert!(matches!(res, ActionMsg::Done { .. }), "{res:?}");
+    assert!(matches!(res, ActionMsg::Container { result: Ok(_), .. }), "{res:?}");
     assert!(!leftover(&c.name));
 }
 

@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::engine::{IMAGE, LABEL, TestContainer, docker, engine};
+use gpudock::docker::ApiVersion;
 use gpudock::docker::disk::{self, Category, DiskError, DiskUsage, PruneOptions};
 
 const DISK_LABEL: &str = "io.gpudock.test.disk";
@@ -161,10 +162,10 @@ impl Scene {
     }
 }
 
-async fn connect() -> Option<(bollard::Docker, String)> {
+async fn connect() -> Option<(bollard::Docker, ApiVersion)> {
     let host = engine()?;
     let d = gpudock::docker::connect(&host).await.unwrap_or_else(|e| panic!("{e}"));
-    let api = d.version().await.unwrap_or_else(|e| panic!("{e}")).api_version.unwrap_or_default();
+    let api = ApiVersion::from(d.client_version());
     Some((d, api))
 }
 
@@ -229,7 +230,7 @@ async fn each_prune_removes_exactly_its_kind() {
     let user = s.ran("volume-user", "true", &["-v", &format!("{used_vol}:/data")]);
     let opts = s.opts();
 
-    let r = disk::prune(&d, Category::StoppedContainers, &opts, &api).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = disk::prune(&d, Category::StoppedContainers, &opts, api).await.unwrap_or_else(|e| panic!("{e}"));
     let mut removed = r.removed.clone();
     removed.sort();
     let mut expected = vec![stopped.clone(), created.clone(), user.clone()];
@@ -240,25 +241,25 @@ async fn each_prune_removes_exactly_its_kind() {
     assert!(exists("image", &dangling) && exists("image", &tag), "a container prune touched images");
     // The volume's only user is gone now; it is an unused named volume like the other.
 
-    let r = disk::prune(&d, Category::DanglingImages, &opts, &api).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = disk::prune(&d, Category::DanglingImages, &opts, api).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.removed, [short(&dangling)]);
     assert!(r.reclaimed >= 100 * 1024, "{r:?}");
     assert!(!exists("image", &dangling) && exists("image", &tag));
 
-    let r = disk::prune(&d, Category::UnusedImages, &opts, &api).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = disk::prune(&d, Category::UnusedImages, &opts, api).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.removed, std::slice::from_ref(&tag));
     assert!(r.reclaimed >= 150 * 1024, "{r:?}");
     assert!(!exists("image", &tag));
 
     // Default: anonymous volumes only (one by one on API 1.41, where the engine's prune would
     // take named ones too), the bytes from /system/df.
-    let r = disk::prune(&d, Category::Volumes, &opts, &api).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = disk::prune(&d, Category::Volumes, &opts, api).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.removed, [short(&anon)]);
     assert_eq!(r.reclaimed, 50 * 1024);
     assert!(exists("volume", &named) && exists("volume", &used_vol));
 
     let all = PruneOptions { include_named_volumes: true, ..s.opts() };
-    let r = disk::prune(&d, Category::Volumes, &all, &api).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = disk::prune(&d, Category::Volumes, &all, api).await.unwrap_or_else(|e| panic!("{e}"));
     let mut removed = r.removed.clone();
     removed.sort();
     let mut expected = vec![named.clone(), used_vol.clone()];
@@ -268,7 +269,7 @@ async fn each_prune_removes_exactly_its_kind() {
 
     assert!(exists("container", &running.id) && exists("image", IMAGE), "the base survives");
     let again =
-        disk::prune(&d, Category::StoppedContainers, &opts, &api).await.unwrap_or_else(|e| panic!("{e}"));
+        disk::prune(&d, Category::StoppedContainers, &opts, api).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(again.summary(), "Nothing to remove: no stopped containers");
 }
 
@@ -300,18 +301,18 @@ async fn volumes_in_use_and_young_things_stay() {
     let young = PruneOptions { until: Some("24h".into()), include_named_volumes: true, ..s.opts() };
 
     for c in [Category::StoppedContainers, Category::Volumes] {
-        let r = disk::prune(&d, c, &young, &api).await.unwrap_or_else(|e| panic!("{e}"));
+        let r = disk::prune(&d, c, &young, api).await.unwrap_or_else(|e| panic!("{e}"));
         assert!(r.removed.is_empty(), "{c:?} removed something younger than a day: {r:?}");
     }
     assert!(exists("container", &stopped));
-    let r = disk::prune(&d, Category::Volumes, &s.opts(), &api).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = disk::prune(&d, Category::Volumes, &s.opts(), api).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(r.removed.is_empty(), "a mounted volume was removed: {r:?}");
     assert!(exists("volume", &used) && exists("container", &running.id));
 
     // Unix seconds a minute ahead: everything created before then, this container included.
     let soon = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) + 60;
     let now = PruneOptions { until: Some(soon.to_string()), ..s.opts() };
-    let r = disk::prune(&d, Category::StoppedContainers, &now, &api).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = disk::prune(&d, Category::StoppedContainers, &now, api).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.removed, [stopped]);
 }
 
@@ -329,7 +330,7 @@ async fn unused_image_prune_never_untags_an_image_in_use() {
     s.image("spare", 30, Some(&spare));
     let dangling = s.image("dangling", 20, None);
 
-    let r = disk::prune(&d, Category::UnusedImages, &s.opts(), &api).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = disk::prune(&d, Category::UnusedImages, &s.opts(), api).await.unwrap_or_else(|e| panic!("{e}"));
     let mut removed = r.removed.clone();
     removed.sort();
     let mut expected = vec![spare.clone(), short(&dangling)];
@@ -381,7 +382,7 @@ async fn remove_image_refuses_while_used_and_reports_freed_bytes() {
 async fn build_cache_prune_works_on_this_engine_and_refuses_labels() {
     let Some((d, api)) = connect().await else { return };
     let labelled = PruneOptions { label: Some(format!("{DISK_LABEL}=x")), ..Default::default() };
-    let r = disk::prune(&d, Category::BuildCache, &labelled, &api).await;
+    let r = disk::prune(&d, Category::BuildCache, &labelled, api).await;
     assert_eq!(r, Err(DiskError::LabelUnsupported));
     // The same request shape `prune` sends (all=true with filters), scoped to a record id that
     // cannot exist, so nothing of anyone else's goes.

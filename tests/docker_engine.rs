@@ -8,16 +8,17 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::engine::{TestContainer, engine};
+use gpudock::docker::EngineEvent;
 use gpudock::docker::cgroup::CgroupReader;
 use gpudock::docker::collector::DockerCollector;
-use gpudock::docker::{Container, ContainerState, ContainerStats, DockerHost};
-use gpudock::msg::{EngineMsg, Msg};
+use gpudock::docker::{Container, ContainerId, ContainerState, ContainerStats, DockerHost};
+use gpudock::msg::Msg;
 use tokio::sync::mpsc;
 
 struct Feed {
     rx: mpsc::Receiver<Msg>,
     containers: Vec<Container>,
-    stats: HashMap<String, ContainerStats>,
+    stats: HashMap<ContainerId, ContainerStats>,
     connected: bool,
     down_reason: Option<String>,
 }
@@ -36,17 +37,17 @@ impl Feed {
             let left = end.saturating_duration_since(Instant::now());
             match tokio::time::timeout(left, self.rx.recv()).await {
                 Ok(Some(Msg::Engine(m))) => match m {
-                    EngineMsg::Connected(_) => {
+                    EngineEvent::Connected(_) => {
                         self.connected = true;
                         self.down_reason = None;
                     }
-                    EngineMsg::Down { reason, .. } => {
+                    EngineEvent::Down { reason, .. } => {
                         self.connected = false;
                         self.down_reason = Some(reason);
                     }
-                    EngineMsg::Containers(list) => self.containers = list,
-                    EngineMsg::Stats { stats, .. } => self.stats = stats,
-                    EngineMsg::Connecting { .. } | EngineMsg::RootFs { .. } => {}
+                    EngineEvent::Containers(list) => self.containers = list,
+                    EngineEvent::Stats { stats, .. } => self.stats = stats,
+                    EngineEvent::Connecting { .. } | EngineEvent::RootFs { .. } => {}
                 },
                 Ok(Some(_)) => {}
                 Ok(None) | Err(_) => return done(self),
@@ -115,10 +116,10 @@ async fn busy_container_has_cpu_and_memory_matching_the_engine() {
     let mut feed = Feed::start(host.clone(), Duration::from_millis(500));
     let ok = feed
         .until(Duration::from_secs(10), |f| {
-            f.stats.get(&c.id).is_some_and(|s| s.cpu_percent.is_some_and(|p| p > 10.0))
+            f.stats.get(c.id.as_str()).is_some_and(|s| s.cpu_percent.is_some_and(|p| p > 10.0))
         })
         .await;
-    let s = feed.stats.get(&c.id).copied();
+    let s = feed.stats.get(c.id.as_str()).copied();
     assert!(ok, "busy container shows no CPU: {s:?}");
     let s = s.unwrap_or_default();
     assert!(s.mem_used.is_some_and(|m| m > 0), "{s:?}");
@@ -126,7 +127,7 @@ async fn busy_container_has_cpu_and_memory_matching_the_engine() {
 
     // The cgroup counters and the engine's own one-shot stats describe the same thing.
     let reader = CgroupReader::default();
-    let paths = reader.resolve(c.pid()).unwrap_or_else(|e| panic!("{e}"));
+    let paths = reader.resolve(c.pid(), &c.id).unwrap_or_else(|e| panic!("{e}"));
     let docker = gpudock::docker::connect(&host).await.unwrap_or_else(|e| panic!("{e}"));
     let before = reader.read(&paths).unwrap_or_else(|e| panic!("{e}"));
     let opts = bollard::query_parameters::StatsOptions { stream: false, one_shot: true };

@@ -3,8 +3,9 @@
 mod common;
 
 use common::fake_nvml::{FakeConfig, Variant, gpu_line, lib, lock};
+use gpudock::clock::unix_now;
+use gpudock::gpu::ProcessKind;
 use gpudock::gpu::nvml::{NvmlBackend, NvmlOpenError};
-use gpudock::gpu::{ProcessKind, sampler::unix_now};
 
 fn open(variant: Variant) -> NvmlBackend {
     NvmlBackend::open(Some(&lib(variant))).unwrap_or_else(|e| panic!("{e}"))

@@ -6,7 +6,9 @@ mod common;
 use common::{render, sample_app};
 use crossterm::event::{KeyCode, KeyEvent};
 use gpudock::docker::LogLine;
-use gpudock::msg::{ActionMsg, Msg};
+use gpudock::docker::launch::PullProgress;
+use gpudock::docker::logs::LogChunk;
+use gpudock::msg::Msg;
 
 fn key(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::from(c))
@@ -58,7 +60,7 @@ fn launch_progress() {
     app.update(key(KeyCode::Char('n')));
     type_text(&mut app, "nvidia/cuda:12.9.1-base-ubuntu24.04");
     app.update(key(KeyCode::Enter));
-    app.update(Msg::Action(ActionMsg::PullProgress {
+    app.update(Msg::from(PullProgress {
         image: "nvidia/cuda:12.9.1-base-ubuntu24.04".into(),
         done: 60 << 20,
         total: 120 << 20,
@@ -75,7 +77,7 @@ fn log_view_marks_stderr_and_matches() {
     let lines = (1..=30)
         .map(|i| LogLine { stderr: i % 5 == 0, text: format!("step {i} loss {:.3}", 1.0 / f64::from(i)) })
         .collect();
-    app.update(Msg::Action(ActionMsg::LogLines { id, lines }));
+    app.update(Msg::from(LogChunk { id, lines }));
     app.update(key(KeyCode::Char('/')));
     type_text(&mut app, "step 2");
     app.update(key(KeyCode::Enter));

@@ -7,7 +7,8 @@ use std::time::Duration;
 use common::{render, sample_app};
 use gpudock::app::AppState;
 use gpudock::config::Config;
-use gpudock::msg::{EngineMsg, Msg};
+use gpudock::docker::EngineEvent;
+use gpudock::msg::Msg;
 
 #[test]
 fn container_panel_120x30() {
@@ -31,7 +32,7 @@ fn filtered_panel_shows_match_count_and_prompt() {
 #[test]
 fn engine_down_view() {
     let mut app = AppState::new(&Config::default(), "unix:///var/run/docker.sock".into());
-    app.update(Msg::Engine(EngineMsg::Down {
+    app.update(Msg::Engine(EngineEvent::Down {
         host: "unix:///var/run/docker.sock".into(),
         reason: "connection refused — is dockerd running?".into(),
         retry_in: Duration::from_secs(2),
@@ -46,7 +47,7 @@ fn help_lists_every_bound_key() {
     let mut app = sample_app();
     app.update(Msg::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('?'))));
     let screen = render(&app, 100, 30);
-    for needle in ["q/Ctrl-c", "quit", "j/↓", "sort by the next column", "Shift-Tab"] {
+    for needle in ["q/Ctrl-C", "quit", "j/↓", "sort by the next column", "Shift-Tab"] {
         assert!(screen.contains(needle), "help lacks {needle}:\n{screen}");
     }
 }

@@ -6,8 +6,9 @@ mod common;
 use common::{render, sample_app};
 use crossterm::event::{KeyCode, KeyEvent};
 use gpudock::app::AppState;
+use gpudock::docker::EngineEvent;
 use gpudock::docker::disk::{Category, DiskUsage, FsUsage, PruneReport, parse_df};
-use gpudock::msg::{ActionMsg, Command, EngineMsg, Msg};
+use gpudock::msg::{ActionMsg, Command, Msg};
 
 fn key(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::from(c))
@@ -107,7 +108,7 @@ fn read_only_mode_only_views() {
 #[test]
 fn low_disk_warning_shows_on_the_main_screen() {
     let mut app = sample_app();
-    app.update(Msg::Engine(EngineMsg::RootFs {
+    app.update(Msg::Engine(EngineEvent::RootFs {
         dir: "/var/lib/docker".into(),
         fs: FsUsage { total: 100_000_000_000, free: 8_000_000_000 },
     }));

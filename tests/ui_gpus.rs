@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use common::{NOW, id, render, sample_app};
 use gpudock::app::AppState;
-use gpudock::gpu::request::GpuRequest;
+use gpudock::docker::EngineEvent;
+use gpudock::docker::gpus::GpuRequest;
+use gpudock::gpu::GpuEvent;
 use gpudock::gpu::{GpuProcess, GpuSample, GpuSnapshot, ProcessKind};
-use gpudock::msg::{EngineMsg, GpuMsg, Msg};
+use gpudock::msg::Msg;
 
 fn gpu(index: u32, step: u32) -> GpuSample {
     let mut processes = Vec::new();
@@ -70,7 +72,7 @@ fn with_gpus(n: u32) -> AppState {
     let mut list: Vec<_> = app.table.all().to_vec();
     list[0].gpus = GpuRequest::All;
     list[3].gpus = GpuRequest::Count(2);
-    app.update(Msg::Engine(EngineMsg::Containers(list)));
+    app.update(Msg::Engine(EngineEvent::Containers(list)));
     for step in 0..12 {
         let snap = GpuSnapshot {
             at: NOW,
@@ -78,7 +80,7 @@ fn with_gpus(n: u32) -> AppState {
             cuda_version: Some("12.4".into()),
             gpus: (0..n).map(|i| gpu(i, step)).collect(),
         };
-        app.update(Msg::Gpu(GpuMsg::Snapshot(snap)));
+        app.update(Msg::Gpu(GpuEvent::Snapshot(snap)));
     }
     app
 }
@@ -116,7 +118,7 @@ fn eight_gpus_60x15_scrolls() {
 #[test]
 fn nvml_unavailable() {
     let mut app = sample_app();
-    app.update(Msg::Gpu(GpuMsg::Unavailable {
+    app.update(Msg::Gpu(GpuEvent::Unavailable {
         reason: "NVML not available: libnvidia-ml.so.1 not found — no NVIDIA driver on this host?".into(),
         retry_in: Duration::from_secs(10),
     }));

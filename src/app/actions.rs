@@ -1,12 +1,14 @@
-//! Container actions: the confirmations in front of them, the launch form and log view as
-//! modes, and what their results do to the state.
+//! Container actions: the confirmations in front of them, the launch form and its progress as
+//! views, and what the executor's outcomes do to the state.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 
 use super::launch::{Context, FormAction, LaunchForm};
-use super::logs::{LogKey, LogView};
-use super::{AppState, Confirm, Launching, Level, Mode};
-use crate::config::Action;
+use super::logs::LogView;
+use super::table::ContainerTable;
+use super::{AppState, Confirm, GpuState, Launching, Level, Mode, Outcome};
+use crate::config::{Action, Preset};
+use crate::docker::actions::{ActionOutcome, ContainerAction};
 use crate::msg::{ActionMsg, Command};
 
 /// Lines of history shown when the log view opens.
@@ -27,7 +29,11 @@ pub fn start(app: &mut AppState, action: Action) -> Vec<Command> {
     };
     let (id, name, running) = (c.id.clone(), c.name.clone(), c.state.is_running());
     let timeout = app.stop_timeout;
-    let confirm = |prompt: String, command: Command| Confirm { prompt, command, then: None };
+    let ask = |prompt: String, action: ContainerAction| Confirm {
+        prompt,
+        command: Command::Container { id: id.clone(), name: name.clone(), action },
+        then: None,
+    };
     let pending = match action {
         Action::Logs => {
             app.mode = Mode::Logs(Box::new(LogView::new(id.clone(), name, app.log_lines)));
@@ -35,36 +41,36 @@ pub fn start(app: &mut AppState, action: Action) -> Vec<Command> {
         }
         Action::Stop if !running => return not_running(app, &name, "stop"),
         Action::Kill if !running => return not_running(app, &name, "kill"),
-        Action::Stop => confirm(
+        Action::Stop => ask(
             format!("Stop {name}? It gets {timeout}s to exit, then it is killed."),
-            Command::Stop { id, name, timeout },
+            ContainerAction::Stop { timeout },
         ),
-        Action::Restart => confirm(format!("Restart {name}?"), Command::Restart { id, name, timeout }),
-        Action::Kill => {
-            confirm(format!("Kill {name} (SIGKILL, no grace period)?"), Command::Kill { id, name })
-        }
-        Action::Remove if running => Confirm {
-            prompt: format!("Remove {name}? It is running."),
-            command: Command::Remove { id: id.clone(), name: name.clone(), force: true },
-            then: Some(Box::new(confirm(
+        Action::Restart => ask(format!("Restart {name}?"), ContainerAction::Restart { timeout }),
+        Action::Kill => ask(format!("Kill {name} (SIGKILL, no grace period)?"), ContainerAction::Kill),
+        Action::Remove if running => {
+            let mut first =
+                ask(format!("Remove {name}? It is running."), ContainerAction::Remove { force: true });
+            first.then = Some(Box::new(ask(
                 format!("{name} is running: force-remove it (it is killed, its data is gone)?"),
-                Command::Remove { id, name, force: true },
-            ))),
-        },
-        Action::Remove => confirm(format!("Remove {name}?"), Command::Remove { id, name, force: false }),
+                ContainerAction::Remove { force: true },
+            )));
+            first
+        }
+        Action::Remove => ask(format!("Remove {name}?"), ContainerAction::Remove { force: false }),
         _ => return Vec::new(),
     };
     app.mode = Mode::Confirm(pending);
     Vec::new()
 }
 
-fn in_progress(command: &Command, timeout: u32) -> Option<String> {
-    Some(match command {
-        Command::Stop { name, .. } => format!("stopping {name} (up to {timeout}s)…"),
-        Command::Restart { name, .. } => format!("restarting {name} (up to {timeout}s)…"),
-        Command::Kill { name, .. } => format!("killing {name}…"),
-        Command::Remove { name, .. } => format!("removing {name}…"),
-        _ => return None,
+/// What the status line says while an action runs: a stop can take the whole grace period.
+fn in_progress(command: &Command) -> Option<String> {
+    let Command::Container { name, action, .. } = command else { return None };
+    Some(match action {
+        ContainerAction::Stop { timeout } => format!("stopping {name} (up to {timeout}s)…"),
+        ContainerAction::Restart { timeout } => format!("restarting {name} (up to {timeout}s)…"),
+        ContainerAction::Kill => format!("killing {name}…"),
+        ContainerAction::Remove { .. } => format!("removing {name}…"),
     })
 }
 
@@ -73,129 +79,126 @@ fn not_running(app: &mut AppState, name: &str, what: &str) -> Vec<Command> {
     Vec::new()
 }
 
-/// Keys while a dialog, the form, a launch or the log view is up.
-pub fn modal_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
-    let mode = std::mem::replace(&mut app.mode, Mode::Normal);
-    match mode {
-        Mode::Confirm(c) => {
-            if key.code == KeyCode::Char('y') || key.code == KeyCode::Char('Y') {
-                if let Some(next) = c.then {
-                    app.mode = Mode::Confirm(*next);
-                    return Vec::new();
-                }
-                // A stop can take the whole grace period: say at once that it is under way.
-                if let Some(text) = in_progress(&c.command, app.stop_timeout) {
-                    app.set_status(Level::Info, text);
-                }
-                return vec![c.command];
-            }
-            app.set_status(Level::Info, "cancelled");
-            Vec::new()
-        }
-        Mode::Launch(mut form) => launch_key(app, &mut form, key).unwrap_or_else(|| {
-            app.mode = Mode::Launch(form);
-            Vec::new()
-        }),
-        Mode::Launching(l) => {
-            if key.code == KeyCode::Esc {
-                app.set_status(Level::Info, format!("launch of {} cancelled", l.image));
-                return vec![Command::CancelLaunch];
-            }
-            app.mode = Mode::Launching(l);
-            Vec::new()
-        }
-        Mode::Disk(view) => super::disk::handle_key(app, view, key),
-        Mode::Logs(mut view) => match view.handle_key(key, app.page) {
-            LogKey::Close => vec![Command::StopLogs],
-            LogKey::Stay => {
-                app.mode = Mode::Logs(view);
-                Vec::new()
-            }
-        },
-        other => {
-            app.mode = other;
-            Vec::new()
-        }
+/// A key while a question waits: the confirm key says yes, any other key no.
+pub fn confirm_key(c: &mut Confirm, action: Option<Action>) -> Outcome {
+    if action != Some(Action::Confirm) {
+        return Outcome::close().say(Level::Info, "cancelled");
+    }
+    if let Some(next) = c.then.take() {
+        return Outcome::open(Mode::Confirm(*next));
+    }
+    let out = Outcome::close().run(c.command.clone());
+    match in_progress(&c.command) {
+        Some(text) => out.say(Level::Info, text),
+        None => out,
     }
 }
 
-/// Returns Some(commands) when the form closes.
-fn launch_key(app: &mut AppState, form: &mut LaunchForm, key: KeyEvent) -> Option<Vec<Command>> {
-    match form.handle_key(key, &app.presets) {
-        FormAction::None => None,
-        FormAction::Cancel => Some(Vec::new()),
+pub fn launching_key(l: &Launching, action: Option<Action>) -> Outcome {
+    if action == Some(Action::Cancel) {
+        return Outcome::close()
+            .run(Command::CancelLaunch)
+            .say(Level::Info, format!("launch of {} cancelled", l.image));
+    }
+    Outcome::stay()
+}
+
+/// A key in the launch form; Enter checks every field and sends the launch when they are valid.
+pub fn launch_key(
+    form: &mut LaunchForm,
+    action: Option<Action>,
+    key: KeyEvent,
+    presets: &[Preset],
+    gpu: &GpuState,
+    table: &ContainerTable,
+    user: &str,
+) -> Outcome {
+    match form.handle_key(action, key, presets) {
+        FormAction::None => Outcome::stay(),
+        FormAction::Cancel => Outcome::close(),
         FormAction::Submit => {
-            let ids = app.gpu.ids();
-            let names: Vec<&str> = app.table.all().iter().map(|c| c.name.as_str()).collect();
-            let cuda = app.gpu.snapshot.as_ref().and_then(|s| s.cuda_version.clone());
+            let ids = gpu.ids();
+            let names: Vec<&str> = table.all().iter().map(|c| c.name.as_str()).collect();
+            let cuda = gpu.snapshot.as_ref().and_then(|s| s.cuda_version.clone());
             let ctx = Context {
-                presets: &app.presets,
+                presets,
                 gpus: (!ids.is_empty()).then_some(ids.as_slice()),
                 taken_names: &names,
                 driver_cuda: cuda.as_deref(),
-                user: &app.user,
+                user,
             };
-            let spec = form.validate(&ctx)?;
+            let Some(spec) = form.validate(&ctx) else { return Outcome::stay() };
             if form.warning.is_none()
                 && let Some(w) = form.preflight_warning(&ctx)
             {
                 form.warning = Some(w);
-                return None;
+                return Outcome::stay();
             }
-            let image = spec.image.clone();
-            app.mode = Mode::Launching(Launching {
-                image,
+            let launching = Launching {
+                image: spec.image.clone(),
                 status: "checking the image".into(),
                 ..Default::default()
-            });
-            Some(vec![Command::Launch { spec: Box::new(spec), driver_cuda: cuda }])
+            };
+            Outcome::open(Mode::Launching(launching)).run(Command::Launch { spec: Box::new(spec) })
         }
     }
 }
 
 pub fn on_result(app: &mut AppState, msg: ActionMsg) -> Vec<Command> {
     match msg {
-        ActionMsg::Done { text } => app.set_status(Level::Info, text),
-        ActionMsg::Failed { text } => app.set_status(Level::Error, text),
-        ActionMsg::PullProgress { image, done, total, status } => {
+        ActionMsg::Container { id, name, action, result } => match result {
+            Ok(ActionOutcome::AlreadyStopped) => {
+                app.set_status(Level::Info, format!("{name} was already stopped"))
+            }
+            Ok(ActionOutcome::Done) if matches!(action, ContainerAction::Remove { .. }) => {
+                app.set_status(Level::Info, format!("removed {name} ({})", id.short()))
+            }
+            Ok(ActionOutcome::Done) => app.set_status(Level::Info, format!("{} {name}", action.past())),
+            Err(e) => app.set_status(Level::Error, format!("{} {name}: {e}", action.verb())),
+        },
+        ActionMsg::PullProgress(p) => {
             if let Mode::Launching(l) = &mut app.mode
-                && l.image == image
+                && l.image == p.image
             {
-                l.done = done;
-                l.total = total;
-                l.status = status;
+                l.done = p.done;
+                l.total = p.total;
+                l.status = p.status;
             }
         }
-        ActionMsg::Launched { id, name } => {
+        ActionMsg::Launch(Ok(launched)) => {
             if matches!(app.mode, Mode::Launching(_)) {
                 app.mode = Mode::Normal;
             }
-            app.set_status(Level::Info, format!("started {name} ({})", id.get(..12).unwrap_or(&id)));
+            app.set_status(Level::Info, format!("started {} ({})", launched.name, launched.id.short()));
             // Put the cursor on the new container once the events stream lists it.
-            app.table.select_when_listed(name);
+            app.table.select_when_listed(launched.name);
         }
-        ActionMsg::LaunchFailed { text } => {
+        ActionMsg::Launch(Err(e)) => {
             if matches!(app.mode, Mode::Launching(_)) {
                 app.mode = Mode::Normal;
             }
-            app.set_status(Level::Error, text);
+            let cuda = app.gpu.snapshot.as_ref().and_then(|s| s.cuda_version.clone());
+            app.set_status(Level::Error, e.explain(cuda.as_deref()));
         }
         ActionMsg::DiskUsage(res) => super::disk::on_usage(app, res),
         ActionMsg::Pruned(res) => return super::disk::on_pruned(app, res),
         ActionMsg::Images(res) => super::disk::on_images(app, res),
-        ActionMsg::ImageRemoved(res) => return super::disk::on_image_removed(app, res),
-        ActionMsg::LogLines { id, lines } => {
+        ActionMsg::ImageRemoved { name, result } => return super::disk::on_image_removed(app, &name, result),
+        ActionMsg::LogLines(chunk) => {
             if let Mode::Logs(v) = &mut app.mode
-                && v.id == id
+                && v.id == chunk.id
             {
-                v.push(lines);
+                v.push(chunk.lines);
             }
         }
-        ActionMsg::LogsEnded { id, reason } => {
+        ActionMsg::LogsEnded { id, error } => {
             if let Mode::Logs(v) = &mut app.mode
                 && v.id == id
             {
-                v.ended = Some(reason.unwrap_or_else(|| "the container stopped; no more output".into()));
+                v.ended = Some(match error {
+                    Some(e) => e.to_string(),
+                    None => "the container stopped; no more output".into(),
+                });
             }
         }
     }

@@ -1,10 +1,11 @@
 //! The disk view: where Docker's space went, row by row, and reclaiming it with a preview and a
 //! confirmation. Also the "disk almost full" warning the header shows on every screen.
 
-use crossterm::event::{KeyCode, KeyEvent};
-
-use super::{AppState, Level, Mode};
-use crate::docker::disk::{Category, DiskUsage, FsUsage, ImageRow, PruneOptions, PruneReport};
+use super::{AppState, Level, Mode, Outcome};
+use crate::config::{Action, Hint, Scope};
+use crate::docker::disk::{
+    Category, DiskError, DiskUsage, FsUsage, ImageRow, PruneOptions, PruneReport, human_size,
+};
 use crate::msg::Command;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -69,88 +70,133 @@ pub fn open(app: &mut AppState) -> Vec<Command> {
     vec![Command::DiskUsage]
 }
 
-pub fn handle_key(app: &mut AppState, mut view: Box<DiskView>, key: KeyEvent) -> Vec<Command> {
-    let mut out = Vec::new();
-    let read_only = app.read_only;
-    match std::mem::replace(&mut view.stage, Stage::Rows) {
-        Stage::Rows => match key.code {
-            KeyCode::Esc | KeyCode::Char('q') => return Vec::new(),
-            KeyCode::Char('j') | KeyCode::Down => view.row = (view.row + 1).min(Category::ALL.len() - 1),
-            KeyCode::Char('k') | KeyCode::Up => view.row = view.row.saturating_sub(1),
-            KeyCode::Char('a') => {
-                view.include_named = !view.include_named;
-                let what = if view.include_named { "included: their data will be destroyed" } else { "kept" };
-                app.set_status(Level::Info, format!("named volumes {what}"));
-            }
-            KeyCode::Char('u') => {
-                view.loading = true;
-                out.push(Command::DiskUsage);
-            }
-            KeyCode::Char('i') => {
-                view.stage = Stage::Images { rows: None, selected: 0, confirm: false };
-                out.push(Command::ListImages);
-            }
-            KeyCode::Enter if view.usage.is_some() => view.stage = Stage::Preview(view.category()),
-            _ => {}
-        },
-        Stage::Preview(category) => {
-            if key.code == KeyCode::Char('y') {
-                if read_only {
-                    app.set_status(Level::Error, "read-only mode: pruning is disabled");
-                } else {
-                    view.stage = Stage::Pruning(category);
-                    out.push(Command::Prune { category, options: view.options(app.prune_until.as_deref()) });
-                }
-            } else {
-                app.set_status(Level::Info, "prune cancelled");
-            }
+pub const ROW_HINTS: &[Hint] = &[
+    Hint::new(&[Action::Down, Action::Up], "row"),
+    Hint::new(&[Action::Preview], "preview & prune"),
+    Hint::new(&[Action::NamedVolumes], "named volumes"),
+    Hint::new(&[Action::Images], "images"),
+    Hint::new(&[Action::Refresh], "refresh"),
+    Hint::new(&[Action::Back], "back"),
+];
+
+pub const IMAGE_HINTS: &[Hint] = &[
+    Hint::new(&[Action::Down, Action::Up], "move"),
+    Hint::new(&[Action::Remove], "remove"),
+    Hint::new(&[Action::Back], "back"),
+];
+
+impl DiskView {
+    /// A preview or an image removal waits for a yes; otherwise the rows or the image list.
+    pub fn scope(&self) -> Scope {
+        match &self.stage {
+            Stage::Rows | Stage::Pruning(_) => Scope::Disk,
+            Stage::Preview(_) | Stage::Images { confirm: true, .. } => Scope::Confirm,
+            Stage::Images { .. } => Scope::Images,
         }
-        Stage::Pruning(c) => view.stage = Stage::Pruning(c),
-        Stage::Images { rows, selected, confirm } => {
-            let n = rows.as_ref().map(Vec::len).unwrap_or(0);
-            let current = rows.as_ref().and_then(|r| r.get(selected)).cloned();
-            let mut stage = Stage::Images { rows, selected, confirm: false };
-            if confirm {
-                if key.code == KeyCode::Char('y')
-                    && let Some(img) = current
-                {
-                    out.push(Command::RemoveImage { id: img.id, name: img.name });
-                } else {
-                    app.set_status(Level::Info, "cancelled");
+    }
+
+    pub fn hints(&self) -> &'static [Hint] {
+        match self.scope() {
+            Scope::Confirm => super::CONFIRM_HINTS,
+            Scope::Images => IMAGE_HINTS,
+            _ => ROW_HINTS,
+        }
+    }
+
+    /// `action` is what the keymap made of the key in `self.scope()`.
+    pub fn handle_key(
+        &mut self,
+        action: Option<Action>,
+        read_only: bool,
+        prune_until: Option<&str>,
+    ) -> Outcome {
+        match &mut self.stage {
+            Stage::Rows => self.rows_key(action),
+            Stage::Preview(category) => {
+                let category = *category;
+                if action != Some(Action::Confirm) {
+                    self.stage = Stage::Rows;
+                    return Outcome::stay().say(Level::Info, "prune cancelled");
                 }
-            } else if let Stage::Images { selected, confirm, .. } = &mut stage {
-                match key.code {
-                    KeyCode::Esc | KeyCode::Char('q') => stage = Stage::Rows,
-                    KeyCode::Char('j') | KeyCode::Down => {
-                        *selected = (*selected + 1).min(n.saturating_sub(1))
-                    }
-                    KeyCode::Char('k') | KeyCode::Up => *selected = selected.saturating_sub(1),
-                    KeyCode::Char('d') => match &current {
+                if read_only {
+                    self.stage = Stage::Rows;
+                    return Outcome::stay().say(Level::Error, "read-only mode: pruning is disabled");
+                }
+                self.stage = Stage::Pruning(category);
+                Outcome::stay().run(Command::Prune { category, options: self.options(prune_until) })
+            }
+            Stage::Pruning(_) => Outcome::stay(),
+            Stage::Images { rows, selected, confirm } => {
+                let current = rows.as_ref().and_then(|r| r.get(*selected));
+                if *confirm {
+                    *confirm = false;
+                    return match current {
+                        Some(img) if action == Some(Action::Confirm) => Outcome::stay()
+                            .run(Command::RemoveImage { id: img.id.clone(), name: img.name.clone() }),
+                        _ => Outcome::stay().say(Level::Info, "cancelled"),
+                    };
+                }
+                let last = rows.as_ref().map_or(0, |r| r.len().saturating_sub(1));
+                match action {
+                    Some(Action::Back) => self.stage = Stage::Rows,
+                    Some(Action::Down) => *selected = (*selected + 1).min(last),
+                    Some(Action::Up) => *selected = selected.saturating_sub(1),
+                    Some(Action::PageDown) => *selected = (*selected + 10).min(last),
+                    Some(Action::PageUp) => *selected = selected.saturating_sub(10),
+                    Some(Action::First) => *selected = 0,
+                    Some(Action::Last) => *selected = last,
+                    Some(Action::Remove) => match current {
                         _ if read_only => {
-                            app.set_status(Level::Error, "read-only mode: removing images is disabled")
+                            return Outcome::stay()
+                                .say(Level::Error, "read-only mode: removing images is disabled");
                         }
-                        Some(img) if !img.containers.is_empty() => app.set_status(
-                            Level::Error,
-                            format!(
+                        Some(img) if !img.containers.is_empty() => {
+                            let text = format!(
                                 "{} is used by {}: remove those containers first",
                                 img.name,
                                 img.containers.join(", ")
-                            ),
-                        ),
+                            );
+                            return Outcome::stay().say(Level::Error, text);
+                        }
                         Some(_) => *confirm = true,
                         None => {}
                     },
                     _ => {}
                 }
+                Outcome::stay()
             }
-            view.stage = stage;
         }
     }
-    app.mode = Mode::Disk(view);
-    out
+
+    fn rows_key(&mut self, action: Option<Action>) -> Outcome {
+        let last = Category::ALL.len() - 1;
+        match action {
+            Some(Action::Back) => return Outcome::close(),
+            Some(Action::Down) => self.row = (self.row + 1).min(last),
+            Some(Action::Up) => self.row = self.row.saturating_sub(1),
+            Some(Action::First) => self.row = 0,
+            Some(Action::Last) => self.row = last,
+            Some(Action::NamedVolumes) => {
+                self.include_named = !self.include_named;
+                let what = if self.include_named { "included: their data will be destroyed" } else { "kept" };
+                return Outcome::stay().say(Level::Info, format!("named volumes {what}"));
+            }
+            Some(Action::Refresh) => {
+                self.loading = true;
+                return Outcome::stay().run(Command::DiskUsage);
+            }
+            Some(Action::Images) => {
+                self.stage = Stage::Images { rows: None, selected: 0, confirm: false };
+                return Outcome::stay().run(Command::ListImages);
+            }
+            Some(Action::Preview) if self.usage.is_some() => self.stage = Stage::Preview(self.category()),
+            _ => {}
+        }
+        Outcome::stay()
+    }
 }
 
-pub fn on_usage(app: &mut AppState, res: Result<Box<DiskUsage>, String>) {
+pub fn on_usage(app: &mut AppState, res: Result<Box<DiskUsage>, DiskError>) {
     if let Mode::Disk(v) = &mut app.mode {
         v.loading = false;
         match res {
@@ -158,15 +204,15 @@ pub fn on_usage(app: &mut AppState, res: Result<Box<DiskUsage>, String>) {
                 v.usage = Some(u);
                 v.error = None;
             }
-            Err(e) => v.error = Some(e),
+            Err(e) => v.error = Some(e.to_string()),
         }
     }
 }
 
-pub fn on_pruned(app: &mut AppState, res: Result<PruneReport, String>) -> Vec<Command> {
+pub fn on_pruned(app: &mut AppState, res: Result<PruneReport, DiskError>) -> Vec<Command> {
     let text = match &res {
         Ok(r) => r.summary(),
-        Err(e) => e.clone(),
+        Err(e) => e.to_string(),
     };
     let level = if res.is_ok() { Level::Info } else { Level::Error };
     app.set_status(level, text.clone());
@@ -179,7 +225,7 @@ pub fn on_pruned(app: &mut AppState, res: Result<PruneReport, String>) -> Vec<Co
     Vec::new()
 }
 
-pub fn on_images(app: &mut AppState, res: Result<Vec<ImageRow>, String>) {
+pub fn on_images(app: &mut AppState, res: Result<Vec<ImageRow>, DiskError>) {
     if let Mode::Disk(v) = &mut app.mode
         && let Stage::Images { rows, selected, .. } = &mut v.stage
     {
@@ -190,16 +236,18 @@ pub fn on_images(app: &mut AppState, res: Result<Vec<ImageRow>, String>) {
             }
             Err(e) => {
                 *rows = Some(Vec::new());
-                app.status = Some(super::StatusLine { text: e, level: Level::Error });
+                app.status = Some(super::StatusLine { text: e.to_string(), level: Level::Error });
             }
         }
     }
 }
 
-pub fn on_image_removed(app: &mut AppState, res: Result<String, String>) -> Vec<Command> {
+pub fn on_image_removed(app: &mut AppState, name: &str, res: Result<u64, DiskError>) -> Vec<Command> {
     match res {
-        Ok(text) => app.set_status(Level::Info, text),
-        Err(e) => app.set_status(Level::Error, e),
+        Ok(bytes) => {
+            app.set_status(Level::Info, format!("removed image {name}, reclaimed {}", human_size(bytes)))
+        }
+        Err(e) => app.set_status(Level::Error, format!("remove image {name}: {e}")),
     }
     if matches!(&app.mode, Mode::Disk(v) if matches!(v.stage, Stage::Images { .. })) {
         return vec![Command::ListImages, Command::DiskUsage];
@@ -214,7 +262,7 @@ pub fn fs_warning(dir: &str, fs: &FsUsage, floor: u64) -> Option<String> {
     }
     let used = 100.0 - fs.free as f64 * 100.0 / fs.total as f64;
     (used > 85.0 || fs.free < floor)
-        .then(|| format!("⚠ {dir}: {:.0}% full, {} free", used, crate::docker::disk::human_size(fs.free)))
+        .then(|| format!("⚠ {dir}: {:.0}% full, {} free", used, human_size(fs.free)))
 }
 
 #[cfg(test)]

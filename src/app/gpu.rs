@@ -3,6 +3,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
+use crate::docker::ContainerId;
 use crate::gpu::model::usage_by_container;
 use crate::gpu::{ContainerGpuUsage, GpuSnapshot};
 
@@ -44,7 +45,7 @@ pub struct GpuState {
     pub status: GpuStatus,
     pub snapshot: Option<GpuSnapshot>,
     pub history: HashMap<u32, GpuHistory>,
-    pub usage: HashMap<String, ContainerGpuUsage>,
+    pub usage: HashMap<ContainerId, ContainerGpuUsage>,
     /// Row of the GPU panel under the cursor when it has focus.
     pub selected: usize,
 }

@@ -1,8 +1,10 @@
-//! Key presses → state changes, per mode.
+//! Key presses → state changes. The keymap turns a key into an action of the view on screen;
+//! each view answers with an `Outcome` that `AppState::apply` carries out.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{AppState, Level, Mode, Panel};
+use super::actions::{confirm_key, launch_key, launching_key};
+use super::{AppState, Level, Mode, Outcome, Panel};
 use crate::config::Action;
 use crate::msg::Command;
 
@@ -11,36 +13,43 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
     if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
         return vec![Command::Quit];
     }
-    match &app.mode {
-        Mode::Filter => {
-            filter_key(app, key);
-            Vec::new()
-        }
-        Mode::Help => {
-            match app.keymap.action_for(&key) {
-                Some(Action::Quit) => return vec![Command::Quit],
-                // Small panes cannot show every key at once: up/down scroll, the rest close.
-                Some(Action::Down) => app.help_scroll = app.help_scroll.saturating_add(1),
-                Some(Action::Up) => app.help_scroll = app.help_scroll.saturating_sub(1),
-                _ => {
-                    app.mode = Mode::Normal;
-                    app.help_scroll = 0;
-                }
-            }
-            Vec::new()
-        }
+    let action = app.keymap.action_in(app.mode.scope(), &key);
+    let out = match &mut app.mode {
         Mode::Normal => {
             app.status = None;
-            normal_key(app, key)
+            return normal_key(app, action, key);
         }
-        Mode::Confirm(_) | Mode::Launch(_) | Mode::Launching(_) | Mode::Logs(_) | Mode::Disk(_) => {
-            super::actions::modal_key(app, key)
+        Mode::Filter => {
+            filter_key(app, key);
+            return Vec::new();
         }
-    }
+        Mode::Help => match action {
+            Some(Action::Quit) => return vec![Command::Quit],
+            // Small panes cannot show every key at once: up/down scroll, the rest close.
+            Some(Action::Down) => {
+                app.help_scroll = app.help_scroll.saturating_add(1);
+                Outcome::stay()
+            }
+            Some(Action::Up) => {
+                app.help_scroll = app.help_scroll.saturating_sub(1);
+                Outcome::stay()
+            }
+            _ => {
+                app.help_scroll = 0;
+                Outcome::close()
+            }
+        },
+        Mode::Confirm(c) => confirm_key(c, action),
+        Mode::Launch(form) => launch_key(form, action, key, &app.presets, &app.gpu, &app.table, &app.user),
+        Mode::Launching(l) => launching_key(l, action),
+        Mode::Logs(view) => view.handle_key(action, key, app.page),
+        Mode::Disk(view) => view.handle_key(action, app.read_only, app.prune_until.as_deref()),
+    };
+    app.apply(out)
 }
 
-fn normal_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
-    let Some(action) = app.keymap.action_for(&key) else {
+fn normal_key(app: &mut AppState, action: Option<Action>, key: KeyEvent) -> Vec<Command> {
+    let Some(action) = action else {
         if key.code == KeyCode::Esc {
             if !app.table.filter().is_empty() {
                 app.with_table(|t, m| t.set_filter(String::new(), m));
@@ -77,18 +86,7 @@ fn normal_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
             app.set_status(Level::Info, format!("sorted by {}", next.label()));
         }
         Action::DiskUsage => return super::disk::open(app),
-        Action::GpuUsers => {
-            if app.focus == Panel::Gpus && app.gpu.count() > 0 {
-                let gpu = app.gpu.selected as u32;
-                app.with_table(|t, m| t.set_gpu_filter(Some(gpu), m));
-                app.table.select(0);
-                app.focus = Panel::Containers;
-                app.set_status(
-                    Level::Info,
-                    format!("containers on GPU {gpu} ({} found; Esc shows all)", app.table.len()),
-                );
-            }
-        }
+        Action::GpuUsers => gpu_users(app),
         Action::NewContainer
         | Action::Stop
         | Action::Restart
@@ -103,8 +101,27 @@ fn normal_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
             let order = if rev { "reversed" } else { "normal order" };
             app.set_status(Level::Info, format!("sorted by {} ({order})", sort.label()));
         }
+        // Actions of other views: the keymap does not give them on the main screen.
+        _ => {}
     }
     Vec::new()
+}
+
+/// "Who is on GPU N?": the containers given that GPU or running on it.
+fn gpu_users(app: &mut AppState) {
+    if app.focus != Panel::Gpus || app.gpu.count() == 0 {
+        return;
+    }
+    let Some((index, uuid)) = app.gpu.ids().get(app.gpu.selected).map(|(i, u)| (*i, u.to_string())) else {
+        return;
+    };
+    app.with_table(|t, m| t.set_gpu_filter(Some((index, uuid)), m));
+    app.table.select(0);
+    app.focus = super::Panel::Containers;
+    app.set_status(
+        Level::Info,
+        format!("containers on GPU {index} ({} found; Esc shows all)", app.table.len()),
+    );
 }
 
 fn filter_key(app: &mut AppState, key: KeyEvent) {

@@ -4,11 +4,27 @@ use std::collections::VecDeque;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::docker::LogLine;
+use super::{Command, Outcome};
+use crate::config::{Action, Hint};
+use crate::docker::{ContainerId, LogLine};
+
+const HINTS: &[Hint] = &[
+    Hint::new(&[Action::Down, Action::Up], "scroll"),
+    Hint::new(&[Action::First, Action::Last], "top/follow"),
+    Hint::new(&[Action::Search], "search"),
+    Hint::new(&[Action::Back], "back"),
+];
+
+const SEARCH_HINTS: &[Hint] = &[
+    Hint::new(&[Action::OlderMatch], "older"),
+    Hint::new(&[Action::NewerMatch], "newer"),
+    Hint::new(&[Action::Search], "search"),
+    Hint::new(&[Action::Back], "back"),
+];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogView {
-    pub id: String,
+    pub id: ContainerId,
     pub name: String,
     pub lines: VecDeque<LogLine>,
     /// Most lines kept: older ones are dropped, so a chatty container cannot eat memory.
@@ -26,13 +42,8 @@ pub struct LogView {
     pub ended: Option<String>,
 }
 
-pub enum LogKey {
-    Stay,
-    Close,
-}
-
 impl LogView {
-    pub fn new(id: String, name: String, cap: usize) -> LogView {
+    pub fn new(id: ContainerId, name: String, cap: usize) -> LogView {
         LogView {
             id,
             name,
@@ -86,7 +97,14 @@ impl LogView {
         }
     }
 
-    pub fn handle_key(&mut self, key: KeyEvent, page: usize) -> LogKey {
+    /// The keys the view offers now: match jumps once there is a search.
+    pub fn hints(&self) -> &'static [Hint] {
+        if self.search.is_empty() || self.searching { HINTS } else { SEARCH_HINTS }
+    }
+
+    /// While the search is typed, keys are text (Enter finds, Esc clears); otherwise `action` is
+    /// what the keymap made of the key in the log view.
+    pub fn handle_key(&mut self, action: Option<Action>, key: KeyEvent, page: usize) -> Outcome {
         if self.searching {
             match key.code {
                 KeyCode::Esc => {
@@ -109,38 +127,44 @@ impl LogView {
                 KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => self.search.push(c),
                 _ => {}
             }
-            return LogKey::Stay;
+            return Outcome::stay();
         }
         let page = page.max(1) as isize;
-        match key.code {
-            KeyCode::Esc | KeyCode::Char('q') => return LogKey::Close,
-            KeyCode::Char('j') | KeyCode::Down => self.scroll(1),
-            KeyCode::Char('k') | KeyCode::Up => self.scroll(-1),
-            KeyCode::PageDown => self.scroll(page),
-            KeyCode::PageUp => self.scroll(-page),
-            KeyCode::Char('g') | KeyCode::Home => {
+        match action {
+            Some(Action::Back) => return Outcome::close().run(Command::StopLogs),
+            Some(Action::Down) => self.scroll(1),
+            Some(Action::Up) => self.scroll(-1),
+            Some(Action::PageDown) => self.scroll(page),
+            Some(Action::PageUp) => self.scroll(-page),
+            Some(Action::First) => {
                 self.bottom = 0;
                 self.follow = false;
             }
-            KeyCode::Char('G') | KeyCode::End => {
+            Some(Action::Last) => {
                 self.follow = true;
                 self.bottom = self.lines.len().saturating_sub(1);
             }
-            KeyCode::Char('/') => {
+            Some(Action::Search) => {
                 self.searching = true;
                 self.search.clear();
             }
-            KeyCode::Char('n') => self.jump(true),
-            KeyCode::Char('N') => self.jump(false),
+            Some(Action::OlderMatch) => self.jump(true),
+            Some(Action::NewerMatch) => self.jump(false),
             _ => {}
         }
-        LogKey::Stay
+        Outcome::stay()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A key as the default keymap reads it in the log view.
+    fn press(v: &mut LogView, key: KeyEvent) {
+        let action = crate::config::Config::default().keymap.action_in(crate::config::Scope::Logs, &key);
+        v.handle_key(action, key, 10);
+    }
 
     fn line(t: &str) -> LogLine {
         LogLine { stderr: false, text: t.into() }
@@ -153,12 +177,12 @@ mod tests {
         assert_eq!(v.lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>(), ["2", "3", "4"]);
         assert_eq!(v.dropped, 2);
         assert_eq!(v.bottom, 2);
-        v.handle_key(KeyEvent::from(KeyCode::Char('k')), 10);
+        press(&mut v, KeyEvent::from(KeyCode::Char('k')));
         assert!(!v.follow);
         v.push(vec![line("5")]);
         assert_eq!(v.lines.back().map(|l| l.text.as_str()), Some("5"));
         assert_eq!(v.bottom, 0, "a scrolled view stays on its line as old ones drop");
-        v.handle_key(KeyEvent::from(KeyCode::Char('G')), 10);
+        press(&mut v, KeyEvent::from(KeyCode::Char('G')));
         assert!(v.follow);
     }
 
@@ -166,15 +190,15 @@ mod tests {
     fn search_jumps_between_matches() {
         let mut v = LogView::new("id".into(), "c".into(), 100);
         v.push(vec![line("epoch 1 loss"), line("ok"), line("epoch 2 loss"), line("ok")]);
-        v.handle_key(KeyEvent::from(KeyCode::Char('/')), 10);
+        press(&mut v, KeyEvent::from(KeyCode::Char('/')));
         for c in "LOSS".chars() {
-            v.handle_key(KeyEvent::from(KeyCode::Char(c)), 10);
+            press(&mut v, KeyEvent::from(KeyCode::Char(c)));
         }
-        v.handle_key(KeyEvent::from(KeyCode::Enter), 10);
+        press(&mut v, KeyEvent::from(KeyCode::Enter));
         assert_eq!(v.bottom, 2);
-        v.handle_key(KeyEvent::from(KeyCode::Char('n')), 10);
+        press(&mut v, KeyEvent::from(KeyCode::Char('n')));
         assert_eq!(v.bottom, 0);
-        v.handle_key(KeyEvent::from(KeyCode::Char('N')), 10);
+        press(&mut v, KeyEvent::from(KeyCode::Char('N')));
         assert_eq!(v.bottom, 2);
     }
 }

@@ -15,9 +15,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{Config, Keymap, Preset, Theme};
-use crate::docker::{ContainerStats, EngineInfo};
-use crate::msg::{Command, EngineMsg, GpuMsg, Msg};
+use crate::config::{Action, Config, Hint, Keymap, Preset, Scope, Theme};
+use crate::docker::{ContainerId, ContainerStats, EngineEvent, EngineInfo};
+use crate::gpu::GpuEvent;
+use crate::msg::{Command, Msg};
 pub use gpu::{GpuState, GpuStatus};
 pub use launch::LaunchForm;
 pub use logs::LogView;
@@ -53,6 +54,76 @@ pub enum Mode {
     Disk(Box<disk::DiskView>),
 }
 
+impl Mode {
+    /// Which keymap view the mode's keys are looked up in.
+    pub fn scope(&self) -> Scope {
+        match self {
+            Mode::Normal | Mode::Filter => Scope::Main,
+            Mode::Help => Scope::Help,
+            Mode::Confirm(_) => Scope::Confirm,
+            Mode::Launch(_) => Scope::Launch,
+            Mode::Launching(_) => Scope::Launching,
+            Mode::Logs(_) => Scope::Logs,
+            Mode::Disk(v) => v.scope(),
+        }
+    }
+}
+
+/// The main screen's key hints, in the footer.
+pub const MAIN_HINTS: &[Hint] = &[
+    Hint::new(&[Action::Quit], "quit"),
+    Hint::new(&[Action::Help], "help"),
+    Hint::new(&[Action::NewContainer], "new"),
+    Hint::new(&[Action::Logs], "logs"),
+    Hint::new(&[Action::Stop], "stop"),
+    Hint::new(&[Action::DiskUsage], "disk"),
+    Hint::new(&[Action::Filter], "filter"),
+    Hint::new(&[Action::SortNext], "sort"),
+    Hint::new(&[Action::NextPanel], "panel"),
+];
+
+/// What a key handler wants done with the view it handled the key in.
+#[derive(Debug, Default)]
+pub enum Next {
+    #[default]
+    Stay,
+    /// Back to the main screen.
+    Close,
+    Open(Mode),
+}
+
+/// A view's answer to a key: where to go next, what to carry out, what to tell the user.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub next: Next,
+    pub commands: Vec<Command>,
+    pub status: Option<StatusLine>,
+}
+
+impl Outcome {
+    pub fn stay() -> Outcome {
+        Outcome::default()
+    }
+
+    pub fn close() -> Outcome {
+        Outcome { next: Next::Close, ..Default::default() }
+    }
+
+    pub fn open(mode: Mode) -> Outcome {
+        Outcome { next: Next::Open(mode), ..Default::default() }
+    }
+
+    pub fn run(mut self, command: Command) -> Outcome {
+        self.commands.push(command);
+        self
+    }
+
+    pub fn say(mut self, level: Level, text: impl Into<String>) -> Outcome {
+        self.status = Some(StatusLine { text: text.into(), level });
+        self
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Confirm {
     pub prompt: String,
@@ -68,6 +139,10 @@ pub struct Launching {
     pub total: u64,
     pub status: String,
 }
+
+pub const CONFIRM_HINTS: &[Hint] = &[Hint::new(&[Action::Confirm], "confirm")];
+pub const LAUNCHING_HINTS: &[Hint] = &[Hint::new(&[Action::Cancel], "cancels")];
+pub const HELP_HINTS: &[Hint] = &[Hint::new(&[Action::Down, Action::Up], "scroll")];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -100,7 +175,7 @@ pub struct AppState {
     pub disk_warning: Option<String>,
     pub engine: EngineStatus,
     pub table: ContainerTable,
-    pub stats: HashMap<String, ContainerStats>,
+    pub stats: HashMap<ContainerId, ContainerStats>,
     pub gpu: GpuState,
     pub focus: Panel,
     pub mode: Mode,
@@ -169,7 +244,7 @@ impl AppState {
             }
             Msg::Gpu(m) => {
                 let changed = match m {
-                    GpuMsg::Snapshot(snap) => {
+                    GpuEvent::Snapshot(snap) => {
                         self.now = self.now.max(snap.at);
                         let changed = self.gpu.apply(snap);
                         if self.table.sort == crate::config::SortKey::GpuMemory
@@ -179,7 +254,7 @@ impl AppState {
                         }
                         changed
                     }
-                    GpuMsg::Unavailable { reason, retry_in } => self.gpu.unavailable(reason, retry_in),
+                    GpuEvent::Unavailable { reason, retry_in } => self.gpu.unavailable(reason, retry_in),
                 };
                 self.dirty |= changed;
                 Vec::new()
@@ -210,34 +285,61 @@ impl AppState {
         }
     }
 
-    fn on_engine(&mut self, msg: EngineMsg) {
+    /// Carries out a view's answer to a key.
+    pub fn apply(&mut self, out: Outcome) -> Vec<Command> {
+        if let Some(s) = out.status {
+            self.set_status(s.level, s.text);
+        }
+        match out.next {
+            Next::Stay => {}
+            Next::Close => self.mode = Mode::Normal,
+            Next::Open(mode) => self.mode = mode,
+        }
+        self.dirty = true;
+        out.commands
+    }
+
+    /// The key hints of the view on screen.
+    pub fn hints(&self) -> &'static [Hint] {
+        match &self.mode {
+            Mode::Normal => MAIN_HINTS,
+            Mode::Filter | Mode::Help => &[],
+            Mode::Confirm(_) => CONFIRM_HINTS,
+            Mode::Launch(_) => LaunchForm::HINTS,
+            Mode::Launching(_) => LAUNCHING_HINTS,
+            Mode::Logs(v) => v.hints(),
+            Mode::Disk(v) => v.hints(),
+        }
+    }
+
+    fn on_engine(&mut self, msg: EngineEvent) {
         match msg {
-            EngineMsg::Connecting { host } => {
+            EngineEvent::Connecting { host } => {
                 // While reconnecting, keep showing why the last attempt failed.
                 if !matches!(self.engine, EngineStatus::Down { .. }) {
                     self.set_engine(EngineStatus::Connecting { host });
                 }
             }
-            EngineMsg::Connected(info) => self.set_engine(EngineStatus::Up(*info)),
-            EngineMsg::Down { host, reason, retry_in, attempt } => {
+            EngineEvent::Connected(info) => self.set_engine(EngineStatus::Up(*info)),
+            EngineEvent::Down { host, reason, retry_in, attempt } => {
                 self.set_engine(EngineStatus::Down { host, reason, retry_in, attempt });
                 // Figures from a dead engine would be stale; the list comes back on reconnect.
                 self.stats.clear();
                 self.with_table(|t, m| t.set_containers(Vec::new(), m));
             }
-            EngineMsg::Containers(list) => {
+            EngineEvent::Containers(list) => {
                 self.listed = true;
                 self.with_table(|t, m| t.set_containers(list, m));
                 self.dirty = true;
             }
-            EngineMsg::RootFs { dir, fs } => {
+            EngineEvent::RootFs { dir, fs } => {
                 let warning = disk::fs_warning(&dir, &fs, self.disk_floor);
                 if warning != self.disk_warning {
                     self.disk_warning = warning;
                     self.dirty = true;
                 }
             }
-            EngineMsg::Stats { at, stats } => {
+            EngineEvent::Stats { at, stats } => {
                 let minute_changed = at / 60 != self.now / 60;
                 self.now = at;
                 if stats != self.stats {

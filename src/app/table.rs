@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use crate::config::SortKey;
-use crate::docker::{Container, ContainerStats};
+use crate::docker::{Container, ContainerId, ContainerStats};
 use crate::gpu::ContainerGpuUsage;
 
 #[derive(Debug, Clone, Default)]
@@ -15,14 +15,14 @@ pub struct ContainerTable {
     /// Indices into `all` of the rows shown, in display order.
     rows: Vec<usize>,
     selected: usize,
-    selected_id: Option<String>,
+    selected_id: Option<ContainerId>,
     pub sort: SortKey,
     pub reverse: bool,
     filter: String,
     /// A container to put the cursor on as soon as a listing contains it.
     pending_select: Option<String>,
-    /// Only containers given or using this GPU.
-    gpu_filter: Option<u32>,
+    /// Only containers given or using this GPU: (index, uuid).
+    gpu_filter: Option<(u32, String)>,
 }
 
 /// Per-container numbers the sort needs besides the container itself.
@@ -35,8 +35,8 @@ pub trait SortMetrics {
 
 /// The figures the app holds, borrowed for one sort.
 pub struct Metrics<'a> {
-    pub stats: &'a HashMap<String, ContainerStats>,
-    pub gpu: &'a HashMap<String, ContainerGpuUsage>,
+    pub stats: &'a HashMap<ContainerId, ContainerStats>,
+    pub gpu: &'a HashMap<ContainerId, ContainerGpuUsage>,
 }
 
 impl SortMetrics for Metrics<'_> {
@@ -93,12 +93,14 @@ impl ContainerTable {
         self.pending_select = Some(name);
     }
 
+    /// The index of the GPU the table is narrowed to.
     pub fn gpu_filter(&self) -> Option<u32> {
-        self.gpu_filter
+        self.gpu_filter.as_ref().map(|g| g.0)
     }
 
-    /// Narrows the table to the containers that were given GPU `gpu` or have processes on it.
-    pub fn set_gpu_filter(&mut self, gpu: Option<u32>, metrics: &dyn SortMetrics) {
+    /// Narrows the table to the containers that were given GPU `gpu` (index, uuid) or have
+    /// processes on it.
+    pub fn set_gpu_filter(&mut self, gpu: Option<(u32, String)>, metrics: &dyn SortMetrics) {
         self.gpu_filter = gpu;
         self.rebuild(metrics);
     }
@@ -137,9 +139,9 @@ impl ContainerTable {
     /// is gone, on the row where it was (clamped), so removing a container keeps the cursor near.
     pub fn rebuild(&mut self, metrics: &dyn SortMetrics) {
         let needle = self.filter.to_lowercase();
-        let gpu = self.gpu_filter;
+        let gpu = self.gpu_filter.as_ref();
         self.rows = (0..self.all.len())
-            .filter(|&i| gpu.is_none_or(|g| on_gpu(&self.all[i], g, metrics)))
+            .filter(|&i| gpu.is_none_or(|(index, uuid)| on_gpu(&self.all[i], *index, uuid, metrics)))
             .filter(|&i| {
                 needle.is_empty() || {
                     let c = &self.all[i];
@@ -159,15 +161,8 @@ impl ContainerTable {
     }
 }
 
-fn on_gpu(c: &Container, gpu: u32, m: &dyn SortMetrics) -> bool {
-    use crate::gpu::request::{GpuRef, GpuRequest};
-    m.gpus_in_use(&c.id).contains(&gpu)
-        || match &c.gpus {
-            GpuRequest::None => false,
-            GpuRequest::All => true,
-            GpuRequest::Count(n) => gpu < *n,
-            GpuRequest::Devices(d) => d.contains(&GpuRef::Index(gpu)),
-        }
+fn on_gpu(c: &Container, index: u32, uuid: &str, m: &dyn SortMetrics) -> bool {
+    m.gpus_in_use(c.id.as_str()).contains(&index) || c.gpus.covers(index, uuid)
 }
 
 fn compare(sort: SortKey, a: &Container, b: &Container, m: &dyn SortMetrics) -> Ordering {

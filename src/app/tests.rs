@@ -5,13 +5,15 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
 use crate::config::SortKey;
-use crate::docker::{Container, ContainerState};
-use crate::gpu::request::GpuRequest;
-use crate::msg::GpuMsg;
+use crate::docker::EngineEvent;
+use crate::docker::actions::ContainerAction;
+use crate::docker::gpus::GpuRequest;
+use crate::docker::{Container, ContainerId, ContainerState};
+use crate::gpu::GpuEvent;
 
 pub fn container(id: &str, name: &str, state: ContainerState) -> Container {
     Container {
-        id: format!("{id:0<64}"),
+        id: format!("{id:0<64}").into(),
         name: name.to_string(),
         image: format!("img/{name}"),
         state,
@@ -38,7 +40,7 @@ fn code(c: KeyCode) -> Msg {
 }
 
 fn list(app: &mut AppState, items: Vec<Container>) {
-    app.update(Msg::Engine(EngineMsg::Containers(items)));
+    app.update(Msg::Engine(EngineEvent::Containers(items)));
 }
 
 fn names(app: &AppState) -> Vec<String> {
@@ -128,19 +130,19 @@ fn stats_message_updates_figures_and_cpu_sort() {
     a.take_dirty();
     let mut stats = HashMap::new();
     stats.insert(
-        format!("{:0<64}", "1"),
+        ContainerId::new(format!("{:0<64}", "1")),
         ContainerStats { cpu_percent: Some(0.5), mem_used: Some(10), mem_limit: Some(100) },
     );
     stats.insert(
-        format!("{:0<64}", "2"),
+        ContainerId::new(format!("{:0<64}", "2")),
         ContainerStats { cpu_percent: Some(99.0), mem_used: Some(20), mem_limit: Some(100) },
     );
-    a.update(Msg::Engine(EngineMsg::Stats { at: 2000, stats: stats.clone() }));
+    a.update(Msg::Engine(EngineEvent::Stats { at: 2000, stats: stats.clone() }));
     assert!(a.take_dirty());
     assert_eq!(names(&a), ["busy", "idle"]);
     assert_eq!(a.now, 2000);
     // The same figures within the same minute change nothing on screen: no redraw.
-    a.update(Msg::Engine(EngineMsg::Stats { at: 2001, stats }));
+    a.update(Msg::Engine(EngineEvent::Stats { at: 2001, stats }));
     assert!(!a.take_dirty());
 }
 
@@ -238,7 +240,7 @@ fn help_opens_and_any_key_closes() {
 fn engine_down_clears_stale_rows_and_reconnect_restores() {
     let mut a = app();
     list(&mut a, vec![container("1", "a", ContainerState::Running)]);
-    a.update(Msg::Engine(EngineMsg::Down {
+    a.update(Msg::Engine(EngineEvent::Down {
         host: "unix:///x".into(),
         reason: "connection refused".into(),
         retry_in: Duration::from_secs(1),
@@ -247,9 +249,9 @@ fn engine_down_clears_stale_rows_and_reconnect_restores() {
     assert!(matches!(a.engine, EngineStatus::Down { .. }));
     assert!(a.table.is_empty());
     // A reconnect attempt keeps the reason on screen until it succeeds.
-    a.update(Msg::Engine(EngineMsg::Connecting { host: "unix:///x".into() }));
+    a.update(Msg::Engine(EngineEvent::Connecting { host: "unix:///x".into() }));
     assert!(matches!(a.engine, EngineStatus::Down { .. }));
-    a.update(Msg::Engine(EngineMsg::Connected(Default::default())));
+    a.update(Msg::Engine(EngineEvent::Connected(Default::default())));
     assert!(matches!(a.engine, EngineStatus::Up(_)));
 }
 
@@ -270,7 +272,7 @@ fn enter_on_a_gpu_lists_the_containers_on_it() {
         kind: ProcessKind::Compute,
         memory_used: Some(1),
         sm_percent: None,
-        container_id: Some(id.to_string()),
+        container_id: Some(ContainerId::from(id)),
         command: None,
         user: None,
     };
@@ -278,7 +280,7 @@ fn enter_on_a_gpu_lists_the_containers_on_it() {
         GpuSample { index: 0, ..Default::default() },
         GpuSample { index: 1, processes: vec![proc_on(9, &user_id)], ..Default::default() },
     ];
-    a.update(Msg::Gpu(GpuMsg::Snapshot(GpuSnapshot { gpus, ..Default::default() })));
+    a.update(Msg::Gpu(GpuEvent::Snapshot(GpuSnapshot { gpus, ..Default::default() })));
     // Enter does nothing while the container table has focus.
     a.update(code(KeyCode::Enter));
     assert_eq!(names(&a).len(), 4);
@@ -297,6 +299,9 @@ fn a_confirmed_stop_says_it_is_under_way() {
     list(&mut a, vec![container("1", "train", ContainerState::Running)]);
     assert!(a.update(key('s')).is_empty());
     let cmds = a.update(key('y'));
-    assert!(matches!(cmds.as_slice(), [Command::Stop { .. }]), "{cmds:?}");
+    assert!(
+        matches!(cmds.as_slice(), [Command::Container { action: ContainerAction::Stop { .. }, .. }]),
+        "{cmds:?}"
+    );
     assert_eq!(a.status.as_ref().map(|s| s.text.as_str()), Some("stopping train (up to 10s)…"));
 }

@@ -1,95 +1,10 @@
-//! Key specifications ("ctrl-c", "G", "pageup") and the keymap that turns key presses into actions.
+//! Key specifications ("ctrl-c", "G", "pageup") as written in the config file and matched
+//! against key presses.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde::Deserialize;
-
-/// Everything a key can be bound to. The help screen is generated from this list, so an action
-/// only exists here once it does something.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    Quit,
-    Help,
-    Up,
-    Down,
-    PageUp,
-    PageDown,
-    First,
-    Last,
-    NextPanel,
-    PrevPanel,
-    Filter,
-    SortNext,
-    SortReverse,
-    NewContainer,
-    Stop,
-    Restart,
-    Remove,
-    Kill,
-    Logs,
-    DiskUsage,
-    GpuUsers,
-}
-
-impl Action {
-    pub const ALL: [Action; 21] = [
-        Action::Quit,
-        Action::Help,
-        Action::Up,
-        Action::Down,
-        Action::PageUp,
-        Action::PageDown,
-        Action::First,
-        Action::Last,
-        Action::NextPanel,
-        Action::PrevPanel,
-        Action::Filter,
-        Action::SortNext,
-        Action::SortReverse,
-        Action::NewContainer,
-        Action::Stop,
-        Action::Restart,
-        Action::Remove,
-        Action::Kill,
-        Action::Logs,
-        Action::DiskUsage,
-        Action::GpuUsers,
-    ];
-
-    pub fn description(self) -> &'static str {
-        match self {
-            Action::Quit => "quit",
-            Action::Help => "show / hide this help",
-            Action::Up => "move up",
-            Action::Down => "move down",
-            Action::PageUp => "page up",
-            Action::PageDown => "page down",
-            Action::First => "first row",
-            Action::Last => "last row",
-            Action::NextPanel => "next panel",
-            Action::PrevPanel => "previous panel",
-            Action::Filter => "filter containers by name or image (Enter keeps, Esc clears)",
-            Action::SortNext => "sort by the next column",
-            Action::SortReverse => "reverse the sort order",
-            Action::NewContainer => "launch a new container (form)",
-            Action::Stop => "stop the selected container",
-            Action::Restart => "restart the selected container",
-            Action::Remove => "remove the selected container",
-            Action::Kill => "kill the selected container",
-            Action::Logs => "follow the selected container's logs",
-            Action::DiskUsage => "disk space: what Docker holds, prune it, images",
-            Action::GpuUsers => "in the GPU panel: list only the containers on that GPU (Esc clears)",
-        }
-    }
-
-    /// Actions that change something on the node; refused in read-only mode.
-    pub fn mutates(self) -> bool {
-        matches!(self, Action::NewContainer | Action::Stop | Action::Restart | Action::Remove | Action::Kill)
-    }
-}
 
 /// One key with its modifiers, as written in the config file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -163,6 +78,10 @@ impl fmt::Display for KeySpec {
         }
         match self.code {
             KeyCode::Char(' ') => f.write_str("Space"),
+            // "Ctrl-C", as terminals and README write it.
+            KeyCode::Char(c) if self.mods.contains(KeyModifiers::CONTROL) => {
+                write!(f, "{}", c.to_ascii_uppercase())
+            }
             KeyCode::Char(c) => write!(f, "{c}"),
             KeyCode::Up => f.write_str("↑"),
             KeyCode::Down => f.write_str("↓"),
@@ -191,66 +110,16 @@ impl<'de> Deserialize<'de> for KeySpec {
     }
 }
 
-/// Action → keys, after the user's overrides were laid over the defaults.
-#[derive(Debug, Clone, Default)]
-pub struct Keymap {
-    bindings: BTreeMap<Action, Vec<KeySpec>>,
-}
-
-impl Keymap {
-    pub fn new(bindings: BTreeMap<Action, Vec<KeySpec>>) -> Keymap {
-        Keymap { bindings }
-    }
-
-    pub fn action_for(&self, ev: &KeyEvent) -> Option<Action> {
-        let key = KeySpec::from_event(ev);
-        self.bindings.iter().find(|(_, keys)| keys.contains(&key)).map(|(action, _)| *action)
-    }
-
-    pub fn keys(&self, action: Action) -> &[KeySpec] {
-        self.bindings.get(&action).map(Vec::as_slice).unwrap_or(&[])
-    }
-
-    /// "q/Ctrl-c" for the help screen and the footer hints.
-    pub fn label(&self, action: Action) -> String {
-        let keys = self.keys(action);
-        if keys.is_empty() {
-            return "unbound".to_string();
-        }
-        keys.iter().map(ToString::to_string).collect::<Vec<_>>().join("/")
-    }
-
-    /// Two actions on one key would make one of them unreachable.
-    pub fn conflicts(&self) -> Vec<(KeySpec, Action, Action)> {
-        let mut seen: Vec<(KeySpec, Action)> = Vec::new();
-        let mut out = Vec::new();
-        for (action, keys) in &self.bindings {
-            for key in keys {
-                if let Some((_, other)) = seen.iter().find(|(k, _)| k == key) {
-                    out.push((*key, *other, *action));
-                } else {
-                    seen.push((*key, *action));
-                }
-            }
-        }
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ev(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
-        KeyEvent::new(code, mods)
-    }
 
     #[test]
     fn parses_and_prints_keys() {
         for (text, shown) in [
             ("q", "q"),
             ("G", "G"),
-            ("ctrl-c", "Ctrl-c"),
+            ("ctrl-c", "Ctrl-C"),
             ("pageup", "PgUp"),
             ("backtab", "Shift-Tab"),
             ("f1", "F1"),
@@ -260,18 +129,5 @@ mod tests {
         }
         assert!(KeySpec::parse("hyper-x").is_err());
         assert!(KeySpec::parse("f13").is_err());
-    }
-
-    #[test]
-    fn matches_events_regardless_of_shift_reporting() {
-        let mut map = BTreeMap::new();
-        map.insert(Action::Last, vec![KeySpec::parse("G").unwrap_or_else(|e| panic!("{e}"))]);
-        map.insert(Action::Quit, vec![KeySpec::parse("ctrl-c").unwrap_or_else(|e| panic!("{e}"))]);
-        let km = Keymap::new(map);
-        assert_eq!(km.action_for(&ev(KeyCode::Char('G'), KeyModifiers::SHIFT)), Some(Action::Last));
-        assert_eq!(km.action_for(&ev(KeyCode::Char('G'), KeyModifiers::NONE)), Some(Action::Last));
-        assert_eq!(km.action_for(&ev(KeyCode::Char('g'), KeyModifiers::NONE)), None);
-        assert_eq!(km.action_for(&ev(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
-        assert_eq!(km.action_for(&ev(KeyCode::Char('c'), KeyModifiers::NONE)), None);
     }
 }

@@ -1,5 +1,7 @@
 //! Settings: the defaults embedded from `assets/default-config.toml`, overlaid by the user's file.
 
+mod actions;
+mod keymap;
 mod keys;
 
 use std::collections::{BTreeMap, HashMap};
@@ -8,7 +10,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-pub use keys::{Action, KeySpec, Keymap};
+pub use actions::{Action, Hint, Scope};
+pub use keymap::Keymap;
+pub use keys::KeySpec;
 
 const DEFAULTS: &str = include_str!("../../assets/default-config.toml");
 const PRESETS: &str = include_str!("../../assets/presets.toml");

@@ -10,6 +10,8 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use crate::procfs;
+
 /// Where a container's counters live, resolved once per container start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CgroupPaths {
@@ -47,17 +49,22 @@ impl CgroupReader {
         CgroupReader { proc_root: proc_root.into(), sys_root: sys_root.into() }
     }
 
-    pub fn resolve(&self, pid: u32) -> io::Result<CgroupPaths> {
-        let text = std::fs::read_to_string(self.proc_root.join(pid.to_string()).join("cgroup"))?;
+    /// The counter files of container `id`, whose init process is `pid`. The cgroup must name
+    /// that container: a PID can be reused by another process between the listing and this
+    /// call, and a socket forwarded from another host names PIDs that mean nothing here.
+    pub fn resolve(&self, pid: u32, id: &str) -> io::Result<CgroupPaths> {
+        let text = procfs::read_cgroup(&self.proc_root, pid)?;
+        if procfs::container_id_from_cgroup(&text).as_deref() != Some(id) {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("process {pid} is not in container {}", super::short_id(id)),
+            ));
+        }
         let mut memory = None;
         let mut cpuacct = None;
         let mut unified = None;
-        for line in text.lines() {
-            let mut parts = line.splitn(3, ':');
-            let (Some(_), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
-                continue;
-            };
-            let rel = path.trim_start_matches('/');
+        for entry in procfs::cgroup_entries(&text) {
+            let (controllers, rel) = (entry.controllers, entry.path.trim_start_matches('/'));
             if controllers.is_empty() {
                 unified = Some(self.sys_root.join(rel));
                 continue;
@@ -232,7 +239,7 @@ mod tests {
         );
         write(&root, &format!("sys/memory/docker/{id}/memory.limit_in_bytes"), "9223372036854771712\n");
         let r = CgroupReader::new(root.join("proc"), root.join("sys"));
-        let paths = r.resolve(42).unwrap_or_else(|e| panic!("{e}"));
+        let paths = r.resolve(42, &id).unwrap_or_else(|e| panic!("{e}"));
         assert!(matches!(paths, CgroupPaths::V1 { .. }));
         let s = r.read(&paths).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s, CgroupSample { cpu_usage_ns: 5_000_000_000, mem_used: 2000, mem_limit: None });
@@ -250,12 +257,12 @@ mod tests {
         write(&root, &format!("{dir}/memory.stat"), "anon 1\ninactive_file 96\n");
         write(&root, &format!("{dir}/memory.max"), "1048576\n");
         let r = CgroupReader::new(root.join("proc"), root.join("sys"));
-        let s = r.resolve(7).and_then(|p| r.read(&p)).unwrap_or_else(|e| panic!("{e}"));
+        let s = r.resolve(7, &id).and_then(|p| r.read(&p)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s, CgroupSample { cpu_usage_ns: 1_500_000, mem_used: 4000, mem_limit: Some(1048576) });
 
         write(&root, "proc/8/cgroup", &format!("3:cpu,cpuacct:/docker/{id}\n4:memory:/docker/{id}\n"));
         write(&root, &format!("sys/cpu,cpuacct/docker/{id}/cpuacct.usage"), "1\n");
-        let p = r.resolve(8).unwrap_or_else(|e| panic!("{e}"));
+        let p = r.resolve(8, &id).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             p,
             CgroupPaths::V1 {
@@ -263,6 +270,20 @@ mod tests {
                 cpuacct: root.join(format!("sys/cpu,cpuacct/docker/{id}")),
             }
         );
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn a_cgroup_of_another_container_is_not_read() {
+        let root = tmp("reuse");
+        let (id, other) = ("c".repeat(64), "d".repeat(64));
+        write(&root, "proc/9/cgroup", &format!("0::/docker/{other}\n"));
+        write(&root, "proc/10/cgroup", "0::/user.slice/session-1.scope\n");
+        let r = CgroupReader::new(root.join("proc"), root.join("sys"));
+        for pid in [9, 10] {
+            let err = r.resolve(pid, &id).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("is not in container cccccccccccc"), "{err}");
+        }
         let _ = std::fs::remove_dir_all(root);
     }
 

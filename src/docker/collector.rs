@@ -2,20 +2,20 @@
 //! engine's events, samples CPU/memory once per refresh, and reconnects with backoff when the
 //! engine goes away.
 
-use std::collections::{HashMap, HashSet};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::collections::HashMap;
+use std::time::Duration;
 
-use bollard::models::ContainerInspectResponse;
-use bollard::query_parameters::{EventsOptionsBuilder, ListContainersOptionsBuilder};
-use futures_util::{StreamExt, stream};
+use bollard::query_parameters::EventsOptionsBuilder;
+use futures_util::StreamExt;
 use tokio::sync::mpsc::Sender;
 use tokio::time::Instant;
 
+use super::disk::FsUsage;
 use super::host::DockerHost;
-use super::model::Container;
+use super::lister::Lister;
+use super::model::{Container, ContainerId, ContainerStats, EngineInfo};
 use super::stats::StatsSampler;
-use super::{convert, describe_error};
-use crate::msg::{EngineMsg, Msg};
+use super::{EngineError, convert};
 
 /// Events arrive in bursts (a `docker run` is create, attach, start…): wait this long after the
 /// first one so the burst costs one listing.
@@ -46,10 +46,38 @@ fn is_relevant(action: &str) -> bool {
     )
 }
 
-pub struct DockerCollector {
+/// What the collector publishes. Any front end that can be made from these (the TUI's message,
+/// a metrics exporter) can run the collector.
+#[derive(Debug, Clone)]
+pub enum EngineEvent {
+    Connecting {
+        host: String,
+    },
+    Connected(Box<EngineInfo>),
+    Down {
+        host: String,
+        reason: String,
+        retry_in: Duration,
+        attempt: u32,
+    },
+    /// Every container the engine has, in the engine's order (the app sorts).
+    Containers(Vec<Container>),
+    /// CPU/memory of running containers; `at` is Unix seconds.
+    Stats {
+        at: i64,
+        stats: HashMap<ContainerId, ContainerStats>,
+    },
+    /// The filesystem holding the engine's data root (local engines only).
+    RootFs {
+        dir: String,
+        fs: FsUsage,
+    },
+}
+
+pub struct DockerCollector<M> {
     host: DockerHost,
     refresh: Duration,
-    tx: Sender<Msg>,
+    tx: Sender<M>,
 }
 
 /// Why a session with the engine ended.
@@ -62,8 +90,8 @@ enum End {
     },
 }
 
-impl DockerCollector {
-    pub fn new(host: DockerHost, refresh: Duration, tx: Sender<Msg>) -> DockerCollector {
+impl<M: From<EngineEvent> + Send + 'static> DockerCollector<M> {
+    pub fn new(host: DockerHost, refresh: Duration, tx: Sender<M>) -> DockerCollector<M> {
         DockerCollector { host, refresh, tx }
     }
 
@@ -71,7 +99,7 @@ impl DockerCollector {
         let mut backoff = BACKOFF_MIN;
         let mut attempt = 0u32;
         loop {
-            if self.send(EngineMsg::Connecting { host: self.host.to_string() }).await.is_err() {
+            if self.send(EngineEvent::Connecting { host: self.host.to_string() }).await.is_err() {
                 return;
             }
             match self.session().await {
@@ -84,7 +112,7 @@ impl DockerCollector {
                     attempt += 1;
                     tracing::warn!(host = %self.host, %reason, attempt, "docker engine unreachable");
                     let down =
-                        EngineMsg::Down { host: self.host.to_string(), reason, retry_in: backoff, attempt };
+                        EngineEvent::Down { host: self.host.to_string(), reason, retry_in: backoff, attempt };
                     if self.send(down).await.is_err() {
                         return;
                     }
@@ -95,28 +123,25 @@ impl DockerCollector {
         }
     }
 
-    async fn send(&self, msg: EngineMsg) -> Result<(), ()> {
-        self.tx.send(Msg::Engine(msg)).await.map_err(|_| ())
+    async fn send(&self, event: EngineEvent) -> Result<(), ()> {
+        self.tx.send(M::from(event)).await.map_err(|_| ())
     }
 
     async fn session(&self) -> End {
-        let lost = |e: &bollard::errors::Error, was_connected| End::Lost {
-            reason: describe_error(e),
-            was_connected,
-        };
+        let lost = |e: EngineError, was_connected| End::Lost { reason: e.to_string(), was_connected };
         let docker = match super::connect(&self.host).await {
             Ok(d) => d,
-            Err(e) => return lost(&e, false),
+            Err(e) => return lost(e, false),
         };
         let (version, info) = match tokio::try_join!(docker.version(), docker.info()) {
             Ok(v) => v,
-            Err(e) => return lost(&e, false),
+            Err(e) => return lost(e.into(), false),
         };
         let root_dir = info.docker_root_dir.clone().filter(|_| self.host.is_local());
         let mut last_fs = None;
         let engine = convert::engine_info(self.host.to_string(), &version, &info, self.host.is_local());
         tracing::info!(host = %self.host, version = ?engine.server_version, api = ?engine.api_version, "connected");
-        if self.send(EngineMsg::Connected(Box::new(engine))).await.is_err() {
+        if self.send(EngineEvent::Connected(Box::new(engine))).await.is_err() {
             return End::AppClosed;
         }
 
@@ -130,11 +155,11 @@ impl DockerCollector {
         let mut sampler = StatsSampler::new(self.host.is_local());
         match lister.refresh(&docker).await {
             Ok(list) => {
-                if self.send(EngineMsg::Containers(list)).await.is_err() {
+                if self.send(EngineEvent::Containers(list)).await.is_err() {
                     return End::AppClosed;
                 }
             }
-            Err(e) => return lost(&e, true),
+            Err(e) => return lost(e, true),
         }
 
         let mut tick = crate::clock::interval(self.refresh);
@@ -147,34 +172,36 @@ impl DockerCollector {
                         let action = ev.action.as_deref().unwrap_or("");
                         if is_relevant(action) {
                             if let Some(id) = ev.actor.and_then(|a| a.id) {
-                                lister.touched.insert(id);
+                                lister.touch(id);
                             }
                             debounce.get_or_insert_with(|| Instant::now() + DEBOUNCE);
                         }
                     }
-                    Some(Err(e)) => return lost(&e, true),
+                    Some(Err(e)) => return lost(e.into(), true),
                     None => return End::Lost { reason: "the engine closed the event stream".into(), was_connected: true },
                 },
                 _ = tokio::time::sleep_until(deadline), if debounce.is_some() => {
                     debounce = None;
                     match lister.refresh(&docker).await {
-                        Ok(list) => if self.send(EngineMsg::Containers(list)).await.is_err() { return End::AppClosed },
-                        Err(e) => return lost(&e, true),
+                        Ok(list) => if self.send(EngineEvent::Containers(list)).await.is_err() { return End::AppClosed },
+                        Err(e) => return lost(e, true),
                     }
                 }
                 _ = tick.tick() => {
-                    let stats = sampler.sample(&docker, &lister.current).await;
-                    let at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-                    if self.send(EngineMsg::Stats { at, stats }).await.is_err() {
+                    let stats = sampler.sample(&docker, lister.current()).await;
+                    let at = crate::clock::unix_now();
+                    if self.send(EngineEvent::Stats { at, stats }).await.is_err() {
                         return End::AppClosed;
                     }
                     // One statvfs per tick: the "disk almost full" warning must not wait for
-                    // someone to open the disk view.
+                    // someone to open the disk view. It can block on a slow filesystem, so it
+                    // runs off the async workers.
                     if let Some(dir) = &root_dir {
-                        let fs = super::disk::statvfs(dir);
+                        let d = dir.clone();
+                        let fs = tokio::task::spawn_blocking(move || super::disk::statvfs(&d)).await.ok().flatten();
                         if let Some(fs) = fs.filter(|f| Some(*f) != last_fs) {
                             last_fs = Some(fs);
-                            if self.send(EngineMsg::RootFs { dir: dir.clone(), fs }).await.is_err() {
+                            if self.send(EngineEvent::RootFs { dir: dir.clone(), fs }).await.is_err() {
                                 return End::AppClosed;
                             }
                         }
@@ -182,66 +209,6 @@ impl DockerCollector {
                 }
             }
         }
-    }
-}
-
-/// The container list with an inspect cache: a container is inspected again only when an event
-/// named it or its state changed, so a refresh of 500 containers is one listing call.
-#[derive(Default)]
-pub struct Lister {
-    inspected: HashMap<String, ContainerInspectResponse>,
-    touched: HashSet<String>,
-    current: Vec<Container>,
-}
-
-impl Lister {
-    pub async fn refresh(
-        &mut self,
-        docker: &bollard::Docker,
-    ) -> Result<Vec<Container>, bollard::errors::Error> {
-        let summaries =
-            docker.list_containers(Some(ListContainersOptionsBuilder::default().all(true).build())).await?;
-        let prev_state: HashMap<&str, _> = self.current.iter().map(|c| (c.id.as_str(), c.state)).collect();
-        let stale: Vec<String> = summaries
-            .iter()
-            .filter_map(|s| Some((s.id.clone()?, convert::summary_state(s))))
-            .filter(|(id, state)| {
-                !self.inspected.contains_key(id)
-                    || self.touched.contains(id)
-                    || prev_state.get(id.as_str()) != Some(state)
-            })
-            .map(|(id, _)| id)
-            .collect();
-        self.touched.clear();
-        let fresh: Vec<(String, Result<ContainerInspectResponse, bollard::errors::Error>)> =
-            stream::iter(stale)
-                .map(|id| async move {
-                    let r = docker.inspect_container(&id, None).await;
-                    (id, r)
-                })
-                .buffer_unordered(16)
-                .collect()
-                .await;
-        for (id, res) in fresh {
-            match res {
-                Ok(i) => {
-                    self.inspected.insert(id, i);
-                }
-                // Removed between the listing and the inspect: the next event drops it.
-                Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        let live: HashSet<&str> = summaries.iter().filter_map(|s| s.id.as_deref()).collect();
-        self.inspected.retain(|id, _| live.contains(id.as_str()));
-        self.current = summaries
-            .iter()
-            .filter_map(|s| {
-                let inspect = self.inspected.get(s.id.as_deref()?)?;
-                Some(convert::container(s, inspect))
-            })
-            .collect();
-        Ok(self.current.clone())
     }
 }
 

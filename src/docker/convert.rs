@@ -2,8 +2,8 @@
 
 use bollard::models::{ContainerInspectResponse, ContainerSummary, SystemInfo, SystemVersion};
 
-use super::model::{Container, ContainerState, EngineInfo, StatsSource};
-use crate::gpu::request::{self, DeviceRequestSpec};
+use super::gpus;
+use super::model::{ApiVersion, Container, ContainerId, ContainerState, EngineInfo, Health, StatsSource};
 
 /// Engine timestamps are RFC 3339 with nanoseconds; the zero time ("0001-01-01T00:00:00Z") means
 /// "never" (a container that never started or never finished).
@@ -21,30 +21,18 @@ pub fn summary_state(s: &ContainerSummary) -> ContainerState {
 }
 
 pub fn container(summary: &ContainerSummary, inspect: &ContainerInspectResponse) -> Container {
-    let id = summary.id.clone().or_else(|| inspect.id.clone()).unwrap_or_default();
+    let id = ContainerId::new(summary.id.clone().or_else(|| inspect.id.clone()).unwrap_or_default());
     let name = summary
         .names
         .as_ref()
         .and_then(|n| n.first())
         .or(inspect.name.as_ref())
         .map(|n| n.trim_start_matches('/').to_string())
-        .unwrap_or_else(|| id.chars().take(12).collect());
+        .unwrap_or_else(|| id.short().to_string());
     let state = inspect.state.as_ref();
     let host = inspect.host_config.as_ref();
     let config = inspect.config.as_ref();
-    let device_requests: Vec<DeviceRequestSpec> = host
-        .and_then(|h| h.device_requests.as_ref())
-        .map(|reqs| {
-            reqs.iter()
-                .map(|r| DeviceRequestSpec {
-                    driver: r.driver.clone().unwrap_or_default(),
-                    count: r.count.unwrap_or(0),
-                    device_ids: r.device_ids.clone().unwrap_or_default(),
-                    capabilities: r.capabilities.clone().unwrap_or_default(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let device_requests = host.and_then(|h| h.device_requests.as_deref()).unwrap_or(&[]);
     let env = config.and_then(|c| c.env.clone()).unwrap_or_default();
     let runtime = host.and_then(|h| h.runtime.as_deref());
     let running = summary_state(summary);
@@ -59,13 +47,12 @@ pub fn container(summary: &ContainerSummary, inspect: &ContainerInspectResponse)
         health: state
             .and_then(|s| s.health.as_ref())
             .and_then(|h| h.status)
-            .map(|h| h.to_string())
-            .filter(|h| !h.is_empty() && h != "none"),
+            .and_then(|h| Health::parse(h.as_ref())),
         pid: state
             .and_then(|s| s.pid)
             .filter(|p| *p > 0 && running.is_running())
             .and_then(|p| u32::try_from(p).ok()),
-        gpus: request::from_inspect(&device_requests, runtime, &env),
+        gpus: gpus::decode(device_requests, runtime, &env),
         id,
     }
 }
@@ -77,7 +64,7 @@ pub fn engine_info(host: String, version: &SystemVersion, info: &SystemInfo, loc
     EngineInfo {
         host,
         server_version: version.version.clone(),
-        api_version: version.api_version.clone(),
+        api_version: version.api_version.as_deref().and_then(ApiVersion::parse),
         cgroup_driver: info.cgroup_driver.map(|d| d.to_string()),
         cgroup_version: info.cgroup_version.map(|v| v.to_string()),
         runtimes,

@@ -1,38 +1,145 @@
-//! Engine error messages → what went wrong and what to do next.
+//! Engine error messages → what went wrong and what to do next. Failures are classified into
+//! kinds once, here; the words come from the kind.
 
-/// Explains a failure to create or start a GPU container. `driver_cuda` is the CUDA version
-/// the host driver supports, when NVML knows it.
-pub fn launch_error(message: &str, driver_cuda: Option<&str>) -> String {
-    let m = message.trim();
-    if m.contains("could not select device driver") {
-        return format!(
-            "No NVIDIA device driver is registered in dockerd, so GPUs cannot be given to containers. \
-             Install the NVIDIA Container Toolkit (nvidia-container-toolkit), run \
-             `sudo nvidia-ctk runtime configure --runtime=docker`, then restart dockerd \
-             (`sudo systemctl restart docker`). Engine said: {m}"
-        );
-    }
-    if m.contains("unknown or invalid runtime name") {
-        return format!(
-            "The engine has no `nvidia` runtime: /etc/docker/daemon.json lacks it. Run \
-             `sudo nvidia-ctk runtime configure --runtime=docker` and restart dockerd. Engine said: {m}"
-        );
-    }
-    if let Some(need) = required_cuda(m) {
-        let have = driver_cuda.map(|v| format!("CUDA {v}")).unwrap_or_else(|| "an older CUDA".into());
-        return format!(
-            "The image needs CUDA {need} but the host driver supports {have}: pick an image tag built for \
-             {have} or older, or update the NVIDIA driver. Engine said: {m}"
-        );
-    }
-    if m.contains("is already in use by container") {
-        return format!("That container name is taken: pick another name. Engine said: {m}");
-    }
-    if m.contains("No such image") {
-        return format!("The image is not on this node and could not be pulled. Engine said: {m}");
-    }
-    m.to_string()
+/// Why a launch failed, classified from the engine's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LaunchError {
+    /// Pulling the image failed.
+    Pull { image: String, why: PullFailure, message: String },
+    /// Creating or starting the container failed (or the engine could not be reached).
+    Engine { why: LaunchFailure, message: String },
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullFailure {
+    Denied,
+    NotFound,
+    Unreachable,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LaunchFailure {
+    /// No NVIDIA device driver registered in dockerd: the toolkit is missing or dockerd was not
+    /// restarted after installing it.
+    NoGpuDriver,
+    /// `--runtime nvidia` without that runtime in daemon.json.
+    NoNvidiaRuntime,
+    /// The image's `NVIDIA_REQUIRE_CUDA` is newer than the driver.
+    CudaTooOld {
+        needs: String,
+    },
+    NameTaken,
+    NoSuchImage,
+    Other,
+}
+
+impl LaunchError {
+    /// Classifies a failed create or start from the engine's message.
+    pub fn engine(message: &str) -> LaunchError {
+        let m = message.trim();
+        let why = if m.contains("could not select device driver") {
+            LaunchFailure::NoGpuDriver
+        } else if m.contains("unknown or invalid runtime name") {
+            LaunchFailure::NoNvidiaRuntime
+        } else if let Some(need) = required_cuda(m) {
+            LaunchFailure::CudaTooOld { needs: need.to_string() }
+        } else if m.contains("is already in use by container") {
+            LaunchFailure::NameTaken
+        } else if m.contains("No such image") {
+            LaunchFailure::NoSuchImage
+        } else {
+            LaunchFailure::Other
+        };
+        LaunchError::Engine { why, message: m.to_string() }
+    }
+
+    /// Classifies a failed pull from the engine's (or registry's) message.
+    pub fn pull(image: &str, message: &str) -> LaunchError {
+        let m = message.trim();
+        let lower = m.to_lowercase();
+        let why = if lower.contains("pull access denied")
+            || lower.contains("unauthorized")
+            || lower.contains("denied")
+        {
+            PullFailure::Denied
+        } else if lower.contains("manifest unknown") || lower.contains("not found") {
+            PullFailure::NotFound
+        } else if [
+            "dial tcp",
+            "lookup ",
+            "timeout",
+            "connection refused",
+            "no such host",
+            "network is unreachable",
+        ]
+        .iter()
+        .any(|w| lower.contains(w))
+        {
+            PullFailure::Unreachable
+        } else {
+            PullFailure::Other
+        };
+        LaunchError::Pull { image: image.to_string(), why, message: m.to_string() }
+    }
+
+    /// What went wrong and what to do. `driver_cuda` is the CUDA version the host driver
+    /// supports, when NVML knows it.
+    pub fn explain(&self, driver_cuda: Option<&str>) -> String {
+        match self {
+            LaunchError::Pull { image, why, message } => {
+                let why = match why {
+                    PullFailure::Denied => {
+                        "access denied: the repository does not exist or needs `docker login`"
+                    }
+                    PullFailure::NotFound => {
+                        "not found: check the image name and tag (CUDA tags are full, like 12.9.1-base-ubuntu24.04)"
+                    }
+                    PullFailure::Unreachable => {
+                        "the registry is unreachable from this node (no network, proxy or DNS problem)"
+                    }
+                    PullFailure::Other => "the pull failed",
+                };
+                format!("Cannot pull {image}: {why}. Engine said: {message}")
+            }
+            LaunchError::Engine { why, message: m } => match why {
+                LaunchFailure::NoGpuDriver => format!(
+                    "No NVIDIA device driver is registered in dockerd, so GPUs cannot be given to containers. \
+                     Install the NVIDIA Container Toolkit (nvidia-container-toolkit), run \
+                     `sudo nvidia-ctk runtime configure --runtime=docker`, then restart dockerd \
+                     (`sudo systemctl restart docker`). Engine said: {m}"
+                ),
+                LaunchFailure::NoNvidiaRuntime => format!(
+                    "The engine has no `nvidia` runtime: /etc/docker/daemon.json lacks it. Run \
+                     `sudo nvidia-ctk runtime configure --runtime=docker` and restart dockerd. Engine said: {m}"
+                ),
+                LaunchFailure::CudaTooOld { needs } => {
+                    let have =
+                        driver_cuda.map(|v| format!("CUDA {v}")).unwrap_or_else(|| "an older CUDA".into());
+                    format!(
+                        "The image needs CUDA {needs} but the host driver supports {have}: pick an image tag built \
+                         for {have} or older, or update the NVIDIA driver. Engine said: {m}"
+                    )
+                }
+                LaunchFailure::NameTaken => {
+                    format!("That container name is taken: pick another name. Engine said: {m}")
+                }
+                LaunchFailure::NoSuchImage => {
+                    format!("The image is not on this node and could not be pulled. Engine said: {m}")
+                }
+                LaunchFailure::Other => m.clone(),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for LaunchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.explain(None))
+    }
+}
+
+impl std::error::Error for LaunchError {}
 
 /// `unsatisfied condition: cuda>=12.8` → "12.8".
 fn required_cuda(m: &str) -> Option<&str> {
@@ -41,33 +148,17 @@ fn required_cuda(m: &str) -> Option<&str> {
     Some(&rest[..end]).filter(|v| !v.is_empty())
 }
 
-/// Explains a failed pull.
-pub fn pull_error(image: &str, message: &str) -> String {
-    let m = message.trim();
-    let lower = m.to_lowercase();
-    let why =
-        if lower.contains("pull access denied") || lower.contains("unauthorized") || lower.contains("denied")
-        {
-            "access denied: the repository does not exist or needs `docker login`"
-        } else if lower.contains("manifest unknown") || lower.contains("not found") {
-            "not found: check the image name and tag (CUDA tags are full, like 12.9.1-base-ubuntu24.04)"
-        } else if lower.contains("dial tcp")
-            || lower.contains("lookup ")
-            || lower.contains("timeout")
-            || lower.contains("connection refused")
-            || lower.contains("no such host")
-            || lower.contains("network is unreachable")
-        {
-            "the registry is unreachable from this node (no network, proxy or DNS problem)"
-        } else {
-            "the pull failed"
-        };
-    format!("Cannot pull {image}: {why}. Engine said: {m}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn launch_error(m: &str, cuda: Option<&str>) -> String {
+        LaunchError::engine(m).explain(cuda)
+    }
+
+    fn pull_error(image: &str, m: &str) -> String {
+        LaunchError::pull(image, m).explain(None)
+    }
 
     #[test]
     fn explains_the_known_gpu_failures() {

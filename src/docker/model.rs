@@ -1,8 +1,9 @@
 //! Plain data the Docker collector sends to the app: no engine types leak past this module.
 
-use crate::gpu::request::GpuRequest;
+use super::gpus::GpuRequest;
+pub use super::id::{ApiVersion, ContainerId, short_id};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum ContainerState {
     Running,
     Restarting,
@@ -11,6 +12,7 @@ pub enum ContainerState {
     Removing,
     Exited,
     Dead,
+    #[default]
     Unknown,
 }
 
@@ -44,12 +46,52 @@ impl ContainerState {
     pub fn is_running(self) -> bool {
         matches!(self, ContainerState::Running | ContainerState::Restarting | ContainerState::Paused)
     }
+
+    /// What a container prune removes.
+    pub fn is_stopped(self) -> bool {
+        matches!(self, ContainerState::Exited | ContainerState::Created | ContainerState::Dead)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ContainerState {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(ContainerState::parse(&s))
+    }
+}
+
+/// A health check's verdict; containers without a health check have none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Starting,
+    Healthy,
+    Unhealthy,
+}
+
+impl Health {
+    /// None for "none", "" and anything unknown: nothing worth showing.
+    pub fn parse(s: &str) -> Option<Health> {
+        match s {
+            "starting" => Some(Health::Starting),
+            "healthy" => Some(Health::Healthy),
+            "unhealthy" => Some(Health::Unhealthy),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Starting => "starting",
+            Health::Healthy => "healthy",
+            Health::Unhealthy => "unhealthy",
+        }
+    }
 }
 
 /// One container as the table needs it. Times are Unix seconds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Container {
-    pub id: String,
+    pub id: ContainerId,
     pub name: String,
     pub image: String,
     pub state: ContainerState,
@@ -57,7 +99,7 @@ pub struct Container {
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
     pub exit_code: Option<i64>,
-    pub health: Option<String>,
+    pub health: Option<Health>,
     /// Host PID of the container's init process while it runs.
     pub pid: Option<u32>,
     pub gpus: GpuRequest,
@@ -65,7 +107,7 @@ pub struct Container {
 
 impl Container {
     pub fn short_id(&self) -> &str {
-        self.id.get(..12).unwrap_or(&self.id)
+        self.id.short()
     }
 }
 
@@ -92,7 +134,7 @@ impl ContainerStats {
 pub struct EngineInfo {
     pub host: String,
     pub server_version: Option<String>,
-    pub api_version: Option<String>,
+    pub api_version: Option<ApiVersion>,
     pub cgroup_driver: Option<String>,
     pub cgroup_version: Option<String>,
     pub runtimes: Vec<String>,

@@ -9,28 +9,33 @@ use std::time::Instant;
 use futures_util::{StreamExt, stream};
 
 use super::cgroup::{self, CgroupFiles, CgroupPaths, CgroupReader, CgroupSample};
-use super::model::{Container, ContainerStats};
+use super::model::{Container, ContainerId, ContainerStats};
 
 /// Remembers the previous CPU reading of each container, because a CPU percentage needs two.
 pub struct StatsSampler {
-    reader: CgroupReader,
+    /// Lent to a blocking task for each sample: finding and reading cgroup files blocks.
+    files: Option<FileCache>,
     local: bool,
     host_mem: Option<u64>,
-    /// Where each container's counters are read from, with the PID that was resolved for.
-    files: HashMap<String, (u32, Source)>,
+    prev_cpu: HashMap<ContainerId, (Instant, u64)>,
+}
+
+/// Where each container's counters are read from, with the PID they were resolved for.
+struct FileCache {
+    reader: CgroupReader,
+    files: HashMap<ContainerId, (u32, Source)>,
     /// How many containers may keep their four files open, from the open-files limit.
     open_budget: usize,
-    prev_cpu: HashMap<String, (Instant, u64)>,
 }
+
+type Reading = (ContainerId, Result<CgroupSample, String>);
 
 impl StatsSampler {
     pub fn new(local: bool) -> StatsSampler {
         StatsSampler {
-            reader: CgroupReader::default(),
+            files: Some(FileCache::new()),
             local,
             host_mem: cgroup::host_mem_total(std::path::Path::new("/proc")),
-            files: HashMap::new(),
-            open_budget: open_files_budget(),
             prev_cpu: HashMap::new(),
         }
     }
@@ -40,38 +45,35 @@ impl StatsSampler {
         &mut self,
         docker: &bollard::Docker,
         containers: &[Container],
-    ) -> HashMap<String, ContainerStats> {
-        let running: Vec<(String, Option<u32>)> =
+    ) -> HashMap<ContainerId, ContainerStats> {
+        let running: Vec<(ContainerId, Option<u32>)> =
             containers.iter().filter(|c| c.state.is_running()).map(|c| (c.id.clone(), c.pid)).collect();
-        // A set, not a scan of the list: this runs every tick for every container.
-        let live: HashSet<&str> = running.iter().map(|(id, _)| id.as_str()).collect();
-        self.files.retain(|id, _| live.contains(id.as_str()));
-        self.prev_cpu.retain(|id, _| live.contains(id.as_str()));
+        {
+            // A set, not a scan of the list: this runs every tick for every container.
+            let live: HashSet<&str> = running.iter().map(|(id, _)| id.as_str()).collect();
+            self.prev_cpu.retain(|id, _| live.contains(id.as_str()));
+        }
 
-        let mut readings: HashMap<String, CgroupSample> = HashMap::new();
-        let mut via_api: Vec<String> = Vec::new();
+        let mut readings: HashMap<ContainerId, CgroupSample> = HashMap::new();
+        let mut via_api: Vec<ContainerId> = Vec::new();
         if self.local {
-            let jobs = self.cgroup_jobs(&running);
-            let reader = self.reader.clone();
-            let ids: Vec<String> = jobs.iter().map(|j| j.0.clone()).collect();
-            // File reads are quick but blocking; keep them off the async workers.
+            let mut cache = self.files.take().unwrap_or_else(FileCache::new);
+            let ids: Vec<ContainerId> = running.iter().map(|(id, _)| id.clone()).collect();
             let done = tokio::task::spawn_blocking(move || {
-                jobs.into_iter()
-                    .map(|(id, source)| {
-                        let res = match &source {
-                            Source::Open(f) => f.read().map_err(|e| e.to_string()),
-                            Source::Paths(p) => reader.read(p).map_err(|e| e.to_string()),
-                            Source::None => Err("no cgroup found".to_string()),
-                        };
-                        (id, res)
-                    })
-                    .collect::<Vec<_>>()
+                let readings = cache.read_all(&running);
+                (cache, readings)
             })
-            .await
-            .unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "cgroup reader task failed; asking the engine this time");
-                ids.into_iter().map(|id| (id, Err("cgroup reader task failed".to_string()))).collect()
-            });
+            .await;
+            let done = match done {
+                Ok((cache, readings)) => {
+                    self.files = Some(cache);
+                    readings
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cgroup reader task failed; asking the engine this time");
+                    ids.into_iter().map(|id| (id, Err("cgroup reader task failed".to_string()))).collect()
+                }
+            };
             for (id, res) in done {
                 match res {
                     Ok(s) => {
@@ -79,17 +81,15 @@ impl StatsSampler {
                     }
                     Err(e) => {
                         tracing::debug!(container = %id, error = %e, "cgroup read failed; using the stats API");
-                        // Reopen next time (the cgroup may have been recreated); ask the engine now.
-                        self.files.remove(&id);
                         via_api.push(id);
                     }
                 }
             }
         } else {
-            via_api = running.iter().map(|(id, _)| id.clone()).collect();
+            via_api = running.into_iter().map(|(id, _)| id).collect();
         }
 
-        let api: Vec<(String, Option<CgroupSample>)> = stream::iter(via_api)
+        let api: Vec<(ContainerId, Option<CgroupSample>)> = stream::iter(via_api)
             .map(|id| async move {
                 let s = one_shot(docker, &id).await;
                 (id, s)
@@ -111,23 +111,32 @@ impl StatsSampler {
         }
         out
     }
+}
 
-    /// The counter files of each running container, opened once per PID (a restart changes
-    /// the PID and the cgroup).
-    fn cgroup_jobs(&mut self, running: &[(String, Option<u32>)]) -> Vec<(String, Source)> {
+impl FileCache {
+    fn new() -> FileCache {
+        FileCache { reader: CgroupReader::default(), files: HashMap::new(), open_budget: open_files_budget() }
+    }
+
+    /// Reads every running container's counters, finding (and opening) the files of containers
+    /// seen for the first time or restarted since. Blocks: run it off the async workers.
+    fn read_all(&mut self, running: &[(ContainerId, Option<u32>)]) -> Vec<Reading> {
+        let live: HashSet<&str> = running.iter().map(|(id, _)| id.as_str()).collect();
+        self.files.retain(|id, _| live.contains(id.as_str()));
         let mut open = self.files.values().filter(|(_, s)| matches!(s, Source::Open(_))).count();
-        let mut jobs = Vec::with_capacity(running.len());
+        let mut out = Vec::with_capacity(running.len());
         for (id, pid) in running {
             let Some(pid) = *pid else {
-                jobs.push((id.clone(), Source::None));
+                out.push((id.clone(), Err("no PID".to_string())));
                 continue;
             };
             let entry = self.files.entry(id.clone()).or_insert((0, Source::None));
+            // A restart changes the PID and the cgroup.
             if entry.0 != pid || matches!(entry.1, Source::None) {
                 if matches!(entry.1, Source::Open(_)) {
                     open -= 1;
                 }
-                let source = match self.reader.resolve(pid) {
+                let source = match self.reader.resolve(pid, id) {
                     // Past the budget, files are opened for each reading instead of kept open.
                     Ok(p) if open >= self.open_budget => Source::Paths(p),
                     Ok(p) => match self.reader.open(&p) {
@@ -144,9 +153,21 @@ impl StatsSampler {
                 };
                 *entry = (pid, source);
             }
-            jobs.push((id.clone(), entry.1.clone()));
+            let res = match &entry.1 {
+                Source::Open(f) => f.read().map_err(|e| e.to_string()),
+                Source::Paths(p) => self.reader.read(p).map_err(|e| e.to_string()),
+                Source::None => Err("no cgroup found".to_string()),
+            };
+            if res.is_err() {
+                // Reopen next time: the cgroup may have been recreated.
+                if matches!(entry.1, Source::Open(_)) {
+                    open -= 1;
+                }
+                entry.1 = Source::None;
+            }
+            out.push((id.clone(), res));
         }
-        jobs
+        out
     }
 }
 

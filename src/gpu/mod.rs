@@ -1,10 +1,9 @@
-//! GPUs: the NVML sampler and its backend, which container a GPU process lives in (`owner`),
-//! and which GPUs a container was given (`request`).
+//! GPUs: the NVML sampler thread and its backend. Which container a GPU process lives in comes
+//! from `procfs`.
 
 pub mod model;
 pub mod nvml;
-pub mod owner;
-pub mod request;
 pub mod sampler;
 
 pub use model::{ContainerGpuUsage, GpuProcess, GpuSample, GpuSnapshot, ProcessKind};
+pub use sampler::{GpuEvent, GpuSampler};

@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use crate::docker::ContainerId;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProcessKind {
     Compute,
@@ -16,8 +18,8 @@ pub struct GpuProcess {
     pub memory_used: Option<u64>,
     /// Share of the GPU's SMs over the last interval; None when the driver cannot tell.
     pub sm_percent: Option<u32>,
-    /// Full container ID when the process lives in a container.
-    pub container_id: Option<String>,
+    /// Its container, when the process lives in one.
+    pub container_id: Option<ContainerId>,
     pub command: Option<String>,
     pub user: Option<String>,
 }
@@ -71,8 +73,8 @@ pub struct ContainerGpuUsage {
 }
 
 /// Groups every GPU process by container.
-pub fn usage_by_container(gpus: &[GpuSample]) -> HashMap<String, ContainerGpuUsage> {
-    let mut out: HashMap<String, ContainerGpuUsage> = HashMap::new();
+pub fn usage_by_container(gpus: &[GpuSample]) -> HashMap<ContainerId, ContainerGpuUsage> {
+    let mut out: HashMap<ContainerId, ContainerGpuUsage> = HashMap::new();
     for gpu in gpus {
         for p in &gpu.processes {
             let Some(id) = &p.container_id else { continue };
@@ -107,7 +109,7 @@ mod tests {
             kind: ProcessKind::Compute,
             memory_used: mem,
             sm_percent: sm,
-            container_id: container.map(str::to_string),
+            container_id: container.map(ContainerId::from),
             command: None,
             user: None,
         }

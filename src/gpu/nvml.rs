@@ -15,7 +15,8 @@ use nvml_wrapper::enums::device::UsedGpuMemory;
 use nvml_wrapper::error::NvmlError;
 
 use super::model::{GpuProcess, GpuSample, GpuSnapshot, ProcessKind, cuda_version_string};
-use super::owner;
+use crate::docker::ContainerId;
+use crate::procfs;
 
 /// The library names tried when none is given, in order.
 pub const DEFAULT_LIBS: [&str; 2] = ["libnvidia-ml.so.1", "libnvidia-ml.so"];
@@ -32,7 +33,7 @@ pub enum NvmlOpenError {
 /// be wasted work, and a PID keeps its container for life.
 #[derive(Debug, Clone)]
 struct Identity {
-    container_id: Option<String>,
+    container_id: Option<ContainerId>,
     command: Option<String>,
     user: Option<String>,
 }
@@ -130,15 +131,15 @@ impl Drop for NvmlBackend {
 }
 
 fn identify(proc_root: &Path, pid: u32) -> Identity {
-    let container_id = match owner::container_of_pid(proc_root, pid) {
-        Ok(id) => id,
+    let container_id = match procfs::container_of_pid(proc_root, pid) {
+        Ok(id) => id.map(ContainerId::from),
         Err(e) => {
             // NVML reports host PIDs; inside a container without --pid=host they are not here.
             tracing::debug!(pid, error = %e, "cannot read the process's cgroup");
             None
         }
     };
-    let (command, user) = owner::process_identity(proc_root, pid);
+    let (command, user) = procfs::process_identity(proc_root, pid);
     Identity { container_id, command, user }
 }
 

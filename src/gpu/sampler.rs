@@ -2,34 +2,42 @@
 //! missing or breaks, says why and tries again later.
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::sync::mpsc::Sender;
 
+use super::model::GpuSnapshot;
 use super::nvml::{NvmlBackend, describe};
-use crate::msg::{GpuMsg, Msg};
+use crate::clock::unix_now;
 
 /// A host without a driver rarely grows one; a slow retry costs nothing and catches a driver
 /// that was being (re)loaded.
 pub const RETRY: Duration = Duration::from_secs(10);
 
-pub struct GpuSampler {
+/// What the sampler publishes; any front end that can be made from these can run it.
+#[derive(Debug, Clone)]
+pub enum GpuEvent {
+    /// No NVML (no driver, no library, init failed): the reason, and when it is tried again.
+    Unavailable {
+        reason: String,
+        retry_in: Duration,
+    },
+    Snapshot(GpuSnapshot),
+}
+
+pub struct GpuSampler<M> {
     pub lib: Option<PathBuf>,
     pub refresh: Duration,
-    pub tx: Sender<Msg>,
+    pub tx: Sender<M>,
 }
 
-pub fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
-}
-
-impl GpuSampler {
+impl<M: From<GpuEvent> + Send + 'static> GpuSampler<M> {
     pub fn spawn(self) -> std::io::Result<std::thread::JoinHandle<()>> {
         std::thread::Builder::new().name("nvml-sampler".into()).spawn(move || self.run())
     }
 
-    fn send(&self, msg: GpuMsg) -> bool {
-        self.tx.blocking_send(Msg::Gpu(msg)).is_ok()
+    fn send(&self, event: GpuEvent) -> bool {
+        self.tx.blocking_send(M::from(event)).is_ok()
     }
 
     fn run(self) {
@@ -38,7 +46,7 @@ impl GpuSampler {
                 Ok(b) => b,
                 Err(e) => {
                     tracing::info!(error = %e, "NVML not available");
-                    if !self.send(GpuMsg::Unavailable {
+                    if !self.send(GpuEvent::Unavailable {
                         reason: format!("NVML not available: {e}"),
                         retry_in: RETRY,
                     }) {
@@ -52,14 +60,14 @@ impl GpuSampler {
             loop {
                 match backend.sample(unix_now()) {
                     Ok(snapshot) => {
-                        if !self.send(GpuMsg::Snapshot(snapshot)) {
+                        if !self.send(GpuEvent::Snapshot(snapshot)) {
                             return;
                         }
                     }
                     Err(e) => {
                         let reason = format!("NVML error: {}", describe(&e));
                         tracing::warn!(%reason, "GPU sampling failed; reopening");
-                        if !self.send(GpuMsg::Unavailable { reason, retry_in: RETRY }) {
+                        if !self.send(GpuEvent::Unavailable { reason, retry_in: RETRY }) {
                             return;
                         }
                         std::thread::sleep(RETRY);

@@ -9,12 +9,12 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::docker::collector::Lister;
+use crate::clock::unix_now;
+use crate::docker::lister::Lister;
 use crate::docker::stats::StatsSampler;
-use crate::docker::{Container, ContainerStats, DockerHost, describe_error};
+use crate::docker::{Container, ContainerId, ContainerStats, DockerHost, EngineError};
 use crate::gpu::model::usage_by_container;
 use crate::gpu::nvml::NvmlBackend;
-use crate::gpu::sampler::unix_now;
 use crate::gpu::{GpuSnapshot, ProcessKind};
 
 #[derive(Debug, Serialize)]
@@ -97,7 +97,7 @@ const CPU_WINDOW: Duration = Duration::from_millis(500);
 struct DockerPart {
     status: DockerStatus,
     containers: Vec<Container>,
-    stats: HashMap<String, ContainerStats>,
+    stats: HashMap<ContainerId, ContainerStats>,
 }
 
 async fn docker_part(host: &DockerHost) -> DockerPart {
@@ -108,26 +108,26 @@ async fn docker_part(host: &DockerHost) -> DockerPart {
         api_version: None,
         error: None,
     };
-    let fail = |mut status: DockerStatus, e: &bollard::errors::Error| {
-        status.error = Some(describe_error(e));
+    let fail = |mut status: DockerStatus, e: EngineError| {
+        status.error = Some(e.to_string());
         DockerPart { status, containers: Vec::new(), stats: HashMap::new() }
     };
     let docker = match crate::docker::connect(host).await {
         Ok(d) => d,
-        Err(e) => return fail(status, &e),
+        Err(e) => return fail(status, e),
     };
     match docker.version().await {
         Ok(v) => {
             status.server_version = v.version;
             status.api_version = v.api_version;
         }
-        Err(e) => return fail(status, &e),
+        Err(e) => return fail(status, e.into()),
     }
     status.connected = true;
     let mut lister = Lister::default();
     let containers = match lister.refresh(&docker).await {
         Ok(c) => c,
-        Err(e) => return fail(status, &e),
+        Err(e) => return fail(status, e),
     };
     let mut sampler = StatsSampler::new(host.is_local());
     sampler.sample(&docker, &containers).await;
@@ -185,7 +185,7 @@ fn assemble(nvml: NvmlStatus, docker: DockerPart, snap: Option<GpuSnapshot>) -> 
             let u = usage.get(&c.id);
             let s = docker.stats.get(&c.id);
             ContainerDoc {
-                id: c.id.clone(),
+                id: c.id.to_string(),
                 name: c.name.clone(),
                 image: c.image.clone(),
                 state: c.state.as_str().to_string(),
@@ -226,7 +226,7 @@ fn assemble(nvml: NvmlStatus, docker: DockerPart, snap: Option<GpuSnapshot>) -> 
                     },
                     memory_used_bytes: p.memory_used,
                     sm_percent: p.sm_percent,
-                    container_id: p.container_id.clone(),
+                    container_id: p.container_id.as_ref().map(ToString::to_string),
                     container_name: p
                         .container_id
                         .as_deref()

@@ -237,7 +237,7 @@ pub fn status_text(c: &Container, now: i64) -> String {
         (Some(t), n) if n > 0 => age(n - t),
         _ => "?".to_string(),
     };
-    let health = c.health.as_ref().map(|h| format!(" ({h})")).unwrap_or_default();
+    let health = c.health.map(|h| format!(" ({})", h.as_str())).unwrap_or_default();
     match c.state {
         ContainerState::Running => format!("Up {}{health}", since(c.started_at)),
         ContainerState::Paused => format!("Up {} (paused)", since(c.started_at)),

@@ -7,7 +7,8 @@ use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
 
 use super::fmt::bytes;
 use super::theme::Styles;
-use crate::app::{Confirm, Launching};
+use crate::app::{CONFIRM_HINTS, Confirm, LAUNCHING_HINTS, Launching};
+use crate::config::Keymap;
 
 /// A centred rectangle of at most `w` x `h` inside `area`.
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
@@ -16,22 +17,27 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     r
 }
 
-pub fn confirm(f: &mut Frame, area: Rect, c: &Confirm, st: &Styles) {
-    confirm_text(f, area, &c.prompt, st);
+pub fn confirm(f: &mut Frame, area: Rect, c: &Confirm, keymap: &Keymap, st: &Styles) {
+    confirm_text(f, area, &c.prompt, keymap, st);
 }
 
-pub fn confirm_text(f: &mut Frame, area: Rect, prompt: &str, st: &Styles) {
+/// "y confirm   any other key cancel", with the keys the keymap binds.
+pub fn yes_no_line(keymap: &Keymap, st: &Styles, yes: &str) -> Line<'static> {
+    let mut spans = Vec::new();
+    for hint in CONFIRM_HINTS {
+        if let Some(keys) = keymap.hint_keys(hint) {
+            spans.push(Span::styled(keys, st.key()));
+            spans.push(Span::raw(format!(" {yes}   ")));
+        }
+    }
+    spans.push(Span::styled("any other key", st.key()));
+    spans.push(Span::raw(" cancel"));
+    Line::from(spans)
+}
+
+pub fn confirm_text(f: &mut Frame, area: Rect, prompt: &str, keymap: &Keymap, st: &Styles) {
     let width = 64.min(area.width);
-    let text = vec![
-        Line::from(prompt.to_string()),
-        Line::from(""),
-        Line::from(vec![
-            Span::styled("y", st.key()),
-            Span::raw(" confirm   "),
-            Span::styled("any other key", st.key()),
-            Span::raw(" cancel"),
-        ]),
-    ];
+    let text = vec![Line::from(prompt.to_string()), Line::from(""), yes_no_line(keymap, st, "confirm")];
     // Enough lines for the prompt wrapped to the dialog's width.
     let inner_w = usize::from(width.saturating_sub(2)).max(1);
     let height = (prompt.chars().count().div_ceil(inner_w) + 4) as u16;
@@ -41,14 +47,14 @@ pub fn confirm_text(f: &mut Frame, area: Rect, prompt: &str, st: &Styles) {
     f.render_widget(Paragraph::new(text).block(block).wrap(Wrap { trim: true }), r);
 }
 
-pub fn launching(f: &mut Frame, area: Rect, l: &Launching, st: &Styles) {
+pub fn launching(f: &mut Frame, area: Rect, l: &Launching, keymap: &Keymap, st: &Styles) {
     let r = centered(area, 70, 5);
     f.render_widget(Clear, r);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(st.border(true))
         .title(format!(" Launching {} ", l.image))
-        .title_bottom(Line::from(" Esc cancels ").right_aligned());
+        .title_bottom(Line::from(format!(" {} ", keymap.hint_line(LAUNCHING_HINTS))).right_aligned());
     let ratio = if l.total > 0 { (l.done as f64 / l.total as f64).clamp(0.0, 1.0) } else { 0.0 };
     let label = if l.total > 0 {
         format!("{} {} / {}", l.status, bytes(l.done), bytes(l.total))

@@ -10,14 +10,15 @@ use super::dialogs::centered;
 use super::fmt::{age, truncate};
 use super::theme::Styles;
 use crate::app::AppState;
-use crate::app::disk::{DiskView, Stage};
+use crate::app::disk::{DiskView, IMAGE_HINTS, ROW_HINTS, Stage};
+use crate::config::Action;
 use crate::docker::disk::{Category, DiskUsage, ImageRow, human_size};
 
 pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, st: &Styles) {
     if let Stage::Images { rows, selected, confirm } = &v.stage {
         return images(f, area, app, rows.as_deref(), *selected, *confirm, st);
     }
-    let hint = " j/k row · Enter preview & prune · a named volumes · i images · u refresh · Esc back ";
+    let hint = format!(" {} ", app.keymap.hint_line(ROW_HINTS));
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(st.border(true))
@@ -141,9 +142,10 @@ fn preview(f: &mut Frame, area: Rect, app: &AppState, u: &DiskUsage, v: &DiskVie
             st.error(),
         )));
         let which = if opts.include_named_volumes {
-            "anonymous AND named"
+            "anonymous AND named".to_string()
         } else {
-            "anonymous only (`a` adds named)"
+            let key = app.keymap.keys(Action::NamedVolumes).first().map(ToString::to_string);
+            format!("anonymous only (`{}` adds named)", key.as_deref().unwrap_or("named_volumes"))
         };
         lines.push(Line::from(format!("Removes unused volumes: {which}.")));
     }
@@ -175,12 +177,7 @@ fn preview(f: &mut Frame, area: Rect, app: &AppState, u: &DiskUsage, v: &DiskVie
         }
     }
     lines.push(Line::from(""));
-    lines.push(Line::from(vec![
-        Span::styled("y", st.key()),
-        Span::raw(" prune   "),
-        Span::styled("any other key", st.key()),
-        Span::raw(" cancel"),
-    ]));
+    lines.push(super::dialogs::yes_no_line(&app.keymap, st, "prune"));
     let r = centered(area, 96, (lines.len() + 2) as u16);
     f.render_widget(Clear, r);
     let b = Block::default()
@@ -203,7 +200,7 @@ fn images(
         .borders(Borders::ALL)
         .border_style(st.border(true))
         .title(Span::styled(" Images by size ", st.title()))
-        .title_bottom(Line::from(Span::styled(" j/k move · d remove · Esc back ", st.dim())));
+        .title_bottom(Line::from(Span::styled(format!(" {} ", app.keymap.hint_line(IMAGE_HINTS)), st.dim())));
     let inner = block.inner(area);
     f.render_widget(block, area);
     let Some(rows) = rows else {
@@ -242,6 +239,7 @@ fn images(
             f,
             area,
             &format!("Remove image {} ({})?", img.name, human_size(img.size)),
+            &app.keymap,
             st,
         );
     }

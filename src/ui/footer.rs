@@ -6,8 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::theme::Styles;
-use crate::app::{AppState, Level, Mode};
-use crate::config::Action;
+use crate::app::{AppState, Level, MAIN_HINTS, Mode};
 
 pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
     let line = if app.mode == Mode::Filter {
@@ -25,20 +24,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         Line::from("")
     } else {
         let mut spans = Vec::new();
-        for (action, what) in [
-            (Action::Quit, "quit"),
-            (Action::Help, "help"),
-            (Action::NewContainer, "new"),
-            (Action::Logs, "logs"),
-            (Action::Stop, "stop"),
-            (Action::DiskUsage, "disk"),
-            (Action::Filter, "filter"),
-            (Action::SortNext, "sort"),
-            (Action::NextPanel, "panel"),
-        ] {
-            if let Some(key) = app.keymap.keys(action).first() {
-                spans.push(Span::styled(key.to_string(), st.key()));
-                spans.push(Span::raw(format!(" {what}  ")));
+        for hint in MAIN_HINTS {
+            if let Some(keys) = app.keymap.hint_keys(hint) {
+                spans.push(Span::styled(keys, st.key()));
+                spans.push(Span::raw(format!(" {}  ", hint.label)));
             }
         }
         if !app.table.filter().is_empty() {

@@ -25,7 +25,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
             spans.push(Span::raw(format!(
                 "docker {} (API {})",
                 info.server_version.as_deref().unwrap_or("?"),
-                info.api_version.as_deref().unwrap_or("?")
+                info.api_version.map_or_else(|| "?".to_string(), |v| v.to_string())
             )));
         }
         EngineStatus::Connecting { .. } => spans.push(Span::styled("○ docker: connecting", st.dim())),

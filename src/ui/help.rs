@@ -1,4 +1,5 @@
-//! The help overlay, generated from the live keymap so it never lists a key that does nothing.
+//! The help overlay, generated from the live keymap and the views' own declarations, so it
+//! never lists a key that does nothing and shows remapped keys as remapped.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
@@ -6,19 +7,27 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::theme::Styles;
-use crate::app::AppState;
-use crate::config::Action;
+use crate::app::{AppState, HELP_HINTS};
+use crate::config::{Action, Scope};
 
 pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
-    let mut lines: Vec<Line> = Action::ALL
-        .iter()
-        .map(|a| {
+    let mut lines: Vec<Line> = Vec::new();
+    for scope in Scope::ALL {
+        if scope != Scope::Main {
+            lines.push(Line::from(""));
+            lines.push(Line::from(Span::styled(scope.title(), st.title())));
+        }
+        lines.extend(Action::ALL.iter().filter(|a| a.works_in(scope)).map(|a| {
             Line::from(vec![
                 Span::styled(format!("{:>14} ", app.keymap.label(*a)), st.key()),
-                Span::raw(a.description()),
+                Span::raw(a.describe(scope)),
             ])
-        })
-        .collect();
+        }));
+    }
+    lines.push(Line::from(Span::styled(
+        "Typing into the filter, the log search and the form's text fields: Enter, Esc and Backspace as themselves.",
+        st.dim(),
+    )));
     lines.push(Line::from(""));
     lines.push(super::launch::runtime_line(app, st));
     if app.read_only {
@@ -33,7 +42,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "built-in defaults".into());
     lines.push(Line::from(Span::styled(format!("config: {config}"), st.dim())));
-    lines.push(Line::from(Span::styled("j/k scroll · any other key closes this help", st.dim())));
+    lines.push(Line::from(Span::styled(
+        format!("{} · any other key closes this help", app.keymap.hint_line(HELP_HINTS)),
+        st.dim(),
+    )));
 
     let height = (lines.len() as u16 + 2).min(area.height);
     let width = 76.min(area.width);

@@ -22,10 +22,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &S
         .borders(Borders::ALL)
         .border_style(st.border(true))
         .title(Span::styled(" New container ", st.title()))
-        .title_bottom(
-            Line::from(" Tab/Shift-Tab move · Space/←→ change · Ctrl-U clear · Enter launch · Esc cancel ")
-                .centered(),
-        );
+        .title_bottom(Line::from(format!(" {} ", app.keymap.hint_line(LaunchForm::HINTS))).centered());
     let inner = block.inner(r);
     f.render_widget(block, r);
     // Labels take at most half a narrow pane.

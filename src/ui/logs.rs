@@ -8,8 +8,9 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::theme::Styles;
 use crate::app::LogView;
+use crate::config::Keymap;
 
-pub fn draw(f: &mut Frame, area: Rect, v: &LogView, st: &Styles) {
+pub fn draw(f: &mut Frame, area: Rect, v: &LogView, keymap: &Keymap, st: &Styles) {
     let mode = if v.follow { "following" } else { "paused (G follows)" };
     let mut title = format!(" Logs: {} · {} lines · {mode} ", v.name, v.lines.len());
     if v.dropped > 0 {
@@ -19,9 +20,9 @@ pub fn draw(f: &mut Frame, area: Rect, v: &LogView, st: &Styles) {
         format!(" /{}█  Enter find · Esc clear ", v.search)
     } else if !v.search.is_empty() {
         let found = if v.no_match { "no more matches · " } else { "" };
-        format!(" \"{}\": {found}n older · N newer · / search · Esc back ", v.search)
+        format!(" \"{}\": {found}{} ", v.search, keymap.hint_line(v.hints()))
     } else {
-        " j/k scroll · g/G top/follow · / search · Esc back ".to_string()
+        format!(" {} ", keymap.hint_line(v.hints()))
     };
     let block = Block::default()
         .borders(Borders::ALL)

@@ -35,7 +35,7 @@ pub fn draw(f: &mut Frame, app: &AppState) {
     header::draw(f, header_area, app, &st);
     match &app.mode {
         Mode::Logs(view) => {
-            logs::draw(f, body, view, &st);
+            logs::draw(f, body, view, &app.keymap, &st);
             footer::draw(f, footer_area, app, &st);
             return;
         }
@@ -54,9 +54,9 @@ pub fn draw(f: &mut Frame, app: &AppState) {
     footer::draw(f, footer_area, app, &st);
     match &app.mode {
         Mode::Help => help::draw(f, area, app, &st),
-        Mode::Confirm(c) => dialogs::confirm(f, area, c, &st),
+        Mode::Confirm(c) => dialogs::confirm(f, area, c, &app.keymap, &st),
         Mode::Launch(form) => launch::draw(f, area, app, form, &st),
-        Mode::Launching(l) => dialogs::launching(f, area, l, &st),
+        Mode::Launching(l) => dialogs::launching(f, area, l, &app.keymap, &st),
         _ => {}
     }
 }

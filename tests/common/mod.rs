@@ -8,16 +8,19 @@ use std::collections::HashMap;
 
 use gpudock::app::AppState;
 use gpudock::config::Config;
-use gpudock::docker::{Container, ContainerState, ContainerStats, EngineInfo};
-use gpudock::gpu::request::GpuRequest;
-use gpudock::msg::{EngineMsg, Msg};
+use gpudock::docker::EngineEvent;
+use gpudock::docker::gpus::GpuRequest;
+use gpudock::docker::{
+    ApiVersion, Container, ContainerId, ContainerState, ContainerStats, EngineInfo, Health,
+};
+use gpudock::msg::Msg;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 pub const NOW: i64 = 1_795_958_337;
 
-pub fn id(n: usize) -> String {
-    format!("{n:x}{}", "0".repeat(63))[..64].to_string()
+pub fn id(n: usize) -> ContainerId {
+    ContainerId::new(&format!("{n:x}{}", "0".repeat(63))[..64])
 }
 
 pub fn container(n: usize, name: &str, image: &str, state: ContainerState) -> Container {
@@ -40,7 +43,7 @@ pub fn engine_info() -> EngineInfo {
     EngineInfo {
         host: "unix:///var/run/docker.sock".into(),
         server_version: Some("20.10.24".into()),
-        api_version: Some("1.41".into()),
+        api_version: ApiVersion::parse("1.41"),
         runtimes: vec!["runc".into()],
         default_runtime: Some("runc".into()),
         ..Default::default()
@@ -50,7 +53,7 @@ pub fn engine_info() -> EngineInfo {
 /// An app connected to an engine with a handful of typical containers and their figures.
 pub fn sample_app() -> AppState {
     let mut app = AppState::new(&Config::default(), "unix:///var/run/docker.sock".into());
-    app.update(Msg::Engine(EngineMsg::Connected(Box::new(engine_info()))));
+    app.update(Msg::Engine(EngineEvent::Connected(Box::new(engine_info()))));
     let mut list = vec![
         container(1, "llama-finetune", "nvcr.io/nvidia/pytorch:25.01-py3", ContainerState::Running),
         container(2, "jupyter-alice", "jupyter/scipy-notebook:latest", ContainerState::Running),
@@ -58,8 +61,8 @@ pub fn sample_app() -> AppState {
         container(4, "triton-server", "nvcr.io/nvidia/tritonserver:25.01-py3", ContainerState::Running),
         container(5, "old-build", "nvidia/cuda:12.4.1-devel-ubuntu22.04", ContainerState::Created),
     ];
-    list[3].health = Some("healthy".into());
-    app.update(Msg::Engine(EngineMsg::Containers(list)));
+    list[3].health = Some(Health::Healthy);
+    app.update(Msg::Engine(EngineEvent::Containers(list)));
     let mut stats = HashMap::new();
     for (n, cpu, mem) in [(1, 387.5, 12u64 << 30), (2, 2.25, 900 << 20), (4, 35.0, 3 << 30)] {
         stats.insert(
@@ -67,7 +70,7 @@ pub fn sample_app() -> AppState {
             ContainerStats { cpu_percent: Some(cpu), mem_used: Some(mem), mem_limit: Some(64 << 30) },
         );
     }
-    app.update(Msg::Engine(EngineMsg::Stats { at: NOW, stats }));
+    app.update(Msg::Engine(EngineEvent::Stats { at: NOW, stats }));
     app
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::config::Preset;
+use crate::config::{Action, Hint, Preset};
 use crate::docker::LaunchSpec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -111,6 +111,16 @@ impl Default for LaunchForm {
     }
 }
 
+impl LaunchForm {
+    pub const HINTS: &'static [Hint] = &[
+        Hint::new(&[Action::NextField, Action::PrevField], "move"),
+        Hint::new(&[Action::ChoicePrev, Action::ChoiceNext], "change"),
+        Hint::new(&[Action::ClearField], "clear"),
+        Hint::new(&[Action::Submit], "launch"),
+        Hint::new(&[Action::Cancel], "cancel"),
+    ];
+}
+
 /// What a key press in the form asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FormAction {
@@ -200,20 +210,31 @@ impl LaunchForm {
         }
     }
 
-    pub fn handle_key(&mut self, key: KeyEvent, presets: &[Preset]) -> FormAction {
+    /// `action` is what the keymap made of `key` in the form; keys it does not bind type text.
+    pub fn handle_key(&mut self, action: Option<Action>, key: KeyEvent, presets: &[Preset]) -> FormAction {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Esc => return FormAction::Cancel,
-            KeyCode::Enter => return FormAction::Submit,
-            KeyCode::Tab | KeyCode::Down => self.step(1),
-            KeyCode::BackTab | KeyCode::Up => self.step(-1),
-            KeyCode::Left if self.focus.is_choice() => self.cycle(-1, presets),
-            KeyCode::Right | KeyCode::Char(' ') if self.focus.is_choice() => self.cycle(1, presets),
-            KeyCode::Char('u') if ctrl => {
+        let choice = self.focus.is_choice();
+        match action {
+            Some(Action::Cancel) => return FormAction::Cancel,
+            Some(Action::Submit) => return FormAction::Submit,
+            Some(Action::NextField) => self.step(1),
+            Some(Action::PrevField) => self.step(-1),
+            Some(Action::ChoicePrev) if choice => self.cycle(-1, presets),
+            Some(Action::ChoiceNext) if choice => self.cycle(1, presets),
+            Some(Action::ClearField) => {
                 if let Some(t) = self.text_mut(self.focus) {
                     t.clear();
                 }
             }
+            _ => return self.type_key(key, ctrl),
+        }
+        self.edited();
+        FormAction::None
+    }
+
+    /// A key no form action took: text editing in the focused field.
+    fn type_key(&mut self, key: KeyEvent, ctrl: bool) -> FormAction {
+        match key.code {
             KeyCode::Backspace => {
                 if let Some(t) = self.text_mut(self.focus) {
                     t.pop();
@@ -226,10 +247,14 @@ impl LaunchForm {
             }
             _ => return FormAction::None,
         }
-        // Editing a field clears its error and any pending warning.
+        self.edited();
+        FormAction::None
+    }
+
+    /// Editing a field clears its error and any pending warning.
+    fn edited(&mut self) {
         self.errors.remove(&self.focus);
         self.warning = None;
-        FormAction::None
     }
 
     /// Validates every field; on success the spec to launch, else the errors stay on the form.

@@ -1,7 +1,7 @@
 //! Checks of launch-form input, done before anything reaches the engine. Each returns the
 //! parsed value or a message that names what is wrong and what would be right.
 
-use crate::gpu::request::{GpuRef, GpuRequest};
+use crate::docker::gpus::{GpuRef, GpuRequest};
 
 /// `[registry[:port]/]path[:tag][@sha256:hex]`, the grammar of docker's reference package.
 pub fn image_reference(s: &str) -> Result<String, String> {

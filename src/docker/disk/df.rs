@@ -11,7 +11,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::DiskError;
-use super::model::{Category, CategoryUsage, DiskItem, short_id};
+use super::model::{Category, CategoryUsage, DiskItem, VolumeKind, short_id};
+use crate::docker::ContainerState;
 use crate::docker::convert::parse_time;
 
 /// Set on volumes that engines from 23.0 create without a name.
@@ -89,7 +90,7 @@ pub struct DfContainer {
     pub created: i64,
     /// Left out when the writable layer is empty.
     pub size_rw: Option<i64>,
-    pub state: String,
+    pub state: ContainerState,
 }
 
 impl DfContainer {
@@ -104,7 +105,7 @@ impl DfContainer {
 
     /// What `/containers/prune` removes: anything not running, paused or restarting.
     fn is_stopped(&self) -> bool {
-        matches!(self.state.as_str(), "exited" | "created" | "dead")
+        self.state.is_stopped()
     }
 }
 
@@ -260,6 +261,7 @@ impl DfData {
                 size: rw(c),
                 created: Some(c.created),
                 detail: c.image.clone(),
+                volume: None,
             })
             .collect();
         row(Category::StoppedContainers, self.containers.len(), self.containers.iter().map(rw).sum(), items)
@@ -282,6 +284,7 @@ impl DfData {
                     size: i.unique_size(),
                     created: Some(i.created),
                     detail: if tags.is_empty() { "untagged".into() } else { tags[1..].join(", ") },
+                    volume: None,
                 }
             })
             .collect();
@@ -303,6 +306,7 @@ impl DfData {
                 created: parse_time(c.last_used_at.as_deref())
                     .or_else(|| parse_time(c.created_at.as_deref())),
                 detail: if c.shared { format!("{}, shared", c.kind) } else { c.kind.clone() },
+                volume: None,
             })
             .collect();
         let private = |c: &&DfCache| !c.shared;
@@ -319,19 +323,21 @@ impl DfData {
             .iter()
             .filter(|v| v.is_unused())
             .map(|v| {
-                let anonymous = v.is_anonymous();
+                let kind = if v.is_anonymous() { VolumeKind::Anonymous } else { VolumeKind::Named };
                 DiskItem {
                     id: v.name.clone(),
-                    name: if anonymous { short_id(&v.name) } else { v.name.clone() },
+                    name: if kind == VolumeKind::Anonymous { short_id(&v.name) } else { v.name.clone() },
                     size: v.size(),
                     created: v.created(),
-                    detail: if anonymous { "anonymous" } else { "named" }.into(),
+                    detail: kind.label().into(),
+                    volume: Some(kind),
                 }
             })
             .collect();
         let total = self.volumes.iter().map(DfVolume::size).sum();
         let mut r = row(Category::Volumes, self.volumes.len(), total, items);
-        r.reclaimable_bytes = r.items.iter().filter(|i| i.detail == "anonymous").map(|i| i.size).sum();
+        r.reclaimable_bytes =
+            r.items.iter().filter(|i| i.volume == Some(VolumeKind::Anonymous)).map(|i| i.size).sum();
         r
     }
 }

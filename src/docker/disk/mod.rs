@@ -16,25 +16,25 @@ mod usage;
 #[cfg(test)]
 mod tests;
 
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 pub use df::{ANONYMOUS_LABEL, parse_df};
 pub use images::{images, remove_image};
 pub use model::{
-    Category, CategoryUsage, DiskItem, DiskUsage, FsUsage, ImageRow, PruneOptions, PruneReport, human_size,
-    short_id,
+    Category, CategoryUsage, DiskItem, DiskUsage, FsUsage, ImageRow, PruneOptions, PruneReport, VolumeKind,
+    human_size, short_id,
 };
 pub use prune::prune;
 pub use usage::{statvfs, usage};
 
+use super::EngineError;
 use super::convert::parse_time;
-use super::describe_error;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DiskError {
-    /// Unreachable engine, timeout, permissions: `describe_error`'s words.
+    /// Unreachable engine, timeout, permissions.
     #[error("{0}")]
-    Engine(String),
+    Engine(EngineError),
     #[error("a prune is already running on the engine; try again when it has finished")]
     PruneRunning,
     #[error("the engine is already computing disk usage; try again in a moment")]
@@ -67,28 +67,25 @@ fn users(containers: &[String]) -> String {
 
 impl DiskError {
     /// The engine's refusals in words a person can act on; `what` names the thing acted on.
-    pub(crate) fn from_engine(err: bollard::errors::Error, what: &str) -> DiskError {
-        use bollard::errors::Error as E;
-        match &err {
-            E::DockerResponseServerError { message, .. }
-                if message.contains("prune operation is already running") =>
-            {
-                DiskError::PruneRunning
-            }
-            // Engines before 23.0 refuse a second concurrent `/system/df` (HTTP 500).
-            E::DockerResponseServerError { message, .. }
-                if message.contains("disk usage operation is already") =>
-            {
-                DiskError::UsageRunning
-            }
-            E::DockerResponseServerError { status_code: 409, message } => match user_of(message) {
+    pub(crate) fn from_engine(err: impl Into<EngineError>, what: &str) -> DiskError {
+        let err = err.into();
+        let message = err.message().unwrap_or("");
+        if message.contains("prune operation is already running") {
+            return DiskError::PruneRunning;
+        }
+        // Engines before 23.0 refuse a second concurrent `/system/df` (HTTP 500).
+        if message.contains("disk usage operation is already") {
+            return DiskError::UsageRunning;
+        }
+        match err.status() {
+            Some(409) => match user_of(message) {
                 Some(container) => {
                     DiskError::ImageInUse { image: what.to_string(), containers: vec![container] }
                 }
-                None => DiskError::Conflict(message.clone()),
+                None => DiskError::Conflict(message.to_string()),
             },
-            E::DockerResponseServerError { status_code: 404, .. } => DiskError::NotFound(what.to_string()),
-            _ => DiskError::Engine(describe_error(&err)),
+            Some(404) => DiskError::NotFound(what.to_string()),
+            _ => DiskError::Engine(err),
         }
     }
 }
@@ -136,20 +133,5 @@ where
             }
             done => return done,
         }
-    }
-}
-
-pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
-/// Whether an API version string ("1.41") is at least 1.`minor`. Unreadable versions count as
-/// old, which picks the more careful path everywhere it matters.
-pub(crate) fn api_at_least(api: &str, minor: u32) -> bool {
-    let mut parts = api.trim().trim_start_matches('v').split('.');
-    match (parts.next().and_then(|p| p.parse::<u32>().ok()), parts.next().and_then(|p| p.parse::<u32>().ok()))
-    {
-        (Some(major), Some(m)) => (major, m) >= (1, minor),
-        _ => false,
     }
 }

@@ -61,6 +61,24 @@ pub struct DiskItem {
     /// Container: its image. Image: "untagged", or its other tags. Volume: "anonymous" or
     /// "named". Build cache: the record type, with ", shared" when images share its content.
     pub detail: String,
+    /// For volumes: which kind, since that decides whether a prune takes it.
+    pub volume: Option<VolumeKind>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VolumeKind {
+    Anonymous,
+    /// Created by name: holds data someone meant to keep; pruned only when asked for.
+    Named,
+}
+
+impl VolumeKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            VolumeKind::Anonymous => "anonymous",
+            VolumeKind::Named => "named",
+        }
+    }
 }
 
 /// One row. `count` and `total_bytes` cover everything of that kind on the engine (all
@@ -90,9 +108,7 @@ impl CategoryUsage {
             .items
             .iter()
             .filter(|i| cutoff.is_none_or(|c| i.created.is_some_and(|t| t <= c)))
-            .filter(|i| {
-                self.category != Category::Volumes || opts.include_named_volumes || i.detail != "named"
-            })
+            .filter(|i| opts.include_named_volumes || i.volume != Some(VolumeKind::Named))
             .collect())
     }
 }
@@ -190,6 +206,5 @@ pub fn human_size(bytes: u64) -> String {
 
 /// First 12 hex digits of an id, without the `sha256:` prefix, like the docker CLI.
 pub fn short_id(id: &str) -> String {
-    let hex = id.strip_prefix("sha256:").unwrap_or(id);
-    hex.chars().take(12).collect()
+    crate::docker::short_id(id).to_string()
 }

@@ -12,14 +12,16 @@ use bollard::query_parameters::{
 use super::df::{DfData, DfImage};
 use super::images::{container_users, list_containers};
 use super::model::{Category, PruneOptions, PruneReport, short_id};
-use super::{DiskError, api_at_least, cutoff, now, patiently, usage};
+use super::{DiskError, cutoff, patiently, usage};
+use crate::clock::unix_now as now;
+use crate::docker::ApiVersion;
 
 /// Deleting hundreds of gigabytes of layers takes a while on a busy disk.
 const PRUNE_TIMEOUT: Duration = Duration::from_secs(600);
 
 type Filters = HashMap<String, Vec<String>>;
 
-/// Removes what `category` lists, within `opts`. `api_version` is the engine's ("1.41").
+/// Removes what `category` lists, within `opts`. `api_version` is the negotiated one.
 ///
 /// How each row is done, and why:
 /// - stopped containers, dangling images, unused images, build cache: the engine's prune
@@ -39,7 +41,7 @@ pub async fn prune(
     docker: &bollard::Docker,
     category: Category,
     opts: &PruneOptions,
-    api_version: &str,
+    api_version: ApiVersion,
 ) -> Result<PruneReport, DiskError> {
     let now = now();
     let cutoff = opts.until.as_deref().map(|u| cutoff(u, now)).transpose()?;
@@ -259,11 +261,11 @@ async fn volumes(
     docker: &bollard::Docker,
     opts: &PruneOptions,
     cutoff: Option<i64>,
-    api_version: &str,
+    api_version: ApiVersion,
 ) -> Result<PruneReport, DiskError> {
     if opts.include_named_volumes && cutoff.is_none() {
         let mut f = filters(opts, None);
-        if api_at_least(api_version, 42) {
+        if api_version.at_least(42) {
             f.insert("all".into(), vec!["true".into()]);
         }
         let res = patiently(|| async {

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use super::df::DfData;
 use super::model::{DiskUsage, FsUsage};
-use super::{DiskError, api_at_least, patiently};
+use super::{DiskError, patiently};
+use crate::docker::ApiVersion;
 
 /// `/system/df` walks every volume and writable layer: on a node with terabytes of datasets it
 /// takes minutes, far past the connection's usual request timeout.
@@ -37,12 +38,12 @@ pub async fn usage(docker: &bollard::Docker, local: bool) -> Result<DiskUsage, D
 /// The records of `/system/df`, restricted to `types` ("image", "container", "volume",
 /// "build-cache") where the engine can (API 1.42+; older engines compute everything).
 pub(crate) async fn fetch(docker: &bollard::Docker, types: &[&str]) -> Result<DfData, DiskError> {
-    let version = docker.client_version();
+    let version = ApiVersion::from(docker.client_version());
     // Pinned to the negotiated version (unlike bollard's own calls, which leave the version
     // out and get the engine's newest shape), so the shape follows what we negotiated.
     // `verbose=1` asks 1.52+ for the per-record `Items`; older engines ignore it.
     let mut path = format!("/v{version}/system/df?verbose=1");
-    if api_at_least(&version.to_string(), 42) {
+    if version.at_least(42) {
         for t in types {
             path.push_str("&type=");
             path.push_str(t);

@@ -1,17 +1,37 @@
-//! Host process → container: the container ID sits somewhere in `/proc/<pid>/cgroup`.
+//! What `/proc` says about a host process: its cgroup lines, the container it lives in, its
+//! command and owner. The one parser of `/proc/<pid>/cgroup`, shared by the container stats
+//! (which cgroup files to read) and the GPU sampler (which container a GPU process is in).
 //!
-//! The shape of the path depends on the cgroup version, the cgroup driver and the runtime
+//! The container ID sits somewhere in `/proc/<pid>/cgroup`. The shape of the path depends on the cgroup version, the cgroup driver and the runtime
 //! (docker, containerd/Kubernetes, CRI-O, podman), and inside a private cgroup namespace it is
 //! relative (`/../<id>`). So the ID is searched for in every path component, not at a fixed place.
 
 use std::path::Path;
 
+/// One line of `/proc/<pid>/cgroup`: `hierarchy-id:controllers:path`. cgroup v2's unified
+/// hierarchy has no controllers (`0::/path`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CgroupEntry<'a> {
+    pub controllers: &'a str,
+    pub path: &'a str,
+}
+
+pub fn cgroup_entries(text: &str) -> impl Iterator<Item = CgroupEntry<'_>> {
+    text.lines().filter_map(|line| {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        Some(CgroupEntry { controllers, path })
+    })
+}
+
+/// The text of `/proc/<pid>/cgroup` under `proc_root`.
+pub fn read_cgroup(proc_root: &Path, pid: u32) -> std::io::Result<String> {
+    std::fs::read_to_string(proc_root.join(pid.to_string()).join("cgroup"))
+}
+
 /// The first 64-hex container ID in a cgroup file's text.
 pub fn container_id_from_cgroup(text: &str) -> Option<String> {
-    text.lines().find_map(|line| {
-        let path = line.splitn(3, ':').nth(2)?;
-        path.split('/').find_map(id_in_component)
-    })
+    cgroup_entries(text).find_map(|e| e.path.split('/').find_map(id_in_component))
 }
 
 fn id_in_component(comp: &str) -> Option<String> {
@@ -25,8 +45,7 @@ fn id_in_component(comp: &str) -> Option<String> {
 
 /// Reads `/proc/<pid>/cgroup` under `proc_root`; `Ok(None)` for a process outside any container.
 pub fn container_of_pid(proc_root: &Path, pid: u32) -> std::io::Result<Option<String>> {
-    let text = std::fs::read_to_string(proc_root.join(pid.to_string()).join("cgroup"))?;
-    Ok(container_id_from_cgroup(&text))
+    Ok(container_id_from_cgroup(&read_cgroup(proc_root, pid)?))
 }
 
 /// Command name and owner of a host process, for GPU users outside containers.

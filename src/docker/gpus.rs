@@ -1,10 +1,14 @@
-//! Which GPUs a container was given, read from what `docker inspect` shows.
+//! Which GPUs a container was given or asks for, and Docker's wire format for it: decoded from
+//! what `docker inspect` shows and encoded for a create request, in one place.
 //!
 //! Three ways exist on NVIDIA hosts: `--gpus` (HostConfig.DeviceRequests), CDI device requests
 //! (`--device nvidia.com/gpu=…`), and the `nvidia` runtime reading `NVIDIA_VISIBLE_DEVICES` from
 //! the container's environment (CUDA images set it to `all`).
 
+use std::collections::HashMap;
 use std::fmt;
+
+use bollard::models::DeviceRequest;
 
 /// A GPU named by the user: an index, a `GPU-<uuid>`, or anything else (MIG ids, `MIG-…`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +27,16 @@ impl GpuRef {
             GpuRef::Uuid(s.to_string())
         } else {
             GpuRef::Other(s.to_string())
+        }
+    }
+}
+
+impl GpuRef {
+    /// As the engine needs it: whole UUIDs (Display shortens them).
+    pub fn wire(&self) -> String {
+        match self {
+            GpuRef::Index(i) => i.to_string(),
+            GpuRef::Uuid(u) | GpuRef::Other(u) => u.clone(),
         }
     }
 }
@@ -72,6 +86,20 @@ impl GpuRequest {
         }
     }
 
+    /// Whether GPU `index` (with `uuid`) is one this request gives the container.
+    pub fn covers(&self, index: u32, uuid: &str) -> bool {
+        match self {
+            GpuRequest::None => false,
+            GpuRequest::All => true,
+            GpuRequest::Count(n) => index < *n,
+            GpuRequest::Devices(refs) => refs.iter().any(|r| match r {
+                GpuRef::Index(i) => *i == index,
+                GpuRef::Uuid(u) => u == uuid,
+                GpuRef::Other(_) => false,
+            }),
+        }
+    }
+
     fn from_list(value: &str) -> GpuRequest {
         match value.trim() {
             "" | "none" | "void" => GpuRequest::None,
@@ -97,21 +125,31 @@ impl fmt::Display for GpuRequest {
     }
 }
 
-/// The part of a `HostConfig.DeviceRequests` entry that matters here.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct DeviceRequestSpec {
-    pub driver: String,
-    pub count: i64,
-    pub device_ids: Vec<String>,
-    pub capabilities: Vec<Vec<String>>,
+/// `--gpus` as the docker CLI encodes it into `HostConfig.DeviceRequests`.
+pub fn encode(gpus: &GpuRequest) -> Option<Vec<DeviceRequest>> {
+    let gpu = |count: i64, ids: Option<Vec<String>>| DeviceRequest {
+        driver: Some(String::new()),
+        count: Some(count),
+        device_ids: ids,
+        capabilities: Some(vec![vec!["gpu".to_string()]]),
+        options: Some(HashMap::new()),
+    };
+    match gpus {
+        GpuRequest::None => None,
+        GpuRequest::All => Some(vec![gpu(-1, None)]),
+        GpuRequest::Count(n) => Some(vec![gpu(i64::from(*n), None)]),
+        GpuRequest::Devices(refs) => Some(vec![gpu(0, Some(refs.iter().map(GpuRef::wire).collect()))]),
+    }
 }
 
 /// Works out the GPU request from inspect data: device requests first, then the nvidia runtime.
-pub fn from_inspect(requests: &[DeviceRequestSpec], runtime: Option<&str>, env: &[String]) -> GpuRequest {
+pub fn decode(requests: &[DeviceRequest], runtime: Option<&str>, env: &[String]) -> GpuRequest {
     let mut devices = Vec::new();
     for req in requests {
-        if req.driver == "cdi" {
-            for id in &req.device_ids {
+        let driver = req.driver.as_deref().unwrap_or("");
+        let ids = req.device_ids.as_deref().unwrap_or(&[]);
+        if driver == "cdi" {
+            for id in ids {
                 let Some(which) = id.strip_prefix("nvidia.com/gpu=") else { continue };
                 if which == "all" {
                     return GpuRequest::All;
@@ -120,16 +158,17 @@ pub fn from_inspect(requests: &[DeviceRequestSpec], runtime: Option<&str>, env: 
             }
             continue;
         }
-        let wants_gpu = req.driver == "nvidia" || req.capabilities.iter().flatten().any(|c| c == "gpu");
+        let wants_gpu = driver == "nvidia" || req.capabilities.iter().flatten().flatten().any(|c| c == "gpu");
         if !wants_gpu {
             continue;
         }
-        if !req.device_ids.is_empty() {
-            devices.extend(req.device_ids.iter().map(|d| GpuRef::parse(d)));
-        } else if req.count < 0 {
+        let count = req.count.unwrap_or(0);
+        if !ids.is_empty() {
+            devices.extend(ids.iter().map(|d| GpuRef::parse(d)));
+        } else if count < 0 {
             return GpuRequest::All;
-        } else if req.count > 0 {
-            return GpuRequest::Count(req.count as u32);
+        } else if count > 0 {
+            return GpuRequest::Count(u32::try_from(count).unwrap_or(u32::MAX));
         }
     }
     if !devices.is_empty() {
@@ -146,69 +185,97 @@ pub fn from_inspect(requests: &[DeviceRequestSpec], runtime: Option<&str>, env: 
 mod tests {
     use super::*;
 
-    fn gpu_req(count: i64, ids: &[&str]) -> DeviceRequestSpec {
-        DeviceRequestSpec {
-            driver: String::new(),
-            count,
-            device_ids: ids.iter().map(|s| s.to_string()).collect(),
-            capabilities: vec![vec!["gpu".into()]],
+    fn gpu_req(count: i64, ids: &[&str]) -> DeviceRequest {
+        DeviceRequest {
+            driver: Some(String::new()),
+            count: Some(count),
+            device_ids: Some(ids.iter().map(|s| s.to_string()).collect()),
+            capabilities: Some(vec![vec!["gpu".into()]]),
+            options: None,
         }
     }
 
     #[test]
     fn gpus_flag_forms() {
-        assert_eq!(from_inspect(&[gpu_req(-1, &[])], None, &[]), GpuRequest::All);
-        assert_eq!(from_inspect(&[gpu_req(2, &[])], None, &[]), GpuRequest::Count(2));
+        assert_eq!(decode(&[gpu_req(-1, &[])], None, &[]), GpuRequest::All);
+        assert_eq!(decode(&[gpu_req(2, &[])], None, &[]), GpuRequest::Count(2));
         assert_eq!(
-            from_inspect(&[gpu_req(0, &["0", "2"])], None, &[]),
+            decode(&[gpu_req(0, &["0", "2"])], None, &[]),
             GpuRequest::Devices(vec![GpuRef::Index(0), GpuRef::Index(2)])
         );
         let uuid = "GPU-11111111-2222-3333-4444-555555555555";
         assert_eq!(
-            from_inspect(&[gpu_req(0, &[uuid])], None, &[]),
+            decode(&[gpu_req(0, &[uuid])], None, &[]),
             GpuRequest::Devices(vec![GpuRef::Uuid(uuid.into())])
         );
         // Compose writes the driver name and may leave capabilities out.
-        let compose = DeviceRequestSpec { driver: "nvidia".into(), count: -1, ..Default::default() };
-        assert_eq!(from_inspect(&[compose], None, &[]), GpuRequest::All);
+        let compose = DeviceRequest { driver: Some("nvidia".into()), count: Some(-1), ..Default::default() };
+        assert_eq!(decode(&[compose], None, &[]), GpuRequest::All);
         // A device request for something else is not a GPU.
-        let other =
-            DeviceRequestSpec { capabilities: vec![vec!["tpu".into()]], count: -1, ..Default::default() };
-        assert_eq!(from_inspect(&[other], None, &[]), GpuRequest::None);
+        let other = DeviceRequest {
+            capabilities: Some(vec![vec!["tpu".into()]]),
+            count: Some(-1),
+            ..Default::default()
+        };
+        assert_eq!(decode(&[other], None, &[]), GpuRequest::None);
     }
 
     #[test]
     fn cdi_forms() {
-        let cdi = |ids: &[&str]| DeviceRequestSpec {
-            driver: "cdi".into(),
-            device_ids: ids.iter().map(|s| s.to_string()).collect(),
+        let cdi = |ids: &[&str]| DeviceRequest {
+            driver: Some("cdi".into()),
+            device_ids: Some(ids.iter().map(|s| s.to_string()).collect()),
             ..Default::default()
         };
-        assert_eq!(from_inspect(&[cdi(&["nvidia.com/gpu=all"])], None, &[]), GpuRequest::All);
+        assert_eq!(decode(&[cdi(&["nvidia.com/gpu=all"])], None, &[]), GpuRequest::All);
         assert_eq!(
-            from_inspect(&[cdi(&["nvidia.com/gpu=0", "nvidia.com/gpu=3"])], None, &[]),
+            decode(&[cdi(&["nvidia.com/gpu=0", "nvidia.com/gpu=3"])], None, &[]),
             GpuRequest::Devices(vec![GpuRef::Index(0), GpuRef::Index(3)])
         );
-        assert_eq!(from_inspect(&[cdi(&["vendor.com/fpga=0"])], None, &[]), GpuRequest::None);
+        assert_eq!(decode(&[cdi(&["vendor.com/fpga=0"])], None, &[]), GpuRequest::None);
     }
 
     #[test]
     fn nvidia_runtime_env_forms() {
         let env = |v: &str| vec!["PATH=/bin".to_string(), format!("NVIDIA_VISIBLE_DEVICES={v}")];
-        assert_eq!(from_inspect(&[], Some("nvidia"), &env("all")), GpuRequest::All);
-        assert_eq!(from_inspect(&[], Some("nvidia"), &env("none")), GpuRequest::None);
-        assert_eq!(from_inspect(&[], Some("nvidia"), &env("void")), GpuRequest::None);
+        assert_eq!(decode(&[], Some("nvidia"), &env("all")), GpuRequest::All);
+        assert_eq!(decode(&[], Some("nvidia"), &env("none")), GpuRequest::None);
+        assert_eq!(decode(&[], Some("nvidia"), &env("void")), GpuRequest::None);
         assert_eq!(
-            from_inspect(&[], Some("nvidia"), &env("1,GPU-abc,MIG-GPU-x/1/0")),
+            decode(&[], Some("nvidia"), &env("1,GPU-abc,MIG-GPU-x/1/0")),
             GpuRequest::Devices(vec![
                 GpuRef::Index(1),
                 GpuRef::Uuid("GPU-abc".into()),
                 GpuRef::Other("MIG-GPU-x/1/0".into())
             ])
         );
-        assert_eq!(from_inspect(&[], Some("nvidia"), &[]), GpuRequest::None);
+        assert_eq!(decode(&[], Some("nvidia"), &[]), GpuRequest::None);
         // runc ignores the variable: a CUDA image under runc gets no GPU.
-        assert_eq!(from_inspect(&[], Some("runc"), &env("all")), GpuRequest::None);
+        assert_eq!(decode(&[], Some("runc"), &env("all")), GpuRequest::None);
+    }
+
+    #[test]
+    fn encode_and_decode_round_trip() {
+        let uuid = "GPU-11111111-2222-3333-4444-555555555555";
+        for req in [
+            GpuRequest::None,
+            GpuRequest::All,
+            GpuRequest::Count(2),
+            GpuRequest::Devices(vec![GpuRef::Index(0), GpuRef::Index(2)]),
+            GpuRequest::Devices(vec![GpuRef::Uuid(uuid.into())]),
+        ] {
+            let wire = encode(&req).unwrap_or_default();
+            assert_eq!(decode(&wire, None, &[]), req, "{wire:?}");
+        }
+    }
+
+    #[test]
+    fn covers_indices_and_uuids() {
+        let uuid = "GPU-11111111-2222-3333-4444-555555555555";
+        let d = GpuRequest::Devices(vec![GpuRef::Uuid(uuid.into()), GpuRef::Index(0)]);
+        assert!(d.covers(0, "GPU-other") && d.covers(3, uuid) && !d.covers(1, "GPU-other"));
+        assert!(GpuRequest::Count(2).covers(1, "") && !GpuRequest::Count(2).covers(2, ""));
+        assert!(GpuRequest::All.covers(7, "") && !GpuRequest::None.covers(0, ""));
     }
 
     #[test]

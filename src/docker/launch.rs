@@ -1,0 +1,127 @@
+//! Launching a container: pull if needed (reporting progress), create, start. A failed start
+//! leaves no container behind.
+
+use std::collections::HashMap;
+
+use bollard::Docker;
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, RemoveContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+use tokio::sync::mpsc::Sender;
+
+use super::explain::LaunchError;
+use super::model::{ContainerId, LaunchSpec};
+use super::{EngineError, gpus};
+
+/// How far a pull has come: bytes summed over the layers the engine has reported so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PullProgress {
+    pub image: String,
+    pub done: u64,
+    pub total: u64,
+    pub status: String,
+}
+
+/// The container that was started.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Launched {
+    pub id: ContainerId,
+    pub name: String,
+}
+
+pub fn create_body(spec: &LaunchSpec) -> ContainerCreateBody {
+    ContainerCreateBody {
+        image: Some(spec.image.clone()),
+        cmd: (!spec.cmd.is_empty()).then(|| spec.cmd.clone()),
+        env: (!spec.env.is_empty()).then(|| spec.env.clone()),
+        working_dir: spec.workdir.clone(),
+        labels: Some(spec.labels.iter().cloned().collect()),
+        host_config: Some(HostConfig {
+            auto_remove: Some(spec.auto_remove),
+            device_requests: gpus::encode(&spec.gpus),
+            binds: (!spec.binds.is_empty()).then(|| spec.binds.clone()),
+            ipc_mode: spec.ipc_host.then(|| "host".to_string()),
+            shm_size: spec.shm_size,
+            network_mode: spec.network.clone(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Pulls `image`, publishing progress as it goes.
+async fn pull<M: From<PullProgress>>(
+    docker: &Docker,
+    tx: &Sender<M>,
+    image: &str,
+) -> Result<(), LaunchError> {
+    let opts = CreateImageOptionsBuilder::default().from_image(image).build();
+    let mut stream = docker.create_image(Some(opts), None, None);
+    // Bytes per layer; the gauge shows the sums.
+    let mut layers: HashMap<String, (u64, u64)> = HashMap::new();
+    while let Some(item) = stream.next().await {
+        let info = item.map_err(|e| LaunchError::pull(image, &EngineError::from(e).to_string()))?;
+        if let Some(err) = info.error_detail.and_then(|d| d.message) {
+            return Err(LaunchError::pull(image, &err));
+        }
+        if let (Some(id), Some(p)) = (info.id.clone(), info.progress_detail) {
+            let e = layers.entry(id).or_default();
+            if let Some(c) = p.current {
+                e.0 = u64::try_from(c).unwrap_or(0);
+            }
+            if let Some(t) = p.total {
+                e.1 = u64::try_from(t).unwrap_or(0);
+            }
+        }
+        let (done, total) = layers.values().fold((0, 0), |a, l| (a.0 + l.0, a.1 + l.1));
+        let status = info.status.unwrap_or_default();
+        // The app may be gone (quitting): the pull is abandoned with it.
+        let _ = tx.send(M::from(PullProgress { image: image.to_string(), done, total, status })).await;
+    }
+    Ok(())
+}
+
+fn engine_failure(e: bollard::errors::Error) -> LaunchError {
+    LaunchError::engine(&EngineError::from(e).to_string())
+}
+
+/// Pull if needed, create, start.
+pub async fn launch<M: From<PullProgress>>(
+    docker: &Docker,
+    tx: &Sender<M>,
+    spec: &LaunchSpec,
+) -> Result<Launched, LaunchError> {
+    if docker.inspect_image(&spec.image).await.is_err() {
+        let start = PullProgress { image: spec.image.clone(), done: 0, total: 0, status: "pulling".into() };
+        let _ = tx.send(M::from(start)).await;
+        pull(docker, tx, &spec.image).await?;
+    }
+    let mut opts = CreateContainerOptionsBuilder::default();
+    if let Some(name) = &spec.name {
+        opts = opts.name(name);
+    }
+    let created =
+        docker.create_container(Some(opts.build()), create_body(spec)).await.map_err(engine_failure)?;
+    if let Err(e) = docker.start_container(&created.id, None).await {
+        // With auto-remove the engine may already have removed it; make sure either way.
+        let rm = RemoveContainerOptionsBuilder::default().force(true).build();
+        if let Err(rm_err) = docker.remove_container(&created.id, Some(rm)).await.map_err(EngineError::from)
+            && !rm_err.is_not_found()
+        {
+            tracing::warn!(id = %created.id, error = %rm_err, "could not remove the container that failed to start");
+        }
+        return Err(engine_failure(e));
+    }
+    let id = ContainerId::new(created.id);
+    let name = match docker.inspect_container(id.as_str(), None).await {
+        Ok(i) => i.name.map(|n| n.trim_start_matches('/').to_string()),
+        Err(e) => {
+            tracing::debug!(%id, error = %e, "cannot inspect the launched container; naming it from the form");
+            None
+        }
+    };
+    let name = name.or_else(|| spec.name.clone()).unwrap_or_else(|| id.short().to_string());
+    Ok(Launched { id, name })
+}
