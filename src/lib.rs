@@ -1,8 +1,9 @@
 //! gpudock: a terminal dashboard for GPU machines that run their work in Docker.
 //!
-//! Layout: `docker` and `gpu` hold the collectors (they own all I/O and send plain data as
-//! `msg::Msg`), `app` owns the state and turns messages into state changes and commands, `ui`
-//! draws from the state, `run` wires them to the terminal.
+//! Layout: `docker`, `gpu` and `procfs` are the engine layer: they own all I/O, publish their
+//! own event types and return typed outcomes, and never see the app. `msg` is the app's message
+//! type made from those; `exec` carries out commands; `app` owns the state and turns messages
+//! into state changes and commands; `ui` draws from the state; `run` wires them to the terminal.
 
 pub mod app;
 pub mod cli;

@@ -25,18 +25,28 @@ pub struct GpuHistory {
     pub memory: VecDeque<u8>,
     /// Percent of the power limit (or of 1 kW when the limit is unknown).
     pub power: VecDeque<u8>,
+    /// How many samples in a row every buffer has kept its newest values: once the buffers are
+    /// full of one value each, a new equal sample scrolls nothing visible.
+    steady: usize,
 }
 
 impl GpuHistory {
-    fn push(&mut self, util: Option<u32>, memory: Option<f64>, power: Option<f64>) {
+    /// Returns whether the sparklines look different afterwards.
+    fn push(&mut self, util: Option<u32>, memory: Option<f64>, power: Option<f64>) -> bool {
+        let mut same = true;
         for (buf, v) in
             [(&mut self.util, util.map(f64::from)), (&mut self.memory, memory), (&mut self.power, power)]
         {
+            let v = v.unwrap_or(0.0).clamp(0.0, 100.0) as u8;
+            same &= buf.back() == Some(&v);
             if buf.len() == HISTORY {
                 buf.pop_front();
             }
-            buf.push_back(v.unwrap_or(0.0).clamp(0.0, 100.0) as u8);
+            buf.push_back(v);
         }
+        self.steady = if same { self.steady + 1 } else { 0 };
+        // Until every kept sample equals the newest, scrolling moves some bar.
+        self.steady < HISTORY
     }
 }
 
@@ -63,24 +73,32 @@ impl Default for GpuState {
 }
 
 impl GpuState {
-    /// Applies a snapshot; returns whether anything on screen changes.
+    /// Applies a snapshot; returns whether anything on screen changes: a reading, the status,
+    /// or a sparkline that scrolls visibly.
     pub fn apply(&mut self, snap: GpuSnapshot) -> bool {
+        let mut changed = self.status != GpuStatus::Up;
         for g in &snap.gpus {
             let power = match (g.power_watts, g.power_limit_watts) {
                 (Some(p), Some(l)) if l > 0.0 => Some(p * 100.0 / l),
                 (Some(p), _) => Some(p / 10.0),
                 _ => None,
             };
-            self.history.entry(g.index).or_default().push(g.util_gpu, g.memory_percent(), power);
+            changed |= self.history.entry(g.index).or_default().push(g.util_gpu, g.memory_percent(), power);
         }
         let count = snap.gpus.len();
         self.history.retain(|i, _| (*i as usize) < count);
-        self.usage = usage_by_container(&snap.gpus);
+        changed |= self.snapshot.as_ref().is_none_or(|old| {
+            old.gpus != snap.gpus
+                || old.driver_version != snap.driver_version
+                || old.cuda_version != snap.cuda_version
+        });
+        if changed {
+            self.usage = usage_by_container(&snap.gpus);
+        }
         self.status = GpuStatus::Up;
         self.selected = self.selected.min(count.saturating_sub(1));
-        // History moved even when the values did not: the sparklines scroll.
         self.snapshot = Some(snap);
-        true
+        changed
     }
 
     pub fn unavailable(&mut self, reason: String, retry_in: Duration) -> bool {

@@ -294,6 +294,54 @@ fn enter_on_a_gpu_lists_the_containers_on_it() {
 }
 
 #[test]
+fn a_container_given_a_gpu_by_uuid_is_listed_on_that_gpu() {
+    use crate::docker::gpus::GpuRef;
+    use crate::gpu::{GpuSample, GpuSnapshot};
+    let mut a = app();
+    let uuid = "GPU-0c3f6a7e-1111-2222-3333-444455556666";
+    let mut by_uuid = container("1", "by-uuid", ContainerState::Running);
+    by_uuid.gpus = GpuRequest::Devices(vec![GpuRef::Uuid(uuid.into())]);
+    let elsewhere = container("2", "no-gpu", ContainerState::Running);
+    list(&mut a, vec![by_uuid, elsewhere]);
+    // No process runs on the GPU: only the request ties the container to it.
+    let gpus = vec![
+        GpuSample { index: 0, uuid: "GPU-aaaa".into(), ..Default::default() },
+        GpuSample { index: 1, uuid: uuid.into(), ..Default::default() },
+    ];
+    a.update(Msg::Gpu(GpuEvent::Snapshot(GpuSnapshot { gpus, ..Default::default() })));
+    a.update(code(KeyCode::Tab));
+    a.update(key('j'));
+    a.update(code(KeyCode::Enter));
+    assert_eq!(names(&a), ["by-uuid"]);
+    a.update(code(KeyCode::Esc));
+    a.update(code(KeyCode::Tab));
+    a.update(key('k'));
+    a.update(code(KeyCode::Enter));
+    assert!(names(&a).is_empty(), "{:?}", names(&a));
+}
+
+#[test]
+fn steady_gpu_readings_stop_redrawing_once_the_sparklines_are_flat() {
+    use crate::gpu::{GpuSample, GpuSnapshot};
+    let mut a = app();
+    let snap = |at, util| GpuSnapshot {
+        at,
+        gpus: vec![GpuSample { index: 0, util_gpu: Some(util), ..Default::default() }],
+        ..Default::default()
+    };
+    let mut redraws = 0;
+    for t in 0..(gpu::HISTORY as i64 + 5) {
+        a.update(Msg::Gpu(GpuEvent::Snapshot(snap(t, 40))));
+        redraws += usize::from(a.take_dirty());
+    }
+    assert!(redraws <= gpu::HISTORY + 1, "{redraws}");
+    a.update(Msg::Gpu(GpuEvent::Snapshot(snap(1000, 40))));
+    assert!(!a.take_dirty(), "a flat, unchanged GPU must not redraw");
+    a.update(Msg::Gpu(GpuEvent::Snapshot(snap(1001, 41))));
+    assert!(a.take_dirty(), "a new reading redraws");
+}
+
+#[test]
 fn a_confirmed_stop_says_it_is_under_way() {
     let mut a = app();
     list(&mut a, vec![container("1", "train", ContainerState::Running)]);

@@ -61,7 +61,7 @@ pub fn table(s: &Snapshot) -> String {
             for p in &g.processes {
                 let who = match (&p.container_name, &p.container_id) {
                     (Some(n), _) => format!("container {n}"),
-                    (None, Some(id)) => format!("container {}", &id[..12.min(id.len())]),
+                    (None, Some(id)) => format!("container {}", crate::docker::short_id(id)),
                     (None, None) => format!(
                         "host {} ({})",
                         p.command.as_deref().unwrap_or("?"),

@@ -54,8 +54,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, st: &Styles
             st.dim(),
         )));
     }
+    let named = app.keymap.keys(Action::NamedVolumes).first().map(ToString::to_string).unwrap_or_default();
     lines.push(Line::from(Span::styled(
-        "Never removed: running containers, images any container uses, named volumes unless `a` includes them.",
+        format!(
+            "Never removed: running containers, images any container uses, named volumes unless `{named}` includes them."
+        ),
         st.dim(),
     )));
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), bottom);

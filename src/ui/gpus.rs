@@ -157,7 +157,7 @@ fn users(g: &GpuSample, app: &AppState) -> Vec<String> {
                 .iter()
                 .find(|c| &c.id == id)
                 .map(|c| c.name.clone())
-                .unwrap_or_else(|| id.chars().take(12).collect()),
+                .unwrap_or_else(|| id.short().to_string()),
             None => format!(
                 "{}({}) pid {}",
                 p.command.as_deref().unwrap_or("?"),

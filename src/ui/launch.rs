@@ -10,6 +10,7 @@ use super::fmt::{bytes, truncate};
 use super::theme::Styles;
 use crate::app::AppState;
 use crate::app::launch::{Field, LaunchForm};
+use crate::config::Action;
 
 pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &Styles) {
     // Sized to the content: fields, their errors, the GPU list and the runtime lines.
@@ -65,7 +66,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &S
     lines.push(Line::from(""));
     lines.push(runtime_line(app, st));
     if let Some(w) = &form.warning {
-        lines.push(Line::from(Span::styled(format!("⚠ {w}"), st.warn())));
+        let key = |a: Action| app.keymap.keys(a).first().map(ToString::to_string).unwrap_or_default();
+        let go = format!("{} launches anyway, {} cancels.", key(Action::Submit), key(Action::Cancel));
+        lines.push(Line::from(Span::styled(format!("⚠ {w} {go}"), st.warn())));
     }
     // In a short pane, scroll so the focused field (and its error) stays in view.
     let height = usize::from(inner.height);
@@ -77,7 +80,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &S
 fn preset_text(app: &AppState, form: &LaunchForm) -> String {
     match form.preset.and_then(|i| app.presets.get(i)) {
         Some(p) => format!("‹ {} › {}", p.name, p.description),
-        None => format!("‹ none › ({} presets: Space to pick)", app.presets.len()),
+        None => {
+            let pick =
+                app.keymap.keys(Action::ChoiceNext).first().map(ToString::to_string).unwrap_or_default();
+            format!("‹ none › ({} presets: {pick} to pick)", app.presets.len())
+        }
     }
 }
 

@@ -79,3 +79,10 @@ pub fn render(app: &AppState, width: u16, height: u16) -> String {
     term.draw(|f| gpudock::ui::draw(f, app)).unwrap_or_else(|e| panic!("{e}"));
     term.backend().to_string()
 }
+
+/// The cells of one frame, for tests of style where style carries meaning.
+pub fn render_buffer(app: &AppState, width: u16, height: u16) -> ratatui::buffer::Buffer {
+    let mut term = Terminal::new(TestBackend::new(width, height)).unwrap_or_else(|e| panic!("{e}"));
+    term.draw(|f| gpudock::ui::draw(f, app)).unwrap_or_else(|e| panic!("{e}"));
+    term.backend().buffer().clone()
+}

@@ -114,7 +114,7 @@ impl Default for LaunchForm {
 impl LaunchForm {
     pub const HINTS: &'static [Hint] = &[
         Hint::new(&[Action::NextField, Action::PrevField], "move"),
-        Hint::new(&[Action::ChoicePrev, Action::ChoiceNext], "change"),
+        Hint::new(&[Action::ChoiceNext], "change"),
         Hint::new(&[Action::ClearField], "clear"),
         Hint::new(&[Action::Submit], "launch"),
         Hint::new(&[Action::Cancel], "cancel"),
@@ -313,7 +313,7 @@ impl LaunchForm {
         (p.image == self.image && validate::version_newer(need, have)).then(|| {
             format!(
                 "{} needs CUDA {need} but this driver supports CUDA {have}: the container will fail to start. \
-                 Pick an older tag (or update the driver). Enter launches anyway, Esc cancels.",
+                 Pick an older tag (or update the driver).",
                 p.image
             )
         })

@@ -1,0 +1,86 @@
+//! Keys live with their views: remapping a modal key in the config changes what the key does
+//! and what the screen says about it.
+
+mod common;
+
+use std::path::Path;
+
+use common::{render, sample_app};
+use crossterm::event::{KeyCode, KeyEvent};
+use gpudock::app::{AppState, Mode};
+use gpudock::config::Config;
+use gpudock::msg::{Command, Msg};
+
+fn key(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::from(c))
+}
+
+/// The sample app with `keys` laid over the defaults.
+fn remapped(keys: &str) -> AppState {
+    let config =
+        Config::from_sources(Some(&format!("[keys]\n{keys}")), Some(Path::new("/tmp/gpudock-test.toml")))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let mut app = sample_app();
+    app.keymap = config.keymap;
+    app
+}
+
+#[test]
+fn remapping_back_in_the_log_view_changes_the_key_and_its_hint() {
+    let mut app = remapped("back = [\"h\"]\nsearch = [\"f\"]\n");
+    app.update(key(KeyCode::Char('l')));
+    assert!(matches!(app.mode, Mode::Logs(_)));
+    let screen = render(&app, 100, 20);
+    assert!(screen.contains("f search · h back"), "{screen}");
+    assert!(!screen.contains("Esc back"), "{screen}");
+    // Esc is no longer bound in the log view: nothing happens.
+    assert!(app.update(key(KeyCode::Esc)).is_empty());
+    assert!(matches!(app.mode, Mode::Logs(_)));
+    assert_eq!(app.update(key(KeyCode::Char('h'))), vec![Command::StopLogs]);
+    assert_eq!(app.mode, Mode::Normal);
+}
+
+#[test]
+fn remapping_confirm_changes_the_dialog_and_what_says_yes() {
+    let mut app = remapped("confirm = [\"Z\"]\n");
+    app.update(key(KeyCode::Char('s')));
+    let screen = render(&app, 100, 30);
+    assert!(screen.contains("Z confirm"), "{screen}");
+    // The default yes key now cancels.
+    assert!(app.update(key(KeyCode::Char('y'))).is_empty());
+    assert_eq!(app.mode, Mode::Normal);
+    app.update(key(KeyCode::Char('s')));
+    let cmds = app.update(key(KeyCode::Char('Z')));
+    assert!(matches!(cmds.as_slice(), [Command::Container { .. }]), "{cmds:?}");
+}
+
+#[test]
+fn remapping_a_form_key_changes_the_form_hint_and_the_default_key_types_text() {
+    let mut app = remapped("next_field = [\"f2\"]\n");
+    app.update(key(KeyCode::Char('n')));
+    let screen = render(&app, 120, 30);
+    assert!(screen.contains("F2/Shift-Tab move"), "{screen}");
+    app.update(key(KeyCode::F(2)));
+    let Mode::Launch(form) = &app.mode else { panic!("{:?}", app.mode) };
+    assert_eq!(form.focus, gpudock::app::launch::Field::Command);
+}
+
+#[test]
+fn the_help_screen_lists_modal_keys_by_view() {
+    let mut app = remapped("preview = [\"p\"]\n");
+    app.update(key(KeyCode::Char('?')));
+    // A tall screen shows the whole help.
+    let screen = render(&app, 100, 120);
+    for needle in ["Log view", "Disk view", "Launch form", "older match", "y/Y", "preview what a prune"] {
+        assert!(screen.contains(needle), "help lacks {needle}:\n{screen}");
+    }
+    let preview = screen.lines().find(|l| l.contains("preview what a prune")).unwrap_or_default();
+    assert!(preview.contains(" p "), "{preview}");
+}
+
+#[test]
+fn one_key_in_two_actions_of_one_view_is_refused() {
+    let err = Config::from_sources(Some("[keys]\nsearch = [\"n\"]\n"), None).err().map(|e| e.to_string());
+    let err = err.unwrap_or_default();
+    assert!(err.contains("key n is bound to both"), "{err}");
+}
