@@ -83,9 +83,13 @@ fn inspect(id: &str, format: &str) -> String {
     docker(&["inspect", "-f", format, id])
 }
 
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn launch_form_creates_a_running_auto_removed_labelled_container() {
-    let Some(host) = engine() else { return };
+    let host = engine();
     let (mut app, mut exec, mut rx) = setup(&host, Config::default());
     let name = unique("launch");
     let _cleanup = scopeguard(&name);
@@ -120,7 +124,7 @@ async fn launch_form_creates_a_running_auto_removed_labelled_container() {
 struct NameGuard(String);
 impl Drop for NameGuard {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("docker").args(["rm", "-f", &self.0]).output();
+        let _ = common::engine::docker_cmd().args(["rm", "-f", &self.0]).output();
     }
 }
 fn scopeguard(name: &str) -> NameGuard {
@@ -131,9 +135,13 @@ fn leftover(name: &str) -> bool {
     !docker(&["ps", "-aq", "--filter", &format!("name=^{name}$")]).is_empty()
 }
 
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gpu_request_without_nvidia_runtime_is_explained_and_leaves_nothing() {
-    let Some(host) = engine() else { return };
+    let host = engine();
     let (_, mut exec, mut rx) = setup(&host, Config::default());
     let name = unique("nogpu");
     let _cleanup = scopeguard(&name);
@@ -158,9 +166,13 @@ async fn gpu_request_without_nvidia_runtime_is_explained_and_leaves_nothing() {
     assert!(!leftover(&name), "a failed launch left a container behind");
 }
 
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_image_without_registry_gives_a_pull_error() {
-    let Some(host) = engine() else { return };
+    let host = engine();
     let (_, mut exec, mut rx) = setup(&host, Config::default());
     let spec = gpudock::docker::LaunchSpec {
         image: "nvidia/cuda:12.9.1-base-ubuntu24.04".into(),
@@ -177,9 +189,13 @@ async fn missing_image_without_registry_gives_a_pull_error() {
     assert!(text.contains("unreachable") || text.contains("not found") || text.contains("denied"), "{text}");
 }
 
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_input_creates_nothing() {
-    let Some(host) = engine() else { return };
+    let host = engine();
     let taken = TestContainer::run("taken", &["sleep", "300"]);
     let (mut app, _exec, _rx) = setup(&host, Config::default());
     list_into(&mut app, &host).await;
@@ -215,9 +231,13 @@ async fn invalid_input_creates_nothing() {
     assert_eq!(docker(&["ps", "-aq"]), before);
 }
 
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_restart_kill_remove_each_need_confirmation() {
-    let Some(host) = engine() else { return };
+    let host = engine();
     let c = TestContainer::run("actions", &["sleep", "300"]);
     let (mut app, mut exec, mut rx) = setup(&host, Config { stop_timeout: 0, ..Config::default() });
     list_into(&mut app, &host).await;
@@ -272,9 +292,13 @@ async fn stop_restart_kill_remove_each_need_confirmation() {
     assert!(!leftover(&c.name));
 }
 
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_only_mode_blocks_every_action() {
-    let Some(host) = engine() else { return };
+    let host = engine();
     let c = TestContainer::run("readonly", &["sleep", "300"]);
     let (mut app, _exec, _rx) = setup(&host, Config { read_only: true, ..Config::default() });
     list_into(&mut app, &host).await;
@@ -291,9 +315,13 @@ async fn read_only_mode_blocks_every_action() {
     assert_eq!(inspect(&c.id, "{{.State.Running}}"), "true");
 }
 
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_show_stdout_and_stderr() {
-    let Some(host) = engine() else { return };
+    let host = engine();
     let c = TestContainer::run("logs", &["sh", "-c", "echo to-stdout; echo to-stderr >&2; sleep 300"]);
     let (mut app, mut exec, mut rx) = setup(&host, Config::default());
     list_into(&mut app, &host).await;

@@ -4,10 +4,10 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::engine::{IMAGE, LABEL, TestContainer, docker, engine};
+use common::engine::{IMAGE, LABEL, TestContainer, docker, docker_cmd, engine};
 use gpudock::docker::ApiVersion;
 use gpudock::docker::disk::{self, Category, DiskError, DiskUsage, PruneOptions};
 
@@ -115,7 +115,7 @@ impl Scene {
 impl Drop for Scene {
     fn drop(&mut self) {
         let quiet = |args: &[&str]| {
-            Command::new("docker").args(args).stdout(Stdio::piped()).stderr(Stdio::null()).output().ok()
+            docker_cmd().args(args).stdout(Stdio::piped()).stderr(Stdio::null()).output().ok()
         };
         let listed = |args: &[&str]| -> Vec<String> {
             quiet(args)
@@ -162,15 +162,15 @@ impl Scene {
     }
 }
 
-async fn connect() -> Option<(bollard::Docker, ApiVersion)> {
-    let host = engine()?;
+async fn connect() -> (bollard::Docker, ApiVersion) {
+    let host = engine();
     let d = gpudock::docker::connect(&host).await.unwrap_or_else(|e| panic!("{e}"));
     let api = ApiVersion::from(d.client_version());
-    Some((d, api))
+    (d, api)
 }
 
 fn exists(kind: &str, name: &str) -> bool {
-    Command::new("docker")
+    docker_cmd()
         .args([kind, "inspect", name])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -186,9 +186,13 @@ fn item_names(usage: &DiskUsage, c: Category) -> Vec<String> {
     usage.category(c).map(|r| r.items.iter().map(|i| i.name.clone()).collect()).unwrap_or_default()
 }
 
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_lists_each_kind_and_the_engine_filesystem() {
-    let Some((d, _)) = connect().await else { return };
+    let (d, _) = connect().await;
     let s = Scene::new("usage");
     let Kinds { running, stopped, created, dangling, tag, anon, named } = s.one_of_each("disk-usage");
 
@@ -220,9 +224,13 @@ async fn usage_lists_each_kind_and_the_engine_filesystem() {
     assert_eq!(remote.fs, None);
 }
 
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_prune_removes_exactly_its_kind() {
-    let Some((d, api)) = connect().await else { return };
+    let (d, api) = connect().await;
     let s = Scene::new("prune");
     let Kinds { running, stopped, created, dangling, tag, anon, named } = s.one_of_each("disk-prune");
     let used_vol = s.name("used");
@@ -273,9 +281,13 @@ async fn each_prune_removes_exactly_its_kind() {
     assert_eq!(again.summary(), "Nothing to remove: no stopped containers");
 }
 
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn volumes_in_use_and_young_things_stay() {
-    let Some((d, api)) = connect().await else { return };
+    let (d, api) = connect().await;
     let s = Scene::new("until");
     let running = TestContainer::run("disk-until", &["sleep", "300"]);
     let used = s.volume(None, 10);
@@ -316,9 +328,13 @@ async fn volumes_in_use_and_young_things_stay() {
     assert_eq!(r.removed, [stopped]);
 }
 
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unused_image_prune_never_untags_an_image_in_use() {
-    let Some((d, api)) = connect().await else { return };
+    let (d, api) = connect().await;
     let s = Scene::new("untag");
     // An image with two tags and a (stopped) container: the engine's "all unused" prune would
     // drop one of its tags (it only protects the last reference).
@@ -341,9 +357,13 @@ async fn unused_image_prune_never_untags_an_image_in_use() {
     assert!(exists("container", &user));
 }
 
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remove_image_refuses_while_used_and_reports_freed_bytes() {
-    let Some((d, _)) = connect().await else { return };
+    let (d, _) = connect().await;
     let s = Scene::new("rmi");
     let tag = s.image_name("kept");
     let id = s.image("kept", 120, Some(&tag));
@@ -378,9 +398,13 @@ async fn remove_image_refuses_while_used_and_reports_freed_bytes() {
     assert!(matches!(missing, Err(DiskError::NotFound(_))), "{missing:?}");
 }
 
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn build_cache_prune_works_on_this_engine_and_refuses_labels() {
-    let Some((d, api)) = connect().await else { return };
+    let (d, api) = connect().await;
     let labelled = PruneOptions { label: Some(format!("{DISK_LABEL}=x")), ..Default::default() };
     let r = disk::prune(&d, Category::BuildCache, &labelled, api).await;
     assert_eq!(r, Err(DiskError::LabelUnsupported));

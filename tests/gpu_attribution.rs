@@ -27,9 +27,13 @@ fn driver_text(container_pid: u32, gib: u64) -> String {
     )
 }
 
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
 #[test]
 fn snapshot_json_attributes_gpu_memory_to_the_container() {
-    let Some(host) = engine() else { return };
+    let host = engine();
     let c = TestContainer::run("gpu-json", &["sleep", "300"]);
     let cfg = FakeConfig::new("json", &driver_text(c.pid(), 7));
     let out = Command::new(env!("CARGO_BIN_EXE_gpudock"))
@@ -70,9 +74,13 @@ fn snapshot_json_attributes_gpu_memory_to_the_container() {
 
 // The only test in this binary that sets FAKE_NVML_CONFIG in-process (the other passes it to a
 // child), so it needs no lock.
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_shows_the_containers_gpu_memory_and_follows_changes() {
-    let Some(host) = engine() else { return };
+    let host = engine();
     let c = TestContainer::run("gpu-ui", &["sleep", "300"]);
     let cfg = FakeConfig::new("ui", &driver_text(c.pid(), 7));
     cfg.activate();

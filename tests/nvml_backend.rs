@@ -111,14 +111,19 @@ fn missing_library_and_failed_init_say_why() {
     let msg = err.map(|e| e.to_string()).unwrap_or_default();
     assert!(msg.contains("/nonexistent/libnvidia-ml.so.1"), "{msg}");
 
-    // The default names do not exist on this machine (no NVIDIA driver).
-    if std::path::Path::new("/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1").exists() {
+    // With a real driver installed the default names load: that is tested only when asked
+    // for, never assumed from a path.
+    if std::env::var_os("GPUDOCK_TEST_REAL_NVML").is_some() {
+        let real = NvmlBackend::open(None);
+        assert!(real.is_ok(), "GPUDOCK_TEST_REAL_NVML is set but the driver does not load: {:?}", real.err());
         return;
     }
     match NvmlBackend::open(None) {
         Err(NvmlOpenError::NotFound(name)) => assert_eq!(name, "libnvidia-ml.so.1"),
         Err(other) => panic!("unexpected error {other}"),
-        Ok(_) => panic!("opened a driver on a host without one"),
+        Ok(b) => {
+            panic!("{} loaded: a real driver is installed, set GPUDOCK_TEST_REAL_NVML=1 to test it", b.lib)
+        }
     }
     let text = NvmlOpenError::NotFound("libnvidia-ml.so.1".into()).to_string();
     assert_eq!(text, "libnvidia-ml.so.1 not found — no NVIDIA driver on this host?");
