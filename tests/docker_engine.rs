@@ -113,6 +113,39 @@ async fn follows_run_stop_and_rm_within_two_seconds() {
     );
 }
 
+/// The listing can still say "running" just after the `die` event; the row must not stay so.
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_container_is_shown_exited_within_two_seconds_every_time() {
+    let host = engine();
+    let mut feed = Feed::start(host, Duration::from_secs(1));
+    assert!(feed.until(Duration::from_secs(10), |f| f.connected).await, "never connected");
+    for cycle in 0..20u64 {
+        let c = TestContainer::run(&format!("kill{cycle}"), &["sleep", "3600"]);
+        assert!(
+            feed.until(Duration::from_secs(3), |f| f
+                .find(&c.id)
+                .is_some_and(|x| x.state == ContainerState::Running))
+                .await,
+            "cycle {cycle}: not seen running"
+        );
+        // About a second after the start, as a person would.
+        tokio::time::sleep(Duration::from_millis(600 + cycle * 37 % 500)).await;
+        common::engine::docker(&["kill", &c.id]);
+        let t = Instant::now();
+        let exited = feed
+            .until(Duration::from_secs(2), |f| {
+                f.find(&c.id).is_some_and(|x| x.state == ContainerState::Exited)
+            })
+            .await;
+        let state = feed.find(&c.id).map(|x| x.state);
+        assert!(exited, "cycle {cycle}: still {state:?} {:?} after the kill", t.elapsed());
+    }
+}
+
 #[cfg_attr(
     not(engine_tests),
     ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"

@@ -2,7 +2,7 @@
 //! engine's events, samples CPU/memory once per refresh, and reconnects with backoff when the
 //! engine goes away.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use bollard::query_parameters::EventsOptionsBuilder;
@@ -20,6 +20,11 @@ use super::{EngineError, convert};
 /// Events arrive in bursts (a `docker run` is create, attach, start…): wait this long after the
 /// first one so the burst costs one listing.
 const DEBOUNCE: Duration = Duration::from_millis(50);
+/// A second look after a burst of events: the listing can still show the state from before.
+const FOLLOWUP: Duration = Duration::from_millis(1000);
+/// A listing this often heals any event that was missed (no per-container calls unless
+/// something changed).
+const RECONCILE: Duration = Duration::from_secs(30);
 const BACKOFF_MIN: Duration = Duration::from_millis(500);
 /// Keeps recovery within 5 s of the engine coming back.
 const BACKOFF_MAX: Duration = Duration::from_secs(4);
@@ -153,41 +158,62 @@ impl<M: From<EngineEvent> + Send + 'static> DockerCollector<M> {
 
         let mut lister = Lister::default();
         let mut sampler = StatsSampler::new(self.host.is_local());
-        match lister.refresh(&docker).await {
-            Ok(list) => {
-                if self.send(EngineEvent::Containers(list)).await.is_err() {
-                    return End::AppClosed;
-                }
-            }
-            Err(e) => return lost(e, true),
+        let mut sent: Option<Vec<Container>> = None;
+        if let Err(end) = self.refresh(&docker, &mut lister, &mut sent).await {
+            return end;
         }
 
         let mut tick = crate::clock::interval(self.refresh);
+        let mut reconcile = tokio::time::interval_at(Instant::now() + RECONCILE, RECONCILE);
+        reconcile.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut debounce: Option<Instant> = None;
+        let mut followup: Option<Instant> = None;
+        // Containers named by the events of the last burst: looked at once more in the follow-up.
+        let mut recent: HashSet<String> = HashSet::new();
+        let far = || Instant::now() + Duration::from_secs(3600);
         loop {
-            let deadline = debounce.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
-            tokio::select! {
+            let wake = tokio::select! {
                 ev = events.next() => match ev {
                     Some(Ok(ev)) => {
                         let action = ev.action.as_deref().unwrap_or("");
                         if is_relevant(action) {
                             if let Some(id) = ev.actor.and_then(|a| a.id) {
-                                lister.touch(id);
+                                lister.touch(id.clone());
+                                recent.insert(id);
                             }
                             debounce.get_or_insert_with(|| Instant::now() + DEBOUNCE);
                         }
+                        continue;
                     }
                     Some(Err(e)) => return lost(e.into(), true),
                     None => return End::Lost { reason: "the engine closed the event stream".into(), was_connected: true },
                 },
-                _ = tokio::time::sleep_until(deadline), if debounce.is_some() => {
+                _ = tokio::time::sleep_until(debounce.unwrap_or_else(far)), if debounce.is_some() => {
                     debounce = None;
-                    match lister.refresh(&docker).await {
-                        Ok(list) => if self.send(EngineEvent::Containers(list)).await.is_err() { return End::AppClosed },
-                        Err(e) => return lost(e, true),
+                    // The listing can lag the events that caused it: look again shortly.
+                    followup.get_or_insert_with(|| Instant::now() + FOLLOWUP);
+                    Wake::Refresh
+                }
+                _ = tokio::time::sleep_until(followup.unwrap_or_else(far)), if followup.is_some() => {
+                    followup = None;
+                    for id in recent.drain() {
+                        lister.touch(id);
+                    }
+                    Wake::Refresh
+                }
+                _ = reconcile.tick() => Wake::Refresh,
+                _ = tick.tick() => Wake::Sample,
+            };
+            match wake {
+                Wake::Refresh => {
+                    if let Err(end) = self.refresh(&docker, &mut lister, &mut sent).await {
+                        return end;
+                    }
+                    if lister.has_failures() {
+                        followup.get_or_insert_with(|| Instant::now() + FOLLOWUP);
                     }
                 }
-                _ = tick.tick() => {
+                Wake::Sample => {
                     let stats = sampler.sample(&docker, lister.current()).await;
                     let at = crate::clock::unix_now();
                     if self.send(EngineEvent::Stats { at, stats }).await.is_err() {
@@ -198,7 +224,10 @@ impl<M: From<EngineEvent> + Send + 'static> DockerCollector<M> {
                     // runs off the async workers.
                     if let Some(dir) = &root_dir {
                         let d = dir.clone();
-                        let fs = tokio::task::spawn_blocking(move || super::disk::statvfs(&d)).await.ok().flatten();
+                        let fs = tokio::task::spawn_blocking(move || super::disk::statvfs(&d))
+                            .await
+                            .ok()
+                            .flatten();
                         if let Some(fs) = fs.filter(|f| Some(*f) != last_fs) {
                             last_fs = Some(fs);
                             if self.send(EngineEvent::RootFs { dir: dir.clone(), fs }).await.is_err() {
@@ -210,6 +239,29 @@ impl<M: From<EngineEvent> + Send + 'static> DockerCollector<M> {
             }
         }
     }
+
+    /// Lists, and publishes the list when it changed.
+    async fn refresh(
+        &self,
+        docker: &bollard::Docker,
+        lister: &mut Lister,
+        sent: &mut Option<Vec<Container>>,
+    ) -> Result<(), End> {
+        let list = lister
+            .refresh(docker)
+            .await
+            .map_err(|e| End::Lost { reason: e.to_string(), was_connected: true })?;
+        if sent.as_ref() != Some(&list) {
+            *sent = Some(list.clone());
+            self.send(EngineEvent::Containers(list)).await.map_err(|()| End::AppClosed)?;
+        }
+        Ok(())
+    }
+}
+
+enum Wake {
+    Refresh,
+    Sample,
 }
 
 #[cfg(test)]

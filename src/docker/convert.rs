@@ -20,22 +20,34 @@ pub fn summary_state(s: &ContainerSummary) -> ContainerState {
     s.state.map(|st| ContainerState::parse(st.as_ref())).unwrap_or(ContainerState::Unknown)
 }
 
-pub fn container(summary: &ContainerSummary, inspect: &ContainerInspectResponse) -> Container {
-    let id = ContainerId::new(summary.id.clone().or_else(|| inspect.id.clone()).unwrap_or_default());
+/// One container from its listing entry and its inspect (None while no inspect has succeeded).
+/// `inspect_is_fresh`: the inspect was made after this listing, so its state is the newer one.
+pub fn container(
+    summary: &ContainerSummary,
+    inspect: Option<&ContainerInspectResponse>,
+    inspect_is_fresh: bool,
+) -> Container {
+    let id = ContainerId::new(
+        summary.id.clone().or_else(|| inspect.and_then(|i| i.id.clone())).unwrap_or_default(),
+    );
     let name = summary
         .names
         .as_ref()
         .and_then(|n| n.first())
-        .or(inspect.name.as_ref())
+        .or(inspect.and_then(|i| i.name.as_ref()))
         .map(|n| n.trim_start_matches('/').to_string())
         .unwrap_or_else(|| id.short().to_string());
-    let state = inspect.state.as_ref();
-    let host = inspect.host_config.as_ref();
-    let config = inspect.config.as_ref();
+    let state = inspect.and_then(|i| i.state.as_ref());
+    let host = inspect.and_then(|i| i.host_config.as_ref());
+    let config = inspect.and_then(|i| i.config.as_ref());
     let device_requests = host.and_then(|h| h.device_requests.as_deref()).unwrap_or(&[]);
     let env = config.and_then(|c| c.env.clone()).unwrap_or_default();
     let runtime = host.and_then(|h| h.runtime.as_deref());
-    let running = summary_state(summary);
+    let inspected_state = state.and_then(|s| s.status).map(|s| ContainerState::parse(s.as_ref()));
+    let running = match inspected_state {
+        Some(s) if inspect_is_fresh => s,
+        _ => summary_state(summary),
+    };
     Container {
         name,
         image: summary.image.clone().unwrap_or_default(),

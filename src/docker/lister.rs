@@ -1,21 +1,25 @@
-//! The container list with an inspect cache, shared by the collector and `snapshot`.
+//! The container list with an inspect cache, shared by the collector and `snapshot`: a
+//! container is inspected again only when an event named it or its state changed, so a refresh
+//! of 500 containers is one listing call.
 
 use std::collections::{HashMap, HashSet};
 
-use bollard::models::ContainerInspectResponse;
+use bollard::models::{ContainerInspectResponse, ContainerSummary};
 use bollard::query_parameters::ListContainersOptionsBuilder;
 use futures_util::{StreamExt, stream};
 
 use super::model::Container;
 use super::{EngineError, convert};
 
-/// The container list with an inspect cache: a container is inspected again only when an event
-/// named it or its state changed, so a refresh of 500 containers is one listing call.
+type Inspected = Vec<(String, Result<ContainerInspectResponse, EngineError>)>;
+
 #[derive(Default)]
 pub struct Lister {
     inspected: HashMap<String, ContainerInspectResponse>,
     touched: HashSet<String>,
     current: Vec<Container>,
+    /// Containers whose last inspect failed (not a 404): retried at the next refresh.
+    failed: HashSet<String>,
 }
 
 impl Lister {
@@ -29,38 +33,65 @@ impl Lister {
         &self.current
     }
 
+    /// Whether some inspect failed and waits for a retry.
+    pub fn has_failures(&self) -> bool {
+        !self.failed.is_empty()
+    }
+
     pub async fn refresh(&mut self, docker: &bollard::Docker) -> Result<Vec<Container>, EngineError> {
         let summaries =
             docker.list_containers(Some(ListContainersOptionsBuilder::default().all(true).build())).await?;
+        let stale = self.stale(&summaries);
+        let fresh: Inspected = stream::iter(stale)
+            .map(|id| async move {
+                let r = docker.inspect_container(&id, None).await.map_err(EngineError::from);
+                (id, r)
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        Ok(self.merge(&summaries, fresh))
+    }
+
+    /// The containers to inspect: new ones, those an event named, those whose state moved, and
+    /// those whose last inspect failed.
+    fn stale(&mut self, summaries: &[ContainerSummary]) -> Vec<String> {
         let prev_state: HashMap<&str, _> = self.current.iter().map(|c| (c.id.as_str(), c.state)).collect();
-        let stale: Vec<String> = summaries
+        let stale = summaries
             .iter()
             .filter_map(|s| Some((s.id.clone()?, convert::summary_state(s))))
             .filter(|(id, state)| {
                 !self.inspected.contains_key(id)
                     || self.touched.contains(id)
+                    || self.failed.contains(id)
                     || prev_state.get(id.as_str()) != Some(state)
             })
             .map(|(id, _)| id)
             .collect();
         self.touched.clear();
-        let fresh: Vec<(String, Result<ContainerInspectResponse, bollard::errors::Error>)> =
-            stream::iter(stale)
-                .map(|id| async move {
-                    let r = docker.inspect_container(&id, None).await;
-                    (id, r)
-                })
-                .buffer_unordered(16)
-                .collect()
-                .await;
+        self.failed.clear();
+        stale
+    }
+
+    /// Folds a listing and the inspects made after it into the list. An inspect is newer than
+    /// the listing, so a container inspected just now takes its state from the inspect: the
+    /// listing can still say "running" a moment after the container died.
+    fn merge(&mut self, summaries: &[ContainerSummary], fresh: Inspected) -> Vec<Container> {
+        let mut just_inspected = HashSet::new();
         for (id, res) in fresh {
             match res {
                 Ok(i) => {
+                    just_inspected.insert(id.clone());
                     self.inspected.insert(id, i);
                 }
                 // Removed between the listing and the inspect: the next event drops it.
-                Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {}
-                Err(e) => return Err(e.into()),
+                Err(e) if e.is_not_found() => {}
+                // One container the engine would not describe: keep what is known of it and try
+                // again, rather than ending the session for everyone.
+                Err(e) => {
+                    tracing::warn!(container = %id, error = %e, "inspect failed; retrying at the next refresh");
+                    self.failed.insert(id);
+                }
             }
         }
         let live: HashSet<&str> = summaries.iter().filter_map(|s| s.id.as_deref()).collect();
@@ -68,10 +99,81 @@ impl Lister {
         self.current = summaries
             .iter()
             .filter_map(|s| {
-                let inspect = self.inspected.get(s.id.as_deref()?)?;
-                Some(convert::container(s, inspect))
+                let id = s.id.as_deref()?;
+                let inspect = self.inspected.get(id);
+                Some(convert::container(s, inspect, just_inspected.contains(id)))
             })
             .collect();
-        Ok(self.current.clone())
+        self.current.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bollard::models::{
+        ContainerState as InspectState, ContainerStateStatusEnum, ContainerSummaryStateEnum,
+    };
+
+    use super::*;
+    use crate::docker::ContainerState;
+
+    fn summary(id: &str, state: ContainerSummaryStateEnum) -> ContainerSummary {
+        ContainerSummary {
+            id: Some(id.into()),
+            names: Some(vec![format!("/{id}")]),
+            state: Some(state),
+            ..Default::default()
+        }
+    }
+
+    fn inspect(id: &str, status: ContainerStateStatusEnum, pid: i64) -> ContainerInspectResponse {
+        ContainerInspectResponse {
+            id: Some(id.into()),
+            state: Some(InspectState { status: Some(status), pid: Some(pid), ..Default::default() }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_fresh_inspect_beats_a_stale_listing() {
+        let mut l = Lister::default();
+        let list = [summary("a", ContainerSummaryStateEnum::RUNNING)];
+        let got = l.merge(&list, vec![("a".into(), Ok(inspect("a", ContainerStateStatusEnum::EXITED, 0)))]);
+        assert_eq!(got[0].state, ContainerState::Exited);
+        assert_eq!(got[0].pid, None);
+        // A cached inspect does not override the listing.
+        let got = l.merge(&[summary("a", ContainerSummaryStateEnum::RUNNING)], Vec::new());
+        assert_eq!(got[0].state, ContainerState::Running);
+    }
+
+    #[test]
+    fn one_failed_inspect_keeps_the_container_and_is_retried() {
+        let mut l = Lister::default();
+        let list = [
+            summary("a", ContainerSummaryStateEnum::RUNNING),
+            summary("b", ContainerSummaryStateEnum::RUNNING),
+        ];
+        l.merge(
+            &list,
+            vec![
+                ("a".into(), Ok(inspect("a", ContainerStateStatusEnum::RUNNING, 10))),
+                ("b".into(), Ok(inspect("b", ContainerStateStatusEnum::RUNNING, 11))),
+            ],
+        );
+        l.touch("b".into());
+        assert_eq!(l.stale(&list), ["b"]);
+        let boom = EngineError::Status { status: 500, message: "boom".into() };
+        let got = l.merge(&list, vec![("b".into(), Err(boom))]);
+        assert_eq!(got.len(), 2, "the other containers stay listed");
+        let b = got.iter().find(|c| c.id == "b").map(|c| c.pid);
+        assert_eq!(b, Some(Some(11)), "what was known of b stays");
+        assert!(l.has_failures());
+        assert_eq!(l.stale(&list), ["b"], "b is inspected again, and only b");
+        // A container never inspected successfully is still listed, from the listing alone.
+        let mut l = Lister::default();
+        let boom = EngineError::Status { status: 500, message: "boom".into() };
+        let got = l.merge(&[summary("c", ContainerSummaryStateEnum::RUNNING)], vec![("c".into(), Err(boom))]);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].state, ContainerState::Running);
     }
 }
