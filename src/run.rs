@@ -27,8 +27,13 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
     let mut app = AppState::new(&config, host.to_string());
     app.user = current_user();
     let mut executor = Executor::new(host.clone(), tx.clone());
+    // NVML describes this machine: beside a remote engine's containers it would be wrong.
+    if host.is_local() {
+        GpuSampler { lib: nvml_lib, refresh: config.refresh, tx: tx.clone() }.spawn()?;
+    } else {
+        app.gpu.remote(host.to_string());
+    }
     tokio::spawn(DockerCollector::new(host, config.refresh, tx.clone()).run());
-    GpuSampler { lib: nvml_lib, refresh: config.refresh, tx: tx.clone() }.spawn()?;
 
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;

@@ -1,7 +1,11 @@
 //! The binary's behaviour before any terminal is touched: bad config, bad flags, snapshots
 //! without an engine or a driver.
 
+mod common;
+
 use std::process::Command;
+
+use common::fake_nvml::{FakeConfig, Variant, gpu_line, lib};
 
 fn gpudock() -> Command {
     Command::new(env!("CARGO_BIN_EXE_gpudock"))
@@ -69,4 +73,22 @@ fn snapshot_without_engine_or_driver_still_exits_0_and_says_why() {
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("docker: unavailable") && text.contains("nvml: NVML not available"), "{text}");
+}
+
+/// This machine's GPUs beside another machine's containers would be a lie.
+#[test]
+fn a_remote_engine_gets_no_local_gpus() {
+    let cfg = FakeConfig::new("remote", &format!("driver 550.54.15\ncuda 12040\n{}", gpu_line(0, "")));
+    let out = gpudock()
+        .args(["snapshot", "--json", "--docker-host", "tcp://127.0.0.1:9", "--nvml-lib"])
+        .arg(lib(Variant::Full))
+        .env("FAKE_NVML_CONFIG", &cfg.path)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(doc["gpus"], serde_json::json!([]));
+    assert_eq!(doc["nvml"]["available"], false);
+    let why = doc["nvml"]["error"].as_str().unwrap_or_default();
+    assert!(why.contains("local engines only") && why.contains("tcp://127.0.0.1:9"), "{why}");
 }

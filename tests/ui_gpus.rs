@@ -125,3 +125,12 @@ fn nvml_unavailable() {
     insta::assert_snapshot!(render(&app, 120, 40));
     insta::assert_snapshot!("nvml_unavailable_60x15", render(&app, 60, 15));
 }
+
+#[test]
+fn a_remote_engine_shows_no_local_gpus_and_says_why() {
+    let mut app = sample_app();
+    app.gpu.remote("tcp://10.0.0.7:2375".into());
+    let screen = render(&app, 120, 30);
+    assert!(screen.contains("GPUs are shown for local engines only: tcp://10.0.0.7:2375"), "{screen}");
+    assert!(!screen.contains("H100"), "{screen}");
+}

@@ -14,7 +14,14 @@ pub const HISTORY: usize = 300;
 #[derive(Debug, Clone, PartialEq)]
 pub enum GpuStatus {
     Starting,
-    Unavailable { reason: String, retry_in: Duration },
+    Unavailable {
+        reason: String,
+        retry_in: Duration,
+    },
+    /// The engine is on another machine: this host's GPUs are not its GPUs, so none are shown.
+    Remote {
+        host: String,
+    },
     Up,
 }
 
@@ -99,6 +106,14 @@ impl GpuState {
         self.selected = self.selected.min(count.saturating_sub(1));
         self.snapshot = Some(snap);
         changed
+    }
+
+    /// The engine is remote: NVML here would describe the wrong machine.
+    pub fn remote(&mut self, host: String) {
+        self.status = GpuStatus::Remote { host };
+        self.snapshot = None;
+        self.usage.clear();
+        self.history.clear();
     }
 
     pub fn unavailable(&mut self, reason: String, retry_in: Duration) -> bool {

@@ -162,6 +162,15 @@ fn gpu_part(lib: Option<&Path>) -> (NvmlStatus, Option<GpuSnapshot>) {
 }
 
 pub async fn collect(host: &DockerHost, lib: Option<&Path>) -> Snapshot {
+    if !host.is_local() {
+        // This host's GPUs are not the remote engine's: attributing them would be wrong.
+        let error = format!("GPUs are shown for local engines only: {host} is another machine");
+        return assemble(
+            NvmlStatus { error: Some(error), ..Default::default() },
+            docker_part(host).await,
+            None,
+        );
+    }
     let lib_owned = lib.map(Path::to_path_buf);
     let gpu = tokio::task::spawn_blocking(move || gpu_part(lib_owned.as_deref()));
     let docker = docker_part(host).await;

@@ -57,6 +57,20 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
             );
             return;
         }
+        (GpuStatus::Remote { host }, _) => {
+            let text = Line::from(vec![
+                Span::styled(
+                    format!("GPUs are shown for local engines only: {host} is another machine."),
+                    st.warn(),
+                ),
+                Span::styled(
+                    " Run gpudock on that node (or `gpudock export` there for the fleet view).",
+                    st.dim(),
+                ),
+            ]);
+            f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
+            return;
+        }
         (GpuStatus::Unavailable { reason, retry_in }, _) => {
             let text = Line::from(vec![
                 Span::styled(reason.clone(), st.warn()),
