@@ -16,6 +16,7 @@ pub mod logging;
 pub mod msg;
 pub mod procfs;
 pub mod run;
+pub mod sanitize;
 pub mod snapshot;
 pub mod tui;
 pub mod ui;

@@ -24,7 +24,7 @@ fn main() -> ExitCode {
             c
         }
         Err(e) => {
-            eprintln!("gpudock: {e}");
+            say(&format!("gpudock: {e}"));
             return ExitCode::from(2);
         }
     };
@@ -32,20 +32,20 @@ fn main() -> ExitCode {
         match DockerHost::resolve(cli.docker_host.as_deref(), std::env::var("DOCKER_HOST").ok().as_deref()) {
             Ok(h) => h,
             Err(e) => {
-                eprintln!("gpudock: {e}");
+                say(&format!("gpudock: {e}"));
                 return ExitCode::from(2);
             }
         };
     if let Some(log) = cli.log_file.clone().or_else(gpudock::logging::default_path)
         && let Err(e) = gpudock::logging::init(&log)
     {
-        eprintln!("gpudock: cannot open log file {}: {e} (continuing without a log)", log.display());
+        say(&format!("gpudock: cannot open log file {}: {e} (continuing without a log)", log.display()));
     }
     raise_open_files_limit();
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("gpudock: cannot start the async runtime: {e}");
+            say(&format!("gpudock: cannot start the async runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -60,10 +60,17 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("gpudock: {e:#}");
+            say(&format!("gpudock: {e:#}"));
             ExitCode::FAILURE
         }
     }
+}
+
+/// Writes a message to stderr with control characters made harmless (a config file or an engine
+/// error can carry escapes), and without panicking when stderr is gone (an SSH session dropped).
+fn say(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{}", gpudock::sanitize::lines(text));
 }
 
 /// Lifts the soft open-files limit to the hard one: gpudock keeps four cgroup files open per

@@ -266,7 +266,13 @@ fn hostname() -> String {
 pub async fn print(host: &DockerHost, lib: Option<&Path>, json: bool) -> anyhow::Result<()> {
     use std::io::Write;
     let snap = collect(host, lib).await;
-    let text = if json { serde_json::to_string_pretty(&snap)? + "\n" } else { text::table(&snap) };
+    // Names, commands and errors come from other users: nothing in them may reach the
+    // terminal as a control sequence.
+    let text = if json {
+        crate::sanitize::json(&serde_json::to_string_pretty(&snap)?).into_owned() + "\n"
+    } else {
+        crate::sanitize::lines(&text::table(&snap)).into_owned()
+    };
     match std::io::stdout().lock().write_all(text.as_bytes()) {
         // `gpudock snapshot | head` closing the pipe early is not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
