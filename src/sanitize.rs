@@ -5,19 +5,14 @@
 
 use std::borrow::Cow;
 
-/// C0 controls, DEL and C1 controls: what a terminal may act on.
-fn is_control(c: char) -> bool {
-    c.is_control()
-}
-
-/// One line of text with every control character replaced.
+/// One line of text with every control character (C0, DEL, C1) replaced.
 pub fn line(s: &str) -> Cow<'_, str> {
-    replace(s, |c| is_control(c))
+    replace(s, char::is_control)
 }
 
 /// Text of several lines: newlines and tabs stay, every other control character is replaced.
 pub fn lines(s: &str) -> Cow<'_, str> {
-    replace(s, |c| is_control(c) && c != '\n' && c != '\t')
+    replace(s, |c| c.is_control() && c != '\n' && c != '\t')
 }
 
 fn replace(s: &str, bad: impl Fn(char) -> bool) -> Cow<'_, str> {
