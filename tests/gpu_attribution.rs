@@ -7,7 +7,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::engine::{TestContainer, engine};
+use common::engine::{IMAGE, LABEL, TestContainer, docker, engine};
 use common::fake_nvml::{FakeConfig, Variant, gpu_line, lib};
 use gpudock::app::AppState;
 use gpudock::config::Config;
@@ -70,6 +70,52 @@ fn snapshot_json_attributes_gpu_memory_to_the_container() {
     assert_eq!(row["gpu_indices"], serde_json::json!([]));
     assert!(row["cpu_percent"].is_number());
     assert!(row["memory_used_bytes"].as_u64().is_some_and(|m| m > 0));
+}
+
+/// One docker user could once kill every operator's dashboard with `--gpus 4294967295`
+/// (gpudock built a list of four billion GPU indices).
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
+#[test]
+fn an_absurd_gpu_count_is_shown_as_requested_and_never_expanded() {
+    let host = engine();
+    let name = format!("gpudock-test-absurd-{}", std::process::id());
+    // create succeeds without the NVIDIA runtime; only start would fail.
+    let id = docker(&[
+        "create",
+        "--network",
+        "none",
+        "--label",
+        LABEL,
+        "--gpus",
+        "4294967295",
+        "--name",
+        &name,
+        IMAGE,
+        "true",
+    ]);
+    struct Rm(String);
+    impl Drop for Rm {
+        fn drop(&mut self) {
+            let _ = common::engine::docker_cmd().args(["rm", "-f", &self.0]).output();
+        }
+    }
+    let _rm = Rm(id.clone());
+    let cfg = FakeConfig::new("absurd", &driver_text(std::process::id(), 1));
+    let out = Command::new(env!("CARGO_BIN_EXE_gpudock"))
+        .args(["snapshot", "--json", "--docker-host", &host.to_string(), "--nvml-lib"])
+        .arg(lib(Variant::Full))
+        .env("FAKE_NVML_CONFIG", &cfg.path)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let containers = doc["containers"].as_array().cloned().unwrap_or_default();
+    let row = containers.iter().find(|x| x["id"] == id.as_str()).unwrap_or_else(|| panic!("no row"));
+    assert_eq!(row["gpu_request"], "4294967295");
+    assert_eq!(row["gpu_indices"], serde_json::json!([0, 1]));
 }
 
 // The only test in this binary that sets FAKE_NVML_CONFIG in-process (the other passes it to a

@@ -163,7 +163,7 @@ impl Config {
         let Some(path) = path else {
             return Config::from_sources(None, None);
         };
-        match std::fs::read_to_string(path) {
+        match read_capped(path) {
             Ok(text) => Config::from_sources(Some(&text), Some(path)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
                 let mut cfg = Config::from_sources(None, None)?;
@@ -216,7 +216,14 @@ impl Config {
         }
         let prune_until = user.prune_until.or(defaults.prune_until).filter(|u| !u.trim().is_empty());
         if let Some(u) = &prune_until {
-            crate::docker::disk::cutoff(u, 0).map_err(|e| invalid(format!("prune_until = {u:?}: {e}")))?;
+            crate::docker::disk::cutoff(u, crate::clock::unix_now())
+                .map_err(|e| invalid(format!("prune_until = {u:?}: {e}")))?;
+        }
+        let stop_timeout = user.stop_timeout_seconds.or(defaults.stop_timeout_seconds).unwrap_or(10);
+        if stop_timeout > MAX_STOP_TIMEOUT {
+            return Err(invalid(format!(
+                "stop_timeout_seconds = {stop_timeout}: must be between 0 and {MAX_STOP_TIMEOUT}"
+            )));
         }
         let floor = user.disk_free_floor_gb.or(defaults.disk_free_floor_gb).unwrap_or(20.0);
         if !(0.0..=1_000_000.0).contains(&floor) {
@@ -226,7 +233,7 @@ impl Config {
             prune_until,
             disk_free_floor: (floor * 1e9) as u64,
             read_only: user.read_only.or(defaults.read_only).unwrap_or(false),
-            stop_timeout: user.stop_timeout_seconds.or(defaults.stop_timeout_seconds).unwrap_or(10),
+            stop_timeout,
             log_lines,
             presets,
             refresh: Duration::from_secs_f64(refresh),
@@ -247,6 +254,25 @@ impl Config {
         }
         Ok(self)
     }
+}
+
+/// A config file is a few dozen lines; anything this big is a mistake (or an attack on the
+/// parser), refused before it is read into memory.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+/// An hour: longer grace periods are not a stop any more.
+const MAX_STOP_TIMEOUT: u32 = 3600;
+
+fn read_capped(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?.take(MAX_CONFIG_BYTES + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {} KiB: not a config file", MAX_CONFIG_BYTES / 1024),
+        ));
+    }
+    Ok(text)
 }
 
 fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
@@ -307,6 +333,33 @@ mod tests {
         assert_eq!(smoke.map(|p| p.image.as_str()), Some("my/cuda:1"));
         assert!(cfg.presets.iter().any(|p| p.name == "mine"));
         assert!(cfg.presets.iter().any(|p| p.name == "ngc-pytorch" && p.ipc_host));
+    }
+
+    #[test]
+    fn every_value_is_range_checked_at_load() {
+        for text in [
+            "prune_until = \"-9223372036854775808\"\n",
+            "prune_until = \"2999-01-01T00:00:00Z\"\n",
+            "stop_timeout_seconds = 4294967295\n",
+            "log_lines = 0\n",
+            "refresh_seconds = nan\n",
+            "disk_free_floor_gb = -1\n",
+        ] {
+            let err = Config::from_sources(Some(text), None);
+            assert!(matches!(err, Err(ConfigError::Invalid { .. })), "{text}: {err:?}");
+        }
+        let ok = Config::from_sources(Some("prune_until = \"7d\"\nstop_timeout_seconds = 600\n"), None);
+        assert!(ok.is_ok(), "{ok:?}");
+    }
+
+    #[test]
+    fn a_huge_config_file_is_refused_unread() {
+        let path = std::env::temp_dir().join(format!("gpudock-huge-{}.toml", std::process::id()));
+        let line = "# padding padding padding padding padding padding padding padding\n";
+        std::fs::write(&path, line.repeat(20_000)).unwrap_or_else(|e| panic!("{e}"));
+        let err = Config::load(Some(&path), true).err().map(|e| e.to_string()).unwrap_or_default();
+        let _ = std::fs::remove_file(&path);
+        assert!(err.contains("larger than 1024 KiB"), "{err}");
     }
 
     #[test]

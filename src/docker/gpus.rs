@@ -69,12 +69,14 @@ impl GpuRequest {
 
     /// Indices of the GPUs this request covers, given the host's GPUs as (index, uuid).
     /// Unknown when the request names GPUs the host does not have or the GPU list is unknown.
+    /// A count is never expanded past the GPUs present: any docker user can create a container
+    /// with `--gpus 4294967295`.
     pub fn indices(&self, gpus: &[(u32, &str)]) -> Option<Vec<u32>> {
         match self {
             GpuRequest::None => Some(Vec::new()),
-            GpuRequest::All if gpus.is_empty() => None,
+            GpuRequest::All | GpuRequest::Count(_) if gpus.is_empty() => None,
             GpuRequest::All => Some(gpus.iter().map(|g| g.0).collect()),
-            GpuRequest::Count(n) => Some((0..*n).collect()),
+            GpuRequest::Count(n) => Some(gpus.iter().map(|g| g.0).filter(|i| i < n).collect()),
             GpuRequest::Devices(refs) => refs
                 .iter()
                 .map(|r| match r {
@@ -284,6 +286,10 @@ mod tests {
         assert_eq!(GpuRequest::All.indices(&gpus), Some(vec![0, 1, 2]));
         assert_eq!(GpuRequest::All.indices(&[]), None);
         assert_eq!(GpuRequest::Count(2).indices(&gpus), Some(vec![0, 1]));
+        // Absurd counts name the GPUs there are, without building a list of four billion.
+        assert_eq!(GpuRequest::Count(u32::MAX).indices(&gpus), Some(vec![0, 1, 2]));
+        assert_eq!(GpuRequest::Count(u32::MAX).to_string(), "4294967295");
+        assert_eq!(GpuRequest::Count(u32::MAX).indices(&[]), None);
         let d = GpuRequest::Devices(vec![GpuRef::Uuid("GPU-c".into()), GpuRef::Index(0)]);
         assert_eq!(d.indices(&gpus), Some(vec![2, 0]));
         assert_eq!(d.to_string(), "GPU-c,0");

@@ -50,6 +50,8 @@ pub enum DiskError {
     BadAnswer(String),
     #[error("until {0:?} is neither a duration like 24h or 7d, a date, nor Unix seconds")]
     BadUntil(String),
+    #[error("until {0:?} is before 1970 or in the future, which limits nothing")]
+    UntilOutOfRange(String),
     #[error("build cache records carry no labels, so a label cannot limit that prune")]
     LabelUnsupported,
 }
@@ -105,13 +107,20 @@ fn user_of(message: &str) -> Option<String> {
 /// an RFC 3339 time, or Unix seconds.
 pub fn cutoff(until: &str, now: i64) -> Result<i64, DiskError> {
     let s = until.trim();
-    if let Ok(secs) = s.parse::<i64>() {
-        return Ok(secs);
+    let bad = || DiskError::BadUntil(until.to_string());
+    let at = if let Ok(secs) = s.parse::<i64>() {
+        secs
+    } else if let Ok(d) = humantime::parse_duration(s) {
+        i64::try_from(d.as_secs()).ok().and_then(|d| now.checked_sub(d)).ok_or_else(bad)?
+    } else {
+        parse_time(Some(s)).ok_or_else(bad)?
+    };
+    // Before 1970 or after now limits nothing, and an engine reads a negative cutoff as
+    // "everything": refuse rather than prune more than the user meant.
+    if !(0..=now).contains(&at) {
+        return Err(DiskError::UntilOutOfRange(until.to_string()));
     }
-    if let Ok(d) = humantime::parse_duration(s) {
-        return Ok(now - i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2));
-    }
-    parse_time(Some(s)).ok_or_else(|| DiskError::BadUntil(until.to_string()))
+    Ok(at)
 }
 
 /// The engine refuses a second prune of the same kind while one runs, and engines before 23.0 a

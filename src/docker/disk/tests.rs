@@ -201,13 +201,18 @@ fn rejects_what_is_not_a_df_answer() {
 
 #[test]
 fn until_values() {
-    let now = 1_000_000;
+    let now = 1_800_000_000;
     assert_eq!(cutoff("24h", now), Ok(now - 86_400));
     assert_eq!(cutoff("7d", now), Ok(now - 7 * 86_400));
     assert_eq!(cutoff("1h30m", now), Ok(now - 5_400));
     assert_eq!(cutoff("1700000000", now), Ok(1_700_000_000));
     assert_eq!(cutoff("2025-01-01T00:00:00Z", now), Ok(1_735_689_600));
     assert!(cutoff("yesterday", now).is_err());
+    // Values that once wrapped around and pruned everything.
+    for absurd in ["-9223372036854775808", "-1", "9223372036854775807", "2999-01-01T00:00:00Z", "600000000y"]
+    {
+        assert!(cutoff(absurd, now).is_err(), "{absurd}");
+    }
 }
 
 #[test]
