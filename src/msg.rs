@@ -15,6 +15,11 @@ use crate::gpu::GpuEvent;
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
+    /// A key that was already waiting when the screen last changed: typed before the user saw
+    /// what is on screen now, so it never answers a question.
+    TypedAhead(KeyEvent),
+    /// Text pasted into the terminal (bracketed paste): text for a text field, never keys.
+    Paste(String),
     /// The terminal changed size; the next frame lays itself out anew.
     Resize(u16, u16),
     Engine(EngineEvent),

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
@@ -42,29 +42,49 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
     app.update(Msg::Resize(size.width, size.height));
     let mut events = EventStream::new();
     let mut first_full_frame = true;
+    // Input that was already queued when the last frame went up: typed before the user saw it.
+    let mut queued = false;
 
     loop {
         if app.take_dirty() {
             guard.terminal.draw(|f| ui::draw(f, &app))?;
+            queued = true;
             if first_full_frame && app.listed {
                 first_full_frame = false;
                 let containers = app.table.all().len();
                 tracing::info!(ms = started.elapsed().as_millis(), containers, "first full frame drawn");
             }
         }
-        let msg = tokio::select! {
-            ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => Msg::Key(k),
-                Some(Ok(Event::Resize(w, h))) => Msg::Resize(w, h),
-                Some(Ok(_)) => continue,
-                Some(Err(e)) => return Err(e.into()),
-                None => return Ok(()),
-            },
-            Some(m) = rx.recv() => m,
-            _ = sigterm.recv() => Msg::Quit,
-            _ = sighup.recv() => Msg::Quit,
+        let msg = if queued {
+            // Whatever the terminal already holds is read without waiting.
+            match events.next().now_or_never() {
+                Some(Some(Ok(ev))) => match user_msg(ev, true) {
+                    Some(m) => m,
+                    None => continue,
+                },
+                Some(Some(Err(e))) => return Err(e.into()),
+                Some(None) => return Ok(()),
+                None => {
+                    queued = false;
+                    continue;
+                }
+            }
+        } else {
+            tokio::select! {
+                ev = events.next() => match ev {
+                    Some(Ok(ev)) => match user_msg(ev, false) {
+                        Some(m) => m,
+                        None => continue,
+                    },
+                    Some(Err(e)) => return Err(e.into()),
+                    None => return Ok(()),
+                },
+                Some(m) = rx.recv() => m,
+                _ = sigterm.recv() => Msg::Quit,
+                _ = sighup.recv() => Msg::Quit,
+            }
         };
-        let from_user = matches!(msg, Msg::Key(_) | Msg::Resize(..));
+        let from_user = matches!(msg, Msg::Key(_) | Msg::TypedAhead(_) | Msg::Paste(_) | Msg::Resize(..));
         let mut commands = app.update(msg);
         // Samplers tick together; give the rest of a burst a moment to arrive so it costs one
         // frame. Keys are drawn at once.
@@ -83,6 +103,18 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
             }
             executor.run(command);
         }
+    }
+}
+
+/// A terminal event as a message; `queued`: it was waiting before the last frame was drawn.
+fn user_msg(ev: Event, queued: bool) -> Option<Msg> {
+    match ev {
+        Event::Key(k) if k.kind == KeyEventKind::Release => None,
+        Event::Key(k) if queued => Some(Msg::TypedAhead(k)),
+        Event::Key(k) => Some(Msg::Key(k)),
+        Event::Paste(text) => Some(Msg::Paste(text)),
+        Event::Resize(w, h) => Some(Msg::Resize(w, h)),
+        _ => None,
     }
 }
 

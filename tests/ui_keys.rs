@@ -84,3 +84,54 @@ fn one_key_in_two_actions_of_one_view_is_refused() {
     let err = err.unwrap_or_default();
     assert!(err.contains("key n is bound to both"), "{err}");
 }
+
+fn ahead(c: char) -> Msg {
+    Msg::TypedAhead(KeyEvent::from(KeyCode::Char(c)))
+}
+
+#[test]
+fn keys_typed_ahead_never_answer_a_question() {
+    let mut app = sample_app();
+    // `dyy` in one burst: d opens the question, the two y were already queued when it appeared.
+    assert!(app.update(ahead('d')).is_empty());
+    assert!(matches!(app.mode, Mode::Confirm(_)));
+    assert!(app.update(ahead('y')).is_empty());
+    assert!(app.update(ahead('y')).is_empty());
+    assert!(matches!(app.mode, Mode::Confirm(_)), "still asking: {:?}", app.mode);
+    let status = app.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(status.contains("answer it now"), "{status}");
+    // Keys pressed once the question is on screen answer it (a running container is asked
+    // about twice).
+    let mut cmds = app.update(key(KeyCode::Char('y')));
+    if matches!(app.mode, Mode::Confirm(_)) {
+        cmds = app.update(key(KeyCode::Char('y')));
+    }
+    assert!(matches!(cmds.as_slice(), [Command::Container { .. }]), "{cmds:?}");
+}
+
+#[test]
+fn typed_words_do_not_restart_or_kill() {
+    for word in ["registry", "Kyoto"] {
+        let mut app = sample_app();
+        let mut cmds = Vec::new();
+        for c in word.chars() {
+            cmds.extend(app.update(ahead(c)));
+        }
+        assert!(!cmds.iter().any(|c| matches!(c, Command::Container { .. })), "{word} ran {cmds:?}");
+    }
+}
+
+#[test]
+fn pasted_text_is_text_never_keys() {
+    let mut app = sample_app();
+    assert!(app.update(Msg::Paste("dyy".into())).is_empty());
+    assert_eq!(app.mode, Mode::Normal);
+    app.update(key(KeyCode::Char('/')));
+    app.update(Msg::Paste("jupyter\n".into()));
+    assert_eq!(app.table.filter(), "jupyter ");
+    app.update(key(KeyCode::Esc));
+    app.update(key(KeyCode::Char('n')));
+    app.update(Msg::Paste("nvidia/cuda:12.9.1-base-ubuntu24.04".into()));
+    let Mode::Launch(form) = &app.mode else { panic!("{:?}", app.mode) };
+    assert_eq!(form.image, "nvidia/cuda:12.9.1-base-ubuntu24.04");
+}

@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::actions::{confirm_key, launch_key, launching_key};
 use super::{AppState, Level, Mode, Outcome, Panel};
-use crate::config::Action;
+use crate::config::{Action, Scope};
 use crate::msg::Command;
 
 pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
@@ -46,6 +46,33 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
         Mode::Disk(view) => view.handle_key(action, app.read_only, app.prune_until.as_deref()),
     };
     app.apply(out)
+}
+
+/// A key typed before the screen showed what is on it now: `dyy` typed in one burst must not
+/// force-remove a container, nor `registry` restart one. Questions drop such keys; everywhere
+/// else typing ahead works as usual.
+pub fn typed_ahead(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
+    let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+    if app.mode.scope() == Scope::Confirm && !ctrl_c {
+        app.set_status(Level::Info, "ignored keys typed before the question appeared: answer it now");
+        return Vec::new();
+    }
+    handle_key(app, key)
+}
+
+/// Pasted text goes into the text field being typed in, if any; it is never taken as keys.
+pub fn paste(app: &mut AppState, text: &str) {
+    let text: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    match &mut app.mode {
+        Mode::Filter => {
+            let filter = format!("{}{text}", app.table.filter());
+            app.with_table(|t, m| t.set_filter(filter, m));
+            app.table.select(0);
+        }
+        Mode::Launch(form) => form.paste(&text),
+        Mode::Logs(view) if view.searching => view.search.push_str(&text),
+        _ => {}
+    }
 }
 
 fn normal_key(app: &mut AppState, action: Option<Action>, key: KeyEvent) -> Vec<Command> {

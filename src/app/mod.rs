@@ -232,6 +232,15 @@ impl AppState {
                 self.dirty = true;
                 input::handle_key(self, key)
             }
+            Msg::TypedAhead(key) => {
+                self.dirty = true;
+                input::typed_ahead(self, key)
+            }
+            Msg::Paste(text) => {
+                self.dirty = true;
+                input::paste(self, &text);
+                Vec::new()
+            }
             Msg::Resize(_, height) => {
                 // Header, table borders and footer take about eight lines.
                 self.page = usize::from(height.saturating_sub(8)).max(1);

@@ -232,6 +232,14 @@ impl LaunchForm {
         FormAction::None
     }
 
+    /// Pasted text, into the focused text field.
+    pub fn paste(&mut self, text: &str) {
+        if let Some(t) = self.text_mut(self.focus) {
+            t.push_str(text);
+            self.edited();
+        }
+    }
+
     /// A key no form action took: text editing in the focused field.
     fn type_key(&mut self, key: KeyEvent, ctrl: bool) -> FormAction {
         match key.code {
