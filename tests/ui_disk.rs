@@ -115,3 +115,32 @@ fn low_disk_warning_shows_on_the_main_screen() {
     let screen = render(&app, 140, 12);
     assert!(screen.contains("⚠ /var/lib/docker: 92% full, 8 GB free"), "{screen}");
 }
+
+fn image(id: &str, tags: &[&str], size: u64) -> gpudock::docker::disk::ImageRow {
+    gpudock::docker::disk::ImageRow {
+        id: format!("sha256:{id:0<64}"),
+        name: tags.first().map(|t| t.to_string()).unwrap_or_else(|| id.into()),
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        size,
+        shared_size: None,
+        created: common::NOW - 3600,
+        containers: Vec::new(),
+    }
+}
+
+/// A refresh between `d` and `y` once removed whichever image had moved under the cursor.
+#[test]
+fn image_removal_is_bound_to_the_image_chosen_at_d() {
+    let mut app = disk_app();
+    assert_eq!(app.update(key(KeyCode::Char('i'))), vec![Command::ListImages]);
+    let big = image("aaa", &["trainer:v3", "trainer:latest"], 9_000_000_000);
+    let small = image("bbb", &["tool:1"], 1_000_000);
+    app.update(Msg::Action(ActionMsg::Images(Ok(vec![big.clone(), small.clone()]))));
+    assert!(app.update(key(KeyCode::Char('d'))).is_empty());
+    let screen = render(&app, 120, 24);
+    assert!(screen.contains("All 2 of its") && screen.contains("trainer:v3, trainer:latest."), "{screen}");
+    // The list changes under the question: another image is now first.
+    app.update(Msg::Action(ActionMsg::Images(Ok(vec![small, big.clone()]))));
+    let cmds = app.update(key(KeyCode::Char('y')));
+    assert_eq!(cmds, vec![Command::RemoveImage { id: big.id, name: big.name }]);
+}

@@ -17,7 +17,9 @@ pub enum Stage {
     Images {
         rows: Option<Vec<ImageRow>>,
         selected: usize,
-        confirm: bool,
+        /// The image `d` was pressed on, waiting for a yes: the removal is bound to it, whatever
+        /// a refresh of the list does to the rows meanwhile.
+        confirm: Option<Box<ImageRow>>,
     },
 }
 
@@ -90,7 +92,7 @@ impl DiskView {
     pub fn scope(&self) -> Scope {
         match &self.stage {
             Stage::Rows | Stage::Pruning(_) => Scope::Disk,
-            Stage::Preview(_) | Stage::Images { confirm: true, .. } => Scope::Confirm,
+            Stage::Preview(_) | Stage::Images { confirm: Some(_), .. } => Scope::Confirm,
             Stage::Images { .. } => Scope::Images,
         }
     }
@@ -127,15 +129,15 @@ impl DiskView {
             }
             Stage::Pruning(_) => Outcome::stay(),
             Stage::Images { rows, selected, confirm } => {
-                let current = rows.as_ref().and_then(|r| r.get(*selected));
-                if *confirm {
-                    *confirm = false;
-                    return match current {
-                        Some(img) if action == Some(Action::Confirm) => Outcome::stay()
-                            .run(Command::RemoveImage { id: img.id.clone(), name: img.name.clone() }),
+                if let Some(img) = confirm.take() {
+                    return match action {
+                        Some(Action::Confirm) => {
+                            Outcome::stay().run(Command::RemoveImage { id: img.id, name: img.name })
+                        }
                         _ => Outcome::stay().say(Level::Info, "cancelled"),
                     };
                 }
+                let current = rows.as_ref().and_then(|r| r.get(*selected));
                 let last = rows.as_ref().map_or(0, |r| r.len().saturating_sub(1));
                 match action {
                     Some(Action::Back) => self.stage = Stage::Rows,
@@ -158,7 +160,7 @@ impl DiskView {
                             );
                             return Outcome::stay().say(Level::Error, text);
                         }
-                        Some(_) => *confirm = true,
+                        Some(img) => *confirm = Some(Box::new(img.clone())),
                         None => {}
                     },
                     _ => {}
@@ -186,7 +188,7 @@ impl DiskView {
                 return Outcome::stay().run(Command::DiskUsage);
             }
             Some(Action::Images) => {
-                self.stage = Stage::Images { rows: None, selected: 0, confirm: false };
+                self.stage = Stage::Images { rows: None, selected: 0, confirm: None };
                 return Outcome::stay().run(Command::ListImages);
             }
             Some(Action::Preview) if self.usage.is_some() => self.stage = Stage::Preview(self.category()),
