@@ -214,7 +214,10 @@ async fn usage_lists_each_kind_and_the_engine_filesystem() {
 
     let vols = u.category(Category::Volumes).unwrap_or_else(|| panic!("no volumes row"));
     let find = |name: &str| vols.items.iter().find(|i| i.id == name).map(|i| (i.detail.clone(), i.size));
-    assert_eq!(find(&anon), Some(("anonymous".to_string(), 50 * 1024)));
+    // A 64-hex volume made by `docker volume create --label` is deliberate: an engine before
+    // API 1.42 marks nothing, so the label keeps it out of default prunes (a prune limited to
+    // that very label still takes it, below).
+    assert_eq!(find(&anon), Some(("named".to_string(), 50 * 1024)));
     assert_eq!(find(&named), Some(("named".to_string(), 20 * 1024)));
 
     assert!(u.root_dir.as_deref().is_some_and(|r| r.starts_with('/')), "{:?}", u.root_dir);

@@ -62,6 +62,8 @@ fn volume_preview_warns_and_named_volumes_are_opt_in() {
     let screen = render(&app, 120, 24);
     assert!(screen.contains("destroys it"), "{screen}");
     assert!(screen.contains("anonymous only"), "{screen}");
+    // The engine (API 1.41) marks no volume anonymous: the preview says how it is decided.
+    assert!(screen.contains("This engine (API 1.41) does not mark anonymous volumes"), "{screen}");
     let cmds = app.update(key(KeyCode::Char('y')));
     let [Command::Prune { options, .. }] = cmds.as_slice() else { panic!("{cmds:?}") };
     assert!(!options.include_named_volumes);

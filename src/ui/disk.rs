@@ -151,6 +151,20 @@ fn preview(f: &mut Frame, area: Rect, app: &AppState, u: &DiskUsage, v: &DiskVie
             format!("anonymous only (`{}` adds named)", key.as_deref().unwrap_or("named_volumes"))
         };
         lines.push(Line::from(format!("Removes unused volumes: {which}.")));
+        let api = match &app.engine {
+            crate::app::EngineStatus::Up(info) => info.api_version,
+            _ => None,
+        };
+        if !api.is_some_and(|v| v.at_least(42)) {
+            let version = api.map_or_else(|| "of unknown version".to_string(), |v| format!("API {v}"));
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "This engine ({version}) does not mark anonymous volumes: only unlabelled ones named \
+                     with 64 hex digits count as anonymous; the rest go only with named volumes."
+                ),
+                st.dim(),
+            )));
+        }
     }
     match items {
         Err(e) => lines.push(Line::from(Span::styled(e.to_string(), st.error()))),

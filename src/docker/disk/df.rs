@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use super::DiskError;
 use super::model::{Category, CategoryUsage, DiskItem, VolumeKind, short_id};
-use crate::docker::ContainerState;
 use crate::docker::convert::parse_time;
+use crate::docker::{ApiVersion, ContainerState};
 
 /// Set on volumes that engines from 23.0 create without a name.
 pub const ANONYMOUS_LABEL: &str = "com.docker.volume.anonymous";
@@ -137,10 +137,25 @@ impl DfVolume {
         self.usage_data.as_ref().is_some_and(|u| u.ref_count == 0)
     }
 
-    /// Engines from 23.0 label anonymous volumes; older ones only give them a random 64-hex name.
-    pub fn is_anonymous(&self) -> bool {
-        let labelled = self.labels.as_ref().is_some_and(|l| l.contains_key(ANONYMOUS_LABEL));
-        labelled || (self.name.len() == 64 && self.name.bytes().all(|b| b.is_ascii_hexdigit()))
+    /// Whether a volume is anonymous, which decides whether a default prune takes it.
+    ///
+    /// Engines from 23.0 (API 1.42) label anonymous volumes, and only that label counts there:
+    /// a volume someone named with 64 hex digits is still theirs. Older engines mark nothing;
+    /// there a volume counts as anonymous only when its name is 64 hex digits and it carries no
+    /// label (compose and `docker volume create --label` are deliberate) other than `scope`, the
+    /// label a prune was asked to limit itself to. Unknown API versions get the older rule.
+    pub fn kind(&self, api: Option<ApiVersion>, scope: Option<&str>) -> VolumeKind {
+        let labels = self.labels.as_ref();
+        if labels.is_some_and(|l| l.contains_key(ANONYMOUS_LABEL)) {
+            return VolumeKind::Anonymous;
+        }
+        if api.is_some_and(|v| v.at_least(42)) {
+            return VolumeKind::Named;
+        }
+        let scope_key = scope.map(|s| s.split_once('=').map_or(s, |(k, _)| k));
+        let unlabelled = labels.is_none_or(|l| l.keys().all(|k| Some(k.as_str()) == scope_key));
+        let random_name = self.name.len() == 64 && self.name.bytes().all(|b| b.is_ascii_hexdigit());
+        if random_name && unlabelled { VolumeKind::Anonymous } else { VolumeKind::Named }
     }
 
     pub fn created(&self) -> Option<i64> {
@@ -173,6 +188,8 @@ pub struct DfData {
     pub containers: Vec<DfContainer>,
     pub volumes: Vec<DfVolume>,
     pub build_cache: Vec<DfCache>,
+    /// The API version the answer was asked in: it decides which volumes are anonymous.
+    pub api: Option<ApiVersion>,
 }
 
 impl DfData {
@@ -203,6 +220,7 @@ impl DfData {
             containers: pick(a.container_usage, a.containers),
             volumes: pick(a.volume_usage, a.volumes),
             build_cache: pick(a.build_cache_usage, a.build_cache),
+            api: None,
         })
     }
 
@@ -323,7 +341,7 @@ impl DfData {
             .iter()
             .filter(|v| v.is_unused())
             .map(|v| {
-                let kind = if v.is_anonymous() { VolumeKind::Anonymous } else { VolumeKind::Named };
+                let kind = v.kind(self.api, None);
                 DiskItem {
                     id: v.name.clone(),
                     name: if kind == VolumeKind::Anonymous { short_id(&v.name) } else { v.name.clone() },

@@ -115,9 +115,10 @@ pub fn cutoff(until: &str, now: i64) -> Result<i64, DiskError> {
     } else {
         parse_time(Some(s)).ok_or_else(bad)?
     };
-    // Before 1970 or after now limits nothing, and an engine reads a negative cutoff as
-    // "everything": refuse rather than prune more than the user meant.
-    if !(0..=now).contains(&at) {
+    // Before 1970 or far ahead limits nothing, and an engine reads a negative cutoff as
+    // "everything": refuse rather than prune more than the user meant. A day ahead allows for
+    // the engine's clock.
+    if !(0..=now.saturating_add(86_400)).contains(&at) {
         return Err(DiskError::UntilOutOfRange(until.to_string()));
     }
     Ok(at)

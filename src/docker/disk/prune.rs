@@ -11,7 +11,7 @@ use bollard::query_parameters::{
 
 use super::df::{DfData, DfImage};
 use super::images::{container_users, list_containers};
-use super::model::{Category, PruneOptions, PruneReport, short_id};
+use super::model::{Category, PruneOptions, PruneReport, VolumeKind, short_id};
 use super::{DiskError, cutoff, patiently, usage};
 use crate::clock::unix_now as now;
 use crate::docker::ApiVersion;
@@ -288,7 +288,8 @@ async fn volumes(
     let mut reclaimed = 0;
     let chosen = df.volumes.iter().filter(|v| {
         v.is_unused()
-            && (opts.include_named_volumes || v.is_anonymous())
+            && (opts.include_named_volumes
+                || v.kind(Some(api_version), opts.label.as_deref()) == VolumeKind::Anonymous)
             && in_scope(v.created(), v.labels.as_ref(), opts, cutoff)
     });
     for v in chosen {

@@ -68,7 +68,10 @@ fn v141_volumes_split_anonymous_and_named() {
     assert_eq!((r.count, r.total_bytes), (4, 174_080));
     let split: Vec<(&str, &str, u64)> =
         r.items.iter().map(|i| (i.name.as_str(), i.detail.as_str(), i.size)).collect();
-    assert_eq!(split, [("gdfix-named", "named", 122_880), ("e84560b0a61d", "anonymous", 0)]);
+    // The 64-hex volume carries a label (the test suite's), so on an engine that does not mark
+    // anonymous volumes it was made deliberately: named, never pruned by default.
+    let labelled = "e84560b0a61dbd1bd2f1d91f23d94baa1ce39a0953babeb2150d6cd8a9dfc85d";
+    assert_eq!(split, [("gdfix-named", "named", 122_880), (labelled, "named", 0)]);
     // Default prunes leave named volumes alone.
     assert_eq!(r.reclaimable_bytes, 0);
     assert_eq!(r.items[1].created, Some(1_795_959_919));
@@ -110,6 +113,25 @@ fn v153_build_cache_counts_shared_records_as_freeing_nothing() {
     assert_eq!(r.reclaimable_bytes, 2_147_483_648 + 1_073_741_824 + 524_288);
     // Last use, which is what the engine's `until` compares for cache records.
     assert_eq!(r.items[1].created, Some(1_764_081_000));
+}
+
+#[test]
+fn a_volume_named_with_64_hex_digits_is_anonymous_only_when_nothing_says_otherwise() {
+    let hex = "ab".repeat(32);
+    let vol = |labels: Value| json!({"Name": hex, "Labels": labels, "UsageData": {"Size": 1, "RefCount": 0}});
+    let kind = |labels: Value, api: &str, scope: Option<&str>| {
+        let df = DfData::from_json(&json!({"Volumes": [vol(labels)]})).unwrap_or_else(|e| panic!("{e}"));
+        df.volumes[0].kind(crate::docker::ApiVersion::parse(api), scope)
+    };
+    let old = "1.41";
+    assert_eq!(kind(Value::Null, old, None), VolumeKind::Anonymous);
+    assert_eq!(kind(json!({"com.docker.compose.project": "ml"}), old, None), VolumeKind::Named);
+    assert_eq!(kind(json!({"owner": "alice"}), old, None), VolumeKind::Named);
+    // The label a prune is limited to selects; it does not protect.
+    assert_eq!(kind(json!({"team": "x"}), old, Some("team=x")), VolumeKind::Anonymous);
+    // From API 1.42 the engine's own label is the only evidence.
+    assert_eq!(kind(Value::Null, "1.43", None), VolumeKind::Named);
+    assert_eq!(kind(json!({ANONYMOUS_LABEL: ""}), "1.43", None), VolumeKind::Anonymous);
 }
 
 #[test]

@@ -55,7 +55,7 @@ pub(crate) async fn fetch(docker: &bollard::Docker, types: &[&str]) -> Result<Df
     .await?;
     let json: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| DiskError::BadAnswer(format!("not JSON: {e}")))?;
-    DfData::from_json(&json)
+    Ok(DfData { api: Some(version), ..DfData::from_json(&json)? })
 }
 
 /// GET `path_and_query` on the engine and return the body as text.
