@@ -7,13 +7,14 @@ use tokio::sync::mpsc::Sender;
 use tokio::task::JoinHandle;
 
 use crate::docker::explain::LaunchError;
+use crate::docker::launch::{Cancel, CancelHandle};
 use crate::docker::{self, ApiVersion, DockerHost, EngineError, actions, disk, launch, logs};
 use crate::msg::{ActionMsg, Command, Msg};
 
 pub struct Executor {
     host: DockerHost,
     tx: Sender<Msg>,
-    launch: Option<JoinHandle<()>>,
+    launch: Option<CancelHandle>,
     logs: Option<JoinHandle<()>>,
 }
 
@@ -29,8 +30,9 @@ impl Executor {
         match cmd {
             Command::Quit => {}
             Command::CancelLaunch => {
+                // Not an abort: the launch removes what it created and reports that.
                 if let Some(h) = self.launch.take() {
-                    h.abort();
+                    h.cancel();
                 }
             }
             Command::StopLogs => {
@@ -51,13 +53,15 @@ impl Executor {
                 }));
             }
             Command::Launch { spec } => {
-                self.launch = Some(spawn(tx.clone(), async move {
+                let (handle, cancel) = Cancel::new();
+                self.launch = Some(handle);
+                spawn(tx.clone(), async move {
                     let res = match docker::connect(&host).await {
-                        Ok(d) => launch::launch(&d, &tx, &spec).await,
+                        Ok(d) => launch::launch(&d, &tx, &spec, cancel).await,
                         Err(e) => Err(LaunchError::engine(&unreachable(&host, &e))),
                     };
                     ActionMsg::Launch(res)
-                }));
+                });
             }
             Command::DiskUsage => {
                 let local = host.is_local();

@@ -12,6 +12,7 @@ use gpudock::config::Config;
 use gpudock::docker::DockerHost;
 use gpudock::docker::EngineEvent;
 use gpudock::docker::actions::ContainerAction;
+use gpudock::docker::explain::LaunchError;
 use gpudock::docker::launch::Launched;
 use gpudock::exec::Executor;
 use gpudock::gpu::GpuEvent;
@@ -164,6 +165,34 @@ async fn gpu_request_without_nvidia_runtime_is_explained_and_leaves_nothing() {
     assert!(text.contains("NVIDIA Container Toolkit") && text.contains("nvidia-ctk"), "{text}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!leftover(&name), "a failed launch left a container behind");
+}
+
+/// Esc during a launch once aborted the task and left the created (even started) container.
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_launch_leaves_no_container_and_says_so() {
+    let host = engine();
+    let (_, mut exec, mut rx) = setup(&host, Config::default());
+    let name = unique("cancelled");
+    let _cleanup = scopeguard(&name);
+    let spec = gpudock::docker::LaunchSpec {
+        image: IMAGE.into(),
+        cmd: vec!["sleep".into(), "300".into()],
+        name: Some(name.clone()),
+        auto_remove: false,
+        network: Some("none".into()),
+        labels: vec![("io.gpudock.test".into(), "1".into())],
+        ..Default::default()
+    };
+    let cmds = vec![Command::Launch { spec: Box::new(spec) }, Command::CancelLaunch];
+    let res = execute(&mut exec, &mut rx, cmds, |a| matches!(a, ActionMsg::Launch(_))).await;
+    let ActionMsg::Launch(Err(e)) = res else { panic!("the launch was not cancelled: {res:?}") };
+    assert!(matches!(e, LaunchError::Cancelled { .. }), "{e:?}");
+    assert!(e.to_string().starts_with("launch cancelled"), "{e}");
+    assert!(!leftover(&name), "a cancelled launch left {name} behind");
 }
 
 #[cfg_attr(

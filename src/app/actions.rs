@@ -9,6 +9,7 @@ use super::table::ContainerTable;
 use super::{AppState, Confirm, GpuState, Launching, Level, Mode, Outcome};
 use crate::config::{Action, Preset};
 use crate::docker::actions::{ActionOutcome, ContainerAction};
+use crate::docker::explain::LaunchError;
 use crate::msg::{ActionMsg, Command};
 
 /// Lines of history shown when the log view opens.
@@ -172,6 +173,9 @@ pub fn on_result(app: &mut AppState, msg: ActionMsg) -> Vec<Command> {
             app.set_status(Level::Info, format!("started {} ({})", launched.name, launched.id.short()));
             // Put the cursor on the new container once the events stream lists it.
             app.table.select_when_listed(launched.name);
+        }
+        ActionMsg::Launch(Err(e @ LaunchError::Cancelled { .. })) => {
+            app.set_status(Level::Info, e.to_string())
         }
         ActionMsg::Launch(Err(e)) => {
             if matches!(app.mode, Mode::Launching(_)) {

@@ -105,3 +105,18 @@ pub async fn run(
         Err(e) => Err(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stop_may_take_its_grace_period_plus_a_margin() {
+        // A 60 s grace period was reported as failed after the fixed 30 s request timeout.
+        let stop = ContainerAction::Stop { timeout: 60 };
+        assert!(stop.request_timeout() > Duration::from_secs(60));
+        assert_eq!(stop.request_timeout(), Duration::from_secs(90));
+        assert_eq!(ContainerAction::Restart { timeout: 600 }.request_timeout(), Duration::from_secs(630));
+        assert_eq!(ContainerAction::Kill.request_timeout(), Duration::from_secs(30));
+    }
+}

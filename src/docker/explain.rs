@@ -8,6 +8,8 @@ pub enum LaunchError {
     Pull { image: String, why: PullFailure, message: String },
     /// Creating or starting the container failed (or the engine could not be reached).
     Engine { why: LaunchFailure, message: String },
+    /// The user cancelled; `removed`: the container it had created is gone again.
+    Cancelled { removed: bool },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +103,12 @@ impl LaunchError {
                     PullFailure::Other => "the pull failed",
                 };
                 format!("Cannot pull {image}: {why}. Engine said: {message}")
+            }
+            LaunchError::Cancelled { removed: true } => {
+                "launch cancelled; the container it had created was removed".into()
+            }
+            LaunchError::Cancelled { removed: false } => {
+                "launch cancelled before anything was created".into()
             }
             LaunchError::Engine { why, message: m } => match why {
                 LaunchFailure::NoGpuDriver => format!(

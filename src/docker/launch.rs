@@ -24,6 +24,39 @@ pub struct PullProgress {
     pub status: String,
 }
 
+/// Asks a launch under way to stop. Aborting the task instead could leave a created (even
+/// started) container behind; the launch checks this after each step and cleans up.
+#[derive(Debug, Clone)]
+pub struct Cancel(tokio::sync::watch::Receiver<bool>);
+
+/// The other end of a `Cancel`.
+#[derive(Debug)]
+pub struct CancelHandle(tokio::sync::watch::Sender<bool>);
+
+impl Cancel {
+    pub fn new() -> (CancelHandle, Cancel) {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        (CancelHandle(tx), Cancel(rx))
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Resolves once cancelled (never, if the handle is dropped without cancelling).
+    async fn cancelled(&mut self) {
+        if self.0.wait_for(|c| *c).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+impl CancelHandle {
+    pub fn cancel(&self) {
+        let _ = self.0.send(true);
+    }
+}
+
 /// The container that was started.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Launched {
@@ -51,17 +84,24 @@ pub fn create_body(spec: &LaunchSpec) -> ContainerCreateBody {
     }
 }
 
-/// Pulls `image`, publishing progress as it goes.
+/// Pulls `image`, publishing progress as it goes. Cancelling stops the pull: nothing was
+/// created yet.
 async fn pull<M: From<PullProgress>>(
     docker: &Docker,
     tx: &Sender<M>,
     image: &str,
+    cancel: &mut Cancel,
 ) -> Result<(), LaunchError> {
     let opts = CreateImageOptionsBuilder::default().from_image(image).build();
     let mut stream = docker.create_image(Some(opts), None, None);
     // Bytes per layer; the gauge shows the sums.
     let mut layers: HashMap<String, (u64, u64)> = HashMap::new();
-    while let Some(item) = stream.next().await {
+    loop {
+        let item = tokio::select! {
+            item = stream.next() => item,
+            () = cancel.cancelled() => return Err(LaunchError::Cancelled { removed: false }),
+        };
+        let Some(item) = item else { break };
         let info = item.map_err(|e| LaunchError::pull(image, &EngineError::from(e).to_string()))?;
         if let Some(err) = info.error_detail.and_then(|d| d.message) {
             return Err(LaunchError::pull(image, &err));
@@ -87,16 +127,30 @@ fn engine_failure(e: bollard::errors::Error) -> LaunchError {
     LaunchError::engine(&EngineError::from(e).to_string())
 }
 
-/// Pull if needed, create, start.
+/// Removes a container the launch created; with auto-remove the engine may have done so.
+async fn discard(docker: &Docker, id: &str) -> bool {
+    let rm = RemoveContainerOptionsBuilder::default().force(true).build();
+    match docker.remove_container(id, Some(rm)).await.map_err(EngineError::from) {
+        Ok(()) => true,
+        Err(e) if e.is_not_found() => true,
+        Err(e) => {
+            tracing::warn!(%id, error = %e, "could not remove the container the launch created");
+            false
+        }
+    }
+}
+
+/// Pull if needed, create, start. Cancelled, it removes what it created and says so.
 pub async fn launch<M: From<PullProgress>>(
     docker: &Docker,
     tx: &Sender<M>,
     spec: &LaunchSpec,
+    mut cancel: Cancel,
 ) -> Result<Launched, LaunchError> {
     if docker.inspect_image(&spec.image).await.is_err() {
         let start = PullProgress { image: spec.image.clone(), done: 0, total: 0, status: "pulling".into() };
         let _ = tx.send(M::from(start)).await;
-        pull(docker, tx, &spec.image).await?;
+        pull(docker, tx, &spec.image, &mut cancel).await?;
     }
     let mut opts = CreateContainerOptionsBuilder::default();
     if let Some(name) = &spec.name {
@@ -104,15 +158,15 @@ pub async fn launch<M: From<PullProgress>>(
     }
     let created =
         docker.create_container(Some(opts.build()), create_body(spec)).await.map_err(engine_failure)?;
+    if cancel.is_cancelled() {
+        return Err(LaunchError::Cancelled { removed: discard(docker, &created.id).await });
+    }
     if let Err(e) = docker.start_container(&created.id, None).await {
-        // With auto-remove the engine may already have removed it; make sure either way.
-        let rm = RemoveContainerOptionsBuilder::default().force(true).build();
-        if let Err(rm_err) = docker.remove_container(&created.id, Some(rm)).await.map_err(EngineError::from)
-            && !rm_err.is_not_found()
-        {
-            tracing::warn!(id = %created.id, error = %rm_err, "could not remove the container that failed to start");
-        }
+        discard(docker, &created.id).await;
         return Err(engine_failure(e));
+    }
+    if cancel.is_cancelled() {
+        return Err(LaunchError::Cancelled { removed: discard(docker, &created.id).await });
     }
     let id = ContainerId::new(created.id);
     let name = match docker.inspect_container(id.as_str(), None).await {
