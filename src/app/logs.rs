@@ -8,6 +8,9 @@ use super::{Command, Outcome};
 use crate::config::{Action, Hint};
 use crate::docker::{ContainerId, LogLine};
 
+/// Most bytes of output kept while viewing a log, whatever `log_lines` allows.
+pub const MAX_BYTES: usize = 32 << 20;
+
 const HINTS: &[Hint] = &[
     Hint::new(&[Action::Down, Action::Up], "scroll"),
     Hint::new(&[Action::First, Action::Last], "top/follow"),
@@ -31,6 +34,8 @@ pub struct LogView {
     pub cap: usize,
     /// Lines dropped so far because of the cap.
     pub dropped: u64,
+    /// Bytes of text kept: capped too, since a few long lines can weigh more than many short.
+    pub bytes: usize,
     /// Stick to the newest line as lines arrive.
     pub follow: bool,
     /// Index of the line at the bottom of the view when not following.
@@ -50,6 +55,7 @@ impl LogView {
             lines: VecDeque::new(),
             cap,
             dropped: 0,
+            bytes: 0,
             follow: true,
             bottom: 0,
             search: String::new(),
@@ -61,12 +67,15 @@ impl LogView {
 
     pub fn push(&mut self, lines: Vec<LogLine>) {
         for l in lines {
-            if self.lines.len() == self.cap {
-                self.lines.pop_front();
+            self.bytes += l.text.len();
+            self.lines.push_back(l);
+            while self.lines.len() > self.cap || (self.bytes > MAX_BYTES && self.lines.len() > 1) {
+                if let Some(old) = self.lines.pop_front() {
+                    self.bytes -= old.text.len();
+                }
                 self.dropped += 1;
                 self.bottom = self.bottom.saturating_sub(1);
             }
-            self.lines.push_back(l);
         }
         if self.follow {
             self.bottom = self.lines.len().saturating_sub(1);
@@ -184,6 +193,19 @@ mod tests {
         assert_eq!(v.bottom, 0, "a scrolled view stays on its line as old ones drop");
         press(&mut v, KeyEvent::from(KeyCode::Char('G')));
         assert!(v.follow);
+    }
+
+    #[test]
+    fn the_buffer_is_capped_in_bytes_too() {
+        let mut v = LogView::new("id".into(), "c".into(), 10_000);
+        let mb = "x".repeat(1 << 20);
+        for _ in 0..300 {
+            v.push(vec![line(&mb)]);
+        }
+        assert!(v.bytes <= MAX_BYTES, "{} bytes kept", v.bytes);
+        assert_eq!(v.bytes, v.lines.iter().map(|l| l.text.len()).sum::<usize>());
+        assert_eq!(v.lines.len(), 32);
+        assert_eq!(v.dropped, 268);
     }
 
     #[test]

@@ -33,7 +33,8 @@ pub async fn follow<M: From<LogChunk>>(
         LogsOptionsBuilder::default().follow(true).stdout(true).stderr(true).tail(&tail.to_string()).build();
     let mut stream = docker.logs(id.as_str(), Some(opts));
     let mut batch: Vec<LogLine> = Vec::new();
-    let mut partial: [String; 2] = [String::new(), String::new()];
+    // One per stream: stdout and stderr lines interleave but never mix.
+    let mut splitters = [LineSplitter::default(), LineSplitter::default()];
     let mut last_flush = tokio::time::Instant::now();
     let send = |lines: Vec<LogLine>| tx.send(M::from(LogChunk { id: id.clone(), lines }));
     let failure = loop {
@@ -50,12 +51,9 @@ pub async fn follow<M: From<LogChunk>>(
                     LogOutput::StdOut { message } | LogOutput::Console { message } => (false, message),
                     LogOutput::StdIn { .. } => continue,
                 };
-                let buf = &mut partial[usize::from(stderr)];
-                buf.push_str(&String::from_utf8_lossy(&bytes));
-                while let Some(i) = buf.find('\n') {
-                    let text: String = buf.drain(..=i).collect();
-                    batch.push(LogLine { stderr, text: text.trim_end_matches(['\n', '\r']).to_string() });
-                }
+                let mut lines = Vec::new();
+                splitters[usize::from(stderr)].push(&bytes, &mut lines);
+                batch.extend(lines.into_iter().map(|text| LogLine { stderr, text }));
             }
         }
         if !batch.is_empty() && (batch.len() >= LOG_BATCH || idle || last_flush.elapsed() >= LOG_FLUSH) {
@@ -66,13 +64,131 @@ pub async fn follow<M: From<LogChunk>>(
             }
         }
     };
-    for (stderr, rest) in [(false, &partial[0]), (true, &partial[1])] {
-        if !rest.is_empty() {
-            batch.push(LogLine { stderr, text: rest.clone() });
+    for (i, splitter) in splitters.iter_mut().enumerate() {
+        if let Some(text) = splitter.rest() {
+            batch.push(LogLine { stderr: i == 1, text });
         }
     }
     if !batch.is_empty() {
         let _ = send(batch).await;
     }
     failure
+}
+
+/// The longest line kept. A container can write a 64 MB line with no newline (a progress
+/// bar, a binary blob); past this it is shown cut, with a mark, and the rest of it dropped.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// Output bytes → lines, each byte looked at once however the output is chunked. A carriage
+/// return starts the line over, so a `\r` progress bar shows its latest state.
+#[derive(Debug, Default)]
+struct LineSplitter {
+    partial: Vec<u8>,
+    /// The line passed `MAX_LINE` and was sent cut: drop the rest of it.
+    skipping: bool,
+    /// The last chunk ended in `\r`: a newline next makes it a CRLF, anything else a redraw.
+    pending_cr: bool,
+}
+
+impl LineSplitter {
+    fn push(&mut self, bytes: &[u8], out: &mut Vec<String>) {
+        let mut rest = bytes;
+        while let Some(i) = rest.iter().position(|&b| b == b'\n') {
+            self.take(&rest[..i], out);
+            self.pending_cr = false;
+            if self.skipping {
+                self.skipping = false;
+            } else {
+                out.push(self.line());
+            }
+            rest = &rest[i + 1..];
+        }
+        self.take(rest, out);
+    }
+
+    fn take(&mut self, mut chunk: &[u8], out: &mut Vec<String>) {
+        if chunk.is_empty() {
+            return;
+        }
+        if std::mem::take(&mut self.pending_cr) {
+            self.partial.clear();
+        }
+        if chunk.last() == Some(&b'\r') {
+            self.pending_cr = true;
+            chunk = &chunk[..chunk.len() - 1];
+        }
+        if let Some(r) = chunk.iter().rposition(|&b| b == b'\r') {
+            self.partial.clear();
+            chunk = &chunk[r + 1..];
+        }
+        if self.skipping {
+            return;
+        }
+        let room = MAX_LINE - self.partial.len();
+        if chunk.len() <= room {
+            self.partial.extend_from_slice(chunk);
+            return;
+        }
+        self.partial.extend_from_slice(&chunk[..room]);
+        let mut line = self.line();
+        line.push_str(&format!(" … [line cut at {} KiB]", MAX_LINE / 1024));
+        out.push(line);
+        self.skipping = true;
+    }
+
+    fn line(&mut self) -> String {
+        let text = String::from_utf8_lossy(&self.partial).into_owned();
+        self.partial.clear();
+        text
+    }
+
+    /// What is left when the stream ends: the last line, if it had no newline.
+    fn rest(&mut self) -> Option<String> {
+        (!self.partial.is_empty() && !self.skipping).then(|| self.line())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(chunks: &[&[u8]]) -> (Vec<String>, Option<String>) {
+        let mut s = LineSplitter::default();
+        let mut out = Vec::new();
+        for c in chunks {
+            s.push(c, &mut out);
+        }
+        (out, s.rest())
+    }
+
+    #[test]
+    fn lines_across_chunks_crlf_and_progress_bars() {
+        let (lines, rest) = split(&[b"a\nb", b"c\r\n", b"10%\r20%\r", b"100%\n", b"tail"]);
+        assert_eq!(lines, ["a", "bc", "100%"]);
+        assert_eq!(rest.as_deref(), Some("tail"));
+        let (lines, _) = split(&[b"x\r", b"\ny\n"]);
+        assert_eq!(lines, ["x", "y"], "a CRLF split between chunks is one line end");
+    }
+
+    #[test]
+    fn a_huge_line_without_newline_shows_cut_and_stays_bounded() {
+        let mut s = LineSplitter::default();
+        let mut out = Vec::new();
+        let mb = vec![b'x'; 1 << 20];
+        for _ in 0..64 {
+            s.push(&mb, &mut out);
+            assert!(s.partial.len() <= MAX_LINE);
+        }
+        assert_eq!(out.len(), 1, "shown once, cut");
+        assert!(out[0].len() < MAX_LINE + 64 && out[0].ends_with("[line cut at 64 KiB]"), "{}", out[0].len());
+        s.push(b"yy\nnext\n", &mut out);
+        assert_eq!(&out[1..], ["next"], "the rest of the long line is dropped");
+    }
+
+    #[test]
+    fn byte_at_a_time_is_the_same_as_all_at_once() {
+        let text = b"one\r\ntwo\rTWO\nthree\n";
+        let chunks: Vec<&[u8]> = text.chunks(1).collect();
+        assert_eq!(split(&chunks), split(&[text]));
+    }
 }
