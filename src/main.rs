@@ -59,6 +59,11 @@ fn main() -> ExitCode {
     runtime.shutdown_background();
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // A panic in a background thread: the main loop has left the screen; say what happened.
+        Err(e) if gpudock::tui::panicked().is_some() => {
+            say(&format!("gpudock: panic: {e:#}"));
+            ExitCode::from(101)
+        }
         Err(e) => {
             say(&format!("gpudock: {e:#}"));
             ExitCode::FAILURE

@@ -23,6 +23,8 @@ const COALESCE: std::time::Duration = std::time::Duration::from_millis(20);
 
 pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    // Before any thread or task exists: a panic in any of them must end the program.
+    tui::install_panic_hook();
     let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
     let mut app = AppState::new(&config, host.to_string());
     app.user = current_user();
@@ -80,6 +82,10 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
                     None => return Ok(()),
                 },
                 Some(m) = rx.recv() => m,
+                () = tui::PANIC_WAKE.notified() => {
+                    let what = tui::panicked().unwrap_or("a background task panicked");
+                    return Err(anyhow::anyhow!("{what}"));
+                }
                 _ = sigterm.recv() => Msg::Quit,
                 _ = sighup.recv() => Msg::Quit,
             }

@@ -2,7 +2,10 @@
 //! the user gets their shell back in cooked mode on the main screen.
 
 use std::io::{self, Stdout, Write};
-use std::sync::Once;
+use std::sync::{LazyLock, Once, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use crossterm::cursor::{Hide, Show};
 use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
@@ -23,14 +26,41 @@ pub fn restore() {
     let _ = out.flush();
 }
 
-/// Installed before the terminal is touched, so even a panic during setup leaves a usable shell.
+/// The first panic's message, for the main loop to print once the terminal is back.
+static PANICKED: OnceLock<String> = OnceLock::new();
+/// Wakes the main loop when another thread panicked.
+pub static PANIC_WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);
+/// How long a panicking background thread waits for the main loop to leave cleanly before it
+/// restores the terminal and exits itself.
+const MAIN_LOOP_GRACE: Duration = Duration::from_secs(2);
+
+/// The message of a panic in any thread, once one happened.
+pub fn panicked() -> Option<&'static str> {
+    PANICKED.get().map(String::as_str)
+}
+
+/// Installed before the terminal is touched or any thread starts, so even a panic during setup
+/// leaves a usable shell. A panic anywhere, a background task or the NVML thread included, ends
+/// the program: half an app (a dead sampler, keys that no longer work) helps nobody. The main
+/// loop is woken to leave the screen and print the message; if it cannot, the panicking thread
+/// does it after a grace period.
 pub fn install_panic_hook() {
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
+            let _ = PANICKED.set(info.to_string());
+            tracing::error!(%info, "panic; exiting");
+            if std::thread::current().name() == Some("main") {
+                // Unwinding drops the terminal guard; the message follows on a clean screen.
+                restore();
+                previous(info);
+                return;
+            }
+            PANIC_WAKE.notify_one();
+            std::thread::sleep(MAIN_LOOP_GRACE);
             restore();
-            tracing::error!(%info, "panic");
             previous(info);
+            std::process::exit(101);
         }));
     });
 }

@@ -41,6 +41,10 @@ impl<M: From<GpuEvent> + Send + 'static> GpuSampler<M> {
     }
 
     fn run(self) {
+        // A fault to inject in tests: a panic on this thread must end the program cleanly.
+        if std::env::var_os("GPUDOCK_FAULT").is_some_and(|f| f == "panic-in-sampler") {
+            panic!("GPUDOCK_FAULT=panic-in-sampler: injected panic in the NVML sampler");
+        }
         loop {
             let mut backend = match NvmlBackend::open(self.lib.as_deref()) {
                 Ok(b) => b,
