@@ -28,14 +28,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let host =
-        match DockerHost::resolve(cli.docker_host.as_deref(), std::env::var("DOCKER_HOST").ok().as_deref()) {
-            Ok(h) => h,
-            Err(e) => {
-                say(&format!("gpudock: {e}"));
-                return ExitCode::from(2);
-            }
-        };
+    let host = DockerHost::resolve(cli.docker_host.as_deref(), std::env::var("DOCKER_HOST").ok().as_deref())
+        .and_then(|h| h.refuse_tls(std::env::var("DOCKER_TLS_VERIFY").ok().as_deref()).map(|()| h));
+    let host = match host {
+        Ok(h) => h,
+        Err(e) => {
+            say(&format!("gpudock: {e}"));
+            return ExitCode::from(2);
+        }
+    };
     if let Some(log) = cli.log_file.clone().or_else(gpudock::logging::default_path)
         && let Err(e) = gpudock::logging::init(&log)
     {

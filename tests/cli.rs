@@ -92,3 +92,18 @@ fn a_remote_engine_gets_no_local_gpus() {
     let why = doc["nvml"]["error"].as_str().unwrap_or_default();
     assert!(why.contains("local engines only") && why.contains("tcp://127.0.0.1:9"), "{why}");
 }
+
+#[test]
+fn tls_requested_for_a_tcp_engine_is_refused_not_downgraded() {
+    let out = gpudock()
+        .args(["snapshot", "--json"])
+        .env("DOCKER_HOST", "tcp://alice:hunter2@127.0.0.1:2376")
+        .env("DOCKER_TLS_VERIFY", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("DOCKER_TLS_VERIFY") && err.contains("tcp://***@127.0.0.1:2376"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    assert!(out.stdout.is_empty());
+}
