@@ -146,3 +146,21 @@ fn image_removal_is_bound_to_the_image_chosen_at_d() {
     let cmds = app.update(key(KeyCode::Char('y')));
     assert_eq!(cmds, vec![Command::RemoveImage { id: big.id, name: big.name }]);
 }
+
+/// `u` and `i` pressed again while the engine is still answering once queued request after
+/// request (`/system/df` can take many seconds on a big node).
+#[test]
+fn refresh_and_image_list_are_not_asked_twice_at_once() {
+    let mut app = disk_app();
+    assert_eq!(app.update(key(KeyCode::Char('u'))), vec![Command::DiskUsage]);
+    assert!(app.update(key(KeyCode::Char('u'))).is_empty(), "a second disk-usage request while one runs");
+    app.update(Msg::Action(ActionMsg::DiskUsage(Ok(Box::new(usage())))));
+    assert_eq!(app.update(key(KeyCode::Char('u'))), vec![Command::DiskUsage]);
+    app.update(Msg::Action(ActionMsg::DiskUsage(Ok(Box::new(usage())))));
+    assert_eq!(app.update(key(KeyCode::Char('i'))), vec![Command::ListImages]);
+    app.update(key(KeyCode::Esc));
+    assert!(app.update(key(KeyCode::Char('i'))).is_empty(), "a second image listing while one runs");
+    app.update(Msg::Action(ActionMsg::Images(Ok(Vec::new()))));
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.update(key(KeyCode::Char('i'))), vec![Command::ListImages]);
+}

@@ -33,6 +33,9 @@ pub struct DiskView {
     pub include_named: bool,
     pub stage: Stage,
     pub report: Option<String>,
+    /// An image listing was asked for and has not come back: asking again would only queue a
+    /// second expensive request behind it.
+    pub images_pending: bool,
 }
 
 impl DiskView {
@@ -45,6 +48,7 @@ impl DiskView {
             include_named: false,
             stage: Stage::Rows,
             report: None,
+            images_pending: false,
         }
     }
 
@@ -183,12 +187,19 @@ impl DiskView {
                 let what = if self.include_named { "included: their data will be destroyed" } else { "kept" };
                 return Outcome::stay().say(Level::Info, format!("named volumes {what}"));
             }
+            Some(Action::Refresh) if self.loading => {
+                return Outcome::stay().say(Level::Info, "still waiting for the engine's answer");
+            }
             Some(Action::Refresh) => {
                 self.loading = true;
                 return Outcome::stay().run(Command::DiskUsage);
             }
             Some(Action::Images) => {
                 self.stage = Stage::Images { rows: None, selected: 0, confirm: None };
+                if self.images_pending {
+                    return Outcome::stay();
+                }
+                self.images_pending = true;
                 return Outcome::stay().run(Command::ListImages);
             }
             Some(Action::Preview) if self.usage.is_some() => self.stage = Stage::Preview(self.category()),
@@ -228,6 +239,9 @@ pub fn on_pruned(app: &mut AppState, res: Result<PruneReport, DiskError>) -> Vec
 }
 
 pub fn on_images(app: &mut AppState, res: Result<Vec<ImageRow>, DiskError>) {
+    if let Mode::Disk(v) = &mut app.mode {
+        v.images_pending = false;
+    }
     if let Mode::Disk(v) = &mut app.mode
         && let Stage::Images { rows, selected, .. } = &mut v.stage
     {
@@ -251,8 +265,17 @@ pub fn on_image_removed(app: &mut AppState, name: &str, res: Result<u64, DiskErr
         }
         Err(e) => app.set_status(Level::Error, format!("remove image {name}: {e}")),
     }
-    if matches!(&app.mode, Mode::Disk(v) if matches!(v.stage, Stage::Images { .. })) {
-        return vec![Command::ListImages, Command::DiskUsage];
+    if let Mode::Disk(v) = &mut app.mode
+        && matches!(v.stage, Stage::Images { .. })
+    {
+        let mut out = Vec::new();
+        if !std::mem::replace(&mut v.images_pending, true) {
+            out.push(Command::ListImages);
+        }
+        if !std::mem::replace(&mut v.loading, true) {
+            out.push(Command::DiskUsage);
+        }
+        return out;
     }
     Vec::new()
 }
