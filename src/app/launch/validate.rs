@@ -129,24 +129,70 @@ pub fn gpus(s: &str, host: Option<&[(u32, &str)]>) -> Result<GpuRequest, String>
     Ok(req)
 }
 
-/// `KEY=VALUE,KEY2=VALUE2`.
+fn var_name(k: &str) -> bool {
+    k.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `KEY=VALUE,KEY2=VALUE2`. A value may hold commas: a comma not followed by `NAME=` continues
+/// the value, so `NVIDIA_VISIBLE_DEVICES=0,1` is one variable.
 pub fn env(s: &str) -> Result<Vec<String>, String> {
-    split_list(s)
+    let starts_item = |part: &str| part.trim_start().split_once('=').is_some_and(|(k, _)| var_name(k));
+    join_continuations(s, starts_item)
+        .into_iter()
         .map(|item| {
             let (k, _) = item.split_once('=').ok_or_else(|| format!("{item:?} is not KEY=VALUE"))?;
-            let ok = k.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !ok {
+            if !var_name(k) {
                 return Err(format!("{k:?} is not a valid variable name"));
             }
-            Ok(item.to_string())
+            Ok(item)
         })
         .collect()
 }
 
-/// `host:container[:ro|rw],…`; host is an absolute path or a volume name.
+/// Splits a comma list where a part that does not start a new item (`starts_item`) belongs to
+/// the item before it.
+fn join_continuations(s: &str, starts_item: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut items: Vec<String> = Vec::new();
+    for part in s.split(',') {
+        match items.last_mut() {
+            Some(last) if !starts_item(part) => {
+                last.push(',');
+                last.push_str(part);
+            }
+            _ => items.push(part.to_string()),
+        }
+    }
+    items
+        .into_iter()
+        .map(|i| i.trim().trim_end_matches(',').trim().to_string())
+        .filter(|i| !i.is_empty())
+        .collect()
+}
+
+/// Mount options `docker run -v` accepts after the second colon, comma-separated.
+const VOLUME_OPTIONS: [&str; 13] = [
+    "ro",
+    "rw",
+    "z",
+    "Z",
+    "nocopy",
+    "shared",
+    "slave",
+    "private",
+    "rshared",
+    "rslave",
+    "rprivate",
+    "consistent",
+    "delegated",
+];
+
+/// `host:container[:options],…`; host is an absolute path or a volume name; options as
+/// `docker run -v` takes them (`ro,z`, `rshared`, `nocopy`, …).
 pub fn volumes(s: &str) -> Result<Vec<String>, String> {
-    split_list(s)
+    // A part without a colon is another option of the mount before it: `/d:/d:ro,z`.
+    join_continuations(s, |part| part.contains(':'))
+        .into_iter()
         .map(|item| {
             let parts: Vec<&str> = item.split(':').collect();
             let shape = || format!("{item:?} is not host:container[:ro]");
@@ -155,6 +201,7 @@ pub fn volumes(s: &str) -> Result<Vec<String>, String> {
                 [h, d, m] => (*h, *d, Some(*m)),
                 _ => return Err(shape()),
             };
+            let (host, dest) = (host.trim(), dest.trim());
             if host.is_empty() || !dest.starts_with('/') {
                 return Err(format!("{item:?}: the container side must be an absolute path"));
             }
@@ -163,12 +210,13 @@ pub fn volumes(s: &str) -> Result<Vec<String>, String> {
                 return Err(format!("{item:?}: the host side must be an absolute path or a volume name"));
             }
             if let Some(m) = mode
-                && m != "ro"
-                && m != "rw"
+                && let Some(bad) = m.split(',').find(|o| !VOLUME_OPTIONS.contains(&o.trim()))
             {
-                return Err(format!("{item:?}: mode must be ro or rw"));
+                return Err(format!(
+                    "{item:?}: {bad:?} is not a mount option (ro, rw, z, Z, nocopy, rshared, rslave, …)"
+                ));
             }
-            Ok(item.to_string())
+            Ok(item)
         })
         .collect()
 }
@@ -211,10 +259,6 @@ pub fn size(s: &str) -> Result<Option<i64>, String> {
     };
     let n: i64 = num.parse().map_err(|_| format!("{s:?}: write a size like 8g or 512m"))?;
     n.checked_mul(mult).filter(|b| *b > 0).map(Some).ok_or_else(|| format!("{s:?} is out of range"))
-}
-
-fn split_list(s: &str) -> impl Iterator<Item = &str> {
-    s.split(',').map(str::trim).filter(|i| !i.is_empty())
 }
 
 /// Compares dotted versions numerically: "12.10" > "12.9".
@@ -280,6 +324,21 @@ mod tests {
         assert!(volumes("/data").is_err());
         assert!(volumes("/a:rel").is_err());
         assert!(volumes("/a:/b:rx").is_err());
+        // Values and mount options with commas, as `docker run` takes them.
+        assert_eq!(
+            env("NVIDIA_VISIBLE_DEVICES=0,1,NCCL_DEBUG=INFO"),
+            Ok(vec!["NVIDIA_VISIBLE_DEVICES=0,1".into(), "NCCL_DEBUG=INFO".into()])
+        );
+        assert_eq!(env("ARGS=--a,--b"), Ok(vec!["ARGS=--a,--b".into()]));
+        assert_eq!(
+            volumes("/data:/data:ro,z, /scratch:/scratch:rshared,nocopy,models:/models:Z"),
+            Ok(vec![
+                "/data:/data:ro,z".into(),
+                "/scratch:/scratch:rshared,nocopy".into(),
+                "models:/models:Z".into()
+            ])
+        );
+        assert!(volumes("/a:/b:ro,bogus").is_err());
         assert_eq!(name("", &[]), Ok(None));
         assert_eq!(name("train-1", &[]), Ok(Some("train-1".into())));
         assert!(name("x", &[]).is_err());
