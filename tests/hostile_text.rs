@@ -29,7 +29,27 @@ impl HostileProcess {
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
         let exe = dir.join("\u{1b}]52;c;QQ\u{7}\u{9b}2J");
         std::fs::copy("/bin/sleep", &exe).unwrap_or_else(|e| panic!("{e}"));
-        let child = Command::new(&exe).arg("30").spawn().unwrap_or_else(|e| panic!("{e}"));
+        // Another test thread forking while the copy was open for writing makes exec fail with
+        // "text file busy" for a moment.
+        let mut tries = 0;
+        let child = loop {
+            match Command::new(&exe).arg("30").spawn() {
+                Ok(c) => break c,
+                Err(e) if e.raw_os_error() == Some(26) && tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => panic!("{e}"),
+            }
+        };
+        // Until the exec has happened, the child still carries this thread's name.
+        let comm = format!("/proc/{}/comm", child.id());
+        for _ in 0..100 {
+            if std::fs::read_to_string(&comm).is_ok_and(|c| c.contains('\u{1b}')) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         HostileProcess(child, dir)
     }
 }
