@@ -27,6 +27,18 @@ fn driver_text(container_pid: u32, gib: u64) -> String {
     )
 }
 
+/// `gpudock snapshot --json` against the test engine and the fake driver with `cfg`.
+fn snapshot_json(host: &gpudock::docker::DockerHost, cfg: &FakeConfig) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_gpudock"))
+        .args(["snapshot", "--json", "--docker-host", &host.to_string(), "--nvml-lib"])
+        .arg(lib(Variant::Full))
+        .env("FAKE_NVML_CONFIG", &cfg.path)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"))
+}
+
 #[cfg_attr(
     not(engine_tests),
     ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
@@ -36,14 +48,7 @@ fn snapshot_json_attributes_gpu_memory_to_the_container() {
     let host = engine();
     let c = TestContainer::run("gpu-json", &["sleep", "300"]);
     let cfg = FakeConfig::new("json", &driver_text(c.pid(), 7));
-    let out = Command::new(env!("CARGO_BIN_EXE_gpudock"))
-        .args(["snapshot", "--json", "--docker-host", &host.to_string(), "--nvml-lib"])
-        .arg(lib(Variant::Full))
-        .env("FAKE_NVML_CONFIG", &cfg.path)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let doc = snapshot_json(&host, &cfg);
     assert_eq!(doc["nvml"]["available"], true);
     assert_eq!(doc["nvml"]["cuda_driver_version"], "12.4");
     assert_eq!(doc["docker"]["connected"], true);
@@ -104,14 +109,7 @@ fn an_absurd_gpu_count_is_shown_as_requested_and_never_expanded() {
     }
     let _rm = Rm(id.clone());
     let cfg = FakeConfig::new("absurd", &driver_text(std::process::id(), 1));
-    let out = Command::new(env!("CARGO_BIN_EXE_gpudock"))
-        .args(["snapshot", "--json", "--docker-host", &host.to_string(), "--nvml-lib"])
-        .arg(lib(Variant::Full))
-        .env("FAKE_NVML_CONFIG", &cfg.path)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let doc = snapshot_json(&host, &cfg);
     let containers = doc["containers"].as_array().cloned().unwrap_or_default();
     let row = containers.iter().find(|x| x["id"] == id.as_str()).unwrap_or_else(|| panic!("no row"));
     assert_eq!(row["gpu_request"], "4294967295");
