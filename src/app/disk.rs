@@ -101,14 +101,6 @@ impl DiskView {
         }
     }
 
-    pub fn hints(&self) -> &'static [Hint] {
-        match self.scope() {
-            Scope::Confirm => super::CONFIRM_HINTS,
-            Scope::Images => IMAGE_HINTS,
-            _ => ROW_HINTS,
-        }
-    }
-
     /// `action` is what the keymap made of the key in `self.scope()`.
     pub fn handle_key(
         &mut self,

@@ -308,19 +308,6 @@ impl AppState {
         out.commands
     }
 
-    /// The key hints of the view on screen.
-    pub fn hints(&self) -> &'static [Hint] {
-        match &self.mode {
-            Mode::Normal => MAIN_HINTS,
-            Mode::Filter | Mode::Help => &[],
-            Mode::Confirm(_) => CONFIRM_HINTS,
-            Mode::Launch(_) => LaunchForm::HINTS,
-            Mode::Launching(_) => LAUNCHING_HINTS,
-            Mode::Logs(v) => v.hints(),
-            Mode::Disk(v) => v.hints(),
-        }
-    }
-
     fn on_engine(&mut self, msg: EngineEvent) {
         match msg {
             EngineEvent::Connecting { host } => {
