@@ -8,7 +8,7 @@ use tokio::task::JoinHandle;
 
 use crate::docker::explain::LaunchError;
 use crate::docker::launch::{Cancel, CancelHandle};
-use crate::docker::{self, ApiVersion, DockerHost, EngineError, actions, disk, launch, logs};
+use crate::docker::{self, DockerHost, EngineError, actions, disk, launch, logs};
 use crate::msg::{ActionMsg, Command, Msg};
 
 pub struct Executor {
@@ -73,13 +73,10 @@ impl Executor {
                     ActionMsg::DiskUsage(res)
                 });
             }
-            Command::Prune { category, options } => {
+            Command::Prune { category, items } => {
                 spawn(tx, async move {
                     let res = match docker::connect(&host).await {
-                        Ok(d) => {
-                            let api = ApiVersion::from(d.client_version());
-                            disk::prune(&d, category, &options, api).await
-                        }
+                        Ok(d) => disk::prune_items(&d, category, &items).await,
                         Err(e) => Err(disk::DiskError::Engine(e)),
                     };
                     ActionMsg::Pruned(res)

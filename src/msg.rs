@@ -5,7 +5,7 @@
 use crossterm::event::KeyEvent;
 
 use crate::docker::actions::{ActionOutcome, ContainerAction};
-use crate::docker::disk::{Category, DiskError, DiskUsage, ImageRow, PruneOptions, PruneReport};
+use crate::docker::disk::{Category, DiskError, DiskItem, DiskUsage, ImageRow, PruneReport};
 use crate::docker::explain::LaunchError;
 use crate::docker::launch::{Launched, PullProgress};
 use crate::docker::logs::LogChunk;
@@ -84,13 +84,29 @@ pub enum ActionMsg {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     Quit,
-    Container { id: ContainerId, name: String, action: ContainerAction },
-    Launch { spec: Box<LaunchSpec> },
+    Container {
+        id: ContainerId,
+        name: String,
+        action: ContainerAction,
+    },
+    Launch {
+        spec: Box<LaunchSpec>,
+    },
     CancelLaunch,
-    FollowLogs { id: ContainerId, tail: usize },
+    FollowLogs {
+        id: ContainerId,
+        tail: usize,
+    },
     StopLogs,
     DiskUsage,
-    Prune { category: Category, options: PruneOptions },
+    /// Remove exactly `items`, the preview the user confirmed.
+    Prune {
+        category: Category,
+        items: Vec<DiskItem>,
+    },
     ListImages,
-    RemoveImage { id: String, name: String },
+    RemoveImage {
+        id: String,
+        name: String,
+    },
 }

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::engine::{IMAGE, LABEL, TestContainer, docker, docker_cmd, engine};
 use gpudock::docker::ApiVersion;
-use gpudock::docker::disk::{self, Category, DiskError, DiskUsage, PruneOptions};
+use gpudock::docker::disk::{self, Category, DiskError, DiskItem, DiskUsage, PruneOptions};
 
 const DISK_LABEL: &str = "io.gpudock.test.disk";
 
@@ -423,4 +423,93 @@ async fn build_cache_prune_works_on_this_engine_and_refuses_labels() {
     let res = d.prune_build(Some(opts)).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(res.caches_deleted.unwrap_or_default().is_empty());
     assert_eq!(res.space_reclaimed, Some(0));
+}
+
+/// The stopped-containers preview listed some containers; one more exited while the preview was
+/// open and one of the listed started again. `y` must remove exactly the previewed ones that
+/// are still stopped, never the newcomer, and say what it left alone.
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prune_removes_exactly_what_its_preview_showed() {
+    let (d, _) = connect().await;
+    let s = Scene::new("exact");
+    // Each exits at once the first time and stays up when started again.
+    let script = "if [ -f /ran ]; then sleep 30; fi; touch /ran";
+    let shown: Vec<String> = (0..3).map(|i| s.ran(&format!("shown{i}"), script, &[])).collect();
+    // Running while the preview is taken; it exits right after.
+    let late = s.name("late");
+    let label = s.label();
+    docker(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--label",
+        LABEL,
+        "--label",
+        &label,
+        "--name",
+        &late,
+        IMAGE,
+        "sleep",
+        "2",
+    ]);
+
+    let u = disk::usage(&d, true).await.unwrap_or_else(|e| panic!("{e}"));
+    let row = u.category(Category::StoppedContainers).unwrap_or_else(|| panic!("no row"));
+    let preview: Vec<DiskItem> = row
+        .selected(&PruneOptions::default(), gpudock::clock::unix_now())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .filter(|i| shown.contains(&i.name))
+        .cloned()
+        .collect();
+    assert_eq!(preview.len(), 3, "{preview:?}");
+    assert!(!row.items.iter().any(|i| i.name == late), "the late container was still running");
+
+    // While the question is open: the late one exits, the first shown one runs again.
+    docker(&["wait", &late]);
+    docker(&["start", &shown[0]]);
+    let r =
+        disk::prune_items(&d, Category::StoppedContainers, &preview).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut removed = r.removed.clone();
+    removed.sort();
+    assert_eq!(removed, shown[1..].to_vec());
+    assert_eq!(r.skipped.len(), 1, "{r:?}");
+    assert!(r.skipped[0].starts_with(&shown[0]), "{r:?}");
+    assert!(exists("container", &late), "a container the preview never showed was removed");
+    assert!(exists("container", &shown[0]));
+    assert!(r.summary().contains("left alone"), "{}", r.summary());
+
+    // Images and volumes go by ID the same way; a volume mounted since the preview stays.
+    let tag = s.image_name("exact");
+    s.image("exact", 64, Some(&tag));
+    let named = s.name("vol");
+    s.volume(Some(&named), 8);
+    let kept = s.name("vol-kept");
+    s.volume(Some(&kept), 0);
+    let u = disk::usage(&d, true).await.unwrap_or_else(|e| panic!("{e}"));
+    let pick = |c: Category, opts: &PruneOptions, names: &[&str]| -> Vec<DiskItem> {
+        let row = u.category(c).unwrap_or_else(|| panic!("no {c:?} row"));
+        let now = gpudock::clock::unix_now();
+        let items = row.selected(opts, now).unwrap_or_else(|e| panic!("{e}"));
+        items.into_iter().filter(|i| names.contains(&i.name.as_str())).cloned().collect()
+    };
+    let images = pick(Category::UnusedImages, &PruneOptions::default(), &[&tag]);
+    let r = disk::prune_items(&d, Category::UnusedImages, &images).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.removed, std::slice::from_ref(&tag));
+    assert!(r.reclaimed >= 64 * 1024 && !exists("image", &tag), "{r:?}");
+    let all = PruneOptions { include_named_volumes: true, ..Default::default() };
+    let vols = pick(Category::Volumes, &all, &[&named, &kept]);
+    assert_eq!(vols.len(), 2, "{vols:?}");
+    let mount = format!("{kept}:/data");
+    let user = s.ran("vol-user", "true", &["-v", &mount]);
+    let r = disk::prune_items(&d, Category::Volumes, &vols).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.removed, std::slice::from_ref(&named));
+    assert!(r.skipped.iter().any(|x| x.starts_with(&kept)), "{r:?}");
+    assert!(!exists("volume", &named) && exists("volume", &kept));
+    docker(&["rm", &user]);
 }

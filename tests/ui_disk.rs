@@ -64,20 +64,18 @@ fn volume_preview_warns_and_named_volumes_are_opt_in() {
     assert!(screen.contains("anonymous only"), "{screen}");
     // The engine (API 1.41) marks no volume anonymous: the preview says how it is decided.
     assert!(screen.contains("This engine (API 1.41) does not mark anonymous volumes"), "{screen}");
-    let cmds = app.update(key(KeyCode::Char('y')));
-    let [Command::Prune { options, .. }] = cmds.as_slice() else { panic!("{cmds:?}") };
-    assert!(!options.include_named_volumes);
-    app.update(Msg::Action(ActionMsg::Pruned(Ok(PruneReport {
-        category: Category::Volumes,
-        removed: vec![],
-        reclaimed: 0,
-    }))));
+    // Both unused volumes of the fixture are named (one by its label): nothing goes by default,
+    // and nothing is offered.
+    assert!(screen.contains("Nothing to remove") && !screen.contains("y prune"), "{screen}");
+    assert!(app.update(key(KeyCode::Char('y'))).is_empty());
     app.update(key(KeyCode::Char('a')));
     app.update(key(KeyCode::Enter));
-    assert!(render(&app, 120, 24).contains("anonymous AND named"));
+    let screen = render(&app, 120, 24);
+    assert!(screen.contains("anonymous AND named") && screen.contains("y prune"), "{screen}");
     let cmds = app.update(key(KeyCode::Char('y')));
-    let [Command::Prune { options, .. }] = cmds.as_slice() else { panic!("{cmds:?}") };
-    assert!(options.include_named_volumes);
+    let [Command::Prune { items, .. }] = cmds.as_slice() else { panic!("{cmds:?}") };
+    let names: Vec<&str> = items.iter().map(|i| i.name.as_str()).collect();
+    assert!(names.contains(&"gdfix-named"), "{names:?}");
 }
 
 #[test]
@@ -89,6 +87,7 @@ fn result_line_after_a_prune() {
         category: Category::StoppedContainers,
         removed: vec!["a".into(), "b".into(), "c".into()],
         reclaimed: 12_400_000_000,
+        skipped: Vec::new(),
     }))));
     assert_eq!(cmds, vec![Command::DiskUsage], "the view refreshes after a prune");
     let screen = render(&app, 120, 24);

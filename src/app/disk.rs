@@ -4,15 +4,19 @@
 use super::{AppState, Level, Mode, Outcome};
 use crate::config::{Action, Hint, Scope};
 use crate::docker::disk::{
-    Category, DiskError, DiskUsage, FsUsage, ImageRow, PruneOptions, PruneReport, human_size,
+    Category, DiskError, DiskItem, DiskUsage, FsUsage, ImageRow, PruneOptions, PruneReport, human_size,
 };
 use crate::msg::Command;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stage {
     Rows,
-    /// Exactly what the prune of this row would remove; `y` confirms.
-    Preview(Category),
+    /// Exactly what the prune of this row removes, fixed when the preview opened: `y` removes
+    /// these and nothing that appeared since. Err: why there is no list (a bad `prune_until`).
+    Preview {
+        category: Category,
+        items: Result<Vec<DiskItem>, String>,
+    },
     Pruning(Category),
     Images {
         rows: Option<Vec<ImageRow>>,
@@ -96,7 +100,7 @@ impl DiskView {
     pub fn scope(&self) -> Scope {
         match &self.stage {
             Stage::Rows | Stage::Pruning(_) => Scope::Disk,
-            Stage::Preview(_) | Stage::Images { confirm: Some(_), .. } => Scope::Confirm,
+            Stage::Preview { .. } | Stage::Images { confirm: Some(_), .. } => Scope::Confirm,
             Stage::Images { .. } => Scope::Images,
         }
     }
@@ -107,21 +111,29 @@ impl DiskView {
         action: Option<Action>,
         read_only: bool,
         prune_until: Option<&str>,
+        now: i64,
     ) -> Outcome {
         match &mut self.stage {
-            Stage::Rows => self.rows_key(action),
-            Stage::Preview(category) => {
+            Stage::Rows => self.rows_key(action, prune_until, now),
+            Stage::Preview { category, items } => {
                 let category = *category;
+                let items = std::mem::replace(items, Ok(Vec::new()));
+                self.stage = Stage::Rows;
                 if action != Some(Action::Confirm) {
-                    self.stage = Stage::Rows;
                     return Outcome::stay().say(Level::Info, "prune cancelled");
                 }
                 if read_only {
-                    self.stage = Stage::Rows;
                     return Outcome::stay().say(Level::Error, "read-only mode: pruning is disabled");
                 }
-                self.stage = Stage::Pruning(category);
-                Outcome::stay().run(Command::Prune { category, options: self.options(prune_until) })
+                match items {
+                    Ok(items) if !items.is_empty() => {
+                        self.stage = Stage::Pruning(category);
+                        Outcome::stay().run(Command::Prune { category, items })
+                    }
+                    Ok(_) => Outcome::stay()
+                        .say(Level::Info, format!("Nothing to remove: no {}", category.label())),
+                    Err(e) => Outcome::stay().say(Level::Error, e),
+                }
             }
             Stage::Pruning(_) => Outcome::stay(),
             Stage::Images { rows, selected, confirm } => {
@@ -166,7 +178,16 @@ impl DiskView {
         }
     }
 
-    fn rows_key(&mut self, action: Option<Action>) -> Outcome {
+    /// What a prune of the selected row removes now, under `prune_until` and the named-volume
+    /// choice: the preview, and exactly what `y` removes.
+    fn preview_items(&self, prune_until: Option<&str>, now: i64) -> Result<Vec<DiskItem>, String> {
+        let usage = self.usage.as_ref().ok_or("no disk usage yet")?;
+        let row = usage.category(self.category()).ok_or("the engine did not report this row")?;
+        let selected = row.selected(&self.options(prune_until), now).map_err(|e| e.to_string())?;
+        Ok(selected.into_iter().cloned().collect())
+    }
+
+    fn rows_key(&mut self, action: Option<Action>, prune_until: Option<&str>, now: i64) -> Outcome {
         let last = Category::ALL.len() - 1;
         match action {
             Some(Action::Back) => return Outcome::close(),
@@ -194,7 +215,10 @@ impl DiskView {
                 self.images_pending = true;
                 return Outcome::stay().run(Command::ListImages);
             }
-            Some(Action::Preview) if self.usage.is_some() => self.stage = Stage::Preview(self.category()),
+            Some(Action::Preview) if self.usage.is_some() => {
+                let items = self.preview_items(prune_until, now);
+                self.stage = Stage::Preview { category: self.category(), items };
+            }
             _ => {}
         }
         Outcome::stay()

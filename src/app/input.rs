@@ -43,7 +43,7 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
         Mode::Launch(form) => launch_key(form, action, key, &app.presets, &app.gpu, &app.table, &app.user),
         Mode::Launching(l) => launching_key(l, action),
         Mode::Logs(view) => view.handle_key(action, key, app.page),
-        Mode::Disk(view) => view.handle_key(action, app.read_only, app.prune_until.as_deref()),
+        Mode::Disk(view) => view.handle_key(action, app.read_only, app.prune_until.as_deref(), app.now),
     };
     app.apply(out)
 }

@@ -12,7 +12,7 @@ use super::theme::Styles;
 use crate::app::AppState;
 use crate::app::disk::{DiskView, IMAGE_HINTS, ROW_HINTS, Stage};
 use crate::config::Action;
-use crate::docker::disk::{Category, DiskUsage, ImageRow, human_size};
+use crate::docker::disk::{Category, DiskItem, DiskUsage, ImageRow, human_size};
 
 pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, st: &Styles) {
     if let Stage::Images { rows, selected, confirm } = &v.stage {
@@ -64,7 +64,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, st: &Styles
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), bottom);
 
     match &v.stage {
-        Stage::Preview(c) => preview(f, area, app, u, v, *c, st),
+        Stage::Preview { category, items } => preview(f, area, app, v, *category, items.as_deref(), st),
         Stage::Pruning(c) => {
             let r = centered(area, 50, 3);
             f.render_widget(Clear, r);
@@ -135,9 +135,16 @@ fn rows(f: &mut Frame, area: Rect, u: &DiskUsage, v: &DiskView, st: &Styles) {
     f.render_stateful_widget(table, area, &mut state);
 }
 
-fn preview(f: &mut Frame, area: Rect, app: &AppState, u: &DiskUsage, v: &DiskView, c: Category, st: &Styles) {
+fn preview(
+    f: &mut Frame,
+    area: Rect,
+    app: &AppState,
+    v: &DiskView,
+    c: Category,
+    items: Result<&[DiskItem], &String>,
+    st: &Styles,
+) {
     let opts = v.options(app.prune_until.as_deref());
-    let items = u.category(c).map(|cu| cu.selected(&opts, app.now)).transpose();
     let mut lines = Vec::new();
     if c == Category::Volumes {
         lines.push(Line::from(Span::styled(
@@ -166,10 +173,10 @@ fn preview(f: &mut Frame, area: Rect, app: &AppState, u: &DiskUsage, v: &DiskVie
             )));
         }
     }
+    let offer = matches!(items, Ok(list) if !list.is_empty());
     match items {
         Err(e) => lines.push(Line::from(Span::styled(e.to_string(), st.error()))),
         Ok(items) => {
-            let items = items.unwrap_or_default();
             if items.is_empty() {
                 lines.push(Line::from(Span::styled(
                     format!("Nothing to remove: no {}.", c.label()),
@@ -178,7 +185,12 @@ fn preview(f: &mut Frame, area: Rect, app: &AppState, u: &DiskUsage, v: &DiskVie
             }
             let total: u64 = items.iter().map(|i| i.size).sum();
             if !items.is_empty() {
-                lines.push(Line::from(format!("{} item(s), about {}:", items.len(), human_size(total))));
+                let n = items.len();
+                let what = if n == 1 { "item" } else { "items" };
+                lines.push(Line::from(format!(
+                    "{n} {what}, about {}; exactly these go, and any that changed by then stay:",
+                    human_size(total)
+                )));
             }
             for i in items.iter().take(usize::from(area.height.saturating_sub(10))) {
                 let when = i.created.map(|t| format!("{} ago", age(app.now - t))).unwrap_or_default();
@@ -194,7 +206,11 @@ fn preview(f: &mut Frame, area: Rect, app: &AppState, u: &DiskUsage, v: &DiskVie
         }
     }
     lines.push(Line::from(""));
-    lines.push(super::dialogs::yes_no_line(&app.keymap, st, "prune"));
+    if offer {
+        lines.push(super::dialogs::yes_no_line(&app.keymap, st, "prune"));
+    } else {
+        lines.push(Line::from(Span::styled("any key goes back", st.dim())));
+    }
     let r = centered(area, 96, (lines.len() + 2) as u16);
     f.render_widget(Clear, r);
     let b = Block::default()

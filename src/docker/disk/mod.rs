@@ -8,6 +8,7 @@
 //! container uses is done image by image instead (see `prune`).
 
 mod df;
+mod exact;
 mod images;
 mod model;
 mod prune;
@@ -19,6 +20,7 @@ mod tests;
 use std::time::Duration;
 
 pub use df::{ANONYMOUS_LABEL, parse_df};
+pub use exact::prune_items;
 pub use images::{images, remove_image};
 pub use model::{
     Category, CategoryUsage, DiskItem, DiskUsage, FsUsage, ImageRow, PruneOptions, PruneReport, VolumeKind,

@@ -167,17 +167,24 @@ pub struct PruneReport {
     /// Bytes freed, as the engine reported them (summed from `/system/df` sizes where gpudock
     /// removed things one by one, see `prune`).
     pub reclaimed: u64,
+    /// Previewed things left alone because they changed since ("name (why)").
+    pub skipped: Vec<String>,
 }
 
 impl PruneReport {
     /// "Reclaimed 12.4 GB — 3 containers", or "Nothing to remove: no unused volumes".
     pub fn summary(&self) -> String {
-        if self.removed.is_empty() && self.reclaimed == 0 {
+        if self.removed.is_empty() && self.reclaimed == 0 && self.skipped.is_empty() {
             return format!("Nothing to remove: no {}", self.category.label());
         }
         let (one, many) = self.category.nouns();
         let n = self.removed.len();
-        format!("Reclaimed {} — {n} {}", human_size(self.reclaimed), if n == 1 { one } else { many })
+        let mut text =
+            format!("Reclaimed {} — {n} {}", human_size(self.reclaimed), if n == 1 { one } else { many });
+        if !self.skipped.is_empty() {
+            text.push_str(&format!("; left alone, changed since the preview: {}", self.skipped.join(", ")));
+        }
+        text
     }
 }
 

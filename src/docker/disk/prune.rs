@@ -116,7 +116,12 @@ async fn containers(
         .iter()
         .map(|id| names.get(id).cloned().unwrap_or_else(|| short_id(id)))
         .collect();
-    Ok(PruneReport { category: Category::StoppedContainers, removed, reclaimed: bytes(res.space_reclaimed) })
+    Ok(PruneReport {
+        category: Category::StoppedContainers,
+        removed,
+        reclaimed: bytes(res.space_reclaimed),
+        skipped: Vec::new(),
+    })
 }
 
 async fn images(
@@ -165,7 +170,7 @@ async fn images(
         .iter()
         .filter_map(|d| names.get(d.deleted.as_deref()?).cloned())
         .collect();
-    Ok(PruneReport { category, removed, reclaimed: bytes(res.space_reclaimed) })
+    Ok(PruneReport { category, removed, reclaimed: bytes(res.space_reclaimed), skipped: Vec::new() })
 }
 
 /// Whether the engine would remove one of this image's references while keeping the image (it
@@ -226,7 +231,12 @@ async fn unused_one_by_one(
             }
         }
     }
-    Ok(PruneReport { category: Category::UnusedImages, removed, reclaimed: df.images_freed(&gone) })
+    Ok(PruneReport {
+        category: Category::UnusedImages,
+        removed,
+        reclaimed: df.images_freed(&gone),
+        skipped: Vec::new(),
+    })
 }
 
 async fn build_cache(
@@ -250,7 +260,12 @@ async fn build_cache(
     })
     .await?;
     let removed = res.caches_deleted.unwrap_or_default().iter().map(|id| short_id(id)).collect();
-    Ok(PruneReport { category: Category::BuildCache, removed, reclaimed: bytes(res.space_reclaimed) })
+    Ok(PruneReport {
+        category: Category::BuildCache,
+        removed,
+        reclaimed: bytes(res.space_reclaimed),
+        skipped: Vec::new(),
+    })
 }
 
 fn volume_name(name: &str) -> String {
@@ -281,6 +296,7 @@ async fn volumes(
             category: Category::Volumes,
             removed,
             reclaimed: bytes(res.space_reclaimed),
+            skipped: Vec::new(),
         });
     }
     let df = usage::fetch(docker, &["volume"]).await?;
@@ -305,5 +321,5 @@ async fn volumes(
             },
         }
     }
-    Ok(PruneReport { category: Category::Volumes, removed, reclaimed })
+    Ok(PruneReport { category: Category::Volumes, removed, reclaimed, skipped: Vec::new() })
 }

@@ -250,11 +250,18 @@ fn summaries_and_errors_read_as_sentences() {
         category: Category::StoppedContainers,
         removed: vec!["a".into(); 3],
         reclaimed: 12_400_000_000,
+        skipped: Vec::new(),
     };
     assert_eq!(r.summary(), "Reclaimed 12.4 GB — 3 containers");
-    let one = PruneReport { category: Category::BuildCache, removed: vec!["x".into()], reclaimed: 2_000 };
+    let one = PruneReport {
+        category: Category::BuildCache,
+        removed: vec!["x".into()],
+        reclaimed: 2_000,
+        skipped: Vec::new(),
+    };
     assert_eq!(one.summary(), "Reclaimed 2 kB — 1 build cache entry");
-    let none = PruneReport { category: Category::Volumes, removed: vec![], reclaimed: 0 };
+    let none =
+        PruneReport { category: Category::Volumes, removed: vec![], reclaimed: 0, skipped: Vec::new() };
     assert_eq!(none.summary(), "Nothing to remove: no unused volumes");
     let used = DiskError::ImageInUse { image: "x:1".into(), containers: vec!["foo".into()] };
     assert_eq!(used.to_string(), "image x:1 is used by container foo");
