@@ -60,7 +60,8 @@ pub fn process_identity(proc_root: &Path, pid: u32) -> (Option<String>, Option<S
     (comm, user)
 }
 
-fn user_name(uid: u32) -> Option<String> {
+/// The account name of `uid`, from /etc/passwd.
+pub fn user_name(uid: u32) -> Option<String> {
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
     passwd.lines().find_map(|l| {
         let mut f = l.split(':');

@@ -124,11 +124,12 @@ fn user_msg(ev: Event, queued: bool) -> Option<Msg> {
     }
 }
 
-/// The login name for the launched-by label: $USER, else the numeric uid.
+/// The login name for the launched-by label: $USER, else the account name of our uid (cron,
+/// systemd and `docker exec` leave USER unset), else the number.
 fn current_user() -> String {
-    std::env::var("USER")
-        .ok()
-        .filter(|u| !u.is_empty())
+    std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| {
         // SAFETY: getuid has no preconditions and cannot fail.
-        .unwrap_or_else(|| unsafe { libc::getuid() }.to_string())
+        let uid = unsafe { libc::getuid() };
+        crate::procfs::user_name(uid).unwrap_or_else(|| uid.to_string())
+    })
 }

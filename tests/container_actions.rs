@@ -167,6 +167,40 @@ async fn gpu_request_without_nvidia_runtime_is_explained_and_leaves_nothing() {
     assert!(!leftover(&name), "a failed launch left a container behind");
 }
 
+/// An empty Command with an image that has no default command is caught before anything is
+/// created, and said at the Command field (the engine only says "No command specified").
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_without_a_default_command_is_caught_before_create() {
+    let host = engine();
+    let (mut app, mut exec, mut rx) = setup(&host, Config::default());
+    // The test image without its CMD: exported and imported bare.
+    let image = format!("gpudock-test/nocmd:{}", std::process::id());
+    let src = docker(&["create", "--network", "none", "--label", LABEL, IMAGE, "true"]);
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("docker export {src} | docker import - {image}"))
+        .env("DOCKER_HOST", std::env::var(common::engine::HOST_VAR).unwrap_or_default())
+        .status();
+    docker(&["rm", &src]);
+    assert!(status.is_ok_and(|s| s.success()), "import failed");
+    let before = docker(&["ps", "-aq"]);
+    app.update(key('n'));
+    type_text(&mut app, &image);
+    let cmds = app.update(code(KeyCode::Enter));
+    let res = execute(&mut exec, &mut rx, cmds, |a| matches!(a, ActionMsg::Launch(_))).await;
+    app.update(Msg::Action(res));
+    docker(&["rmi", &image]);
+    let Mode::Launch(form) = &app.mode else { panic!("not back at the form: {:?}", app.mode) };
+    let err = form.errors.get(&gpudock::app::launch::Field::Command).cloned().unwrap_or_default();
+    assert!(err.contains("no default command"), "{:?}", form.errors);
+    assert_eq!(form.image, image);
+    assert_eq!(docker(&["ps", "-aq"]), before, "a container was created");
+}
+
 /// Esc during a launch once aborted the task and left the created (even started) container.
 #[cfg_attr(
     not(engine_tests),

@@ -3,7 +3,7 @@
 
 use crossterm::event::KeyEvent;
 
-use super::launch::{Context, FormAction, LaunchForm};
+use super::launch::{Context, Field, FormAction, LaunchForm};
 use super::logs::LogView;
 use super::table::ContainerTable;
 use super::{AppState, Confirm, GpuState, Launching, Level, Mode, Outcome};
@@ -97,9 +97,9 @@ pub fn confirm_key(c: &mut Confirm, action: Option<Action>) -> Outcome {
 
 pub fn launching_key(l: &Launching, action: Option<Action>) -> Outcome {
     if action == Some(Action::Cancel) {
-        return Outcome::close()
+        return Outcome::open(Mode::Launch(l.form.clone()))
             .run(Command::CancelLaunch)
-            .say(Level::Info, format!("launch of {} cancelled", l.image));
+            .say(Level::Info, format!("cancelling the launch of {}…", l.image));
     }
     Outcome::stay()
 }
@@ -135,13 +135,31 @@ pub fn launch_key(
                 form.warning = Some(w);
                 return Outcome::stay();
             }
+            form.failure = None;
             let launching = Launching {
                 image: spec.image.clone(),
                 status: "checking the image".into(),
+                form: Box::new(form.clone()),
                 ..Default::default()
             };
             Outcome::open(Mode::Launching(launching)).run(Command::Launch { spec: Box::new(spec) })
         }
+    }
+}
+
+/// The form field a launch failure is about, if any.
+fn failed_field(e: &LaunchError) -> Option<Field> {
+    use crate::docker::explain::LaunchFailure as F;
+    match e {
+        LaunchError::Pull { .. } => Some(Field::Image),
+        LaunchError::Engine { why, .. } => match why {
+            F::NameTaken => Some(Field::Name),
+            F::NoGpuDriver | F::NoNvidiaRuntime => Some(Field::Gpus),
+            F::CudaTooOld { .. } | F::NoSuchImage => Some(Field::Image),
+            F::NoCommand => Some(Field::Command),
+            F::Other => None,
+        },
+        LaunchError::Cancelled { .. } => None,
     }
 }
 
@@ -178,11 +196,17 @@ pub fn on_result(app: &mut AppState, msg: ActionMsg) -> Vec<Command> {
             app.set_status(Level::Info, e.to_string())
         }
         ActionMsg::Launch(Err(e)) => {
-            if matches!(app.mode, Mode::Launching(_)) {
-                app.mode = Mode::Normal;
-            }
             let cuda = app.gpu.snapshot.as_ref().and_then(|s| s.cuda_version.clone());
-            app.set_status(Level::Error, e.explain(cuda.as_deref()));
+            let text = e.explain(cuda.as_deref());
+            // Back to the form as typed, the error at the field it belongs to.
+            if let Mode::Launching(l) = &mut app.mode {
+                let mut form = std::mem::take(&mut l.form);
+                form.fail(failed_field(&e), text);
+                app.mode = Mode::Launch(form);
+                app.set_status(Level::Error, "the launch failed: see the form");
+            } else {
+                app.set_status(Level::Error, text);
+            }
         }
         ActionMsg::DiskUsage(res) => super::disk::on_usage(app, res),
         ActionMsg::Pruned(res) => return super::disk::on_pruned(app, res),

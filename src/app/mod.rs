@@ -10,6 +10,8 @@ pub mod logs;
 pub mod table;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_launch;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -138,6 +140,8 @@ pub struct Launching {
     pub done: u64,
     pub total: u64,
     pub status: String,
+    /// The form as typed: a failed or cancelled launch goes back to it.
+    pub form: Box<LaunchForm>,
 }
 
 pub const CONFIRM_HINTS: &[Hint] = &[Hint::new(&[Action::Confirm], "confirm")];

@@ -33,6 +33,8 @@ pub enum LaunchFailure {
     },
     NameTaken,
     NoSuchImage,
+    /// No command typed and the image has no CMD or ENTRYPOINT.
+    NoCommand,
     Other,
 }
 
@@ -132,6 +134,10 @@ impl LaunchError {
                 LaunchFailure::NameTaken => {
                     format!("That container name is taken: pick another name. Engine said: {m}")
                 }
+                LaunchFailure::NoCommand => format!(
+                    "The image has no default command (no CMD or ENTRYPOINT): type the command to run. \
+                     ({m})"
+                ),
                 LaunchFailure::NoSuchImage => {
                     format!("The image is not on this node and could not be pulled. Engine said: {m}")
                 }

@@ -11,7 +11,7 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 use tokio::sync::mpsc::Sender;
 
-use super::explain::LaunchError;
+use super::explain::{LaunchError, LaunchFailure};
 use super::model::{ContainerId, LaunchSpec};
 use super::{EngineError, gpus};
 
@@ -147,10 +147,26 @@ pub async fn launch<M: From<PullProgress>>(
     spec: &LaunchSpec,
     mut cancel: Cancel,
 ) -> Result<Launched, LaunchError> {
-    if docker.inspect_image(&spec.image).await.is_err() {
-        let start = PullProgress { image: spec.image.clone(), done: 0, total: 0, status: "pulling".into() };
-        let _ = tx.send(M::from(start)).await;
-        pull(docker, tx, &spec.image, &mut cancel).await?;
+    let image = match docker.inspect_image(&spec.image).await {
+        Ok(i) => i,
+        Err(_) => {
+            let start =
+                PullProgress { image: spec.image.clone(), done: 0, total: 0, status: "pulling".into() };
+            let _ = tx.send(M::from(start)).await;
+            pull(docker, tx, &spec.image, &mut cancel).await?;
+            docker.inspect_image(&spec.image).await.map_err(engine_failure)?
+        }
+    };
+    // The engine would refuse with a bare "No command specified": say it at the form instead.
+    let config = image.config.as_ref();
+    let has_default = config.is_some_and(|c| {
+        c.cmd.as_ref().is_some_and(|v| !v.is_empty()) || c.entrypoint.as_ref().is_some_and(|v| !v.is_empty())
+    });
+    if spec.cmd.is_empty() && !has_default {
+        return Err(LaunchError::Engine {
+            why: LaunchFailure::NoCommand,
+            message: format!("{} has no CMD or ENTRYPOINT", spec.image),
+        });
     }
     let mut opts = CreateContainerOptionsBuilder::default();
     if let Some(name) = &spec.name {

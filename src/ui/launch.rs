@@ -14,7 +14,7 @@ use crate::config::Action;
 
 pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &Styles) {
     // Sized to the content: fields, their errors, the GPU list and the runtime lines.
-    let extra = form.errors.len() + form.warning.iter().count() * 3;
+    let extra = form.errors.len() + (form.warning.iter().count() + form.failure.iter().count()) * 3;
     let gpu_lines = if form.focus == Field::Gpus { app.gpu.count() + 1 } else { 0 };
     let height = (Field::ALL.len() + extra + gpu_lines + 6) as u16;
     let r = centered(area, 100, height);
@@ -65,6 +65,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &S
     }
     lines.push(Line::from(""));
     lines.push(runtime_line(app, st));
+    if let Some(why) = &form.failure {
+        lines.push(Line::from(Span::styled(format!("✖ {why}"), st.error())));
+    }
     if let Some(w) = &form.warning {
         let key = |a: Action| app.keymap.keys(a).first().map(ToString::to_string).unwrap_or_default();
         let go = format!("{} launches anyway, {} cancels.", key(Action::Submit), key(Action::Cancel));

@@ -86,6 +86,8 @@ pub struct LaunchForm {
     pub errors: BTreeMap<Field, String>,
     /// A warning that the next Enter overrides (e.g. the driver is too old for the preset).
     pub warning: Option<String>,
+    /// Why the last launch from this form failed, when no single field is to blame.
+    pub failure: Option<String>,
 }
 
 impl Default for LaunchForm {
@@ -107,6 +109,7 @@ impl Default for LaunchForm {
             workdir: String::new(),
             errors: BTreeMap::new(),
             warning: None,
+            failure: None,
         }
     }
 }
@@ -179,8 +182,17 @@ impl LaunchForm {
     }
 
     pub fn apply_preset(&mut self, presets: &[Preset], index: Option<usize>) {
+        let had_preset = self.preset.is_some();
         self.preset = index.filter(|i| *i < presets.len());
-        let Some(p) = self.preset.and_then(|i| presets.get(i)) else { return };
+        let Some(p) = self.preset.and_then(|i| presets.get(i)) else {
+            // Back to no preset: what the last preset filled in goes too.
+            if had_preset {
+                let keep = (self.name.clone(), self.auto_remove, self.network, self.workdir.clone());
+                *self = LaunchForm { focus: self.focus, ..LaunchForm::default() };
+                (self.name, self.auto_remove, self.network, self.workdir) = keep;
+            }
+            return;
+        };
         self.image = p.image.clone();
         self.command = p.command.clone();
         self.gpus = p.gpus.clone();
@@ -215,6 +227,8 @@ impl LaunchForm {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let choice = self.focus.is_choice();
         match action {
+            // Esc on a warning takes the warning back, not the whole form.
+            Some(Action::Cancel) if self.warning.is_some() => self.warning = None,
             Some(Action::Cancel) => return FormAction::Cancel,
             Some(Action::Submit) => return FormAction::Submit,
             Some(Action::NextField) => self.step(1),
@@ -230,6 +244,17 @@ impl LaunchForm {
         }
         self.edited();
         FormAction::None
+    }
+
+    /// A failed launch: the error at `field` (focused, so the user can fix it), else below.
+    pub fn fail(&mut self, field: Option<Field>, text: String) {
+        match field {
+            Some(f) => {
+                self.errors.insert(f, text);
+                self.focus = f;
+            }
+            None => self.failure = Some(text),
+        }
     }
 
     /// Pasted text, into the focused text field.
