@@ -45,23 +45,43 @@ impl Executor {
                     h.abort();
                 }
                 self.logs = Some(spawn(tx.clone(), async move {
-                    let error = match docker::connect(&host).await {
+                    let end = match docker::connect(&host).await {
                         Ok(d) => logs::follow(&d, &tx, &id, tail).await,
-                        Err(e) => Some(e),
+                        Err(e) => logs::LogsEnd { error: Some(e), exit_code: None },
                     };
-                    ActionMsg::LogsEnded { id, error }
+                    ActionMsg::LogsEnded { id, error: end.error, exit_code: end.exit_code }
                 }));
             }
             Command::Launch { spec } => {
                 let (handle, cancel) = Cancel::new();
                 self.launch = Some(handle);
-                spawn(tx.clone(), async move {
-                    let res = match docker::connect(&host).await {
-                        Ok(d) => launch::launch(&d, &tx, &spec, cancel).await,
-                        Err(e) => Err(LaunchError::engine(&unreachable(&host, &e))),
+                if let Some(h) = self.logs.take() {
+                    h.abort();
+                }
+                // The launch goes on to follow the new container's output: the app shows it in
+                // the log view, whose Esc stops this task like any log follower.
+                self.logs = Some(spawn(tx.clone(), async move {
+                    let d = match docker::connect(&host).await {
+                        Ok(d) => d,
+                        Err(e) => {
+                            return ActionMsg::Launch(Err(LaunchError::engine(&unreachable(&host, &e))));
+                        }
                     };
-                    ActionMsg::Launch(res)
-                });
+                    let (launched, attached) = match launch::launch(&d, &tx, &spec, cancel).await {
+                        Ok(ok) => ok,
+                        Err(e) => return ActionMsg::Launch(Err(e)),
+                    };
+                    let id = launched.id.clone();
+                    let _ = tx.send(Msg::Action(ActionMsg::Launch(Ok(launched)))).await;
+                    let end = match attached {
+                        Some(a) => {
+                            let error = logs::pump(a.output, &tx, &id).await;
+                            logs::LogsEnd { error, exit_code: a.exit_code.await.ok().flatten() }
+                        }
+                        None => logs::follow(&d, &tx, &id, LAUNCH_TAIL).await,
+                    };
+                    ActionMsg::LogsEnded { id, error: end.error, exit_code: end.exit_code }
+                }));
             }
             Command::DiskUsage => {
                 let local = host.is_local();
@@ -122,6 +142,9 @@ fn spawn(tx: Sender<Msg>, work: impl Future<Output = ActionMsg> + Send + 'static
         let _ = tx.send(Msg::Action(outcome)).await;
     })
 }
+
+/// A launched container's log from its start, when attaching was refused.
+const LAUNCH_TAIL: usize = 1000;
 
 fn unreachable(host: &DockerHost, e: &EngineError) -> String {
     format!("cannot reach the Docker engine at {host}: {e}")

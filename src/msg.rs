@@ -70,6 +70,8 @@ pub enum ActionMsg {
     LogsEnded {
         id: ContainerId,
         error: Option<EngineError>,
+        /// How the container exited, when known.
+        exit_code: Option<i64>,
     },
     DiskUsage(Result<Box<DiskUsage>, DiskError>),
     Pruned(Result<PruneReport, DiskError>),

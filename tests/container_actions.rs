@@ -113,7 +113,8 @@ async fn launch_form_creates_a_running_auto_removed_labelled_container() {
     let ActionMsg::Launch(Ok(Launched { id, name: got })) = res.clone() else { panic!("{res:?}") };
     assert_eq!(got, name);
     app.update(Msg::Action(res));
-    assert_eq!(app.mode, Mode::Normal);
+    // The new container's output follows at once.
+    assert!(matches!(&app.mode, Mode::Logs(v) if v.id == id), "{:?}", app.mode);
     assert_eq!(inspect(&id, "{{.State.Running}}"), "true");
     assert_eq!(inspect(&id, "{{.HostConfig.AutoRemove}}"), "true");
     assert_eq!(inspect(&id, "{{.HostConfig.NetworkMode}}"), "none");
@@ -167,6 +168,51 @@ async fn gpu_request_without_nvidia_runtime_is_explained_and_leaves_nothing() {
     assert!(!leftover(&name), "a failed launch left a container behind");
 }
 
+/// `echo hello` launched with --rm (the default) used to vanish with its output; now the log
+/// view shows its lines and exit code after the container is gone.
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_rm_container_keeps_its_output_and_exit_code_on_screen() {
+    let host = engine();
+    let (mut app, mut exec, mut rx) = setup(&host, Config::default());
+    let name = unique("echo");
+    let _cleanup = scopeguard(&name);
+    app.update(key('n'));
+    type_text(&mut app, IMAGE);
+    app.update(code(KeyCode::Tab));
+    type_text(&mut app, "sh -c 'echo hello; echo oops >&2; exit 3'");
+    app.update(code(KeyCode::Tab));
+    app.update(code(KeyCode::Tab));
+    type_text(&mut app, &name);
+    for _ in 0..7 {
+        app.update(code(KeyCode::Tab));
+    }
+    app.update(key(' '));
+    let cmds = app.update(code(KeyCode::Enter));
+    let res = execute(&mut exec, &mut rx, cmds, |a| matches!(a, ActionMsg::Launch(_))).await;
+    app.update(Msg::Action(res));
+    // Everything up to the end of its output.
+    let end = Instant::now() + Duration::from_secs(15);
+    while !matches!(&app.mode, Mode::Logs(v) if v.ended.is_some()) {
+        let left = end.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, rx.recv()).await {
+            Ok(Some(m)) => {
+                app.update(m);
+            }
+            _ => panic!("the log view never ended: {:?}", app.mode),
+        }
+    }
+    let Mode::Logs(v) = &app.mode else { panic!("{:?}", app.mode) };
+    let lines: Vec<(bool, &str)> = v.lines.iter().map(|l| (l.stderr, l.text.as_str())).collect();
+    assert!(lines.contains(&(false, "hello")) && lines.contains(&(true, "oops")), "{lines:?}");
+    assert_eq!(v.ended.as_deref(), Some("the container exited with code 3"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!leftover(&name), "--rm did not remove it");
+}
+
 /// An empty Command with an image that has no default command is caught before anything is
 /// created, and said at the Command field (the engine only says "No command specified").
 #[cfg_attr(
@@ -187,18 +233,18 @@ async fn an_image_without_a_default_command_is_caught_before_create() {
         .status();
     docker(&["rm", &src]);
     assert!(status.is_ok_and(|s| s.success()), "import failed");
-    let before = docker(&["ps", "-aq"]);
     app.update(key('n'));
     type_text(&mut app, &image);
     let cmds = app.update(code(KeyCode::Enter));
     let res = execute(&mut exec, &mut rx, cmds, |a| matches!(a, ActionMsg::Launch(_))).await;
     app.update(Msg::Action(res));
+    let made = docker(&["ps", "-aq", "--filter", &format!("ancestor={image}")]);
     docker(&["rmi", &image]);
     let Mode::Launch(form) = &app.mode else { panic!("not back at the form: {:?}", app.mode) };
     let err = form.errors.get(&gpudock::app::launch::Field::Command).cloned().unwrap_or_default();
     assert!(err.contains("no default command"), "{:?}", form.errors);
     assert_eq!(form.image, image);
-    assert_eq!(docker(&["ps", "-aq"]), before, "a container was created");
+    assert_eq!(made, "", "a container was created");
 }
 
 /// Esc during a launch once aborted the task and left the created (even started) container.

@@ -185,8 +185,11 @@ pub fn on_result(app: &mut AppState, msg: ActionMsg) -> Vec<Command> {
             }
         }
         ActionMsg::Launch(Ok(launched)) => {
+            // Its output, from the start: a short `--rm` run (nvidia-smi, a smoke test) is gone
+            // before anyone could open its logs.
             if matches!(app.mode, Mode::Launching(_)) {
-                app.mode = Mode::Normal;
+                let view = LogView::new(launched.id.clone(), launched.name.clone(), app.log_lines);
+                app.mode = Mode::Logs(Box::new(view));
             }
             app.set_status(Level::Info, format!("started {} ({})", launched.name, launched.id.short()));
             // Put the cursor on the new container once the events stream lists it.
@@ -219,14 +222,11 @@ pub fn on_result(app: &mut AppState, msg: ActionMsg) -> Vec<Command> {
                 v.push(chunk.lines);
             }
         }
-        ActionMsg::LogsEnded { id, error } => {
+        ActionMsg::LogsEnded { id, error, exit_code } => {
             if let Mode::Logs(v) = &mut app.mode
                 && v.id == id
             {
-                v.ended = Some(match error {
-                    Some(e) => e.to_string(),
-                    None => "the container stopped; no more output".into(),
-                });
+                v.follow_end(error.map(|e| e.to_string()), exit_code);
             }
         }
     }

@@ -106,6 +106,16 @@ impl LogView {
         }
     }
 
+    /// The stream ended: the container stopped (with `exit_code` when known) or the stream
+    /// failed. The lines stay on screen, also after a `--rm` container is gone.
+    pub fn follow_end(&mut self, error: Option<String>, exit_code: Option<i64>) {
+        self.ended = Some(match (error, exit_code) {
+            (Some(e), _) => e,
+            (None, Some(code)) => format!("the container exited with code {code}"),
+            (None, None) => "the container stopped; no more output".into(),
+        });
+    }
+
     /// The keys the view offers now: match jumps once there is a search.
     pub fn hints(&self) -> &'static [Hint] {
         if self.search.is_empty() || self.searching { HINTS } else { SEARCH_HINTS }

@@ -8,7 +8,11 @@ use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, RemoveContainerOptionsBuilder,
 };
-use futures_util::StreamExt;
+use std::pin::Pin;
+
+use bollard::container::LogOutput;
+use bollard::query_parameters::{AttachContainerOptions, WaitContainerOptions};
+use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc::Sender;
 
 use super::explain::{LaunchError, LaunchFailure};
@@ -54,6 +58,20 @@ impl Cancel {
 impl CancelHandle {
     pub fn cancel(&self) {
         let _ = self.0.send(true);
+    }
+}
+
+/// The output of a launched container, attached before it started (as `docker run` does), so
+/// a short-lived `--rm` container's output is not lost, and its exit code, waited for from
+/// before the start.
+pub struct Attached {
+    pub output: Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>,
+    pub exit_code: tokio::task::JoinHandle<Option<i64>>,
+}
+
+impl std::fmt::Debug for Attached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Attached")
     }
 }
 
@@ -140,13 +158,50 @@ async fn discard(docker: &Docker, id: &str) -> bool {
     }
 }
 
-/// Pull if needed, create, start. Cancelled, it removes what it created and says so.
+/// Waits for the container to exit (or, with --rm, to be removed) and returns its exit code.
+/// The request is on its way before this returns, so an exit right after the start is seen.
+async fn wait_for_exit(docker: &Docker, id: &str, auto_remove: bool) -> tokio::task::JoinHandle<Option<i64>> {
+    let (docker, id) = (docker.clone(), id.to_string());
+    let condition = if auto_remove { "removed" } else { "next-exit" }.to_string();
+    let task = tokio::spawn(async move {
+        let mut wait = docker.wait_container(&id, Some(WaitContainerOptions { condition }));
+        match wait.next().await {
+            Some(Ok(r)) => Some(r.status_code),
+            // bollard reports a non-zero exit as an error carrying the code.
+            Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Some(code),
+            _ => None,
+        }
+    });
+    // Give the request a moment to reach the engine before the start, as `docker run` does.
+    tokio::time::sleep(WAIT_HEAD_START).await;
+    task
+}
+
+/// Attaches to a created container's output; None (logged) if the engine refuses.
+async fn attach(
+    docker: &Docker,
+    id: &str,
+) -> Option<Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>> {
+    let opts =
+        AttachContainerOptions { stream: true, stdout: true, stderr: true, logs: true, ..Default::default() };
+    match docker.attach_container(id, Some(opts)).await {
+        Ok(a) => Some(a.output),
+        Err(e) => {
+            tracing::debug!(%id, error = %e, "cannot attach to the new container; its logs are followed instead");
+            None
+        }
+    }
+}
+
+const WAIT_HEAD_START: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Pull if needed, create, attach, start. Cancelled, it removes what it created and says so.
 pub async fn launch<M: From<PullProgress>>(
     docker: &Docker,
     tx: &Sender<M>,
     spec: &LaunchSpec,
     mut cancel: Cancel,
-) -> Result<Launched, LaunchError> {
+) -> Result<(Launched, Option<Attached>), LaunchError> {
     let image = match docker.inspect_image(&spec.image).await {
         Ok(i) => i,
         Err(_) => {
@@ -177,10 +232,14 @@ pub async fn launch<M: From<PullProgress>>(
     if cancel.is_cancelled() {
         return Err(LaunchError::Cancelled { removed: discard(docker, &created.id).await });
     }
+    let output = attach(docker, &created.id).await;
+    let exit_code = wait_for_exit(docker, &created.id, spec.auto_remove).await;
     if let Err(e) = docker.start_container(&created.id, None).await {
+        exit_code.abort();
         discard(docker, &created.id).await;
         return Err(engine_failure(e));
     }
+    let attached = output.map(|output| Attached { output, exit_code });
     if cancel.is_cancelled() {
         return Err(LaunchError::Cancelled { removed: discard(docker, &created.id).await });
     }
@@ -193,5 +252,5 @@ pub async fn launch<M: From<PullProgress>>(
         }
     };
     let name = name.or_else(|| spec.name.clone()).unwrap_or_else(|| id.short().to_string());
-    Ok(Launched { id, name })
+    Ok((Launched { id, name }, attached))
 }

@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use bollard::Docker;
+use bollard::container::LogOutput;
 use bollard::query_parameters::LogsOptionsBuilder;
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc::Sender;
 
 use super::EngineError;
@@ -21,17 +22,41 @@ pub struct LogChunk {
     pub lines: Vec<LogLine>,
 }
 
+/// How a log stream ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogsEnd {
+    /// The stream failed (None: the container stopped).
+    pub error: Option<EngineError>,
+    /// The container's exit code, when it is known.
+    pub exit_code: Option<i64>,
+}
+
 /// Follows the log of `id` from `tail` lines back until the stream ends (the container
-/// stopped) or fails; returns the failure.
+/// stopped) or fails.
 pub async fn follow<M: From<LogChunk>>(
     docker: &Docker,
     tx: &Sender<M>,
     id: &ContainerId,
     tail: usize,
-) -> Option<EngineError> {
+) -> LogsEnd {
     let opts =
         LogsOptionsBuilder::default().follow(true).stdout(true).stderr(true).tail(&tail.to_string()).build();
-    let mut stream = docker.logs(id.as_str(), Some(opts));
+    let error = pump(docker.logs(id.as_str(), Some(opts)), tx, id).await;
+    // Still there (no --rm): its exit code says how it ended.
+    let exit_code = match docker.inspect_container(id.as_str(), None).await {
+        Ok(i) => i.state.filter(|s| s.running != Some(true)).and_then(|s| s.exit_code),
+        Err(_) => None,
+    };
+    LogsEnd { error, exit_code }
+}
+
+/// Publishes the lines of an output stream (logs, or an attach made before the container
+/// started) until it ends; returns its failure.
+pub async fn pump<M: From<LogChunk>>(
+    mut stream: impl Stream<Item = Result<LogOutput, bollard::errors::Error>> + Unpin,
+    tx: &Sender<M>,
+    id: &ContainerId,
+) -> Option<EngineError> {
     let mut batch: Vec<LogLine> = Vec::new();
     // One per stream: stdout and stderr lines interleave but never mix.
     let mut splitters = [LineSplitter::default(), LineSplitter::default()];
@@ -45,7 +70,6 @@ pub async fn follow<M: From<LogChunk>>(
             Ok(None) => break None,
             Ok(Some(Err(e))) => break Some(EngineError::from(e)),
             Ok(Some(Ok(out))) => {
-                use bollard::container::LogOutput;
                 let (stderr, bytes) = match out {
                     LogOutput::StdErr { message } => (true, message),
                     LogOutput::StdOut { message } | LogOutput::Console { message } => (false, message),

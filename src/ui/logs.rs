@@ -11,7 +11,11 @@ use crate::app::LogView;
 use crate::config::Keymap;
 
 pub fn draw(f: &mut Frame, area: Rect, v: &LogView, keymap: &Keymap, st: &Styles) {
-    let mode = if v.follow { "following" } else { "paused (G follows)" };
+    let mode = match (&v.ended, v.follow) {
+        (Some(_), _) => "ended",
+        (None, true) => "following",
+        (None, false) => "paused (G follows)",
+    };
     let mut title = format!(" Logs: {} · {} lines · {mode} ", v.name, v.lines.len());
     if v.dropped > 0 {
         title.push_str(&format!("· {} older dropped ", v.dropped));
