@@ -83,3 +83,21 @@ fn log_view_marks_stderr_and_matches() {
     app.update(key(KeyCode::Enter));
     insta::assert_snapshot!(render(&app, 80, 16));
 }
+
+#[test]
+fn log_view_wraps_long_lines_says_what_was_not_loaded_and_ends() {
+    let mut app = sample_app();
+    app.update(key(KeyCode::Char('l')));
+    let id = app.table.selected().map(|c| c.id.clone()).unwrap_or_default();
+    let mut lines: Vec<LogLine> =
+        (0..999).map(|i| LogLine { stderr: false, text: format!("line {i}") }).collect();
+    lines.push(LogLine { stderr: false, text: format!("long {} END", "x".repeat(200)) });
+    app.update(Msg::from(LogChunk { id: id.clone(), lines }));
+    let screen = render(&app, 80, 16);
+    assert!(screen.contains("earlier output not loaded"), "{screen}");
+    assert!(screen.contains("END"), "the end of a long line wraps into view:\n{screen}");
+    app.update(Msg::Action(gpudock::msg::ActionMsg::LogsEnded { id, error: None, exit_code: Some(0) }));
+    let screen = render(&app, 80, 16);
+    assert!(screen.contains("· ended") && !screen.contains("following"), "{screen}");
+    assert!(screen.contains("the container exited with code 0"), "{screen}");
+}

@@ -15,6 +15,7 @@ const HINTS: &[Hint] = &[
     Hint::new(&[Action::Down, Action::Up], "scroll"),
     Hint::new(&[Action::First, Action::Last], "top/follow"),
     Hint::new(&[Action::Search], "search"),
+    Hint::new(&[Action::Wrap], "wrap"),
     Hint::new(&[Action::Back], "back"),
 ];
 
@@ -45,6 +46,16 @@ pub struct LogView {
     /// The last search or jump found nothing.
     pub no_match: bool,
     pub ended: Option<String>,
+    /// The line the last search jump landed on: marked apart from the other matches.
+    pub current: Option<usize>,
+    /// Long lines wrap (default) or are cut at the edge and scrolled sideways.
+    pub wrap: bool,
+    /// Columns scrolled to the right while lines are cut.
+    pub hscroll: usize,
+    /// Lines of history asked for when the view opened: more may exist before them.
+    pub tail: Option<usize>,
+    /// Lines received since the view opened.
+    pub received: u64,
 }
 
 impl LogView {
@@ -62,10 +73,39 @@ impl LogView {
             searching: false,
             no_match: false,
             ended: None,
+            current: None,
+            wrap: true,
+            hscroll: 0,
+            tail: None,
+            received: 0,
         }
     }
 
+    /// A view of an existing container's log, of which the last `tail` lines were asked for.
+    pub fn with_tail(mut self, tail: usize) -> LogView {
+        self.tail = Some(tail);
+        self
+    }
+
+    /// Whether the engine had more output than the lines asked for when the view opened.
+    pub fn older_not_loaded(&self) -> bool {
+        self.tail.is_some_and(|t| self.received >= t as u64)
+    }
+
+    /// (position of the current match, number of matches), for "3 of 18".
+    pub fn match_position(&self) -> Option<(usize, usize)> {
+        if self.search.is_empty() {
+            return None;
+        }
+        let needle = self.search.to_lowercase();
+        let hit = |l: &LogLine| l.text.to_lowercase().contains(&needle);
+        let total = self.lines.iter().filter(|l| hit(l)).count();
+        let pos = self.current.map_or(0, |c| self.lines.iter().take(c + 1).filter(|l| hit(l)).count());
+        Some((pos, total))
+    }
+
     pub fn push(&mut self, lines: Vec<LogLine>) {
+        self.received += lines.len() as u64;
         for l in lines {
             self.bytes += l.text.len();
             self.lines.push_back(l);
@@ -75,6 +115,7 @@ impl LogView {
                 }
                 self.dropped += 1;
                 self.bottom = self.bottom.saturating_sub(1);
+                self.current = self.current.and_then(|c| c.checked_sub(1));
             }
         }
         if self.follow {
@@ -102,6 +143,7 @@ impl LogView {
         self.no_match = found.is_none();
         if let Some(i) = found {
             self.bottom = i;
+            self.current = Some(i);
             self.follow = false;
         }
     }
@@ -129,6 +171,7 @@ impl LogView {
                 KeyCode::Esc => {
                     self.searching = false;
                     self.search.clear();
+                    self.current = None;
                 }
                 KeyCode::Enter => {
                     self.searching = false;
@@ -155,10 +198,17 @@ impl LogView {
             Some(Action::Up) => self.scroll(-1),
             Some(Action::PageDown) => self.scroll(page),
             Some(Action::PageUp) => self.scroll(-page),
+            // The oldest lines as a full page, not one line above blank rows.
             Some(Action::First) => {
-                self.bottom = 0;
+                self.bottom = (page as usize).saturating_sub(1).min(self.lines.len().saturating_sub(1));
                 self.follow = false;
             }
+            Some(Action::Wrap) => {
+                self.wrap = !self.wrap;
+                self.hscroll = 0;
+            }
+            Some(Action::Right) if !self.wrap => self.hscroll += 8,
+            Some(Action::Left) if !self.wrap => self.hscroll = self.hscroll.saturating_sub(8),
             Some(Action::Last) => {
                 self.follow = true;
                 self.bottom = self.lines.len().saturating_sub(1);
@@ -166,6 +216,7 @@ impl LogView {
             Some(Action::Search) => {
                 self.searching = true;
                 self.search.clear();
+                self.current = None;
             }
             Some(Action::OlderMatch) => self.jump(true),
             Some(Action::NewerMatch) => self.jump(false),
@@ -216,6 +267,42 @@ mod tests {
         assert_eq!(v.bytes, v.lines.iter().map(|l| l.text.len()).sum::<usize>());
         assert_eq!(v.lines.len(), 32);
         assert_eq!(v.dropped, 268);
+    }
+
+    #[test]
+    fn search_says_which_match_of_how_many_and_none() {
+        let mut v = LogView::new("id".into(), "c".into(), 100);
+        v.push((0..30).map(|i| line(&format!("step {i}"))).collect());
+        press(&mut v, KeyEvent::from(KeyCode::Char('/')));
+        for c in "step 2".chars() {
+            press(&mut v, KeyEvent::from(KeyCode::Char(c)));
+        }
+        press(&mut v, KeyEvent::from(KeyCode::Enter));
+        assert_eq!(v.match_position(), Some((11, 11)));
+        assert_eq!(v.current, Some(29));
+        press(&mut v, KeyEvent::from(KeyCode::Char('n')));
+        assert_eq!(v.match_position(), Some((10, 11)));
+        press(&mut v, KeyEvent::from(KeyCode::Char('/')));
+        for c in "nothing".chars() {
+            press(&mut v, KeyEvent::from(KeyCode::Char(c)));
+        }
+        press(&mut v, KeyEvent::from(KeyCode::Enter));
+        assert_eq!(v.match_position(), Some((0, 0)));
+        assert!(v.no_match);
+    }
+
+    #[test]
+    fn top_shows_a_full_page_and_wrap_toggles() {
+        let mut v = LogView::new("id".into(), "c".into(), 100);
+        v.push((0..30).map(|i| line(&i.to_string())).collect());
+        press(&mut v, KeyEvent::from(KeyCode::Char('g')));
+        assert_eq!(v.bottom, 9, "a page of 10 lines from the oldest");
+        assert!(v.wrap);
+        press(&mut v, KeyEvent::from(KeyCode::Char('z')));
+        press(&mut v, KeyEvent::from(KeyCode::Right));
+        assert_eq!((v.wrap, v.hscroll), (false, 8));
+        press(&mut v, KeyEvent::from(KeyCode::Char('z')));
+        assert_eq!((v.wrap, v.hscroll), (true, 0));
     }
 
     #[test]

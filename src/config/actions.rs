@@ -89,10 +89,13 @@ pub enum Action {
     ClearField,
     ChoiceNext,
     ChoicePrev,
+    Wrap,
+    Left,
+    Right,
 }
 
 impl Action {
-    pub const ALL: [Action; 37] = [
+    pub const ALL: [Action; 40] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -130,6 +133,9 @@ impl Action {
         Action::ClearField,
         Action::ChoiceNext,
         Action::ChoicePrev,
+        Action::Wrap,
+        Action::Left,
+        Action::Right,
     ];
 
     /// The views this action works in.
@@ -144,7 +150,12 @@ impl Action {
             Action::Back => &[S::Logs, S::Disk, S::Images],
             Action::Confirm => &[S::Confirm],
             Action::Cancel => &[S::Launch, S::Launching],
-            Action::Search | Action::OlderMatch | Action::NewerMatch => &[S::Logs],
+            Action::Search
+            | Action::OlderMatch
+            | Action::NewerMatch
+            | Action::Wrap
+            | Action::Left
+            | Action::Right => &[S::Logs],
             Action::Preview | Action::NamedVolumes | Action::Images | Action::Refresh => &[S::Disk],
             Action::NextField
             | Action::PrevField
@@ -226,6 +237,9 @@ impl Action {
             (Action::ClearField, _) => "clear the field",
             (Action::ChoiceNext, _) => "next choice (preset, --rm, IPC, network)",
             (Action::ChoicePrev, _) => "previous choice",
+            (Action::Wrap, _) => "wrap long lines, or cut them at the edge",
+            (Action::Left, _) => "scroll cut lines left",
+            (Action::Right, _) => "scroll cut lines right",
         }
     }
 

@@ -161,7 +161,7 @@ impl LineSplitter {
     }
 
     fn line(&mut self) -> String {
-        let text = String::from_utf8_lossy(&self.partial).into_owned();
+        let text = readable(&String::from_utf8_lossy(&self.partial));
         self.partial.clear();
         text
     }
@@ -170,6 +170,51 @@ impl LineSplitter {
     fn rest(&mut self) -> Option<String> {
         (!self.partial.is_empty() && !self.skipping).then(|| self.line())
     }
+}
+
+/// A line as a terminal would have shown it: colour and cursor sequences (ESC [ … letter, and
+/// ESC ] … BEL / ESC \\) dropped rather than shown as `[31m`, tabs expanded to 8 columns.
+fn readable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut col = 0;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => match chars.next() {
+                // CSI: parameters and intermediates up to a final byte in @..~.
+                Some('[') => {
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+                // OSC: up to BEL or ST (ESC \\).
+                Some(']') => {
+                    while let Some(c) = chars.next() {
+                        if c == '\u{7}' || (c == '\u{1b}' && chars.peek() == Some(&'\\')) {
+                            if c == '\u{1b}' {
+                                chars.next();
+                            }
+                            break;
+                        }
+                    }
+                }
+                // Any other two-character escape.
+                _ => {}
+            },
+            '\t' => {
+                let n = 8 - col % 8;
+                out.extend(std::iter::repeat_n(' ', n));
+                col += n;
+            }
+            c => {
+                out.push(c);
+                col += 1;
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -207,6 +252,12 @@ mod tests {
         assert!(out[0].len() < MAX_LINE + 64 && out[0].ends_with("[line cut at 64 KiB]"), "{}", out[0].len());
         s.push(b"yy\nnext\n", &mut out);
         assert_eq!(&out[1..], ["next"], "the rest of the long line is dropped");
+    }
+
+    #[test]
+    fn colour_codes_go_and_tabs_expand() {
+        let (lines, _) = split(&[b"\x1b[31mRED\x1b[0m ok\n", b"a\tb\n", b"\x1b]0;title\x07x\n"]);
+        assert_eq!(lines, ["RED ok", "a       b", "x"]);
     }
 
     #[test]

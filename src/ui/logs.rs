@@ -1,4 +1,5 @@
-//! The log view: the container's output, stderr marked, matches of the search highlighted.
+//! The log view: the container's output, stderr marked, search matches highlighted (the current
+//! one apart from the rest), long lines wrapped or cut and scrolled sideways.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -10,20 +11,32 @@ use super::theme::Styles;
 use crate::app::LogView;
 use crate::config::Keymap;
 
+/// Columns the stderr mark takes in front of every line.
+const MARK: usize = 2;
+
 pub fn draw(f: &mut Frame, area: Rect, v: &LogView, keymap: &Keymap, st: &Styles) {
     let mode = match (&v.ended, v.follow) {
         (Some(_), _) => "ended",
         (None, true) => "following",
         (None, false) => "paused (G follows)",
     };
-    let mut title = format!(" Logs: {} · {} lines · {mode} ", v.name, v.lines.len());
+    let n = v.lines.len();
+    let mut title = format!(" Logs: {} · {n} {} · {mode} ", v.name, if n == 1 { "line" } else { "lines" });
     if v.dropped > 0 {
         title.push_str(&format!("· {} older dropped ", v.dropped));
     }
+    if v.older_not_loaded() {
+        title.push_str(&format!("· earlier output not loaded (last {} lines asked for) ", v.tail.unwrap_or(0)));
+    }
     let hint = if v.searching {
         format!(" /{}█  Enter find · Esc clear ", v.search)
-    } else if !v.search.is_empty() {
-        let found = if v.no_match { "no more matches · " } else { "" };
+    } else if let Some((pos, total)) = v.match_position() {
+        let found = match (total, pos, v.no_match) {
+            (0, _, _) => "no matches · ".to_string(),
+            (_, 0, _) => format!("{total} {} · ", if total == 1 { "match" } else { "matches" }),
+            (_, _, true) => format!("{pos} of {total}, no more that way · "),
+            _ => format!("{pos} of {total} · "),
+        };
         format!(" \"{}\": {found}{} ", v.search, keymap.hint_line(v.hints()))
     } else {
         format!(" {} ", keymap.hint_line(v.hints()))
@@ -36,6 +49,7 @@ pub fn draw(f: &mut Frame, area: Rect, v: &LogView, keymap: &Keymap, st: &Styles
     let inner = block.inner(area);
     f.render_widget(block, area);
     let height = usize::from(inner.height);
+    let width = usize::from(inner.width).max(MARK + 1);
     if height == 0 {
         return;
     }
@@ -44,21 +58,45 @@ pub fn draw(f: &mut Frame, area: Rect, v: &LogView, keymap: &Keymap, st: &Styles
         let text = v.ended.clone().unwrap_or_else(|| "waiting for output…".into());
         lines.push(Line::from(Span::styled(text, st.dim())));
     } else {
+        // From the bottom line up, as many rows as fit; wrapped lines break at the edge, by
+        // character, so a row count is exact.
+        let room = width - MARK;
         let end = (v.bottom + 1).min(v.lines.len());
-        let start = end.saturating_sub(height);
-        for l in v.lines.range(start..end) {
-            let mut spans =
-                vec![if l.stderr { Span::styled("E ", st.error()) } else { Span::styled("  ", st.dim()) }];
-            let mut span = Span::raw(l.text.clone());
-            if v.matches(l) {
-                span = span.style(st.warn().add_modifier(Modifier::REVERSED));
+        // At the end of an ended stream, the last row says how it ended.
+        let closing = v.ended.as_ref().filter(|_| end == v.lines.len());
+        let height = height - usize::from(closing.is_some() && height > 1);
+        let mut rows: Vec<Line> = Vec::new();
+        for i in (0..end).rev() {
+            let l = &v.lines[i];
+            let style = if v.current == Some(i) {
+                st.warn().add_modifier(Modifier::REVERSED)
+            } else if v.matches(l) {
+                st.warn().add_modifier(Modifier::UNDERLINED)
+            } else {
+                ratatui::style::Style::default()
+            };
+            let chars: Vec<char> = l.text.chars().collect();
+            let pieces: Vec<String> = if v.wrap {
+                chars.chunks(room).map(|c| c.iter().collect()).collect()
+            } else {
+                vec![chars.iter().skip(v.hscroll).take(room).collect()]
+            };
+            let pieces = if pieces.is_empty() { vec![String::new()] } else { pieces };
+            for (k, piece) in pieces.into_iter().enumerate().rev() {
+                let mark = match (k, l.stderr) {
+                    (0, true) => Span::styled("E ", st.error()),
+                    _ => Span::styled("  ", st.dim()),
+                };
+                rows.push(Line::from(vec![mark, Span::styled(piece, style)]));
             }
-            spans.push(span);
-            lines.push(Line::from(spans));
+            if rows.len() >= height {
+                break;
+            }
         }
-        if let Some(reason) = &v.ended
-            && lines.len() < height
-        {
+        rows.truncate(height);
+        rows.reverse();
+        lines = rows;
+        if let Some(reason) = closing {
             lines.push(Line::from(Span::styled(format!("— {reason} —"), st.dim())));
         }
     }
