@@ -48,6 +48,15 @@ pub fn container_of_pid(proc_root: &Path, pid: u32) -> std::io::Result<Option<St
     Ok(container_id_from_cgroup(&read_cgroup(proc_root, pid)?))
 }
 
+/// When the process started, in clock ticks since boot (field 22 of `/proc/<pid>/stat`): a PID
+/// with another start time is another process. None when the process is gone.
+pub fn start_time(proc_root: &Path, pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(proc_root.join(pid.to_string()).join("stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces and parentheses itself.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
 /// Command name and owner of a host process, for GPU users outside containers.
 pub fn process_identity(proc_root: &Path, pid: u32) -> (Option<String>, Option<String>) {
     let dir = proc_root.join(pid.to_string());

@@ -134,3 +134,30 @@ fn a_remote_engine_shows_no_local_gpus_and_says_why() {
     assert!(screen.contains("GPUs are shown for local engines only: tcp://10.0.0.7:2375"), "{screen}");
     assert!(!screen.contains("H100"), "{screen}");
 }
+
+/// NVML can still list the PID of a process whose container has exited: the exited container
+/// never shows GPU memory for it.
+#[test]
+fn an_exited_container_never_shows_gpu_memory() {
+    let mut app = sample_app();
+    let stale = GpuProcess {
+        pid: 31337,
+        kind: ProcessKind::Compute,
+        memory_used: Some(9 << 30),
+        sm_percent: Some(50),
+        // cuda-smoke, exited
+        container_id: Some(id(3)),
+        command: None,
+        user: None,
+    };
+    let g = GpuSample { index: 0, uuid: "GPU-0".into(), processes: vec![stale], ..Default::default() };
+    app.update(Msg::Gpu(gpudock::gpu::GpuEvent::Snapshot(GpuSnapshot {
+        gpus: vec![g],
+        ..Default::default()
+    })));
+    let screen = render(&app, 120, 30);
+    // Its table row shows nothing on the GPUs; the GPU panel names the PID as stopped.
+    let row = screen.lines().find(|l| l.contains("cuda-smoke") && l.contains("exited")).unwrap_or_default();
+    assert!(!row.contains("GiB") && !row.contains("50"), "{row}");
+    assert!(screen.contains("pid 31337 (cuda-smoke stopped)"), "{screen}");
+}

@@ -37,7 +37,8 @@ pub fn start(app: &mut AppState, action: Action) -> Vec<Command> {
     };
     let pending = match action {
         Action::Logs => {
-            app.mode = Mode::Logs(Box::new(LogView::new(id.clone(), name, app.log_lines).with_tail(LOG_TAIL)));
+            app.mode =
+                Mode::Logs(Box::new(LogView::new(id.clone(), name, app.log_lines).with_tail(LOG_TAIL)));
             return vec![Command::FollowLogs { id, tail: LOG_TAIL }];
         }
         Action::Stop if !running => return not_running(app, &name, "stop"),

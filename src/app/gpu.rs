@@ -125,6 +125,12 @@ impl GpuState {
         changed
     }
 
+    /// What a container uses on the GPUs: only a running container uses anything, whatever
+    /// stale process NVML still lists.
+    pub fn usage_of(&self, c: &crate::docker::Container) -> Option<&ContainerGpuUsage> {
+        self.usage.get(&c.id).filter(|_| c.state.is_running())
+    }
+
     pub fn count(&self) -> usize {
         self.snapshot.as_ref().map(|s| s.gpus.len()).unwrap_or(0)
     }

@@ -1,6 +1,7 @@
 //! GPUs: the NVML sampler thread and its backend. Which container a GPU process lives in comes
 //! from `procfs`.
 
+mod identity;
 pub mod model;
 pub mod nvml;
 pub mod sampler;

@@ -15,8 +15,6 @@ use nvml_wrapper::enums::device::UsedGpuMemory;
 use nvml_wrapper::error::NvmlError;
 
 use super::model::{GpuProcess, GpuSample, GpuSnapshot, ProcessKind, cuda_version_string};
-use crate::docker::ContainerId;
-use crate::procfs;
 
 /// The library names tried when none is given, in order.
 pub const DEFAULT_LIBS: [&str; 2] = ["libnvidia-ml.so.1", "libnvidia-ml.so"];
@@ -29,22 +27,14 @@ pub enum NvmlOpenError {
     Init { lib: String, message: String },
 }
 
-/// Per-process identity is cached by PID: reading /proc for every process every second would
-/// be wasted work, and a PID keeps its container for life.
-#[derive(Debug, Clone)]
-struct Identity {
-    container_id: Option<ContainerId>,
-    command: Option<String>,
-    user: Option<String>,
-}
+use super::identity::Identities;
 
 pub struct NvmlBackend {
     /// nvml-wrapper's Drop calls nvmlShutdown with `expect`, which panics when a partial
     /// library lacks the symbol; so drop is done by hand (see `Drop`).
     nvml: ManuallyDrop<Nvml>,
     pub lib: String,
-    proc_root: PathBuf,
-    identities: HashMap<u32, Identity>,
+    identities: Identities,
     /// Last process-utilisation timestamp seen per GPU, so each call returns only new samples.
     last_seen: HashMap<u32, u64>,
 }
@@ -63,8 +53,7 @@ impl NvmlBackend {
                     return Ok(NvmlBackend {
                         nvml: ManuallyDrop::new(nvml),
                         lib: name.clone(),
-                        proc_root: PathBuf::from("/proc"),
-                        identities: HashMap::new(),
+                        identities: Identities::new(PathBuf::from("/proc")),
                         last_seen: HashMap::new(),
                     });
                 }
@@ -97,10 +86,10 @@ impl NvmlBackend {
             live_pids.extend(sample.processes.iter().map(|p| p.pid));
             gpus.push(sample);
         }
-        self.identities.retain(|pid, _| live_pids.contains(pid));
+        self.identities.keep(&live_pids);
         for gpu in &mut gpus {
             for p in &mut gpu.processes {
-                let id = self.identities.entry(p.pid).or_insert_with(|| identify(&self.proc_root, p.pid));
+                let id = self.identities.get(p.pid);
                 p.container_id = id.container_id.clone();
                 p.command = id.command.clone();
                 p.user = id.user.clone();
@@ -128,19 +117,6 @@ impl Drop for NvmlBackend {
             std::mem::forget(nvml);
         }
     }
-}
-
-fn identify(proc_root: &Path, pid: u32) -> Identity {
-    let container_id = match procfs::container_of_pid(proc_root, pid) {
-        Ok(id) => id.map(ContainerId::from),
-        Err(e) => {
-            // NVML reports host PIDs; inside a container without --pid=host they are not here.
-            tracing::debug!(pid, error = %e, "cannot read the process's cgroup");
-            None
-        }
-    };
-    let (command, user) = procfs::process_identity(proc_root, pid);
-    Identity { container_id, command, user }
 }
 
 fn read_device(dev: &nvml_wrapper::Device, index: u32, last_seen: &mut u64) -> GpuSample {

@@ -191,7 +191,8 @@ fn assemble(nvml: NvmlStatus, docker: DockerPart, snap: Option<GpuSnapshot>) -> 
         .containers
         .iter()
         .map(|c| {
-            let u = usage.get(&c.id);
+            // Only a running container uses a GPU, whatever stale process NVML still lists.
+            let u = usage.get(&c.id).filter(|_| c.state.is_running());
             let s = docker.stats.get(&c.id);
             ContainerDoc {
                 id: c.id.to_string(),

@@ -200,11 +200,11 @@ fn cell<'a>(col: Col, c: &'a Container, app: &AppState, st: &Styles, flex_width:
             Some(text) => Cell::from(text),
             None => dash(),
         },
-        Col::GpuMem => match app.gpu.usage.get(&c.id).filter(|u| u.memory_used > 0) {
+        Col::GpuMem => match app.gpu.usage_of(c).filter(|u| u.memory_used > 0) {
             Some(u) => Cell::from(Span::styled(bytes(u.memory_used), st.key())),
             None => dash(),
         },
-        Col::Sm => match app.gpu.usage.get(&c.id).and_then(|u| u.sm_percent) {
+        Col::Sm => match app.gpu.usage_of(c).and_then(|u| u.sm_percent) {
             Some(p) => Cell::from(Span::styled(format!("{p}"), st.load(f64::from(p)))),
             None => dash(),
         },
@@ -225,7 +225,7 @@ fn gpu_cell(c: &Container, app: &AppState) -> Option<String> {
     if !c.gpus.is_none() {
         return Some(c.gpus.to_string());
     }
-    let used = &app.gpu.usage.get(&c.id)?.gpus;
+    let used = &app.gpu.usage_of(c)?.gpus;
     let list: Vec<String> = used.iter().map(ToString::to_string).collect();
     (!list.is_empty()).then(|| format!("{}*", list.join(",")))
 }

@@ -157,21 +157,18 @@ fn power(g: &GpuSample) -> String {
     }
 }
 
-/// Who is on this GPU: containers by name, host processes by command and user.
 /// Who is on this GPU, biggest first: containers by name, host processes by command and user,
 /// each with its memory and SM share on this GPU ("train 40GiB 71%").
 fn users(g: &GpuSample, app: &AppState) -> Vec<String> {
     // (label, memory, sm%) per container or host process.
     let mut rows: Vec<(String, u64, Option<u32>)> = Vec::new();
     for p in &g.processes {
-        let label = match &p.container_id {
-            Some(id) => app
-                .table
-                .all()
-                .iter()
-                .find(|c| &c.id == id)
-                .map(|c| c.name.clone())
-                .unwrap_or_else(|| id.short().to_string()),
+        let container = p.container_id.as_ref().map(|id| (id, app.table.all().iter().find(|c| &c.id == id)));
+        let label = match container {
+            // NVML can list a process after its container stopped: nobody's now.
+            Some((_, Some(c))) if !c.state.is_running() => format!("pid {} ({} stopped)", p.pid, c.name),
+            Some((_, Some(c))) => c.name.clone(),
+            Some((id, None)) => id.short().to_string(),
             None => format!(
                 "{}({}) pid {}",
                 p.command.as_deref().unwrap_or("?"),

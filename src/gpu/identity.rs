@@ -1,0 +1,106 @@
+//! Who a GPU process is: its container (or none), command and owner, cached per process.
+//!
+//! Reading /proc for every GPU process every second would be wasted work, so identities are
+//! cached, but by PID *and* start time: a PID that NVML still reports after its process exited,
+//! or that the kernel gave to a new process, must not keep pointing at the old container.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use crate::docker::ContainerId;
+use crate::procfs;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Identity {
+    pub container_id: Option<ContainerId>,
+    pub command: Option<String>,
+    pub user: Option<String>,
+}
+
+pub struct Identities {
+    proc_root: PathBuf,
+    /// PID → (start time, identity).
+    cache: HashMap<u32, (u64, Identity)>,
+}
+
+impl Identities {
+    pub fn new(proc_root: PathBuf) -> Identities {
+        Identities { proc_root, cache: HashMap::new() }
+    }
+
+    /// Forgets processes NVML no longer reports.
+    pub fn keep(&mut self, live: &HashSet<u32>) {
+        self.cache.retain(|pid, _| live.contains(pid));
+    }
+
+    /// The identity of `pid` now. A process that is gone is nobody's: no container, no owner.
+    pub fn get(&mut self, pid: u32) -> Identity {
+        let Some(started) = procfs::start_time(&self.proc_root, pid) else {
+            self.cache.remove(&pid);
+            return Identity { command: Some("(exited)".into()), ..Identity::default() };
+        };
+        if let Some((when, id)) = self.cache.get(&pid)
+            && *when == started
+        {
+            return id.clone();
+        }
+        let id = self.identify(pid);
+        self.cache.insert(pid, (started, id.clone()));
+        id
+    }
+
+    fn identify(&self, pid: u32) -> Identity {
+        let container_id = match procfs::container_of_pid(&self.proc_root, pid) {
+            Ok(id) => id.map(ContainerId::from),
+            Err(e) => {
+                // NVML reports host PIDs; inside a container without --pid=host they are not here.
+                tracing::debug!(pid, error = %e, "cannot read the process's cgroup");
+                None
+            }
+        };
+        let (command, user) = procfs::process_identity(&self.proc_root, pid);
+        Identity { container_id, command, user }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &std::path::Path, pid: u32, started: u64, cgroup: &str, comm: &str) {
+        let dir = root.join(pid.to_string());
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let stat = format!("{pid} ({comm}) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 {started} 0 0");
+        std::fs::write(dir.join("stat"), stat).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.join("cgroup"), cgroup).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.join("comm"), comm).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[test]
+    fn a_reused_or_vanished_pid_loses_its_old_container() {
+        let root = std::env::temp_dir().join(format!("gpudock-ident-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let (a, b) = ("a".repeat(64), "b".repeat(64));
+        write(&root, 42, 100, &format!("0::/docker/{a}\n"), "train");
+        let mut ids = Identities::new(root.clone());
+        assert_eq!(ids.get(42).container_id.as_deref(), Some(a.as_str()));
+        // The PID now belongs to a process of another container.
+        write(&root, 42, 200, &format!("0::/docker/{b}\n"), "serve");
+        assert_eq!(ids.get(42).container_id.as_deref(), Some(b.as_str()));
+        // NVML still reports it after it exited: nobody's.
+        std::fs::remove_dir_all(root.join("42")).unwrap_or_else(|e| panic!("{e}"));
+        let gone = ids.get(42);
+        assert_eq!(gone.container_id, None);
+        assert_eq!(gone.command.as_deref(), Some("(exited)"));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn start_time_reads_past_a_command_with_parentheses() {
+        let root = std::env::temp_dir().join(format!("gpudock-stat-{}", std::process::id()));
+        write(&root, 7, 12345, "", "py (worker) 1");
+        assert_eq!(procfs::start_time(&root, 7), Some(12345));
+        assert!(procfs::start_time(std::path::Path::new("/proc"), std::process::id()).is_some());
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}
