@@ -302,8 +302,13 @@ pub fn fs_warning(dir: &str, fs: &FsUsage, floor: u64) -> Option<String> {
         return None;
     }
     let used = 100.0 - fs.free as f64 * 100.0 / fs.total as f64;
-    (used > 85.0 || fs.free < floor)
-        .then(|| format!("⚠ {dir}: {:.0}% full, {} free", used, human_size(fs.free)))
+    // Say which limit was hit: the two call for different amounts of cleaning.
+    let why = match (used > 85.0, fs.free < floor) {
+        (_, true) => format!("below the {} floor", human_size(floor)),
+        (true, false) => "over 85% full".to_string(),
+        (false, false) => return None,
+    };
+    Some(format!("⚠ {dir}: {used:.0}% full, {} free ({why})", human_size(fs.free)))
 }
 
 #[cfg(test)]

@@ -24,7 +24,6 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
             return Vec::new();
         }
         Mode::Help => match action {
-            Some(Action::Quit) => return vec![Command::Quit],
             // Small panes cannot show every key at once: up/down scroll, the rest close.
             Some(Action::Down) => {
                 app.help_scroll = app.help_scroll.saturating_add(1);

@@ -142,7 +142,8 @@ impl Action {
     pub fn scopes(self) -> &'static [Scope] {
         use Scope as S;
         match self {
-            Action::Quit => &[S::Main, S::Help],
+            // Only the main screen quits; `q` elsewhere goes back (Ctrl-C always quits).
+            Action::Quit => &[S::Main],
             Action::Up | Action::Down => &[S::Main, S::Help, S::Logs, S::Disk, S::Images],
             Action::PageUp | Action::PageDown => &[S::Main, S::Logs, S::Images],
             Action::First | Action::Last => &[S::Main, S::Logs, S::Disk, S::Images],

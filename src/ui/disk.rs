@@ -173,7 +173,7 @@ fn preview(
             )));
         }
     }
-    let offer = matches!(items, Ok(list) if !list.is_empty());
+    let offer = matches!(items, Ok(list) if !list.is_empty()) && !app.read_only;
     match items {
         Err(e) => lines.push(Line::from(Span::styled(e.to_string(), st.error()))),
         Ok(items) => {
@@ -208,6 +208,11 @@ fn preview(
     lines.push(Line::from(""));
     if offer {
         lines.push(super::dialogs::yes_no_line(&app.keymap, st, "prune"));
+    } else if app.read_only {
+        lines.push(Line::from(Span::styled(
+            "read-only mode: pruning is disabled · any key goes back",
+            st.warn(),
+        )));
     } else {
         lines.push(Line::from(Span::styled("any key goes back", st.dim())));
     }
@@ -218,6 +223,16 @@ fn preview(
         .border_style(st.warn())
         .title(Span::styled(format!(" Prune {}? ", c.label()), st.title()));
     f.render_widget(Paragraph::new(lines).block(b), r);
+}
+
+/// The image list's hints; read-only mode does not offer removal.
+fn image_hints(app: &AppState) -> String {
+    let hints: Vec<_> = IMAGE_HINTS
+        .iter()
+        .copied()
+        .filter(|h| !(app.read_only && h.actions.contains(&Action::Remove)))
+        .collect();
+    app.keymap.hint_line(&hints)
 }
 
 fn images(
@@ -233,7 +248,7 @@ fn images(
         .borders(Borders::ALL)
         .border_style(st.border(true))
         .title(Span::styled(" Images by size ", st.title()))
-        .title_bottom(Line::from(Span::styled(format!(" {} ", app.keymap.hint_line(IMAGE_HINTS)), st.dim())));
+        .title_bottom(Line::from(Span::styled(format!(" {} ", image_hints(app)), st.dim())));
     let inner = block.inner(area);
     f.render_widget(block, area);
     let Some(rows) = rows else {

@@ -24,7 +24,8 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         Line::from("")
     } else {
         let mut spans = Vec::new();
-        for hint in MAIN_HINTS {
+        // Read-only mode offers nothing it would refuse.
+        for hint in MAIN_HINTS.iter().filter(|h| !(app.read_only && h.actions.iter().any(|a| a.mutates()))) {
             if let Some(keys) = app.keymap.hint_keys(hint) {
                 spans.push(Span::styled(keys, st.key()));
                 spans.push(Span::raw(format!(" {}  ", hint.label)));

@@ -1,7 +1,7 @@
 //! The top line: engine state at a glance.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -14,6 +14,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
     // only when there is room for them.
     let narrow = area.width < 90;
     let mut spans = vec![Span::styled("gpudock", st.title()), Span::raw(" │ ")];
+    if app.read_only {
+        spans.push(Span::styled("read-only", st.warn()));
+        spans.push(Span::raw(" │ "));
+    }
     if let Some(w) = &app.disk_warning {
         spans.push(Span::styled(w.clone(), st.error()));
         spans.push(Span::raw(" │ "));
@@ -41,10 +45,21 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
     if !narrow {
         spans.push(Span::raw(format!(" │ refresh {}s", trim_float(app.refresh.as_secs_f64()))));
     }
-    spans.push(Span::raw(" │ "));
-    spans.push(Span::styled(app.keymap.label(Action::Help), st.key()));
-    spans.push(Span::raw(" help"));
-    f.render_widget(Paragraph::new(Line::from(spans)), area);
+    // The way to help stays on screen however narrow the pane: it is drawn at the right edge,
+    // over whatever the left part had to cut.
+    let help =
+        vec![Span::raw(" │ "), Span::styled(app.keymap.label(Action::Help), st.key()), Span::raw(" help")];
+    let help_width: usize = help.iter().map(|s| s.content.chars().count()).sum();
+    let left_width: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    if left_width + help_width <= usize::from(area.width) {
+        spans.extend(help);
+        f.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
+    }
+    let help_w = (help_width as u16).min(area.width);
+    let [left, right] = Layout::horizontal([Constraint::Min(0), Constraint::Length(help_w)]).areas(area);
+    f.render_widget(Paragraph::new(Line::from(spans)), left);
+    f.render_widget(Paragraph::new(Line::from(help)), right);
 }
 
 fn trim_float(v: f64) -> String {

@@ -1,0 +1,60 @@
+//! One consistent screen: overlays close on Esc and q and only the main view quits; read-only
+//! mode says so and offers nothing it would refuse; the header keeps the way to help.
+
+mod common;
+
+use common::{render, sample_app};
+use crossterm::event::{KeyCode, KeyEvent};
+use gpudock::app::Mode;
+use gpudock::docker::EngineEvent;
+use gpudock::docker::disk::FsUsage;
+use gpudock::msg::Msg;
+
+fn key(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::from(c))
+}
+
+#[test]
+fn q_closes_overlays_and_quits_only_from_the_main_view() {
+    let mut app = sample_app();
+    app.update(key(KeyCode::Char('?')));
+    assert_eq!(app.mode, Mode::Help);
+    assert!(app.update(key(KeyCode::Char('q'))).is_empty(), "q in the help quit the program");
+    assert_eq!(app.mode, Mode::Normal);
+    for open in ['l', 'c'] {
+        app.update(key(KeyCode::Char(open)));
+        assert_ne!(app.mode, Mode::Normal);
+        let cmds = app.update(key(KeyCode::Char('q')));
+        assert!(!cmds.contains(&gpudock::msg::Command::Quit), "{open}: {cmds:?}");
+        assert_eq!(app.mode, Mode::Normal, "{open}");
+    }
+    assert_eq!(app.update(key(KeyCode::Char('q'))), vec![gpudock::msg::Command::Quit]);
+}
+
+#[test]
+fn read_only_mode_is_shown_and_offers_no_disabled_action() {
+    let mut app = sample_app();
+    app.read_only = true;
+    let screen = render(&app, 120, 30);
+    let header = screen.lines().next().unwrap_or_default();
+    assert!(header.contains("read-only"), "{header}");
+    let footer = screen.lines().rev().find(|l| l.contains("quit")).unwrap_or_default();
+    assert!(!footer.contains("new") && !footer.contains("stop"), "{footer}");
+    assert!(footer.contains("logs") && footer.contains("disk"), "{footer}");
+}
+
+#[test]
+fn the_header_keeps_help_and_says_which_disk_limit_was_hit() {
+    let mut app = sample_app();
+    app.update(Msg::Engine(EngineEvent::RootFs {
+        dir: "/var/lib/docker".into(),
+        fs: FsUsage { total: 1_000_000_000_000, free: 10_000_000_000 },
+    }));
+    for width in [60, 80, 120] {
+        let screen = render(&app, width, 20);
+        let header = screen.lines().next().unwrap_or_default();
+        assert!(header.contains("?/F1 help"), "{width}: {header}");
+    }
+    let screen = render(&app, 160, 20);
+    assert!(screen.contains("below the 20 GB floor"), "{screen}");
+}
