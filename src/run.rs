@@ -49,7 +49,11 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
 
     loop {
         if app.take_dirty() {
-            guard.terminal.draw(|f| ui::draw(f, &app))?;
+            // The terminal went away (SSH dropped, tmux pane killed): nothing to draw on and
+            // nobody to tell; leave quietly.
+            if let Err(e) = guard.terminal.draw(|f| ui::draw(f, &app)) {
+                return terminal_gone(e);
+            }
             queued = true;
             if first_full_frame && app.listed {
                 first_full_frame = false;
@@ -64,7 +68,7 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
                     Some(m) => m,
                     None => continue,
                 },
-                Some(Some(Err(e))) => return Err(e.into()),
+                Some(Some(Err(e))) => return terminal_gone(e),
                 Some(None) => return Ok(()),
                 None => {
                     queued = false;
@@ -78,7 +82,7 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
                         Some(m) => m,
                         None => continue,
                     },
-                    Some(Err(e)) => return Err(e.into()),
+                    Some(Err(e)) => return terminal_gone(e),
                     None => return Ok(()),
                 },
                 Some(m) = rx.recv() => m,
@@ -110,6 +114,12 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
             executor.run(command);
         }
     }
+}
+
+/// The terminal failed under us: logged once, not printed (there is nowhere to print to).
+fn terminal_gone(e: std::io::Error) -> anyhow::Result<()> {
+    tracing::info!(error = %e, "terminal gone; exiting");
+    Ok(())
 }
 
 /// A terminal event as a message; `queued`: it was waiting before the last frame was drawn.

@@ -2,6 +2,7 @@
 //! the user gets their shell back in cooked mode on the main screen.
 
 use std::io::{self, Stdout, Write};
+use std::mem::ManuallyDrop;
 use std::sync::{LazyLock, Once, OnceLock};
 use std::time::Duration;
 
@@ -49,7 +50,8 @@ pub fn install_panic_hook() {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             let _ = PANICKED.set(info.to_string());
-            tracing::error!(%info, "panic; exiting");
+            let backtrace = std::backtrace::Backtrace::force_capture();
+            tracing::error!(%info, %backtrace, "panic; exiting");
             if std::thread::current().name() == Some("main") {
                 // Unwinding drops the terminal guard; the message follows on a clean screen.
                 restore();
@@ -67,12 +69,18 @@ pub fn install_panic_hook() {
 
 /// Restores the terminal when dropped, so every return path out of the TUI is covered.
 pub struct Guard {
-    pub terminal: Term,
+    pub terminal: ManuallyDrop<Term>,
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
         restore();
+        // ratatui's own drop shows the cursor and, when the terminal is gone (SSH dropped, tmux
+        // pane killed), reports the failure with eprintln, which panics on a dead stderr.
+        if self.terminal.show_cursor().is_ok() {
+            // SAFETY: the terminal is not used after this point.
+            unsafe { ManuallyDrop::drop(&mut self.terminal) };
+        }
     }
 }
 
@@ -86,7 +94,7 @@ pub fn enter() -> io::Result<Guard> {
         return Err(e);
     }
     match Terminal::new(CrosstermBackend::new(out)) {
-        Ok(terminal) => Ok(Guard { terminal }),
+        Ok(terminal) => Ok(Guard { terminal: ManuallyDrop::new(terminal) }),
         Err(e) => {
             restore();
             Err(e)
