@@ -138,6 +138,19 @@ impl Action {
         Action::Right,
     ];
 
+    /// Its name in `[keys]`, as the user writes it ("gpu_users").
+    pub fn config_name(self) -> String {
+        let debug = format!("{self:?}");
+        let mut out = String::with_capacity(debug.len() + 4);
+        for (i, c) in debug.chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        }
+        out
+    }
+
     /// The views this action works in.
     pub fn scopes(self) -> &'static [Scope] {
         use Scope as S;
@@ -266,6 +279,16 @@ impl Hint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_names_are_the_snake_case_ones_serde_reads() {
+        for a in Action::ALL {
+            let parsed: Result<Action, _> =
+                serde_json::from_value(serde_json::Value::String(a.config_name()));
+            assert_eq!(parsed.ok(), Some(a), "{}", a.config_name());
+        }
+        assert_eq!(Action::GpuUsers.config_name(), "gpu_users");
+    }
 
     #[test]
     fn every_action_works_somewhere_and_all_is_complete() {

@@ -50,7 +50,13 @@ impl From<bollard::errors::Error> for EngineError {
             E::SocketNotFoundError(path) => EngineError::SocketNotFound(path),
             E::RequestTimeoutError => EngineError::Timeout,
             other => {
-                let text = other.to_string();
+                // The HTTP client's own words ("client error (Connect)") hide the cause: the
+                // innermost source says what happened ("Connection refused").
+                let mut cause: &dyn std::error::Error = &other;
+                while let Some(inner) = cause.source() {
+                    cause = inner;
+                }
+                let text = cause.to_string();
                 let lower = text.to_lowercase();
                 if lower.contains("connection refused") {
                     EngineError::Refused

@@ -61,7 +61,10 @@ impl NvmlBackend {
                     tracing::debug!(lib = %name, error = %e, "cannot load NVML");
                     // Keep the first name in the message: it is the one users recognise.
                     if lib.is_some() {
-                        last = NvmlOpenError::Init { lib: name.clone(), message: e.to_string() };
+                        // The loader's message already starts with the path.
+                        let text = e.to_string();
+                        let message = text.strip_prefix(&format!("{name}: ")).unwrap_or(&text).to_string();
+                        last = NvmlOpenError::Init { lib: name.clone(), message };
                     }
                 }
                 Err(e) => return Err(NvmlOpenError::Init { lib: name.clone(), message: describe(&e) }),
