@@ -107,3 +107,28 @@ fn tls_requested_for_a_tcp_engine_is_refused_not_downgraded() {
     assert!(!err.contains("hunter2"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn failures_are_said_in_plain_words_once() {
+    let out = gpudock()
+        .args(["snapshot", "--json", "--docker-host", "tcp://127.0.0.1:1", "--nvml-lib", "/nonexistent/x.so"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let docker = doc["docker"]["error"].as_str().unwrap_or_default();
+    assert!(docker.starts_with("connection refused") && !docker.contains("hyper"), "{docker}");
+    let out = gpudock()
+        .args([
+            "snapshot",
+            "--json",
+            "--docker-host",
+            "unix:///nonexistent.sock",
+            "--nvml-lib",
+            "/nonexistent/x.so",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let nvml = doc["nvml"]["error"].as_str().unwrap_or_default();
+    assert_eq!(nvml.matches("/nonexistent/x.so").count(), 1, "{nvml}");
+}
