@@ -72,7 +72,9 @@ fn snapshot_json_attributes_gpu_memory_to_the_container() {
     assert_eq!(row["gpu_memory_used_bytes"], 7 * GIB);
     assert_eq!(row["gpu_sm_percent"], 61);
     assert!(row["gpu_request"].is_null());
-    assert_eq!(row["gpu_indices"], serde_json::json!([]));
+    // Used without asking: in the indices and marked "*", as the dashboard's GPUS column shows.
+    assert_eq!(row["gpu_indices"], serde_json::json!([1]));
+    assert_eq!(row["gpus"], "1*");
     assert!(row["cpu_percent"].is_number());
     assert!(row["memory_used_bytes"].as_u64().is_some_and(|m| m > 0));
 }

@@ -88,6 +88,17 @@ impl GpuRequest {
         }
     }
 
+    /// The GPUS column, in the dashboard and in `snapshot`: the request as written ("all", "2",
+    /// "0,3"), or, when the container asked for none but its processes sit on GPUs anyway
+    /// (privileged, devices mounted by hand), those GPUs marked "*" ("1,3*"). None: no GPU.
+    pub fn label(&self, used: &[u32]) -> Option<String> {
+        if !self.is_none() {
+            return Some(self.to_string());
+        }
+        let list: Vec<String> = used.iter().map(ToString::to_string).collect();
+        (!list.is_empty()).then(|| format!("{}*", list.join(",")))
+    }
+
     /// Whether GPU `index` (with `uuid`) is one this request gives the container.
     pub fn covers(&self, index: u32, uuid: &str) -> bool {
         match self {

@@ -83,6 +83,9 @@ pub struct ContainerDoc {
     pub image: String,
     pub state: String,
     pub gpu_request: Option<String>,
+    /// As the dashboard's GPUS column shows it: the request, or GPUs used without one ("1*").
+    pub gpus: Option<String>,
+    /// GPUs given or used, ascending; null when the GPU list is unknown.
     pub gpu_indices: Option<Vec<u32>>,
     pub gpu_memory_used_bytes: u64,
     pub gpu_sm_percent: Option<u32>,
@@ -200,7 +203,13 @@ fn assemble(nvml: NvmlStatus, docker: DockerPart, snap: Option<GpuSnapshot>) -> 
                 image: c.image.clone(),
                 state: c.state.as_str().to_string(),
                 gpu_request: (!c.gpus.is_none()).then(|| c.gpus.to_string()),
-                gpu_indices: c.gpus.indices(&ids),
+                gpus: c.gpus.label(u.map_or(&[], |u| u.gpus.as_slice())),
+                gpu_indices: c.gpus.indices(&ids).map(|mut given| {
+                    given.extend(u.map_or(&[][..], |u| u.gpus.as_slice()));
+                    given.sort_unstable();
+                    given.dedup();
+                    given
+                }),
                 gpu_memory_used_bytes: u.map(|u| u.memory_used).unwrap_or(0),
                 gpu_sm_percent: u.and_then(|u| u.sm_percent),
                 cpu_percent: s.and_then(|s| s.cpu_percent).map(|p| (p * 10.0).round() / 10.0),

@@ -91,9 +91,9 @@ pub fn table(s: &Snapshot) -> String {
                 "{:<24}{:<10}{:>8}{:>10}{:>6}{:>8}{:>10}  {}",
                 truncate(&c.name, 23),
                 c.state,
-                c.gpu_request.as_deref().unwrap_or("-"),
+                c.gpus.as_deref().unwrap_or("-"),
                 if c.gpu_memory_used_bytes > 0 { bytes(c.gpu_memory_used_bytes) } else { "-".into() },
-                opt(c.gpu_sm_percent, ""),
+                c.gpu_sm_percent.map_or_else(|| "-".to_string(), |p| p.to_string()),
                 c.cpu_percent.map(|p| format!("{p:.1}")).unwrap_or_else(|| "-".into()),
                 c.memory_used_bytes.map(bytes).unwrap_or_else(|| "-".into()),
                 c.image

@@ -218,16 +218,8 @@ fn name_style(c: &Container, st: &Styles) -> ratatui::style::Style {
     }
 }
 
-/// The GPUs a container was given (as requested: "all", "2", "0,3"); when it asked for none
-/// but its processes sit on GPUs anyway (privileged, devices mounted by hand), those GPUs
-/// marked with "*".
 fn gpu_cell(c: &Container, app: &AppState) -> Option<String> {
-    if !c.gpus.is_none() {
-        return Some(c.gpus.to_string());
-    }
-    let used = &app.gpu.usage_of(c)?.gpus;
-    let list: Vec<String> = used.iter().map(ToString::to_string).collect();
-    (!list.is_empty()).then(|| format!("{}*", list.join(",")))
+    c.gpus.label(app.gpu.usage_of(c).map_or(&[], |u| u.gpus.as_slice()))
 }
 
 /// "Up 5m (healthy)", "Exited (137) 2h ago", like `docker ps` but from timestamps, so it stays

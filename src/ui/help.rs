@@ -29,6 +29,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         st.dim(),
     )));
     lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "GPUS: what a container was given (all, 2, 0,3, GPU-…); 1,3* = GPUs it uses without having \
+         asked. - = none; n/a = the driver does not report it.",
+        st.dim(),
+    )));
     lines.push(super::launch::runtime_line(app, st));
     if app.read_only {
         lines.push(Line::from(Span::styled(
