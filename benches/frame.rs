@@ -71,6 +71,7 @@ fn gpus(n: u32) -> GpuSnapshot {
                         user: None,
                     })
                     .collect(),
+                lost: None,
             })
             .collect(),
     }

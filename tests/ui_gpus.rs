@@ -63,6 +63,7 @@ fn gpu(index: u32, step: u32) -> GpuSample {
         mem_clock_mhz: Some(2619),
         fan_percent: None,
         processes,
+        lost: None,
     }
 }
 
@@ -160,4 +161,25 @@ fn an_exited_container_never_shows_gpu_memory() {
     let row = screen.lines().find(|l| l.contains("cuda-smoke") && l.contains("exited")).unwrap_or_default();
     assert!(!row.contains("GiB") && !row.contains("50"), "{row}");
     assert!(screen.contains("pid 31337 (cuda-smoke stopped)"), "{screen}");
+}
+
+/// A GPU that falls off the bus (XID 79) or goes away in a driver reset is shown as lost, with
+/// a warning on every screen, not silently dropped.
+#[test]
+fn a_gpu_that_disappears_is_shown_lost() {
+    let mut app = sample_app();
+    let two = GpuSnapshot { gpus: vec![gpu(0, 0), gpu(1, 0)], ..Default::default() };
+    app.update(Msg::Gpu(gpudock::gpu::GpuEvent::Snapshot(two)));
+    let one = GpuSnapshot { gpus: vec![gpu(0, 1)], ..Default::default() };
+    app.update(Msg::Gpu(gpudock::gpu::GpuEvent::Snapshot(one)));
+    let screen = render(&app, 120, 40);
+    let header = screen.lines().next().unwrap_or_default();
+    assert!(header.contains("⚠ GPU 1 lost"), "{header}");
+    assert!(screen.contains("LOST H100 80GB HBM3 — no longer reported by the driver"), "{screen}");
+    // "Who is on GPU 1?" says it is lost.
+    app.update(Msg::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Tab)));
+    app.update(Msg::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('j'))));
+    app.update(Msg::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Enter)));
+    let status = app.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(status.starts_with("GPU 1 is lost"), "{status}");
 }

@@ -1,11 +1,11 @@
 //! GPU state: the latest snapshot, bounded history for the sparklines, and per-container usage.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 
 use crate::docker::ContainerId;
 use crate::gpu::model::usage_by_container;
-use crate::gpu::{ContainerGpuUsage, GpuSnapshot};
+use crate::gpu::{ContainerGpuUsage, GpuSample, GpuSnapshot};
 
 /// Five minutes at the default 1 s refresh. Bounded so a dashboard left open for weeks uses
 /// the same memory as on its first day.
@@ -65,6 +65,9 @@ pub struct GpuState {
     pub usage: HashMap<ContainerId, ContainerGpuUsage>,
     /// Row of the GPU panel under the cursor when it has focus.
     pub selected: usize,
+    /// Every GPU seen since start, by UUID: one that stops being reported is shown as lost,
+    /// not silently dropped.
+    known: BTreeMap<String, (u32, String)>,
 }
 
 impl Default for GpuState {
@@ -75,6 +78,7 @@ impl Default for GpuState {
             history: HashMap::new(),
             usage: HashMap::new(),
             selected: 0,
+            known: BTreeMap::new(),
         }
     }
 }
@@ -82,7 +86,8 @@ impl Default for GpuState {
 impl GpuState {
     /// Applies a snapshot; returns whether anything on screen changes: a reading, the status,
     /// or a sparkline that scrolls visibly.
-    pub fn apply(&mut self, snap: GpuSnapshot) -> bool {
+    pub fn apply(&mut self, mut snap: GpuSnapshot) -> bool {
+        self.keep_lost_gpus(&mut snap);
         let mut changed = self.status != GpuStatus::Up;
         for g in &snap.gpus {
             let power = match (g.power_watts, g.power_limit_watts) {
@@ -123,6 +128,39 @@ impl GpuState {
         self.snapshot = None;
         self.usage.clear();
         changed
+    }
+
+    /// Adds a row for every GPU seen before that the driver no longer reports, and remembers
+    /// the ones it does.
+    fn keep_lost_gpus(&mut self, snap: &mut GpuSnapshot) {
+        for g in snap.gpus.iter().filter(|g| !g.uuid.is_empty()) {
+            self.known.insert(g.uuid.clone(), (g.index, g.name.clone()));
+        }
+        let missing: Vec<GpuSample> = self
+            .known
+            .iter()
+            .filter(|(uuid, _)| !snap.gpus.iter().any(|g| &g.uuid == *uuid))
+            .map(|(uuid, (index, name))| GpuSample {
+                index: *index,
+                name: name.clone(),
+                uuid: uuid.clone(),
+                lost: Some(
+                    "no longer reported by the driver (fallen off the bus, XID 79, or a driver reset)".into(),
+                ),
+                ..Default::default()
+            })
+            .filter(|m| !snap.gpus.iter().any(|g| g.index == m.index && g.lost.is_some()))
+            .collect();
+        snap.gpus.extend(missing);
+        snap.gpus.sort_by_key(|g| g.index);
+    }
+
+    /// The GPUs that are lost, with why.
+    pub fn lost(&self) -> Vec<&GpuSample> {
+        self.snapshot
+            .as_ref()
+            .map(|s| s.gpus.iter().filter(|g| g.lost.is_some()).collect())
+            .unwrap_or_default()
     }
 
     /// What a container uses on the GPUs: only a running container uses anything, whatever

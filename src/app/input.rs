@@ -141,13 +141,20 @@ fn gpu_users(app: &mut AppState) {
     let Some((index, uuid)) = app.gpu.ids().get(app.gpu.selected).map(|(i, u)| (*i, u.to_string())) else {
         return;
     };
+    let lost = app.gpu.lost().iter().find(|g| g.index == index).and_then(|g| g.lost.clone());
     app.with_table(|t, m| t.set_gpu_filter(Some((index, uuid)), m));
     app.table.select(0);
     app.focus = super::Panel::Containers;
-    app.set_status(
-        Level::Info,
-        format!("containers on GPU {index} ({} found; Esc shows all)", app.table.len()),
-    );
+    let found = app.table.len();
+    match lost {
+        Some(why) => app.set_status(
+            Level::Error,
+            format!("GPU {index} is lost ({why}): {found} container(s) were given it; Esc shows all"),
+        ),
+        None => {
+            app.set_status(Level::Info, format!("containers on GPU {index} ({found} found; Esc shows all)"))
+        }
+    }
 }
 
 fn filter_key(app: &mut AppState, key: KeyEvent) {

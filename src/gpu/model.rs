@@ -41,6 +41,9 @@ pub struct GpuSample {
     pub mem_clock_mhz: Option<u32>,
     pub fan_percent: Option<u32>,
     pub processes: Vec<GpuProcess>,
+    /// The GPU is lost: the driver cannot reach it (fallen off the bus, XID 79) or no longer
+    /// reports it (a driver reset). Why, in words.
+    pub lost: Option<String>,
 }
 
 impl GpuSample {

@@ -83,7 +83,12 @@ impl NvmlBackend {
                 Err(e) => {
                     // A GPU that fell off the bus still gets a row, so the user sees it is gone.
                     tracing::warn!(index, error = %e, "cannot open GPU");
-                    GpuSample { index, name: format!("unavailable: {}", describe(&e)), ..Default::default() }
+                    GpuSample {
+                        index,
+                        name: "unavailable".into(),
+                        lost: Some(describe(&e)),
+                        ..Default::default()
+                    }
                 }
             };
             live_pids.extend(sample.processes.iter().map(|p| p.pid));
@@ -123,7 +128,10 @@ impl Drop for NvmlBackend {
 }
 
 fn read_device(dev: &nvml_wrapper::Device, index: u32, last_seen: &mut u64) -> GpuSample {
-    let mem = field(index, "memory", dev.memory_info());
+    let mem = dev.memory_info();
+    // GPU_IS_LOST: fallen off the bus.
+    let lost = matches!(mem, Err(NvmlError::GpuLost)).then(|| "the driver cannot reach it".to_string());
+    let mem = field(index, "memory", mem);
     let util = field(index, "utilization", dev.utilization_rates());
     let mut processes = Vec::new();
     for (kind, list) in [
@@ -166,6 +174,7 @@ fn read_device(dev: &nvml_wrapper::Device, index: u32, last_seen: &mut u64) -> G
         mem_clock_mhz: field(index, "memory clock", dev.clock_info(Clock::Memory)),
         fan_percent: field(index, "fan", dev.fan_speed(0)),
         processes,
+        lost,
     }
 }
 

@@ -60,6 +60,8 @@ pub struct GpuDoc {
     pub sm_clock_mhz: Option<u32>,
     pub memory_clock_mhz: Option<u32>,
     pub fan_percent: Option<u32>,
+    /// Why the GPU is lost (the driver cannot reach it); null when it is fine.
+    pub lost: Option<String>,
     pub processes: Vec<ProcessDoc>,
 }
 
@@ -234,6 +236,7 @@ fn assemble(nvml: NvmlStatus, docker: DockerPart, snap: Option<GpuSnapshot>) -> 
             sm_clock_mhz: g.sm_clock_mhz,
             memory_clock_mhz: g.mem_clock_mhz,
             fan_percent: g.fan_percent,
+            lost: g.lost.clone(),
             processes: g
                 .processes
                 .iter()

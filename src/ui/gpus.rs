@@ -89,14 +89,20 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
     let mut lines = Vec::new();
     for g in snap.gpus.iter().skip(first).take(visible) {
         let selected = focused && g.index as usize == app.gpu.selected;
-        let mut line =
-            if wide { wide_line(g, app, st, inner.width) } else { compact_line(g, app, st, inner.width) };
+        let mut line = match &g.lost {
+            Some(why) => Line::from(vec![
+                Span::styled(format!("{:>2} ", g.index), st.key()),
+                Span::styled(format!("LOST {} — {why}", short_name(&g.name)), st.error()),
+            ]),
+            None if wide => wide_line(g, app, st, inner.width),
+            None => compact_line(g, app, st, inner.width),
+        };
         if selected {
             line = line.style(st.selected());
         }
         lines.push(line);
         if detail {
-            lines.push(detail_line(g, app, st));
+            lines.push(if g.lost.is_some() { Line::from("") } else { detail_line(g, app, st) });
         }
     }
     f.render_widget(Paragraph::new(lines), inner);

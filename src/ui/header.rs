@@ -18,6 +18,12 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         spans.push(Span::styled("read-only", st.warn()));
         spans.push(Span::raw(" │ "));
     }
+    let lost: Vec<String> = app.gpu.lost().iter().map(|g| g.index.to_string()).collect();
+    if !lost.is_empty() {
+        let s = if lost.len() == 1 { "" } else { "s" };
+        spans.push(Span::styled(format!("⚠ GPU{s} {} lost", lost.join(",")), st.error()));
+        spans.push(Span::raw(" │ "));
+    }
     if let Some(w) = &app.disk_warning {
         spans.push(Span::styled(w.clone(), st.error()));
         spans.push(Span::raw(" │ "));
