@@ -163,3 +163,35 @@ fn refresh_and_image_list_are_not_asked_twice_at_once() {
     app.update(key(KeyCode::Esc));
     assert_eq!(app.update(key(KeyCode::Char('i'))), vec![Command::ListImages]);
 }
+
+/// A row's COUNT and RECLAIMABLE and its preview say the same, under `prune_until` too.
+#[test]
+fn row_figures_and_the_preview_agree() {
+    let mut app = disk_app();
+    // Everything in the fixture is younger than ten years: an old-only prune removes nothing.
+    app.prune_until = Some("3650d".into());
+    let screen = render(&app, 120, 24);
+    let row = screen.lines().find(|l| l.contains("stopped containers")).unwrap_or_default();
+    assert!(row.contains("0 of") && row.trim_end_matches(['│', ' ', '"']).ends_with("0 B"), "{row}");
+    app.update(key(KeyCode::Enter));
+    let screen = render(&app, 120, 24);
+    assert!(screen.contains("Nothing to remove"), "{screen}");
+}
+
+/// With the engine down the disk view says so at once (it used to wait on a request for
+/// 25 s), and asks again when the engine is back.
+#[test]
+fn the_disk_view_says_at_once_when_the_engine_is_down_and_retries() {
+    let mut app = sample_app();
+    app.update(Msg::Engine(EngineEvent::Down {
+        host: "unix:///var/run/docker.sock".into(),
+        reason: "connection refused — is dockerd running?".into(),
+        retry_in: std::time::Duration::from_secs(2),
+        attempt: 1,
+    }));
+    assert!(app.update(key(KeyCode::Char('c'))).is_empty(), "no request to a dead engine");
+    let screen = render(&app, 120, 24);
+    assert!(screen.contains("unreachable") && screen.contains("retrying"), "{screen}");
+    let cmds = app.update(Msg::Engine(EngineEvent::Connected(Box::new(common::engine_info()))));
+    assert_eq!(cmds, vec![Command::DiskUsage]);
+}

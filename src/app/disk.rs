@@ -16,6 +16,8 @@ pub enum Stage {
     Preview {
         category: Category,
         items: Result<Vec<DiskItem>, String>,
+        /// About how many bytes they free, as the row said.
+        bytes: u64,
     },
     Pruning(Category),
     Images {
@@ -61,11 +63,28 @@ impl DiskView {
     }
 
     pub fn options(&self, until: Option<&str>) -> PruneOptions {
+        self.options_for(self.category(), until)
+    }
+
+    fn options_for(&self, category: Category, until: Option<&str>) -> PruneOptions {
         PruneOptions {
             until: until.map(str::to_string),
-            include_named_volumes: self.include_named && self.category() == Category::Volumes,
+            include_named_volumes: self.include_named && category == Category::Volumes,
             label: None,
         }
+    }
+
+    /// How many things a prune of `category` removes and about how many bytes that frees: the
+    /// row and its preview say the same, under `prune_until` and the named-volume choice too.
+    pub fn figures(&self, category: Category, prune_until: Option<&str>, now: i64) -> Option<(usize, u64)> {
+        let row = self.usage.as_ref()?.category(category)?;
+        let opts = self.options_for(category, prune_until);
+        let selected = row.selected(&opts, now).ok()?;
+        // The whole row as the engine would prune it: its own estimate, which counts shared
+        // image layers once. Narrowed, the items' own sizes.
+        let whole_row = opts.until.is_none() && !opts.include_named_volumes;
+        let bytes = if whole_row { row.reclaimable_bytes } else { selected.iter().map(|i| i.size).sum() };
+        Some((selected.len(), bytes))
     }
 }
 
@@ -76,8 +95,30 @@ impl Default for DiskView {
 }
 
 pub fn open(app: &mut AppState) -> Vec<Command> {
-    app.mode = Mode::Disk(Box::default());
+    let mut view = DiskView::new();
+    // The engine is known to be down: say so now rather than wait on a request that cannot
+    // succeed; the view asks again when the engine is back.
+    if let super::EngineStatus::Down { host, reason, .. } = &app.engine {
+        view.loading = false;
+        view.error =
+            Some(format!("the Docker engine at {host} is unreachable ({reason}); retrying when it answers"));
+        app.mode = Mode::Disk(Box::new(view));
+        return Vec::new();
+    }
+    app.mode = Mode::Disk(Box::new(view));
     vec![Command::DiskUsage]
+}
+
+/// The engine answers again: a disk view that could not load asks now.
+pub fn on_engine_back(app: &mut AppState) -> Vec<Command> {
+    match &mut app.mode {
+        Mode::Disk(v) if v.usage.is_none() && !v.loading => {
+            v.loading = true;
+            v.error = None;
+            vec![Command::DiskUsage]
+        }
+        _ => Vec::new(),
+    }
 }
 
 pub const ROW_HINTS: &[Hint] = &[
@@ -115,7 +156,7 @@ impl DiskView {
     ) -> Outcome {
         match &mut self.stage {
             Stage::Rows => self.rows_key(action, prune_until, now),
-            Stage::Preview { category, items } => {
+            Stage::Preview { category, items, .. } => {
                 let category = *category;
                 let items = std::mem::replace(items, Ok(Vec::new()));
                 self.stage = Stage::Rows;
@@ -217,7 +258,8 @@ impl DiskView {
             }
             Some(Action::Preview) if self.usage.is_some() => {
                 let items = self.preview_items(prune_until, now);
-                self.stage = Stage::Preview { category: self.category(), items };
+                let bytes = self.figures(self.category(), prune_until, now).map_or(0, |f| f.1);
+                self.stage = Stage::Preview { category: self.category(), items, bytes };
             }
             _ => {}
         }

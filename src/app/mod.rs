@@ -252,8 +252,9 @@ impl AppState {
                 Vec::new()
             }
             Msg::Engine(m) => {
+                let back = matches!(m, EngineEvent::Connected(_));
                 self.on_engine(m);
-                Vec::new()
+                if back { disk::on_engine_back(self) } else { Vec::new() }
             }
             Msg::Gpu(m) => {
                 let changed = match m {

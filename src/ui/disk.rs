@@ -40,7 +40,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, st: &Styles
         return;
     };
     f.render_widget(Paragraph::new(fs_lines(app, u, st)), top);
-    rows(f, table, u, v, st);
+    rows(f, table, app, u, v, st);
     let mut lines = Vec::new();
     if v.loading {
         lines.push(Line::from(Span::styled("refreshing…", st.dim())));
@@ -64,7 +64,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, st: &Styles
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), bottom);
 
     match &v.stage {
-        Stage::Preview { category, items } => preview(f, area, app, v, *category, items.as_deref(), st),
+        Stage::Preview { category, items, bytes } => {
+            preview(f, area, app, v, (*category, *bytes), items.as_deref(), st)
+        }
         Stage::Pruning(c) => {
             let r = centered(area, 50, 3);
             f.render_widget(Clear, r);
@@ -97,7 +99,7 @@ fn fs_lines(app: &AppState, u: &DiskUsage, st: &Styles) -> Vec<Line<'static>> {
     ]
 }
 
-fn rows(f: &mut Frame, area: Rect, u: &DiskUsage, v: &DiskView, st: &Styles) {
+fn rows(f: &mut Frame, area: Rect, app: &AppState, u: &DiskUsage, v: &DiskView, st: &Styles) {
     // A narrow pane drops the TOTAL column rather than squeezing the names.
     let wide = area.width >= 60;
     let mut header = vec!["WHAT", "COUNT"];
@@ -107,8 +109,11 @@ fn rows(f: &mut Frame, area: Rect, u: &DiskUsage, v: &DiskView, st: &Styles) {
     header.push("RECLAIMABLE");
     let body = Category::ALL.iter().map(|c| {
         let cu = u.category(*c);
-        let removable = cu.map(|x| x.items.len()).unwrap_or(0);
-        let count = cu.map(|x| format!("{removable} of {}", x.count)).unwrap_or_else(|| "-".into());
+        let figures = v.figures(*c, app.prune_until.as_deref(), app.now);
+        let count = match (cu, figures) {
+            (Some(x), Some((n, _))) => format!("{n} of {}", x.count),
+            _ => "-".into(),
+        };
         let mut label = c.label().to_string();
         if *c == Category::Volumes && v.include_named {
             label.push_str(" (incl. named)");
@@ -117,10 +122,7 @@ fn rows(f: &mut Frame, area: Rect, u: &DiskUsage, v: &DiskView, st: &Styles) {
         if wide {
             cells.push(Cell::from(cu.map(|x| human_size(x.total_bytes)).unwrap_or_default()));
         }
-        cells.push(Cell::from(Span::styled(
-            cu.map(|x| human_size(x.reclaimable_bytes)).unwrap_or_default(),
-            st.key(),
-        )));
+        cells.push(Cell::from(Span::styled(figures.map(|f| human_size(f.1)).unwrap_or_default(), st.key())));
         Row::new(cells)
     });
     let mut widths = vec![Constraint::Min(14), Constraint::Length(10)];
@@ -140,7 +142,7 @@ fn preview(
     area: Rect,
     app: &AppState,
     v: &DiskView,
-    c: Category,
+    (c, total): (Category, u64),
     items: Result<&[DiskItem], &String>,
     st: &Styles,
 ) {
@@ -183,7 +185,6 @@ fn preview(
                     st.dim(),
                 )));
             }
-            let total: u64 = items.iter().map(|i| i.size).sum();
             if !items.is_empty() {
                 let n = items.len();
                 let what = if n == 1 { "item" } else { "items" };
