@@ -89,11 +89,14 @@ impl Col {
     }
 }
 
-fn pick_columns(width: u16) -> Vec<Col> {
+/// `name_width`: what the longest name wants (within limits). Other columns drop before the
+/// names are cut: a row is recognised by its name, not by its status.
+fn pick_columns(width: u16, name_width: u16) -> Vec<Col> {
     let mut chosen: Vec<Col> = Vec::new();
     let mut used: u16 = 0;
     for col in Col::PRIORITY {
-        let need = col.min_width() + u16::from(!chosen.is_empty());
+        let own = if col == Col::Name { name_width.max(col.min_width()) } else { col.min_width() };
+        let need = own + u16::from(!chosen.is_empty());
         // The name always shows, truncated if it must be: a row without it is nobody's.
         if used + need <= width || col == Col::Name {
             used += need;
@@ -144,7 +147,8 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         return;
     }
 
-    let cols = pick_columns(inner.width);
+    let longest = app.table.rows().map(|c| c.name.chars().count()).max().unwrap_or(0);
+    let cols = pick_columns(inner.width, u16::try_from(longest.min(24)).unwrap_or(24));
     let widths: Vec<Constraint> = cols
         .iter()
         .map(|c| if c.flexible() { Constraint::Fill(1) } else { Constraint::Length(c.min_width()) })
@@ -272,8 +276,16 @@ mod tests {
 
     #[test]
     fn narrow_panes_keep_the_essential_columns() {
-        assert_eq!(pick_columns(38), vec![Col::Name, Col::Cpu, Col::Mem, Col::GpuMem]);
-        assert_eq!(pick_columns(118).len(), Col::ALL.len());
-        assert_eq!(pick_columns(10), vec![Col::Name]);
+        assert_eq!(pick_columns(38, 12), vec![Col::Name, Col::Cpu, Col::Mem, Col::GpuMem]);
+        assert_eq!(pick_columns(118, 12).len(), Col::ALL.len());
+        assert_eq!(pick_columns(10, 12), vec![Col::Name]);
+    }
+
+    #[test]
+    fn long_names_keep_their_room_before_status() {
+        // 80 columns, 22-character names: STATUS goes, the names stay whole.
+        let cols = pick_columns(78, 22);
+        assert!(cols.contains(&Col::Name) && !cols.contains(&Col::Status), "{cols:?}");
+        assert!(pick_columns(118, 22).contains(&Col::Status));
     }
 }

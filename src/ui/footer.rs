@@ -25,10 +25,18 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
     } else {
         let mut spans = Vec::new();
         // Read-only mode offers nothing it would refuse.
+        // Whole hints only: a narrow pane drops the last ones rather than cutting one in half.
+        let mut used = 0;
         for hint in MAIN_HINTS.iter().filter(|h| !(app.read_only && h.actions.iter().any(|a| a.mutates()))) {
             if let Some(keys) = app.keymap.hint_keys(hint) {
+                let label = format!(" {}  ", hint.label);
+                let w = keys.chars().count() + label.chars().count();
+                if used + w > usize::from(area.width) + 2 {
+                    break;
+                }
+                used += w;
                 spans.push(Span::styled(keys, st.key()));
-                spans.push(Span::raw(format!(" {}  ", hint.label)));
+                spans.push(Span::raw(label));
             }
         }
         if !app.table.filter().is_empty() {

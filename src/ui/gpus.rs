@@ -231,11 +231,21 @@ fn wide_line(g: &GpuSample, app: &AppState, st: &Styles, width: u16) -> Line<'st
     Line::from(spans)
 }
 
+/// "17.2GiB/79.6GiB", or what is known.
+fn memory_text(g: &GpuSample) -> String {
+    match (g.memory_used, g.memory_total) {
+        (Some(u), Some(t)) => format!("{}/{}", bytes(u), bytes(t)),
+        (Some(u), None) => bytes(u),
+        _ => "n/a".into(),
+    }
+}
+
 fn compact_line(g: &GpuSample, app: &AppState, st: &Styles, width: u16) -> Line<'static> {
     let mut spans = vec![
         Span::styled(format!("{} ", g.index), st.key()),
         bar(g.memory_percent(), 5, st),
-        Span::raw(format!(" {} ", g.memory_used.map(bytes).unwrap_or_else(|| "n/a".into()))),
+        // Used and total, at a fixed width so the columns after it line up GPU under GPU.
+        Span::raw(format!(" {:>16} ", memory_text(g))),
         pct(g.util_gpu, st),
         Span::raw(" "),
         temp(g.temperature_c, st),
