@@ -58,3 +58,17 @@ fn the_header_keeps_help_and_says_which_disk_limit_was_hit() {
     let screen = render(&app, 160, 20);
     assert!(screen.contains("below the 20 GB floor"), "{screen}");
 }
+
+#[test]
+fn help_descriptions_wrap_under_their_text() {
+    let mut app = sample_app();
+    app.update(key(KeyCode::Char('?')));
+    let screen = render(&app, 60, 120);
+    let lines: Vec<&str> = screen.lines().collect();
+    let i = lines.iter().position(|l| l.contains("in the GPU panel:")).unwrap_or_else(|| panic!("{screen}"));
+    let col = |line: &str, byte: usize| line[..byte].chars().count();
+    let first = col(lines[i], lines[i].find("in the GPU panel:").unwrap_or(0));
+    let next = lines[i + 1];
+    let start = next.find("on that GPU").unwrap_or(0);
+    assert_eq!(col(next, start), first, "continuation not under its text:\n{}\n{next}", lines[i]);
+}

@@ -149,7 +149,10 @@ fn gpu_users(app: &mut AppState) {
     match lost {
         Some(why) => app.set_status(
             Level::Error,
-            format!("GPU {index} is lost ({why}): {found} container(s) were given it; Esc shows all"),
+            format!(
+                "GPU {index} is lost ({why}): {found} {} given it; Esc shows all",
+                if found == 1 { "container was" } else { "containers were" }
+            ),
         ),
         None => {
             app.set_status(Level::Info, format!("containers on GPU {index} ({found} found; Esc shows all)"))

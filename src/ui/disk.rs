@@ -95,7 +95,12 @@ fn fs_lines(app: &AppState, u: &DiskUsage, st: &Styles) -> Vec<Line<'static>> {
     };
     vec![
         first,
-        Line::from(format!("Reclaimable by pruning every row: {}", human_size(u.reclaimable_total()))),
+        Line::from(vec![
+            Span::raw(format!("Reclaimable by pruning every row: {}", human_size(u.reclaimable_total()))),
+            // Disk sizes as `docker system df` gives them; GPU and container memory elsewhere is
+            // in binary units, as nvidia-smi and `docker stats` show it.
+            Span::styled("  (sizes in GB = 10⁹ bytes, as docker system df)", st.dim()),
+        ]),
     ]
 }
 

@@ -10,19 +10,44 @@ use super::theme::Styles;
 use crate::app::{AppState, HELP_HINTS};
 use crate::config::{Action, Scope};
 
+/// Columns the key column takes, with its space.
+const KEYS: usize = 15;
+
+/// One key's line, its description wrapped under itself rather than under the keys.
+fn entry(keys: &str, text: &str, width: usize, st: &Styles) -> Vec<Line<'static>> {
+    let room = width.saturating_sub(KEYS).max(16);
+    let mut rows: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        match rows.last_mut() {
+            Some(row) if row.chars().count() + 1 + word.chars().count() <= room => {
+                row.push(' ');
+                row.push_str(word);
+            }
+            _ => rows.push(word.to_string()),
+        }
+    }
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let key = if i == 0 { format!("{keys:>14} ") } else { " ".repeat(KEYS) };
+            Line::from(vec![Span::styled(key, st.key()), Span::raw(row)])
+        })
+        .collect()
+}
+
 pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
+    let width = 76.min(area.width);
+    // Inside the border.
+    let text_width = usize::from(width.saturating_sub(2));
     let mut lines: Vec<Line> = Vec::new();
     for scope in Scope::ALL {
         if scope != Scope::Main {
             lines.push(Line::from(""));
             lines.push(Line::from(Span::styled(scope.title(), st.title())));
         }
-        lines.extend(Action::ALL.iter().filter(|a| a.works_in(scope)).map(|a| {
-            Line::from(vec![
-                Span::styled(format!("{:>14} ", app.keymap.label(*a)), st.key()),
-                Span::raw(a.describe(scope)),
-            ])
-        }));
+        for a in Action::ALL.iter().filter(|a| a.works_in(scope)) {
+            lines.extend(entry(&app.keymap.label(*a), a.describe(scope), text_width, st));
+        }
     }
     lines.push(Line::from(Span::styled(
         "Typing into the filter, the log search and the form's text fields: Enter, Esc and Backspace as themselves.",
@@ -53,7 +78,6 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
     )));
 
     let height = (lines.len() as u16 + 2).min(area.height);
-    let width = 76.min(area.width);
     let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
     let [popup] = Layout::horizontal([Constraint::Length(width)]).flex(Flex::Center).areas(popup);
     f.render_widget(Clear, popup);

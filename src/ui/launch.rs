@@ -121,7 +121,8 @@ fn gpu_hints(app: &AppState, st: &Styles, indent: usize) -> Vec<Line<'static>> {
                 if !w.is_empty() {
                     w.push_str(", ");
                 }
-                w.push_str(&format!("{host_procs} host process(es)"));
+                let what = if host_procs == 1 { "host process" } else { "host processes" };
+                w.push_str(&format!("{host_procs} {what}"));
             }
             w
         };
