@@ -54,6 +54,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, st: &Styles
             st.dim(),
         )));
     }
+    // Disk sizes as `docker system df` gives them; GPU and container memory elsewhere is in
+    // binary units, as nvidia-smi and `docker stats` show it.
+    lines.push(Line::from(Span::styled("Sizes in GB (10⁹ bytes), as docker system df.", st.dim())));
     let named = app.keymap.keys(Action::NamedVolumes).first().map(ToString::to_string).unwrap_or_default();
     lines.push(Line::from(Span::styled(
         format!(
@@ -95,12 +98,7 @@ fn fs_lines(app: &AppState, u: &DiskUsage, st: &Styles) -> Vec<Line<'static>> {
     };
     vec![
         first,
-        Line::from(vec![
-            Span::raw(format!("Reclaimable by pruning every row: {}", human_size(u.reclaimable_total()))),
-            // Disk sizes as `docker system df` gives them; GPU and container memory elsewhere is
-            // in binary units, as nvidia-smi and `docker stats` show it.
-            Span::styled("  (sizes in GB = 10⁹ bytes, as docker system df)", st.dim()),
-        ]),
+        Line::from(format!("Reclaimable by pruning every row: {}", human_size(u.reclaimable_total()))),
     ]
 }
 
