@@ -137,9 +137,24 @@ fn user_msg(ev: Event, queued: bool) -> Option<Msg> {
 /// The login name for the launched-by label: $USER, else the account name of our uid (cron,
 /// systemd and `docker exec` leave USER unset), else the number.
 fn current_user() -> String {
-    std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| {
-        // SAFETY: getuid has no preconditions and cannot fail.
-        let uid = unsafe { libc::getuid() };
-        crate::procfs::user_name(uid).unwrap_or_else(|| uid.to_string())
-    })
+    // SAFETY: getuid has no preconditions and cannot fail.
+    launched_by(std::env::var("USER").ok(), unsafe { libc::getuid() })
+}
+
+fn launched_by(user: Option<String>, uid: u32) -> String {
+    user.filter(|u| !u.is_empty())
+        .unwrap_or_else(|| crate::procfs::user_name(uid).unwrap_or_else(|| uid.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn launched_by_is_a_name_even_without_user() {
+        assert_eq!(launched_by(Some("alice".into()), 0), "alice");
+        assert_eq!(launched_by(None, 0), "root", "uid 0 is root in /etc/passwd");
+        assert_eq!(launched_by(Some(String::new()), 0), "root");
+        assert_eq!(launched_by(None, 4_000_000), "4000000", "an uid without an account stays a number");
+    }
 }

@@ -283,6 +283,13 @@ mod tests {
     }
 
     #[test]
+    fn the_gpus_column_shows_requests_or_gpus_used_without_asking() {
+        assert_eq!(GpuRequest::All.label(&[0, 1]), Some("all".into()));
+        assert_eq!(GpuRequest::None.label(&[1, 3]), Some("1,3*".into()));
+        assert_eq!(GpuRequest::None.label(&[]), None);
+    }
+
+    #[test]
     fn covers_indices_and_uuids() {
         let uuid = "GPU-11111111-2222-3333-4444-555555555555";
         let d = GpuRequest::Devices(vec![GpuRef::Uuid(uuid.into()), GpuRef::Index(0)]);
