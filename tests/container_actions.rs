@@ -54,6 +54,24 @@ async fn execute(
     }
 }
 
+/// Opens the launch form, fills in the test image, `command` and `name`, network none (tests
+/// never touch bridges), and presses Enter.
+fn fill_form(app: &mut AppState, command: &str, name: &str) -> Vec<Command> {
+    app.update(key('n'));
+    type_text(app, IMAGE);
+    app.update(code(KeyCode::Tab));
+    type_text(app, command);
+    app.update(code(KeyCode::Tab));
+    app.update(code(KeyCode::Tab));
+    type_text(app, name);
+    for _ in 0..7 {
+        app.update(code(KeyCode::Tab));
+    }
+    // Network field: engine default → none.
+    app.update(key(' '));
+    app.update(code(KeyCode::Enter))
+}
+
 fn setup(host: &DockerHost, config: Config) -> (AppState, Executor, mpsc::Receiver<Msg>) {
     let (tx, rx) = mpsc::channel(256);
     let mut app = AppState::new(&config, host.to_string());
@@ -94,19 +112,7 @@ async fn launch_form_creates_a_running_auto_removed_labelled_container() {
     let (mut app, mut exec, mut rx) = setup(&host, Config::default());
     let name = unique("launch");
     let _cleanup = scopeguard(&name);
-    app.update(key('n'));
-    type_text(&mut app, IMAGE);
-    app.update(code(KeyCode::Tab));
-    type_text(&mut app, "sh -c 'echo launched; sleep 300'");
-    app.update(code(KeyCode::Tab));
-    app.update(code(KeyCode::Tab));
-    type_text(&mut app, &name);
-    for _ in 0..7 {
-        app.update(code(KeyCode::Tab));
-    }
-    // Network field: engine default → none (tests never touch bridges).
-    app.update(key(' '));
-    let cmds = app.update(code(KeyCode::Enter));
+    let cmds = fill_form(&mut app, "sh -c 'echo launched; sleep 300'", &name);
     assert!(matches!(app.mode, Mode::Launching(_)), "{:?}", app.mode);
     assert!(matches!(cmds.as_slice(), [Command::Launch { .. }]), "{cmds:?}");
     let res = execute(&mut exec, &mut rx, cmds, |a| matches!(a, ActionMsg::Launch(_))).await;
@@ -180,18 +186,7 @@ async fn a_short_rm_container_keeps_its_output_and_exit_code_on_screen() {
     let (mut app, mut exec, mut rx) = setup(&host, Config::default());
     let name = unique("echo");
     let _cleanup = scopeguard(&name);
-    app.update(key('n'));
-    type_text(&mut app, IMAGE);
-    app.update(code(KeyCode::Tab));
-    type_text(&mut app, "sh -c 'echo hello; echo oops >&2; exit 3'");
-    app.update(code(KeyCode::Tab));
-    app.update(code(KeyCode::Tab));
-    type_text(&mut app, &name);
-    for _ in 0..7 {
-        app.update(code(KeyCode::Tab));
-    }
-    app.update(key(' '));
-    let cmds = app.update(code(KeyCode::Enter));
+    let cmds = fill_form(&mut app, "sh -c 'echo hello; echo oops >&2; exit 3'", &name);
     let res = execute(&mut exec, &mut rx, cmds, |a| matches!(a, ActionMsg::Launch(_))).await;
     app.update(Msg::Action(res));
     // Everything up to the end of its output.
