@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
-use futures_util::{FutureExt, StreamExt};
+use futures_util::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
@@ -62,18 +62,22 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
             }
         }
         let msg = if queued {
-            // Whatever the terminal already holds is read without waiting.
-            match events.next().now_or_never() {
-                Some(Some(Ok(ev))) => match user_msg(ev, true) {
-                    Some(m) => m,
-                    None => continue,
+            // Whatever the terminal already holds is read without waiting. The synchronous
+            // calls share the stream's reader; polling the stream itself here would leave its
+            // wake-up registered with a waker that wakes nobody.
+            match crossterm::event::poll(std::time::Duration::ZERO) {
+                Ok(true) => match crossterm::event::read() {
+                    Ok(ev) => match user_msg(ev, true) {
+                        Some(m) => m,
+                        None => continue,
+                    },
+                    Err(e) => return terminal_gone(e),
                 },
-                Some(Some(Err(e))) => return terminal_gone(e),
-                Some(None) => return Ok(()),
-                None => {
+                Ok(false) => {
                     queued = false;
                     continue;
                 }
+                Err(e) => return terminal_gone(e),
             }
         } else {
             tokio::select! {
