@@ -76,7 +76,7 @@ impl Executor {
                     let end = match attached {
                         Some(a) => {
                             let error = logs::pump(a.output, &tx, &id).await;
-                            logs::LogsEnd { error, exit_code: a.exit_code.await.ok().flatten() }
+                            logs::LogsEnd { error, exit_code: a.exit_code.get().await }
                         }
                         None => logs::follow(&d, &tx, &id, LAUNCH_TAIL).await,
                     };

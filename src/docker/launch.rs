@@ -66,7 +66,23 @@ impl CancelHandle {
 /// before the start.
 pub struct Attached {
     pub output: Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>,
-    pub exit_code: tokio::task::JoinHandle<Option<i64>>,
+    pub exit_code: ExitCode,
+}
+
+/// The wait for a container's exit. Dropped (the log view closed first), it stops waiting
+/// instead of holding a request open until the container ends.
+pub struct ExitCode(tokio::task::JoinHandle<Option<i64>>);
+
+impl ExitCode {
+    pub async fn get(mut self) -> Option<i64> {
+        (&mut self.0).await.ok().flatten()
+    }
+}
+
+impl Drop for ExitCode {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl std::fmt::Debug for Attached {
@@ -233,9 +249,10 @@ pub async fn launch<M: From<PullProgress>>(
         return Err(LaunchError::Cancelled { removed: discard(docker, &created.id).await });
     }
     let output = attach(docker, &created.id).await;
-    let exit_code = wait_for_exit(docker, &created.id, spec.auto_remove).await;
+    // Aborted when dropped: on a failed start, or when there is no output to follow.
+    let exit_code = ExitCode(wait_for_exit(docker, &created.id, spec.auto_remove).await);
     if let Err(e) = docker.start_container(&created.id, None).await {
-        exit_code.abort();
+        drop(exit_code);
         discard(docker, &created.id).await;
         return Err(engine_failure(e));
     }
