@@ -42,6 +42,16 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Sub {
+    /// Check that this node can run GPU containers, and say how to fix what is missing.
+    /// Exits 0 when all is well, 1 with warnings, 2 with failures.
+    Doctor {
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// The dockerd config file to compare with the running engine.
+        #[arg(long, value_name = "PATH", default_value = "/etc/docker/daemon.json")]
+        daemon_json: PathBuf,
+    },
     /// Print one sample of every GPU and container, then exit.
     Snapshot {
         /// JSON instead of a plain table.

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod docker;
+pub mod doctor;
 pub mod exec;
 pub mod gpu;
 pub mod logging;

@@ -55,6 +55,24 @@ fn main() -> ExitCode {
         Some(Sub::Snapshot { json }) => {
             runtime.block_on(gpudock::snapshot::print(&host, cli.nvml_lib.as_deref(), json))
         }
+        Some(Sub::Doctor { json, daemon_json }) => {
+            let floor = config.disk_free_floor;
+            let res = runtime.block_on(gpudock::doctor::print(
+                &host,
+                cli.nvml_lib.as_deref(),
+                &daemon_json,
+                floor,
+                json,
+            ));
+            runtime.shutdown_background();
+            return match res {
+                Ok(code) => ExitCode::from(code),
+                Err(e) => {
+                    say(&format!("gpudock: {e:#}"));
+                    ExitCode::FAILURE
+                }
+            };
+        }
     };
     // Collector tasks may be mid-request; do not wait for them.
     runtime.shutdown_background();

@@ -268,3 +268,47 @@ fn engine_tests_are_compiled_in_under_ci() {
         );
     }
 }
+
+/// `gpudock doctor` on this machine: an engine without the NVIDIA runtime must fail (exit 2)
+/// and say how to fix it; `--json` is for scripts.
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
+#[test]
+fn doctor_names_the_missing_nvidia_runtime_and_the_fix() {
+    let host = engine();
+    let run = |json: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gpudock"));
+        cmd.args([
+            "doctor",
+            "--docker-host",
+            &host.to_string(),
+            "--nvml-lib",
+            "/nonexistent/libnvidia-ml.so.1",
+        ]);
+        cmd.args([
+            "--daemon-json",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/daemon-nvidia-default.json"),
+        ]);
+        if json {
+            cmd.arg("--json");
+        }
+        cmd.output().unwrap_or_else(|e| panic!("{e}"))
+    };
+    let out = run(false);
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("FAIL  nvidia runtime"), "{text}");
+    assert!(text.contains("edited but not restarted"), "the fixture names the runtime: {text}");
+    let out = run(true);
+    assert_eq!(out.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(doc["exit_code"], 2);
+    let findings = doc["findings"].as_array().cloned().unwrap_or_default();
+    let engine_ok = findings.iter().any(|f| f["check"] == "Docker engine" && f["level"] == "ok");
+    assert!(engine_ok, "{findings:?}");
+    let rt = findings.iter().find(|f| f["check"] == "nvidia runtime").cloned().unwrap_or_default();
+    assert_eq!(rt["level"], "fail");
+    assert!(rt["fix"].as_str().is_some_and(|f| f.contains("restart docker")), "{rt}");
+}

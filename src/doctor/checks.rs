@@ -1,0 +1,255 @@
+//! The doctor's checks: facts gathered from the node in, findings with their fixes out. Pure,
+//! so every verdict is tested without a node.
+
+use serde::Serialize;
+
+use crate::docker::EngineInfo;
+use crate::docker::disk::{FsUsage, human_size};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Ok,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub check: &'static str,
+    pub level: Level,
+    pub detail: String,
+    /// What to do, in one or two lines; None when nothing needs doing.
+    pub fix: Option<String>,
+}
+
+fn finding(check: &'static str, level: Level, detail: impl Into<String>, fix: Option<&str>) -> Finding {
+    Finding { check, level, detail: detail.into(), fix: fix.map(str::to_string) }
+}
+
+/// What `/etc/docker/daemon.json` says, as far as GPUs go.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+pub struct DaemonJson {
+    #[serde(default)]
+    pub runtimes: std::collections::BTreeMap<String, serde_json::Value>,
+    #[serde(rename = "default-runtime")]
+    pub default_runtime: Option<String>,
+}
+
+/// Everything the checks look at, gathered by `doctor::gather`.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    /// Driver version, CUDA version, GPU count; or why NVML did not open.
+    pub nvml: Result<(String, String, usize), String>,
+    pub engine_host: String,
+    /// The engine's self-description, or why it could not be reached.
+    pub engine: Result<EngineInfo, String>,
+    /// The daemon.json path and its contents: None when there is no such file.
+    pub daemon_json: (String, Option<Result<DaemonJson, String>>),
+    /// Each toolkit program and where it was found on PATH.
+    pub toolkit: Vec<(&'static str, Option<String>)>,
+    /// CDI spec files that name NVIDIA GPUs.
+    pub cdi_specs: Vec<String>,
+    /// The filesystem under Docker's data root, and what pruning would free.
+    pub disk: Option<(String, FsUsage, Option<u64>)>,
+    pub disk_floor: u64,
+    /// Containers with processes on GPUs they did not ask for: (name, GPUs).
+    pub unasked: Vec<(String, String)>,
+}
+
+pub fn check(f: &Facts) -> Vec<Finding> {
+    let mut out = vec![driver(f), engine(f), toolkit(f)];
+    out.extend(runtimes(f));
+    out.push(cdi(f));
+    if let Ok(info) = &f.engine {
+        let cgroup = format!(
+            "cgroup {} with the {} driver",
+            info.cgroup_version.as_deref().unwrap_or("?"),
+            info.cgroup_driver.as_deref().unwrap_or("?")
+        );
+        out.push(finding("cgroups", Level::Ok, cgroup, None));
+    }
+    out.extend(disk(f));
+    out.push(unasked(f));
+    out
+}
+
+fn driver(f: &Facts) -> Finding {
+    match &f.nvml {
+        Ok((driver, cuda, gpus)) => {
+            let s = if *gpus == 1 { "" } else { "s" };
+            finding("NVIDIA driver", Level::Ok, format!("driver {driver}, CUDA {cuda}, {gpus} GPU{s}"), None)
+        }
+        Err(why) => finding(
+            "NVIDIA driver",
+            Level::Fail,
+            why.clone(),
+            Some("install the NVIDIA driver for these GPUs (nvidia-smi must work on the host)"),
+        ),
+    }
+}
+
+fn engine(f: &Facts) -> Finding {
+    match &f.engine {
+        Ok(info) => finding(
+            "Docker engine",
+            Level::Ok,
+            format!("{} answers: Docker {}", f.engine_host, info.server_version.as_deref().unwrap_or("?")),
+            None,
+        ),
+        Err(why) if why.contains("docker group") || why.contains("ermission denied") => finding(
+            "Docker engine",
+            Level::Fail,
+            format!("{}: {why}", f.engine_host),
+            Some("sudo usermod -aG docker $USER, then log in again (or run gpudock with sudo)"),
+        ),
+        Err(why) => finding(
+            "Docker engine",
+            Level::Fail,
+            format!("{}: {why}", f.engine_host),
+            Some("start dockerd (sudo systemctl start docker), or point --docker-host at the engine"),
+        ),
+    }
+}
+
+fn toolkit(f: &Facts) -> Finding {
+    let found: Vec<String> =
+        f.toolkit.iter().filter_map(|(name, at)| at.as_ref().map(|p| format!("{name} ({p})"))).collect();
+    if found.is_empty() {
+        let names: Vec<&str> = f.toolkit.iter().map(|t| t.0).collect();
+        return finding(
+            "NVIDIA Container Toolkit",
+            Level::Fail,
+            format!("none of {} is on PATH", names.join(", ")),
+            Some("install nvidia-container-toolkit (NVIDIA's apt/yum repository)"),
+        );
+    }
+    finding("NVIDIA Container Toolkit", Level::Ok, found.join(", "), None)
+}
+
+const CONFIGURE: &str = "sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker";
+
+fn runtimes(f: &Facts) -> Vec<Finding> {
+    let Ok(info) = &f.engine else { return Vec::new() };
+    let mut out = Vec::new();
+    let registered = info.runtimes.iter().any(|r| r == "nvidia");
+    let (path, file) = &f.daemon_json;
+    let file = match file {
+        Some(Ok(d)) => Some(d),
+        Some(Err(e)) => {
+            out.push(finding(
+                "daemon.json",
+                Level::Fail,
+                format!("{path} is not valid JSON: {e}"),
+                Some("fix the file: dockerd will not start with it"),
+            ));
+            None
+        }
+        None => None,
+    };
+    let in_file = file.is_some_and(|d| d.runtimes.contains_key("nvidia"));
+    let default = info.default_runtime.as_deref().unwrap_or("?");
+    out.push(match (registered, in_file) {
+        (true, _) => finding(
+            "nvidia runtime",
+            Level::Ok,
+            format!("registered in dockerd (runtimes: {}; default {default})", info.runtimes.join(", ")),
+            None,
+        ),
+        (false, true) => finding(
+            "nvidia runtime",
+            Level::Fail,
+            format!("{path} names it, but the running dockerd does not have it: edited but not restarted?"),
+            Some("sudo systemctl restart docker"),
+        ),
+        (false, false) => finding(
+            "nvidia runtime",
+            Level::Fail,
+            format!(
+                "dockerd has no `nvidia` runtime (runtimes: {}; default {default}): --gpus cannot give GPUs",
+                info.runtimes.join(", ")
+            ),
+            Some(CONFIGURE),
+        ),
+    });
+    if let Some(want) = file.and_then(|d| d.default_runtime.as_deref())
+        && want != default
+    {
+        out.push(finding(
+            "default runtime",
+            Level::Warn,
+            format!("{path} sets default-runtime {want}, the running dockerd uses {default}: not restarted?"),
+            Some("sudo systemctl restart docker"),
+        ));
+    }
+    out
+}
+
+fn cdi(f: &Facts) -> Finding {
+    let dirs = match &f.engine {
+        Ok(info) if !info.cdi_spec_dirs.is_empty() => info.cdi_spec_dirs.join(", "),
+        _ => "/etc/cdi, /var/run/cdi".to_string(),
+    };
+    if f.cdi_specs.is_empty() {
+        return finding(
+            "CDI specs",
+            Level::Warn,
+            format!("no NVIDIA CDI spec in {dirs}: `--device nvidia.com/gpu=…` will not work"),
+            Some(
+                "sudo nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml (optional: --gpus works without)",
+            ),
+        );
+    }
+    finding("CDI specs", Level::Ok, f.cdi_specs.join(", "), None)
+}
+
+fn disk(f: &Facts) -> Option<Finding> {
+    let (dir, fs, reclaimable) = f.disk.as_ref()?;
+    if fs.total == 0 {
+        return None;
+    }
+    let used = 100.0 - fs.free as f64 * 100.0 / fs.total as f64;
+    let can = reclaimable.map(|r| format!("; pruning could free {}", human_size(r))).unwrap_or_default();
+    let detail =
+        format!("{dir}: {} free of {} ({used:.0}% used){can}", human_size(fs.free), human_size(fs.total));
+    let low = used > 85.0 || fs.free < f.disk_floor;
+    Some(if low {
+        finding(
+            "disk space",
+            Level::Warn,
+            detail,
+            Some("gpudock, then `c`, shows what Docker holds and prunes it"),
+        )
+    } else {
+        finding("disk space", Level::Ok, detail, None)
+    })
+}
+
+fn unasked(f: &Facts) -> Finding {
+    if f.unasked.is_empty() {
+        return finding(
+            "GPUs held without asking",
+            Level::Ok,
+            "every GPU process is in a container that asked for GPUs, or on the host",
+            None,
+        );
+    }
+    let list: Vec<String> = f.unasked.iter().map(|(n, g)| format!("{n} on GPU {g}")).collect();
+    finding(
+        "GPUs held without asking",
+        Level::Warn,
+        list.join(", "),
+        Some(
+            "these containers use GPUs they were not given (privileged, or devices mounted by hand): check with their owners",
+        ),
+    )
+}
+
+/// 0 when all is well, 1 with warnings, 2 with failures.
+pub fn exit_code(findings: &[Finding]) -> u8 {
+    match findings.iter().map(|f| f.level).max() {
+        Some(Level::Fail) => 2,
+        Some(Level::Warn) => 1,
+        _ => 0,
+    }
+}

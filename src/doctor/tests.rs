@@ -1,0 +1,124 @@
+//! The doctor's verdicts on facts like this machine's and on fixture `daemon.json` files
+//! (as `nvidia-ctk runtime configure` writes them).
+
+use super::checks::*;
+use crate::docker::EngineInfo;
+use crate::docker::disk::FsUsage;
+
+fn engine(runtimes: &[&str], default: &str) -> EngineInfo {
+    EngineInfo {
+        host: "unix:///var/run/docker.sock".into(),
+        server_version: Some("20.10.24".into()),
+        runtimes: runtimes.iter().map(|r| r.to_string()).collect(),
+        default_runtime: Some(default.into()),
+        cgroup_version: Some("1".into()),
+        cgroup_driver: Some("cgroupfs".into()),
+        ..Default::default()
+    }
+}
+
+fn daemon(text: &str) -> Option<Result<DaemonJson, String>> {
+    Some(serde_json::from_str(text).map_err(|e| e.to_string()))
+}
+
+/// This machine as it is: no driver, an engine without the nvidia runtime, no toolkit.
+fn bare() -> Facts {
+    Facts {
+        nvml: Err("NVML not available: libnvidia-ml.so.1 not found — no NVIDIA driver on this host?".into()),
+        engine_host: "unix:///var/run/docker.sock".into(),
+        engine: Ok(engine(&["io.containerd.runc.v2", "runc"], "runc")),
+        daemon_json: ("/etc/docker/daemon.json".into(), None),
+        toolkit: vec![("nvidia-container-runtime", None), ("nvidia-ctk", None)],
+        cdi_specs: Vec::new(),
+        disk: Some((
+            "/var/lib/docker".into(),
+            FsUsage { total: 1_000_000_000_000, free: 500_000_000_000 },
+            Some(0),
+        )),
+        disk_floor: 20_000_000_000,
+        unasked: Vec::new(),
+    }
+}
+
+fn find<'a>(f: &'a [Finding], check: &str) -> &'a Finding {
+    f.iter().find(|x| x.check == check).unwrap_or_else(|| panic!("no {check} finding in {f:?}"))
+}
+
+#[test]
+fn a_node_without_the_nvidia_runtime_fails_and_says_how_to_fix_it() {
+    let f = check(&bare());
+    let rt = find(&f, "nvidia runtime");
+    assert_eq!(rt.level, Level::Fail);
+    assert!(rt.detail.contains("no `nvidia` runtime"), "{rt:?}");
+    assert!(rt.fix.as_deref().is_some_and(|x| x.contains("nvidia-ctk runtime configure --runtime=docker")));
+    assert_eq!(find(&f, "NVIDIA driver").level, Level::Fail);
+    assert_eq!(find(&f, "NVIDIA Container Toolkit").level, Level::Fail);
+    assert_eq!(find(&f, "CDI specs").level, Level::Warn);
+    assert_eq!(find(&f, "disk space").level, Level::Ok);
+    assert_eq!(exit_code(&f), 2);
+}
+
+#[test]
+fn daemon_json_edited_but_dockerd_not_restarted() {
+    let mut facts = bare();
+    facts.daemon_json.1 = daemon(include_str!("../../tests/fixtures/daemon-nvidia-default.json"));
+    let f = check(&facts);
+    let rt = find(&f, "nvidia runtime");
+    assert!(rt.detail.contains("edited but not restarted"), "{rt:?}");
+    assert_eq!(rt.fix.as_deref(), Some("sudo systemctl restart docker"));
+    let default = find(&f, "default runtime");
+    assert_eq!(default.level, Level::Warn);
+    assert!(default.detail.contains("default-runtime nvidia") && default.detail.contains("uses runc"));
+}
+
+#[test]
+fn a_ready_node_is_all_good() {
+    let mut facts = bare();
+    facts.nvml = Ok(("550.54.15".into(), "12.4".into(), 8));
+    facts.engine = Ok(engine(&["nvidia", "runc"], "runc"));
+    facts.daemon_json.1 = daemon(include_str!("../../tests/fixtures/daemon-nvidia.json"));
+    facts.toolkit = vec![
+        ("nvidia-container-runtime", Some("/usr/bin/nvidia-container-runtime".into())),
+        ("nvidia-ctk", None),
+    ];
+    facts.cdi_specs = vec!["/etc/cdi/nvidia.yaml".into()];
+    let f = check(&facts);
+    assert!(f.iter().all(|x| x.level == Level::Ok), "{f:#?}");
+    assert_eq!(exit_code(&f), 0);
+    assert!(find(&f, "NVIDIA driver").detail.contains("8 GPUs"));
+}
+
+#[test]
+fn warnings_alone_exit_1() {
+    let mut facts = bare();
+    facts.nvml = Ok(("550.54.15".into(), "12.4".into(), 1));
+    facts.engine = Ok(engine(&["nvidia", "runc"], "runc"));
+    facts.toolkit = vec![("nvidia-ctk", Some("/usr/bin/nvidia-ctk".into()))];
+    facts.unasked = vec![("sneaky".into(), "3".into())];
+    facts.disk = Some((
+        "/var/lib/docker".into(),
+        FsUsage { total: 100_000_000_000, free: 5_000_000_000 },
+        Some(9_100_000_000),
+    ));
+    let f = check(&facts);
+    assert_eq!(find(&f, "GPUs held without asking").detail, "sneaky on GPU 3");
+    let disk = find(&f, "disk space");
+    assert!(disk.level == Level::Warn && disk.detail.contains("pruning could free 9.1 GB"), "{disk:?}");
+    assert_eq!(exit_code(&f), 1);
+}
+
+#[test]
+fn an_unreadable_daemon_json_and_a_locked_socket_say_what_to_do() {
+    let mut facts = bare();
+    facts.daemon_json.1 = daemon("{ not json");
+    facts.engine = Err("Permission denied (os error 13) — is your user in the docker group?".into());
+    let f = check(&facts);
+    let engine = find(&f, "Docker engine");
+    assert!(engine.fix.as_deref().is_some_and(|x| x.contains("usermod -aG docker")), "{engine:?}");
+    // The runtime checks need the engine: they are left out rather than guessed.
+    assert!(f.iter().all(|x| x.check != "nvidia runtime"));
+    let mut facts = bare();
+    facts.daemon_json.1 = daemon("{ not json");
+    let f = check(&facts);
+    assert_eq!(find(&f, "daemon.json").level, Level::Fail);
+}
