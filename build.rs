@@ -1,8 +1,24 @@
+//! Build facts: the commit for `--version`, and whether the engine tests are compiled in.
+//!
 //! Engine tests create, kill and prune containers: they are compiled in only when
 //! GPUDOCK_TEST_DOCKER_HOST names the engine they may use, and show as ignored (with the reason)
 //! otherwise, so a plain `cargo test` on a GPU node never touches its production engine.
 
 fn main() {
+    // `gpudock --version` names the commit it was built from, when built from a git checkout.
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|c| !c.is_empty());
+    match commit {
+        Some(c) => println!("cargo::rustc-env=GPUDOCK_VERSION={} (commit {c})", env!("CARGO_PKG_VERSION")),
+        None => println!("cargo::rustc-env=GPUDOCK_VERSION={}", env!("CARGO_PKG_VERSION")),
+    }
+    println!("cargo::rerun-if-changed=.git/HEAD");
+    println!("cargo::rerun-if-changed=.git/refs/heads");
     println!("cargo::rustc-check-cfg=cfg(engine_tests)");
     println!("cargo::rerun-if-env-changed=GPUDOCK_TEST_DOCKER_HOST");
     if std::env::var_os("GPUDOCK_TEST_DOCKER_HOST").is_some_and(|v| !v.is_empty()) {

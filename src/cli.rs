@@ -2,12 +2,12 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "gpudock",
-    version,
+    version = env!("GPUDOCK_VERSION"),
     about = "Terminal dashboard for GPU machines that run their work in Docker"
 )]
 pub struct Cli {
@@ -42,6 +42,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Sub {
+    /// Print a shell completion script: `gpudock completions bash > /etc/bash_completion.d/gpudock`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `gpudock man > ~/.local/share/man/man1/gpudock.1`.
+    Man,
     /// Check that this node can run GPU containers, and say how to fix what is missing.
     /// Exits 0 when all is well, 1 with warnings, 2 with failures.
     Doctor {
@@ -58,4 +65,14 @@ pub enum Sub {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Writes the completion script for `shell` to `out`.
+pub fn completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
+    clap_complete::generate(shell, &mut Cli::command(), "gpudock", out);
+}
+
+/// Writes the man page to `out`.
+pub fn man(out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    clap_mangen::Man::new(Cli::command()).render(out)
 }

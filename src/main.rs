@@ -8,6 +8,29 @@ use gpudock::docker::DockerHost;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Completions and the man page need no config, engine or terminal.
+    let mut text = Vec::new();
+    match &cli.command {
+        Some(Sub::Completions { shell }) => gpudock::cli::completions(*shell, &mut text),
+        Some(Sub::Man) => {
+            if let Err(e) = gpudock::cli::man(&mut text) {
+                say(&format!("gpudock: {e}"));
+                return ExitCode::FAILURE;
+            }
+        }
+        _ => {}
+    }
+    if !text.is_empty() {
+        use std::io::Write;
+        // `gpudock man | head` closing the pipe early is not an error.
+        return match std::io::stdout().lock().write_all(&text) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                say(&format!("gpudock: {e}"));
+                ExitCode::FAILURE
+            }
+            _ => ExitCode::SUCCESS,
+        };
+    }
     // Everything that can be wrong with the setup is reported before the terminal is touched.
     let path = cli.config.clone().or_else(Config::default_path);
     let config = match Config::load(path.as_deref(), cli.config.is_some()).map_err(|e| e.to_string()) {
@@ -55,6 +78,7 @@ fn main() -> ExitCode {
         Some(Sub::Snapshot { json }) => {
             runtime.block_on(gpudock::snapshot::print(&host, cli.nvml_lib.as_deref(), json))
         }
+        Some(Sub::Completions { .. } | Sub::Man) => Ok(()),
         Some(Sub::Doctor { json, daemon_json }) => {
             let floor = config.disk_free_floor;
             let res = runtime.block_on(gpudock::doctor::print(

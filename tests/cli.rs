@@ -132,3 +132,19 @@ fn failures_are_said_in_plain_words_once() {
     let nvml = doc["nvml"]["error"].as_str().unwrap_or_default();
     assert_eq!(nvml.matches("/nonexistent/x.so").count(), 1, "{nvml}");
 }
+
+#[test]
+fn version_completions_and_man_page() {
+    let out = gpudock().arg("--version").output().unwrap_or_else(|e| panic!("{e}"));
+    let version = String::from_utf8_lossy(&out.stdout);
+    assert!(version.starts_with(&format!("gpudock {}", env!("CARGO_PKG_VERSION"))), "{version}");
+    for shell in ["bash", "zsh", "fish"] {
+        let out = gpudock().args(["completions", shell]).output().unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("gpudock") && text.contains("snapshot") && text.contains("doctor"), "{shell}");
+    }
+    let out = gpudock().arg("man").output().unwrap_or_else(|e| panic!("{e}"));
+    let man = String::from_utf8_lossy(&out.stdout);
+    assert!(man.contains(".TH gpudock 1") && man.contains("docker\\-host"), "{man}");
+}
