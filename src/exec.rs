@@ -120,6 +120,25 @@ impl Executor {
                     ActionMsg::ImageRemoved { name, result }
                 });
             }
+            Command::SaveLines { path, lines } => {
+                spawn(tx, async move {
+                    let target = path.clone();
+                    let result = tokio::task::spawn_blocking(move || logs::write_new(&target, lines.iter()))
+                        .await
+                        .map_err(|e| e.to_string())
+                        .and_then(|r| r);
+                    ActionMsg::Saved { path, result }
+                });
+            }
+            Command::SaveLog { id, path } => {
+                spawn(tx, async move {
+                    let result = match docker::connect(&host).await {
+                        Ok(d) => logs::save_whole(&d, &id, &path).await,
+                        Err(e) => Err(e.to_string()),
+                    };
+                    ActionMsg::Saved { path, result }
+                });
+            }
             Command::Container { id, name, action } => {
                 spawn(tx, async move {
                     let result = match docker::connect(&host).await {

@@ -81,6 +81,11 @@ pub enum ActionMsg {
         name: String,
         result: Result<u64, DiskError>,
     },
+    /// A log was written: how many lines, or why not.
+    Saved {
+        path: std::path::PathBuf,
+        result: Result<usize, String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -110,5 +115,15 @@ pub enum Command {
     RemoveImage {
         id: String,
         name: String,
+    },
+    /// Write `lines` (the log view's) to a new file at `path`.
+    SaveLines {
+        path: std::path::PathBuf,
+        lines: Vec<String>,
+    },
+    /// Write the container's whole log, read from the engine, to a new file at `path`.
+    SaveLog {
+        id: ContainerId,
+        path: std::path::PathBuf,
     },
 }

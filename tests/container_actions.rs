@@ -455,6 +455,37 @@ async fn logs_show_stdout_and_stderr() {
     }
     let screen = common::render(&app, 80, 10);
     assert!(screen.contains("E to-stderr"), "{screen}");
+
+    // `w` saves the lines kept, `W` the whole log from the engine; both match `docker logs`.
+    let dir = std::env::temp_dir().join(format!("gpudock-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let mut expected: Vec<String> = ["to-stdout", "to-stderr"].iter().map(|s| s.to_string()).collect();
+    expected.sort();
+    for k in ['w', 'W'] {
+        let cmds: Vec<Command> = app
+            .update(key(k))
+            .into_iter()
+            .map(|c| match c {
+                // Into a temp dir, not the test's working directory.
+                Command::SaveLines { path, lines } => Command::SaveLines { path: dir.join(path), lines },
+                Command::SaveLog { id, path } => Command::SaveLog { id, path: dir.join(path) },
+                other => panic!("{k}: {other:?}"),
+            })
+            .collect();
+        let res = execute(&mut exec, &mut rx, cmds, |a| matches!(a, ActionMsg::Saved { .. })).await;
+        let ActionMsg::Saved { path, result } = res else { panic!() };
+        assert_eq!(result, Ok(2), "{k}");
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        assert!(name.starts_with(&c.name) && name.ends_with("Z.log"), "{name}");
+        let mut got: Vec<String> =
+            std::fs::read_to_string(&path).unwrap_or_default().lines().map(str::to_string).collect();
+        got.sort();
+        assert_eq!(got, expected, "{k}");
+        let _ = std::fs::remove_file(&path);
+        // A second save in the same second would need a new name: never written over.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
     let cmds = app.update(code(KeyCode::Esc));
     assert_eq!(cmds, vec![Command::StopLogs]);
     assert_eq!(app.mode, Mode::Normal);

@@ -31,7 +31,7 @@ fn remapping_back_in_the_log_view_changes_the_key_and_its_hint() {
     app.update(key(KeyCode::Char('l')));
     assert!(matches!(app.mode, Mode::Logs(_)));
     let screen = render(&app, 100, 20);
-    assert!(screen.contains("f search · z wrap · h back"), "{screen}");
+    assert!(screen.contains("f search · z wrap · w save · h back"), "{screen}");
     assert!(!screen.contains("Esc back"), "{screen}");
     // Esc is no longer bound in the log view: nothing happens.
     assert!(app.update(key(KeyCode::Esc)).is_empty());

@@ -216,6 +216,13 @@ pub fn on_result(app: &mut AppState, msg: ActionMsg) -> Vec<Command> {
         ActionMsg::Pruned(res) => return super::disk::on_pruned(app, res),
         ActionMsg::Images(res) => super::disk::on_images(app, res),
         ActionMsg::ImageRemoved { name, result } => return super::disk::on_image_removed(app, &name, result),
+        ActionMsg::Saved { path, result } => match result {
+            Ok(n) => app.set_status(
+                Level::Info,
+                format!("saved {n} {} to {}", if n == 1 { "line" } else { "lines" }, path.display()),
+            ),
+            Err(e) => app.set_status(Level::Error, format!("cannot save {}: {e}", path.display())),
+        },
         ActionMsg::LogLines(chunk) => {
             if let Mode::Logs(v) = &mut app.mode
                 && v.id == chunk.id

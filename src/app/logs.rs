@@ -16,6 +16,7 @@ const HINTS: &[Hint] = &[
     Hint::new(&[Action::First, Action::Last], "top/follow"),
     Hint::new(&[Action::Search], "search"),
     Hint::new(&[Action::Wrap], "wrap"),
+    Hint::new(&[Action::Save], "save"),
     Hint::new(&[Action::Back], "back"),
 ];
 
@@ -165,7 +166,24 @@ impl LogView {
 
     /// While the search is typed, keys are text (Enter finds, Esc clears); otherwise `action` is
     /// what the keymap made of the key in the log view.
-    pub fn handle_key(&mut self, action: Option<Action>, key: KeyEvent, page: usize) -> Outcome {
+    /// `<container>-<UTC time>.log` in the current directory: named so it sorts and says what
+    /// it holds.
+    pub fn save_path(&self, now: i64) -> std::path::PathBuf {
+        let name: String = self
+            .name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '_' })
+            .collect();
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(now).unwrap_or(0));
+        let stamp: String = humantime::format_rfc3339_seconds(at)
+            .to_string()
+            .chars()
+            .filter(|c| *c != '-' && *c != ':')
+            .collect();
+        std::path::PathBuf::from(format!("{name}-{stamp}.log"))
+    }
+
+    pub fn handle_key(&mut self, action: Option<Action>, key: KeyEvent, page: usize, now: i64) -> Outcome {
         if self.searching {
             match key.code {
                 KeyCode::Esc => {
@@ -207,6 +225,15 @@ impl LogView {
                 self.wrap = !self.wrap;
                 self.hscroll = 0;
             }
+            Some(Action::Save) => {
+                let lines = self.lines.iter().map(|l| l.text.clone()).collect();
+                let path = self.save_path(now);
+                return Outcome::stay().run(Command::SaveLines { path, lines });
+            }
+            Some(Action::SaveAll) => {
+                let path = self.save_path(now);
+                return Outcome::stay().run(Command::SaveLog { id: self.id.clone(), path });
+            }
             Some(Action::Right) if !self.wrap => self.hscroll += 8,
             Some(Action::Left) if !self.wrap => self.hscroll = self.hscroll.saturating_sub(8),
             Some(Action::Last) => {
@@ -233,7 +260,7 @@ mod tests {
     /// A key as the default keymap reads it in the log view.
     fn press(v: &mut LogView, key: KeyEvent) {
         let action = crate::config::Config::default().keymap.action_in(crate::config::Scope::Logs, &key);
-        v.handle_key(action, key, 10);
+        v.handle_key(action, key, 10, 0);
     }
 
     fn line(t: &str) -> LogLine {

@@ -92,10 +92,12 @@ pub enum Action {
     Wrap,
     Left,
     Right,
+    Save,
+    SaveAll,
 }
 
 impl Action {
-    pub const ALL: [Action; 40] = [
+    pub const ALL: [Action; 42] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -136,6 +138,8 @@ impl Action {
         Action::Wrap,
         Action::Left,
         Action::Right,
+        Action::Save,
+        Action::SaveAll,
     ];
 
     /// Its name in `[keys]`, as the user writes it ("gpu_users").
@@ -168,6 +172,8 @@ impl Action {
             | Action::OlderMatch
             | Action::NewerMatch
             | Action::Wrap
+            | Action::Save
+            | Action::SaveAll
             | Action::Left
             | Action::Right => &[S::Logs],
             Action::Preview | Action::NamedVolumes | Action::Images | Action::Refresh => &[S::Disk],
@@ -252,6 +258,8 @@ impl Action {
             (Action::ChoiceNext, _) => "next choice (preset, --rm, IPC, network)",
             (Action::ChoicePrev, _) => "previous choice",
             (Action::Wrap, _) => "wrap long lines, or cut them at the edge",
+            (Action::Save, _) => "save the lines kept here to a file in the current directory",
+            (Action::SaveAll, _) => "save the container's whole log, from the engine, to a file",
             (Action::Left, _) => "scroll cut lines left",
             (Action::Right, _) => "scroll cut lines right",
         }

@@ -99,6 +99,44 @@ pub async fn pump<M: From<LogChunk>>(
     failure
 }
 
+/// Writes `lines` to a new file at `path` (never over an existing one); returns how many.
+pub fn write_new<'a>(
+    path: &std::path::Path,
+    lines: impl Iterator<Item = &'a String>,
+) -> Result<usize, String> {
+    use std::io::Write;
+    let file =
+        std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| e.to_string())?;
+    let mut out = std::io::BufWriter::new(file);
+    let mut n = 0;
+    for l in lines {
+        writeln!(out, "{l}").map_err(|e| e.to_string())?;
+        n += 1;
+    }
+    out.flush().map_err(|e| e.to_string())?;
+    Ok(n)
+}
+
+/// The container's whole log (stdout and stderr, as `docker logs` prints them), written to a
+/// new file at `path`; returns the number of lines.
+pub async fn save_whole(docker: &Docker, id: &ContainerId, path: &std::path::Path) -> Result<usize, String> {
+    let opts = LogsOptionsBuilder::default().follow(false).stdout(true).stderr(true).build();
+    let mut stream = docker.logs(id.as_str(), Some(opts));
+    let mut splitters = [LineSplitter::default(), LineSplitter::default()];
+    let mut lines = Vec::new();
+    while let Some(item) = stream.next().await {
+        let (i, bytes) = match item.map_err(|e| EngineError::from(e).to_string())? {
+            LogOutput::StdErr { message } => (1, message),
+            LogOutput::StdOut { message } | LogOutput::Console { message } => (0, message),
+            LogOutput::StdIn { .. } => continue,
+        };
+        splitters[i].push(&bytes, &mut lines);
+    }
+    lines.extend(splitters.iter_mut().filter_map(LineSplitter::rest));
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || write_new(&path, lines.iter())).await.map_err(|e| e.to_string())?
+}
+
 /// The longest line kept. A container can write a 64 MB line with no newline (a progress
 /// bar, a binary blob); past this it is shown cut, with a mark, and the rest of it dropped.
 pub const MAX_LINE: usize = 64 * 1024;
