@@ -103,3 +103,32 @@ fn the_mono_theme_uses_no_colour_but_keeps_the_selection_visible() {
     let selected = app.table.selected().map(|c| c.name.clone()).unwrap_or_default();
     assert!(modifiers(&buf, &selected).contains(Modifier::REVERSED));
 }
+
+#[test]
+fn light_and_high_contrast_themes_keep_meaning_in_text_and_emphasis() {
+    for theme in [Theme::Light, Theme::HighContrast] {
+        let mut app = sample_app();
+        app.theme = theme;
+        let buf = render_buffer(&app, 120, 30);
+        // The state is written out whatever the colour; yellow and cyan are gone on light.
+        assert_eq!(find_in(&buf, "jupyter-alice", "running").1, find(&buf, "jupyter-alice").1);
+        for cell in buf.content() {
+            if theme == Theme::Light {
+                assert!(!matches!(cell.fg, Color::Yellow | Color::Cyan), "{theme:?}: {:?}", cell.symbol());
+            } else {
+                assert!(
+                    !matches!(cell.fg, Color::DarkGray | Color::Gray),
+                    "{theme:?}: dimmed {:?}",
+                    cell.symbol()
+                );
+            }
+        }
+        let selected = app.table.selected().map(|c| c.name.clone()).unwrap_or_default();
+        assert!(modifiers(&buf, &selected).contains(Modifier::REVERSED), "{theme:?}");
+    }
+    let mut app = sample_app();
+    app.theme = Theme::HighContrast;
+    let buf = render_buffer(&app, 120, 30);
+    let selected = app.table.selected().map(|c| c.name.clone()).unwrap_or_default();
+    assert!(modifiers(&buf, &selected).contains(Modifier::BOLD));
+}

@@ -64,6 +64,8 @@ pub enum ConfigError {
 pub enum Theme {
     #[default]
     Default,
+    Light,
+    HighContrast,
     Mono,
 }
 
