@@ -28,7 +28,8 @@ impl Executor {
         let host = self.host.clone();
         let tx = self.tx.clone();
         match cmd {
-            Command::Quit => {}
+            // The event loop's to handle: they are about the terminal, not the engine.
+            Command::Quit | Command::SetMouse(_) => {}
             Command::CancelLaunch => {
                 // Not an abort: the launch removes what it created and reports that.
                 if let Some(h) = self.launch.take() {

@@ -20,6 +20,13 @@ pub enum Msg {
     TypedAhead(KeyEvent),
     /// Text pasted into the terminal (bracketed paste): text for a text field, never keys.
     Paste(String),
+    /// A left click, on what the layout says is there.
+    Click(crate::app::Hit),
+    /// The wheel turned, over a panel of the main screen (None: elsewhere).
+    Wheel {
+        down: bool,
+        over: Option<crate::app::Panel>,
+    },
     /// The terminal changed size; the next frame lays itself out anew.
     Resize(u16, u16),
     Engine(EngineEvent),
@@ -100,6 +107,8 @@ pub enum Command {
         spec: Box<LaunchSpec>,
     },
     CancelLaunch,
+    /// Capture the mouse (or give it back to the terminal for selecting text).
+    SetMouse(bool),
     FollowLogs {
         id: ContainerId,
         tail: usize,

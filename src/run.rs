@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crossterm::event::{Event, EventStream, KeyEventKind};
+use crossterm::event::{Event, EventStream, KeyEventKind, MouseButton, MouseEventKind};
 use futures_util::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
@@ -39,7 +39,7 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
 
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
-    let mut guard = tui::enter()?;
+    let mut guard = tui::enter(app.mouse)?;
     let size = guard.terminal.size()?;
     app.update(Msg::Resize(size.width, size.height));
     let mut events = EventStream::new();
@@ -67,7 +67,7 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
             // wake-up registered with a waker that wakes nobody.
             match crossterm::event::poll(std::time::Duration::ZERO) {
                 Ok(true) => match crossterm::event::read() {
-                    Ok(ev) => match user_msg(ev, true) {
+                    Ok(ev) => match user_msg(&app, ev, true) {
                         Some(m) => m,
                         None => continue,
                     },
@@ -82,7 +82,7 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
         } else {
             tokio::select! {
                 ev = events.next() => match ev {
-                    Some(Ok(ev)) => match user_msg(ev, false) {
+                    Some(Ok(ev)) => match user_msg(&app, ev, false) {
                         Some(m) => m,
                         None => continue,
                     },
@@ -98,7 +98,15 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
                 _ = sighup.recv() => Msg::Quit,
             }
         };
-        let from_user = matches!(msg, Msg::Key(_) | Msg::TypedAhead(_) | Msg::Paste(_) | Msg::Resize(..));
+        let from_user = matches!(
+            msg,
+            Msg::Key(_)
+                | Msg::TypedAhead(_)
+                | Msg::Paste(_)
+                | Msg::Click(_)
+                | Msg::Wheel { .. }
+                | Msg::Resize(..)
+        );
         let mut commands = app.update(msg);
         // Samplers tick together; give the rest of a burst a moment to arrive so it costs one
         // frame. Keys are drawn at once.
@@ -112,10 +120,15 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
             commands.extend(app.update(m));
         }
         for command in commands {
-            if command == Command::Quit {
-                return Ok(());
+            match command {
+                Command::Quit => return Ok(()),
+                Command::SetMouse(on) => {
+                    if let Err(e) = tui::set_mouse(on) {
+                        return terminal_gone(e);
+                    }
+                }
+                other => executor.run(other),
             }
-            executor.run(command);
         }
     }
 }
@@ -127,8 +140,26 @@ fn terminal_gone(e: std::io::Error) -> anyhow::Result<()> {
 }
 
 /// A terminal event as a message; `queued`: it was waiting before the last frame was drawn.
-fn user_msg(ev: Event, queued: bool) -> Option<Msg> {
+/// Mouse events are placed on the layout the last frame was drawn with.
+fn user_msg(app: &crate::app::AppState, ev: Event, queued: bool) -> Option<Msg> {
     match ev {
+        Event::Mouse(m) => {
+            let (w, h) = crossterm::terminal::size().ok()?;
+            let hit = ui::hit(app, w, h, m.column, m.row);
+            let over = match hit {
+                Some(crate::app::Hit::GpuRow(_) | crate::app::Hit::Panel(crate::app::Panel::Gpus)) => {
+                    Some(crate::app::Panel::Gpus)
+                }
+                Some(_) => Some(crate::app::Panel::Containers),
+                None => None,
+            };
+            match m.kind {
+                MouseEventKind::Down(MouseButton::Left) => hit.map(Msg::Click),
+                MouseEventKind::ScrollDown => Some(Msg::Wheel { down: true, over }),
+                MouseEventKind::ScrollUp => Some(Msg::Wheel { down: false, over }),
+                _ => None,
+            }
+        }
         Event::Key(k) if k.kind == KeyEventKind::Release => None,
         Event::Key(k) if queued => Some(Msg::TypedAhead(k)),
         Event::Key(k) => Some(Msg::Key(k)),

@@ -9,7 +9,9 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crossterm::cursor::{Hide, Show};
-use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
 use crossterm::execute;
 use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
 use ratatui::Terminal;
@@ -23,7 +25,7 @@ static HOOK: Once = Once::new();
 pub fn restore() {
     let _ = disable_raw_mode();
     let mut out = io::stdout();
-    let _ = execute!(out, DisableBracketedPaste, LeaveAlternateScreen, Show);
+    let _ = execute!(out, DisableMouseCapture, DisableBracketedPaste, LeaveAlternateScreen, Show);
     let _ = out.flush();
 }
 
@@ -84,12 +86,23 @@ impl Drop for Guard {
     }
 }
 
-pub fn enter() -> io::Result<Guard> {
+/// Captures the mouse (clicks and the wheel come to gpudock) or gives it back to the terminal,
+/// so text can be selected in tmux and SSH sessions.
+pub fn set_mouse(on: bool) -> io::Result<()> {
+    let mut out = io::stdout();
+    if on { execute!(out, EnableMouseCapture) } else { execute!(out, DisableMouseCapture) }
+}
+
+pub fn enter(mouse: bool) -> io::Result<Guard> {
     install_panic_hook();
     enable_raw_mode()?;
     let mut out = io::stdout();
     // Bracketed paste: pasted text arrives as text, never as a burst of keys.
     if let Err(e) = execute!(out, EnterAlternateScreen, EnableBracketedPaste, Hide) {
+        restore();
+        return Err(e);
+    }
+    if mouse && let Err(e) = set_mouse(true) {
         restore();
         return Err(e);
     }

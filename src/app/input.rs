@@ -47,6 +47,46 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
     app.apply(out)
 }
 
+/// A click: a row selects (and focuses its panel), a column header sorts (again: reverses).
+pub fn click(app: &mut AppState, hit: super::Hit) {
+    use super::Hit;
+    if app.mode != Mode::Normal {
+        return;
+    }
+    match hit {
+        Hit::Panel(p) => app.focus = p,
+        Hit::GpuRow(i) => {
+            app.focus = Panel::Gpus;
+            app.gpu.selected = i.min(app.gpu.count().saturating_sub(1));
+        }
+        Hit::ContainerRow(i) => {
+            app.focus = Panel::Containers;
+            app.table.select(i);
+        }
+        Hit::SortBy(key) => {
+            let reverse = app.table.sort == key && !app.table.reverse;
+            app.with_table(|t, m| t.set_sort(key, reverse, m));
+            let order = if reverse { " (reversed)" } else { "" };
+            app.set_status(Level::Info, format!("sorted by {}{order}", key.label()));
+        }
+    }
+}
+
+/// The wheel scrolls what it is over: a panel of the main screen, or the log view.
+pub fn wheel(app: &mut AppState, down: bool, over: Option<Panel>) {
+    let step: isize = if down { 3 } else { -3 };
+    match &mut app.mode {
+        Mode::Normal => {
+            if let Some(p) = over {
+                app.focus = p;
+            }
+            app.move_by(step);
+        }
+        Mode::Logs(v) => v.scroll(step),
+        _ => {}
+    }
+}
+
 /// A key typed before the screen showed what is on it now: `dyy` typed in one burst must not
 /// force-remove a container, nor `registry` restart one. Questions drop such keys; everywhere
 /// else typing ahead works as usual.
@@ -112,6 +152,16 @@ fn normal_key(app: &mut AppState, action: Option<Action>, key: KeyEvent) -> Vec<
             app.set_status(Level::Info, format!("sorted by {}", next.label()));
         }
         Action::DiskUsage => return super::disk::open(app),
+        Action::Mouse => {
+            app.mouse = !app.mouse;
+            let text = if app.mouse {
+                "mouse on: click selects and sorts, the wheel scrolls"
+            } else {
+                "mouse off: select text with the terminal as usual; m turns it back on"
+            };
+            app.set_status(Level::Info, text);
+            return vec![Command::SetMouse(app.mouse)];
+        }
         Action::GpuUsers => gpu_users(app),
         Action::NewContainer
         | Action::Stop

@@ -124,7 +124,7 @@ impl LogView {
         }
     }
 
-    fn scroll(&mut self, delta: isize) {
+    pub fn scroll(&mut self, delta: isize) {
         let max = self.lines.len().saturating_sub(1) as isize;
         self.bottom = (self.bottom as isize + delta).clamp(0, max.max(0)) as usize;
         self.follow = self.bottom as isize >= max;

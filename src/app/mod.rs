@@ -40,6 +40,18 @@ pub enum Panel {
     Containers,
 }
 
+/// What a mouse click landed on, as the screen's layout says (see `ui::hit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hit {
+    Panel(Panel),
+    /// A GPU by its position in the panel.
+    GpuRow(usize),
+    /// A container by its row in the table as shown.
+    ContainerRow(usize),
+    /// A column header: sort by it (again: reverse).
+    SortBy(crate::config::SortKey),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
     Normal,
@@ -82,6 +94,7 @@ pub const MAIN_HINTS: &[Hint] = &[
     Hint::new(&[Action::Filter], "filter"),
     Hint::new(&[Action::SortNext], "sort"),
     Hint::new(&[Action::NextPanel], "panel"),
+    Hint::new(&[Action::Mouse], "mouse"),
 ];
 
 /// What a key handler wants done with the view it handled the key in.
@@ -192,6 +205,8 @@ pub struct AppState {
     pub listed: bool,
     /// Rows that fit on one page of the table, from the terminal's height.
     pub page: usize,
+    /// Whether the mouse is captured (clicks and wheel go to gpudock, not to text selection).
+    pub mouse: bool,
     dirty: bool,
 }
 
@@ -219,6 +234,7 @@ impl AppState {
             now: 0,
             status: None,
             page: 10,
+            mouse: config.mouse,
             listed: false,
             help_scroll: 0,
             dirty: true,
@@ -239,6 +255,16 @@ impl AppState {
             Msg::TypedAhead(key) => {
                 self.dirty = true;
                 input::typed_ahead(self, key)
+            }
+            Msg::Click(hit) => {
+                self.dirty = true;
+                input::click(self, hit);
+                Vec::new()
+            }
+            Msg::Wheel { down, over } => {
+                self.dirty = true;
+                input::wheel(self, down, over);
+                Vec::new()
             }
             Msg::Paste(text) => {
                 self.dirty = true;

@@ -94,10 +94,11 @@ pub enum Action {
     Right,
     Save,
     SaveAll,
+    Mouse,
 }
 
 impl Action {
-    pub const ALL: [Action; 42] = [
+    pub const ALL: [Action; 43] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -140,6 +141,7 @@ impl Action {
         Action::Right,
         Action::Save,
         Action::SaveAll,
+        Action::Mouse,
     ];
 
     /// Its name in `[keys]`, as the user writes it ("gpu_users").
@@ -195,6 +197,7 @@ impl Action {
             | Action::Kill
             | Action::Logs
             | Action::DiskUsage
+            | Action::Mouse
             | Action::GpuUsers => &[S::Main],
         }
     }
@@ -258,6 +261,7 @@ impl Action {
             (Action::ChoiceNext, _) => "next choice (preset, --rm, IPC, network)",
             (Action::ChoicePrev, _) => "previous choice",
             (Action::Wrap, _) => "wrap long lines, or cut them at the edge",
+            (Action::Mouse, _) => "mouse on / off (off: the terminal selects text)",
             (Action::Save, _) => "save the lines kept here to a file in the current directory",
             (Action::SaveAll, _) => "save the container's whole log, from the engine, to a file",
             (Action::Left, _) => "scroll cut lines left",

@@ -125,6 +125,7 @@ struct FileConfig {
     log_lines: Option<usize>,
     prune_until: Option<String>,
     disk_free_floor_gb: Option<f64>,
+    mouse: Option<bool>,
     keys: Option<HashMap<Action, Vec<KeySpec>>>,
     presets: Option<Vec<Preset>>,
 }
@@ -143,6 +144,7 @@ pub struct Config {
     pub prune_until: Option<String>,
     /// Bytes.
     pub disk_free_floor: u64,
+    pub mouse: bool,
     /// Where the user's file was looked for; shown in the help screen.
     pub path: Option<PathBuf>,
 }
@@ -239,6 +241,7 @@ impl Config {
             prune_until,
             disk_free_floor: (floor * 1e9) as u64,
             read_only: user.read_only.or(defaults.read_only).unwrap_or(false),
+            mouse: user.mouse.or(defaults.mouse).unwrap_or(true),
             stop_timeout,
             log_lines,
             presets,

@@ -2,13 +2,14 @@
 //! tmux pane still shows name, state, CPU and memory.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::fmt::{age, bytes, truncate};
 use super::theme::Styles;
 use crate::app::{AppState, EngineStatus, Panel};
+use crate::config::SortKey;
 use crate::docker::{Container, ContainerState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +83,19 @@ impl Col {
             Col::GpuMem => 8,
             Col::Sm => 4,
         }
+    }
+
+    /// The sort a click on this column's header asks for.
+    fn sort_key(self) -> Option<SortKey> {
+        Some(match self {
+            Col::Name => SortKey::Name,
+            Col::Image => SortKey::Image,
+            Col::State => SortKey::State,
+            Col::Status => SortKey::Uptime,
+            Col::Cpu => SortKey::Cpu,
+            Col::Mem | Col::MemPct => SortKey::Memory,
+            Col::GpuMem | Col::Sm | Col::Gpus => SortKey::GpuMemory,
+        })
     }
 
     fn flexible(self) -> bool {
@@ -169,6 +183,32 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
     let table = Table::new(rows, widths).header(header).column_spacing(1).row_highlight_style(st.selected());
     let mut state = TableState::default().with_selected(selected.map(|s| s - offset));
     f.render_stateful_widget(table, inner, &mut state);
+}
+
+/// What a click at (x, y) in the container panel `area` is on: a column header (sorts), a row
+/// (selects), or the panel.
+pub fn hit(app: &AppState, area: Rect, x: u16, y: u16) -> crate::app::Hit {
+    use crate::app::Hit;
+    let inner =
+        Rect::new(area.x + 1, area.y + 1, area.width.saturating_sub(2), area.height.saturating_sub(2));
+    if !inner.contains((x, y).into()) || app.table.is_empty() {
+        return Hit::Panel(Panel::Containers);
+    }
+    if y == inner.y {
+        let longest = app.table.rows().map(|c| c.name.chars().count()).max().unwrap_or(0);
+        let cols = pick_columns(inner.width, u16::try_from(longest.min(24)).unwrap_or(24));
+        let widths: Vec<Constraint> = cols
+            .iter()
+            .map(|c| if c.flexible() { Constraint::Fill(1) } else { Constraint::Length(c.min_width()) })
+            .collect();
+        let rects = Layout::horizontal(widths).spacing(1).split(inner);
+        let col = cols.iter().zip(rects.iter()).find(|(_, r)| x >= r.x && x < r.x + r.width + 1);
+        return col.and_then(|(c, _)| c.sort_key()).map_or(Hit::Panel(Panel::Containers), Hit::SortBy);
+    }
+    let visible = usize::from(inner.height.saturating_sub(1)).max(1);
+    let offset = app.table.selected_index().map(|s| s.saturating_sub(visible - 1)).unwrap_or(0);
+    let row = offset + usize::from(y - inner.y - 1);
+    if row < app.table.len() { Hit::ContainerRow(row) } else { Hit::Panel(Panel::Containers) }
 }
 
 /// Width each flexible column gets, so long names and images can be cut with an ellipsis rather

@@ -24,15 +24,30 @@ pub fn wanted_height(app: &AppState) -> (u16, u16) {
     }
 }
 
-pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
-    let focused = app.focus == Panel::Gpus;
+/// (rows per GPU, GPUs shown, first GPU shown) in a panel of `area`.
+fn rows(app: &AppState, area: Rect) -> (usize, usize, usize) {
     let n = app.gpu.count();
     let inner_height = usize::from(area.height.saturating_sub(2));
-    let detail = n > 0 && inner_height >= 2 * n;
-    let per_gpu = if detail { 2 } else { 1 };
+    let per_gpu = if n > 0 && inner_height >= 2 * n { 2 } else { 1 };
     let visible = (inner_height / per_gpu).max(1);
     // Scroll so the selected GPU stays in view when not all fit.
     let first = app.gpu.selected.saturating_sub(visible - 1).min(n.saturating_sub(visible));
+    (per_gpu, visible, first)
+}
+
+/// The GPU (by position in the panel) drawn at screen row `y`.
+pub fn row_at(app: &AppState, area: Rect, y: u16) -> Option<usize> {
+    let (per_gpu, _, first) = rows(app, area);
+    let line = usize::from(y.checked_sub(area.y + 1)?);
+    let i = first + line / per_gpu;
+    (i < app.gpu.count()).then_some(i)
+}
+
+pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
+    let focused = app.focus == Panel::Gpus;
+    let n = app.gpu.count();
+    let (per_gpu, visible, first) = rows(app, area);
+    let detail = per_gpu == 2;
     let title = match n {
         0 => " GPUs ".to_string(),
         n if visible >= n => format!(" GPUs {n} "),

@@ -13,12 +13,44 @@ mod logs;
 pub mod theme;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout};
+use ratatui::layout::{Constraint, Layout, Rect};
 
 use crate::app::{AppState, Mode};
 use theme::Styles;
 
 pub use containers::status_text;
+
+/// Header, body and footer of the screen.
+fn frame_areas(app: &AppState, area: Rect) -> [Rect; 3] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(footer::height(app, area)),
+    ])
+    .areas(area)
+}
+
+/// The GPU panel and the container panel of the main screen's body.
+fn panels(app: &AppState, body: Rect) -> [Rect; 2] {
+    let gpu_height = gpu_panel_height(app, body.height);
+    Layout::vertical([Constraint::Length(gpu_height), Constraint::Min(0)]).areas(body)
+}
+
+/// What a mouse click or wheel at (x, y) on a `width` x `height` screen is over, by the layout
+/// the last frame was drawn with.
+pub fn hit(app: &AppState, width: u16, height: u16, x: u16, y: u16) -> Option<crate::app::Hit> {
+    use crate::app::Hit;
+    let area = Rect::new(0, 0, width, height);
+    let [_, body, _] = frame_areas(app, area);
+    if !matches!(app.mode, Mode::Normal) || !body.contains((x, y).into()) {
+        return None;
+    }
+    let [gpu_area, container_area] = panels(app, body);
+    if gpu_area.contains((x, y).into()) {
+        return Some(gpus::row_at(app, gpu_area, y).map_or(Hit::Panel(crate::app::Panel::Gpus), Hit::GpuRow));
+    }
+    Some(containers::hit(app, container_area, x, y))
+}
 
 pub fn draw(f: &mut Frame, app: &AppState) {
     let st = Styles::new(app.theme);
@@ -26,12 +58,7 @@ pub fn draw(f: &mut Frame, app: &AppState) {
     if area.width < 10 || area.height < 3 {
         return;
     }
-    let [header_area, body, footer_area] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(1),
-        Constraint::Length(footer::height(app, area)),
-    ])
-    .areas(area);
+    let [header_area, body, footer_area] = frame_areas(app, area);
     header::draw(f, header_area, app, &st);
     match &app.mode {
         Mode::Logs(view) => {
@@ -46,9 +73,7 @@ pub fn draw(f: &mut Frame, app: &AppState) {
         }
         _ => {}
     }
-    let gpu_height = gpu_panel_height(app, body.height);
-    let [gpu_area, container_area] =
-        Layout::vertical([Constraint::Length(gpu_height), Constraint::Min(0)]).areas(body);
+    let [gpu_area, container_area] = panels(app, body);
     gpus::draw(f, gpu_area, app, &st);
     containers::draw(f, container_area, app, &st);
     footer::draw(f, footer_area, app, &st);
