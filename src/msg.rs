@@ -88,6 +88,11 @@ pub enum ActionMsg {
         name: String,
         result: Result<u64, DiskError>,
     },
+    /// A shell ended: its exit code, or why it could not run.
+    ShellEnded {
+        name: String,
+        result: Result<Option<i64>, EngineError>,
+    },
     /// A log was written: how many lines, or why not.
     Saved {
         path: std::path::PathBuf,
@@ -109,6 +114,12 @@ pub enum Command {
     CancelLaunch,
     /// Capture the mouse (or give it back to the terminal for selecting text).
     SetMouse(bool),
+    /// Hand the terminal to a shell in the container until it exits (the event loop's to do).
+    Shell {
+        id: ContainerId,
+        name: String,
+        cmd: Vec<String>,
+    },
     FollowLogs {
         id: ContainerId,
         tail: usize,

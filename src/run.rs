@@ -29,6 +29,7 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
     let mut app = AppState::new(&config, host.to_string());
     app.user = current_user();
     let mut executor = Executor::new(host.clone(), tx.clone());
+    let shell_host = host.clone();
     // NVML describes this machine: beside a remote engine's containers it would be wrong.
     if host.is_local() {
         GpuSampler { lib: nvml_lib, refresh: config.refresh, tx: tx.clone() }.spawn()?;
@@ -127,10 +128,40 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
                         return terminal_gone(e);
                     }
                 }
+                Command::Shell { id, name, cmd } => {
+                    // The event stream must stop reading the terminal while the shell has it.
+                    drop(events);
+                    let result = shell(&shell_host, &id, &name, cmd).await;
+                    match tui::resume(app.mouse) {
+                        Ok(terminal) => *guard.terminal = terminal,
+                        Err(e) => return terminal_gone(e),
+                    }
+                    events = EventStream::new();
+                    app.update(Msg::Action(crate::msg::ActionMsg::ShellEnded { name, result }));
+                }
                 other => executor.run(other),
             }
         }
     }
+}
+
+/// Runs a shell in container `id` on this terminal until it exits.
+async fn shell(
+    host: &DockerHost,
+    id: &crate::docker::ContainerId,
+    name: &str,
+    cmd: Vec<String>,
+) -> Result<Option<i64>, crate::docker::EngineError> {
+    use std::io::Write;
+    if let Err(e) = tui::suspend() {
+        return Err(crate::docker::EngineError::Other(e.to_string()));
+    }
+    let mut out = std::io::stdout();
+    // Raw mode: lines need their carriage return.
+    let _ = write!(out, "\r\n── shell in {name}: `exit` returns to gpudock ──\r\n");
+    let _ = out.flush();
+    let docker = crate::docker::connect(host).await?;
+    crate::docker::shell::run(&docker, id, cmd).await
 }
 
 /// The terminal failed under us: logged once, not printed (there is nowhere to print to).

@@ -13,7 +13,9 @@ use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
 };
 use crossterm::execute;
-use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
+use crossterm::terminal::{
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
@@ -91,6 +93,25 @@ impl Drop for Guard {
 pub fn set_mouse(on: bool) -> io::Result<()> {
     let mut out = io::stdout();
     if on { execute!(out, EnableMouseCapture) } else { execute!(out, DisableMouseCapture) }
+}
+
+/// Hands the terminal to another program (a container shell): the main screen, the cursor, no
+/// mouse capture, raw mode kept so every key goes through.
+pub fn suspend() -> io::Result<()> {
+    let mut out = io::stdout();
+    execute!(out, DisableMouseCapture, DisableBracketedPaste, LeaveAlternateScreen, Show)
+}
+
+/// Takes the terminal back after `suspend` and returns a fresh terminal to draw on, so the next
+/// frame paints every cell. `Terminal::clear` would ask the terminal for the cursor position,
+/// and the answer can be lost to input the other program left behind.
+pub fn resume(mouse: bool) -> io::Result<Term> {
+    let mut out = io::stdout();
+    execute!(out, EnterAlternateScreen, Clear(ClearType::All), EnableBracketedPaste, Hide)?;
+    if mouse {
+        set_mouse(true)?;
+    }
+    Terminal::new(CrosstermBackend::new(out))
 }
 
 pub fn enter(mouse: bool) -> io::Result<Guard> {

@@ -407,7 +407,7 @@ async fn read_only_mode_blocks_every_action() {
     let (mut app, _exec, _rx) = setup(&host, Config { read_only: true, ..Config::default() });
     list_into(&mut app, &host).await;
     select(&mut app, &c.name);
-    for k in ['s', 'r', 'd', 'K', 'n'] {
+    for k in ['s', 'r', 'd', 'K', 'n', 'e'] {
         let cmds = app.update(key(k));
         assert!(app.status.as_ref().is_some_and(|s| s.text.contains("read-only")), "{k}: {:?}", app.status);
         let again = app.update(key('y'));
@@ -490,4 +490,52 @@ async fn logs_show_stdout_and_stderr() {
     assert_eq!(cmds, vec![Command::StopLogs]);
     assert_eq!(app.mode, Mode::Normal);
     let _ = LABEL;
+}
+
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shell_key_opens_an_exec_with_a_tty_and_reports_its_exit_code() {
+    let host = engine();
+    let c = TestContainer::run("shell", &["sleep", "300"]);
+    let stopped = TestContainer::run("shell-stopped", &["true"]);
+    let (mut app, _exec, _rx) = setup(&host, Config::default());
+    wait_until_exited(&stopped.id);
+    list_into(&mut app, &host).await;
+
+    // A stopped container has nothing to exec into: said so, nothing sent.
+    select(&mut app, &stopped.name);
+    assert!(app.update(key('e')).is_empty());
+    assert!(app.status.as_ref().is_some_and(|s| s.text.contains("not running")), "{:?}", app.status);
+
+    let (mut app, _exec, _rx) = setup(&host, Config::default());
+    list_into(&mut app, &host).await;
+    select(&mut app, &c.name);
+    let cmds = app.update(key('e'));
+    let [Command::Shell { id, name, cmd }] = cmds.as_slice() else { panic!("{cmds:?}") };
+    assert_eq!((id.as_str(), name.as_str()), (c.id.as_str(), c.name.as_str()));
+    assert_eq!(cmd, &gpudock::docker::shell::default_command());
+
+    // The real exec path, with a command in place of the interactive shell: it gets a TTY, runs
+    // in the container, and its exit code comes back.
+    let d = gpudock::docker::connect(&host).await.unwrap_or_else(|e| panic!("{e}"));
+    let probe = ["sh", "-c", "[ -t 1 ] && echo tty > /tmp/shell-mark; exit 3"].map(String::from).to_vec();
+    let result = gpudock::docker::shell::run(&d, id, probe).await;
+    assert!(matches!(result, Ok(Some(3))), "{result:?}");
+    assert_eq!(docker(&["exec", &c.id, "cat", "/tmp/shell-mark"]), "tty");
+
+    app.update(Msg::Action(ActionMsg::ShellEnded { name: name.clone(), result }));
+    let status = app.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(status.contains("exited with code 3"), "{status}");
+    assert_eq!(app.mode, Mode::Normal);
+}
+
+fn wait_until_exited(id: &str) {
+    let end = Instant::now() + Duration::from_secs(10);
+    while inspect(id, "{{.State.Running}}") == "true" {
+        assert!(Instant::now() < end, "container {id} never exited");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -41,6 +41,8 @@ pub fn start(app: &mut AppState, action: Action) -> Vec<Command> {
                 Mode::Logs(Box::new(LogView::new(id.clone(), name, app.log_lines).with_tail(LOG_TAIL)));
             return vec![Command::FollowLogs { id, tail: LOG_TAIL }];
         }
+        Action::Shell if !running => return not_running(app, &name, "open a shell in"),
+        Action::Shell => return vec![Command::Shell { id, name, cmd: app.shell.clone() }],
         Action::Stop if !running => return not_running(app, &name, "stop"),
         Action::Kill if !running => return not_running(app, &name, "kill"),
         Action::Stop => ask(
@@ -216,6 +218,13 @@ pub fn on_result(app: &mut AppState, msg: ActionMsg) -> Vec<Command> {
         ActionMsg::Pruned(res) => return super::disk::on_pruned(app, res),
         ActionMsg::Images(res) => super::disk::on_images(app, res),
         ActionMsg::ImageRemoved { name, result } => return super::disk::on_image_removed(app, &name, result),
+        ActionMsg::ShellEnded { name, result } => match result {
+            Ok(Some(code)) => {
+                app.set_status(Level::Info, format!("the shell in {name} exited with code {code}"))
+            }
+            Ok(None) => app.set_status(Level::Info, format!("the shell in {name} ended")),
+            Err(e) => app.set_status(Level::Error, format!("no shell in {name}: {e}")),
+        },
         ActionMsg::Saved { path, result } => match result {
             Ok(n) => app.set_status(
                 Level::Info,

@@ -168,6 +168,7 @@ fn normal_key(app: &mut AppState, action: Option<Action>, key: KeyEvent) -> Vec<
         | Action::Restart
         | Action::Remove
         | Action::Kill
+        | Action::Shell
         | Action::Logs => {
             return super::actions::start(app, action);
         }

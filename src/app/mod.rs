@@ -183,6 +183,8 @@ pub struct AppState {
     pub stop_timeout: u32,
     pub log_lines: usize,
     pub presets: Vec<Preset>,
+    /// The command `e` runs in a container.
+    pub shell: Vec<String>,
     /// Who launches: recorded in the io.gpudock.launched-by label.
     pub user: String,
     /// `until` filter applied to every prune (from the config), e.g. "24h".
@@ -221,6 +223,7 @@ impl AppState {
             stop_timeout: config.stop_timeout,
             log_lines: config.log_lines,
             presets: config.presets.clone(),
+            shell: config.shell.clone().unwrap_or_else(crate::docker::shell::default_command),
             user: "unknown".into(),
             prune_until: config.prune_until.clone(),
             disk_floor: config.disk_free_floor,

@@ -95,10 +95,11 @@ pub enum Action {
     Save,
     SaveAll,
     Mouse,
+    Shell,
 }
 
 impl Action {
-    pub const ALL: [Action; 43] = [
+    pub const ALL: [Action; 44] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -142,6 +143,7 @@ impl Action {
         Action::Save,
         Action::SaveAll,
         Action::Mouse,
+        Action::Shell,
     ];
 
     /// Its name in `[keys]`, as the user writes it ("gpu_users").
@@ -198,6 +200,7 @@ impl Action {
             | Action::Logs
             | Action::DiskUsage
             | Action::Mouse
+            | Action::Shell
             | Action::GpuUsers => &[S::Main],
         }
     }
@@ -261,6 +264,7 @@ impl Action {
             (Action::ChoiceNext, _) => "next choice (preset, --rm, IPC, network)",
             (Action::ChoicePrev, _) => "previous choice",
             (Action::Wrap, _) => "wrap long lines, or cut them at the edge",
+            (Action::Shell, _) => "a shell in the selected container (exit returns here)",
             (Action::Mouse, _) => "mouse on / off (off: the terminal selects text)",
             (Action::Save, _) => "save the lines kept here to a file in the current directory",
             (Action::SaveAll, _) => "save the container's whole log, from the engine, to a file",
@@ -271,7 +275,15 @@ impl Action {
 
     /// Actions that change something on the node; refused in read-only mode.
     pub fn mutates(self) -> bool {
-        matches!(self, Action::NewContainer | Action::Stop | Action::Restart | Action::Remove | Action::Kill)
+        matches!(
+            self,
+            Action::NewContainer
+                | Action::Stop
+                | Action::Restart
+                | Action::Remove
+                | Action::Kill
+                | Action::Shell
+        )
     }
 }
 

@@ -126,6 +126,7 @@ struct FileConfig {
     prune_until: Option<String>,
     disk_free_floor_gb: Option<f64>,
     mouse: Option<bool>,
+    shell: Option<String>,
     keys: Option<HashMap<Action, Vec<KeySpec>>>,
     presets: Option<Vec<Preset>>,
 }
@@ -145,6 +146,8 @@ pub struct Config {
     /// Bytes.
     pub disk_free_floor: u64,
     pub mouse: bool,
+    /// The command `e` runs in a container (None: bash, else sh).
+    pub shell: Option<Vec<String>>,
     /// Where the user's file was looked for; shown in the help screen.
     pub path: Option<PathBuf>,
 }
@@ -227,6 +230,10 @@ impl Config {
             crate::docker::disk::cutoff(u, crate::clock::unix_now())
                 .map_err(|e| invalid(format!("prune_until = {u:?}: {e}")))?;
         }
+        let shell = match user.shell.or(defaults.shell).filter(|s| !s.trim().is_empty()) {
+            Some(s) => Some(shell_words::split(&s).map_err(|e| invalid(format!("shell = {s:?}: {e}")))?),
+            None => None,
+        };
         let stop_timeout = user.stop_timeout_seconds.or(defaults.stop_timeout_seconds).unwrap_or(10);
         if stop_timeout > MAX_STOP_TIMEOUT {
             return Err(invalid(format!(
@@ -242,6 +249,7 @@ impl Config {
             disk_free_floor: (floor * 1e9) as u64,
             read_only: user.read_only.or(defaults.read_only).unwrap_or(false),
             mouse: user.mouse.or(defaults.mouse).unwrap_or(true),
+            shell,
             stop_timeout,
             log_lines,
             presets,

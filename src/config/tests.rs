@@ -60,6 +60,7 @@ fn every_value_is_range_checked_at_load() {
         "log_lines = 0\n",
         "refresh_seconds = nan\n",
         "disk_free_floor_gb = -1\n",
+        "shell = \"bash -c 'unterminated\"\n",
     ] {
         let err = Config::from_sources(Some(text), None);
         assert!(matches!(err, Err(ConfigError::Invalid { .. })), "{text}: {err:?}");
@@ -95,4 +96,13 @@ fn conflicting_bindings_and_out_of_range_refresh_are_rejected() {
     assert!(matches!(err, Err(ConfigError::Invalid { .. })), "{err:?}");
     let err = Config::from_sources(Some("refresh_seconds = 0.01\n"), None);
     assert!(matches!(err, Err(ConfigError::Invalid { .. })), "{err:?}");
+}
+
+#[test]
+fn shell_is_split_like_a_command_line() {
+    let cfg = Config::from_sources(Some("shell = \"bash -l -c 'cd /workspace; exec bash'\"\n"), None);
+    let shell = cfg.unwrap_or_else(|e| panic!("{e}")).shell;
+    assert_eq!(shell, Some(["bash", "-l", "-c", "cd /workspace; exec bash"].map(String::from).to_vec()));
+    let unset = Config::from_sources(Some("shell = \"  \"\n"), None).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(unset.shell, None);
 }

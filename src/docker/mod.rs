@@ -15,6 +15,7 @@ pub mod launch;
 pub mod lister;
 pub mod logs;
 pub mod model;
+pub mod shell;
 pub mod stats;
 
 pub use collector::{DockerCollector, EngineEvent};
