@@ -56,7 +56,7 @@ pub enum Sub {
         #[arg(long)]
         json: bool,
         /// The dockerd config file to compare with the running engine.
-        #[arg(long, value_name = "PATH", default_value = "/etc/docker/daemon.json")]
+        #[arg(long, value_name = "PATH", default_value = crate::doctor::DAEMON_JSON)]
         daemon_json: PathBuf,
     },
     /// Print one sample of every GPU and container, then exit.

@@ -131,6 +131,23 @@ impl Executor {
                     ActionMsg::Saved { path, result }
                 });
             }
+            Command::CheckNode { cdi_dirs } => {
+                spawn(tx, async move {
+                    if !host.is_local() {
+                        return ActionMsg::NodeChecked(None);
+                    }
+                    let path = std::path::Path::new(crate::doctor::DAEMON_JSON);
+                    match tokio::task::spawn_blocking(move || crate::doctor::host_files(path, &cdi_dirs))
+                        .await
+                    {
+                        Ok(files) => ActionMsg::NodeChecked(Some(Box::new(files))),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "reading the node's files failed");
+                            ActionMsg::NodeChecked(None)
+                        }
+                    }
+                });
+            }
             Command::SaveLog { id, path } => {
                 spawn(tx, async move {
                     let result = match docker::connect(&host).await {

@@ -88,6 +88,9 @@ pub enum ActionMsg {
         name: String,
         result: Result<u64, DiskError>,
     },
+    /// This machine's files as the doctor reads them; None when the engine is elsewhere and
+    /// they say nothing about it.
+    NodeChecked(Option<Box<crate::doctor::HostFiles>>),
     /// A shell ended: its exit code, or why it could not run.
     ShellEnded {
         name: String,
@@ -103,6 +106,10 @@ pub enum ActionMsg {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     Quit,
+    /// Read what `gpudock doctor` reads from this machine (daemon.json, PATH, CDI specs).
+    CheckNode {
+        cdi_dirs: Vec<String>,
+    },
     Container {
         id: ContainerId,
         name: String,

@@ -22,7 +22,7 @@ pub fn start(app: &mut AppState, action: Action) -> Vec<Command> {
     }
     if action == Action::NewContainer {
         app.mode = Mode::Launch(Box::default());
-        return Vec::new();
+        return vec![super::node::refresh(app)];
     }
     let Some(c) = app.table.selected() else {
         app.set_status(Level::Error, "no container selected");
@@ -218,6 +218,7 @@ pub fn on_result(app: &mut AppState, msg: ActionMsg) -> Vec<Command> {
         ActionMsg::Pruned(res) => return super::disk::on_pruned(app, res),
         ActionMsg::Images(res) => super::disk::on_images(app, res),
         ActionMsg::ImageRemoved { name, result } => return super::disk::on_image_removed(app, &name, result),
+        ActionMsg::NodeChecked(files) => app.node_files = files.map(|f| *f),
         ActionMsg::ShellEnded { name, result } => match result {
             Ok(Some(code)) => {
                 app.set_status(Level::Info, format!("the shell in {name} exited with code {code}"))

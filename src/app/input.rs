@@ -129,7 +129,10 @@ fn normal_key(app: &mut AppState, action: Option<Action>, key: KeyEvent) -> Vec<
     let page = app.page as isize;
     match action {
         Action::Quit => return vec![Command::Quit],
-        Action::Help => app.mode = Mode::Help,
+        Action::Help => {
+            app.mode = Mode::Help;
+            return vec![super::node::refresh(app)];
+        }
         Action::Up => app.move_by(-1),
         Action::Down => app.move_by(1),
         Action::PageUp => app.move_by(-page),

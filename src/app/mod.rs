@@ -7,6 +7,8 @@ pub mod gpu;
 mod input;
 pub mod launch;
 pub mod logs;
+pub mod node;
+mod outcome;
 pub mod table;
 #[cfg(test)]
 mod tests;
@@ -24,6 +26,7 @@ use crate::msg::{Command, Msg};
 pub use gpu::{GpuState, GpuStatus};
 pub use launch::LaunchForm;
 pub use logs::LogView;
+pub use outcome::{Next, Outcome};
 pub use table::ContainerTable;
 use table::Metrics;
 
@@ -97,48 +100,6 @@ pub const MAIN_HINTS: &[Hint] = &[
     Hint::new(&[Action::Mouse], "mouse"),
 ];
 
-/// What a key handler wants done with the view it handled the key in.
-#[derive(Debug, Default)]
-pub enum Next {
-    #[default]
-    Stay,
-    /// Back to the main screen.
-    Close,
-    Open(Mode),
-}
-
-/// A view's answer to a key: where to go next, what to carry out, what to tell the user.
-#[derive(Debug, Default)]
-pub struct Outcome {
-    pub next: Next,
-    pub commands: Vec<Command>,
-    pub status: Option<StatusLine>,
-}
-
-impl Outcome {
-    pub fn stay() -> Outcome {
-        Outcome::default()
-    }
-
-    pub fn close() -> Outcome {
-        Outcome { next: Next::Close, ..Default::default() }
-    }
-
-    pub fn open(mode: Mode) -> Outcome {
-        Outcome { next: Next::Open(mode), ..Default::default() }
-    }
-
-    pub fn run(mut self, command: Command) -> Outcome {
-        self.commands.push(command);
-        self
-    }
-
-    pub fn say(mut self, level: Level, text: impl Into<String>) -> Outcome {
-        self.status = Some(StatusLine { text: text.into(), level });
-        self
-    }
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct Confirm {
     pub prompt: String,
@@ -207,6 +168,8 @@ pub struct AppState {
     pub listed: bool,
     /// Rows that fit on one page of the table, from the terminal's height.
     pub page: usize,
+    /// This machine's files as the doctor reads them (None: not read yet, or a remote engine).
+    pub node_files: Option<crate::doctor::HostFiles>,
     /// Whether the mouse is captured (clicks and wheel go to gpudock, not to text selection).
     pub mouse: bool,
     dirty: bool,
@@ -238,6 +201,7 @@ impl AppState {
             status: None,
             page: 10,
             mouse: config.mouse,
+            node_files: None,
             listed: false,
             help_scroll: 0,
             dirty: true,

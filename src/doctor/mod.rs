@@ -14,6 +14,33 @@ use crate::snapshot;
 /// The programs of the NVIDIA Container Toolkit that dockerd or the user runs.
 const TOOLKIT: [&str; 2] = ["nvidia-container-runtime", "nvidia-ctk"];
 const DEFAULT_CDI_DIRS: [&str; 2] = ["/etc/cdi", "/var/run/cdi"];
+pub const DAEMON_JSON: &str = "/etc/docker/daemon.json";
+
+/// What the checks read from this machine's files and PATH: about the engine only when the
+/// engine runs here.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostFiles {
+    pub daemon_json: (String, Option<Result<DaemonJson, String>>),
+    pub toolkit: Vec<(&'static str, Option<String>)>,
+    pub cdi_specs: Vec<String>,
+}
+
+/// Blocking file reads: run it off the render loop.
+pub fn host_files(daemon_json: &Path, cdi_dirs: &[String]) -> HostFiles {
+    HostFiles {
+        daemon_json: (daemon_json.display().to_string(), read_daemon_json(daemon_json)),
+        toolkit: TOOLKIT.iter().map(|t| (*t, on_path(t))).collect(),
+        cdi_specs: cdi_specs(cdi_dirs),
+    }
+}
+
+/// The CDI spec dirs the engine reports, else the toolkit's defaults.
+pub fn cdi_dirs(info: Option<&crate::docker::EngineInfo>) -> Vec<String> {
+    match info {
+        Some(info) if !info.cdi_spec_dirs.is_empty() => info.cdi_spec_dirs.clone(),
+        _ => DEFAULT_CDI_DIRS.iter().map(|d| d.to_string()).collect(),
+    }
+}
 
 pub async fn gather(host: &DockerHost, lib: Option<&Path>, daemon_json: &Path, disk_floor: u64) -> Facts {
     let snap = snapshot::collect(host, lib).await;
@@ -43,10 +70,7 @@ pub async fn gather(host: &DockerHost, lib: Option<&Path>, daemon_json: &Path, d
         },
         _ => None,
     };
-    let cdi_dirs: Vec<String> = match &engine {
-        Ok((info, _)) if !info.cdi_spec_dirs.is_empty() => info.cdi_spec_dirs.clone(),
-        _ => DEFAULT_CDI_DIRS.iter().map(|d| d.to_string()).collect(),
-    };
+    let files = host_files(daemon_json, &cdi_dirs(engine.as_ref().ok().map(|(info, _)| info)));
     let unasked = snap
         .containers
         .iter()
@@ -57,9 +81,9 @@ pub async fn gather(host: &DockerHost, lib: Option<&Path>, daemon_json: &Path, d
         nvml,
         engine_host: host.to_string(),
         engine: engine.map(|(info, _)| info),
-        daemon_json: (daemon_json.display().to_string(), read_daemon_json(daemon_json)),
-        toolkit: TOOLKIT.iter().map(|t| (*t, on_path(t))).collect(),
-        cdi_specs: cdi_specs(&cdi_dirs),
+        daemon_json: files.daemon_json,
+        toolkit: files.toolkit,
+        cdi_specs: files.cdi_specs,
         disk,
         disk_floor,
         unasked,

@@ -9,13 +9,19 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use super::theme::Styles;
 use crate::app::{AppState, HELP_HINTS};
 use crate::config::{Action, Scope};
+use crate::doctor::{Finding, Level};
 
 /// Columns the key column takes, with its space.
 const KEYS: usize = 15;
 
 /// One key's line, its description wrapped under itself rather than under the keys.
 fn entry(keys: &str, text: &str, width: usize, st: &Styles) -> Vec<Line<'static>> {
-    let room = width.saturating_sub(KEYS).max(16);
+    hanging(vec![Span::styled(format!("{keys:>14} "), st.key())], KEYS, text, width)
+}
+
+/// `lead` and then `text`, wrapped at words so every row of it starts `indent` columns in.
+fn hanging(lead: Vec<Span<'static>>, indent: usize, text: &str, width: usize) -> Vec<Line<'static>> {
+    let room = width.saturating_sub(indent).max(16);
     let mut rows: Vec<String> = Vec::new();
     for word in text.split(' ') {
         match rows.last_mut() {
@@ -26,13 +32,58 @@ fn entry(keys: &str, text: &str, width: usize, st: &Styles) -> Vec<Line<'static>
             _ => rows.push(word.to_string()),
         }
     }
+    let mut lead = Some(lead);
     rows.into_iter()
-        .enumerate()
-        .map(|(i, row)| {
-            let key = if i == 0 { format!("{keys:>14} ") } else { " ".repeat(KEYS) };
-            Line::from(vec![Span::styled(key, st.key()), Span::raw(row)])
+        .map(|row| {
+            let mut spans = lead.take().unwrap_or_else(|| vec![Span::raw(" ".repeat(indent))]);
+            spans.push(Span::raw(row));
+            Line::from(spans)
         })
         .collect()
+}
+
+/// This node's readiness, as `gpudock doctor` reports it: every check, with the fix under
+/// those that are not ok.
+fn node_lines(app: &AppState, st: &Styles, width: usize) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::from(Span::styled("This node (gpudock doctor)", st.title()))];
+    let Some(findings) = crate::app::node::findings(app) else {
+        lines.push(Line::from(Span::styled("waiting for the driver and the engine to answer", st.dim())));
+        return lines;
+    };
+    for f in &findings {
+        let (tag, style) = match f.level {
+            Level::Ok => ("  ok ", st.ok()),
+            Level::Warn => ("WARN ", st.warn()),
+            Level::Fail => ("FAIL ", st.error()),
+        };
+        // Wide: the check's name beside its detail; narrow: above it.
+        let indent = if width >= 60 { 30 } else { 5 };
+        let pad = || vec![Span::raw(" ".repeat(indent))];
+        let name = Span::styled(format!("{:<25}", f.check), st.key());
+        let lead = if width >= 60 {
+            vec![Span::styled(tag, style), name]
+        } else {
+            lines.push(Line::from(vec![Span::styled(tag, style), name]));
+            pad()
+        };
+        lines.extend(hanging(lead, indent, &f.detail, width));
+        if let Some(fix) = f.fix.as_ref().filter(|_| f.level != Level::Ok) {
+            lines.extend(hanging(pad(), indent, &format!("fix: {fix}"), width));
+        }
+    }
+    if app.node_files.is_none() {
+        lines.push(Line::from(Span::styled(
+            "toolkit, CDI and daemon.json checks: run gpudock doctor on the engine's machine",
+            st.dim(),
+        )));
+    }
+    lines
+}
+
+/// The fix of a finding that needs one, set under its detail.
+pub fn fix_line(f: &Finding, st: &Styles) -> Option<Line<'static>> {
+    let fix = f.fix.as_ref().filter(|_| f.level != Level::Ok)?;
+    Some(Line::from(vec![Span::raw(" ".repeat(5)), Span::styled(format!("fix: {fix}"), st.dim())]))
 }
 
 pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
@@ -59,7 +110,8 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
          asked. - = none; n/a = the driver does not report it.",
         st.dim(),
     )));
-    lines.push(super::launch::runtime_line(app, st));
+    lines.push(Line::from(""));
+    lines.extend(node_lines(app, st, text_width));
     if app.read_only {
         lines.push(Line::from(Span::styled(
             "read-only mode: actions that change containers are disabled",
@@ -77,12 +129,15 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         st.dim(),
     )));
 
-    let height = (lines.len() as u16 + 2).min(area.height);
+    // Rows once wrapped: the last ones must be reachable by scrolling.
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(text_width.max(1))).sum();
+    let rows = u16::try_from(rows).unwrap_or(u16::MAX);
+    let height = rows.saturating_add(2).min(area.height);
     let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
     let [popup] = Layout::horizontal([Constraint::Length(width)]).flex(Flex::Center).areas(popup);
     f.render_widget(Clear, popup);
     let block = Block::default().borders(Borders::ALL).border_style(st.border(true)).title(" Keys ");
-    let max_scroll = (lines.len() as u16 + 2).saturating_sub(height);
+    let max_scroll = rows.saturating_add(2).saturating_sub(height);
     f.render_widget(
         Paragraph::new(lines)
             .block(block)

@@ -14,7 +14,10 @@ use crate::config::Action;
 
 pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &Styles) {
     // Sized to the content: fields, their errors, the GPU list and the runtime lines.
-    let extra = form.errors.len() + (form.warning.iter().count() + form.failure.iter().count()) * 3;
+    let blockers = crate::app::node::gpu_blockers(app);
+    let extra = form.errors.len()
+        + (form.warning.iter().count() + form.failure.iter().count()) * 3
+        + (blockers.len() * 2).saturating_sub(1);
     let gpu_lines = if form.focus == Field::Gpus { app.gpu.count() + 1 } else { 0 };
     let height = (Field::ALL.len() + extra + gpu_lines + 6) as u16;
     let r = centered(area, 100, height);
@@ -64,7 +67,15 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &S
         }
     }
     lines.push(Line::from(""));
-    lines.push(runtime_line(app, st));
+    if blockers.is_empty() {
+        lines.push(runtime_line(app, st));
+    }
+    // What `gpudock doctor` would say stands in the way of GPUs, before the user finds out.
+    for b in &blockers {
+        let style = if b.level == crate::doctor::Level::Fail { st.error() } else { st.warn() };
+        lines.push(Line::from(Span::styled(format!("✖ {} (for GPUs): {}", b.check, b.detail), style)));
+        lines.extend(super::help::fix_line(b, st));
+    }
     if let Some(why) = &form.failure {
         lines.push(Line::from(Span::styled(format!("✖ {why}"), st.error())));
     }

@@ -1,0 +1,81 @@
+//! This node's readiness for GPU containers, judged by `gpudock doctor`'s own checks from what
+//! the app already knows (the engine, the driver, the containers' GPU use) and the files the
+//! executor read for it, so the help screen and the launch form say what the doctor says.
+
+use super::{AppState, EngineStatus, GpuStatus};
+use crate::doctor::{self, Facts, Finding, Level};
+use crate::msg::Command;
+
+/// Checks that decide whether `--gpus` can work at all.
+const GPU_LAUNCH: [&str; 5] =
+    ["NVIDIA driver", "NVIDIA Container Toolkit", "nvidia runtime", "default runtime", "daemon.json"];
+/// Checks that read this machine's files: meaningless before the files were read, or when the
+/// engine runs elsewhere.
+const FROM_FILES: [&str; 3] = ["NVIDIA Container Toolkit", "CDI specs", "daemon.json"];
+
+/// Asks the executor to read the files again: the user may have just fixed one.
+pub fn refresh(app: &AppState) -> Command {
+    let info = match &app.engine {
+        EngineStatus::Up(info) => Some(info),
+        _ => None,
+    };
+    Command::CheckNode { cdi_dirs: doctor::cdi_dirs(info) }
+}
+
+/// Every finding the app can back with facts; None while the driver has not answered yet.
+pub fn findings(app: &AppState) -> Option<Vec<Finding>> {
+    let nvml = match (&app.gpu.status, &app.gpu.snapshot) {
+        (GpuStatus::Up, Some(s)) => Ok((
+            s.driver_version.clone().unwrap_or_else(|| "?".into()),
+            s.cuda_version.clone().unwrap_or_else(|| "?".into()),
+            s.gpus.len(),
+        )),
+        (GpuStatus::Unavailable { reason, .. }, _) => Err(reason.clone()),
+        // Another machine's engine: this machine's driver says nothing about it.
+        (GpuStatus::Remote { .. }, _) => Err(String::new()),
+        _ => return None,
+    };
+    let remote = matches!(app.gpu.status, GpuStatus::Remote { .. });
+    let (host, engine) = match &app.engine {
+        EngineStatus::Up(info) => (info.host.clone(), Ok(info.clone())),
+        EngineStatus::Down { host, reason, .. } => (host.clone(), Err(reason.clone())),
+        EngineStatus::Connecting { .. } => return None,
+    };
+    let files = app.node_files.clone().unwrap_or_default();
+    let unasked = app
+        .table
+        .all()
+        .iter()
+        .filter(|c| c.gpus.is_none())
+        .filter_map(|c| {
+            let used = &app.gpu.usage.get(&c.id)?.gpus;
+            let list: Vec<String> = used.iter().map(u32::to_string).collect();
+            (!used.is_empty()).then(|| (c.name.clone(), list.join(",")))
+        })
+        .collect();
+    let facts = Facts {
+        nvml,
+        engine_host: host,
+        engine,
+        daemon_json: files.daemon_json,
+        toolkit: files.toolkit,
+        cdi_specs: files.cdi_specs,
+        // The header already warns about the disk, with the live figure.
+        disk: None,
+        disk_floor: app.disk_floor,
+        unasked,
+    };
+    let mut out = doctor::check(&facts);
+    out.retain(|f| {
+        let unbacked = app.node_files.is_none() && FROM_FILES.contains(&f.check);
+        !(unbacked || remote && f.check == "NVIDIA driver")
+    });
+    Some(out)
+}
+
+/// What stands between the launch form and a container that gets GPUs.
+pub fn gpu_blockers(app: &AppState) -> Vec<Finding> {
+    let mut out = findings(app).unwrap_or_default();
+    out.retain(|f| f.level != Level::Ok && GPU_LAUNCH.contains(&f.check));
+    out
+}

@@ -1,0 +1,46 @@
+//! A view's answer to a key, which `AppState::apply` carries out.
+
+use super::{Level, Mode, StatusLine};
+use crate::msg::Command;
+
+/// What a key handler wants done with the view it handled the key in.
+#[derive(Debug, Default)]
+pub enum Next {
+    #[default]
+    Stay,
+    /// Back to the main screen.
+    Close,
+    Open(Mode),
+}
+
+/// A view's answer to a key: where to go next, what to carry out, what to tell the user.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub next: Next,
+    pub commands: Vec<Command>,
+    pub status: Option<StatusLine>,
+}
+
+impl Outcome {
+    pub fn stay() -> Outcome {
+        Outcome::default()
+    }
+
+    pub fn close() -> Outcome {
+        Outcome { next: Next::Close, ..Default::default() }
+    }
+
+    pub fn open(mode: Mode) -> Outcome {
+        Outcome { next: Next::Open(mode), ..Default::default() }
+    }
+
+    pub fn run(mut self, command: Command) -> Outcome {
+        self.commands.push(command);
+        self
+    }
+
+    pub fn say(mut self, level: Level, text: impl Into<String>) -> Outcome {
+        self.status = Some(StatusLine { text: text.into(), level });
+        self
+    }
+}
