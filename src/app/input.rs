@@ -166,15 +166,7 @@ fn normal_key(app: &mut AppState, action: Option<Action>, key: KeyEvent) -> Vec<
             return vec![Command::SetMouse(app.mouse)];
         }
         Action::GpuUsers => gpu_users(app),
-        Action::NewContainer
-        | Action::Stop
-        | Action::Restart
-        | Action::Remove
-        | Action::Kill
-        | Action::Shell
-        | Action::Logs => {
-            return super::actions::start(app, action);
-        }
+        a if a.mutates() || a == Action::Logs => return super::actions::start(app, a),
         Action::SortReverse => {
             let (sort, rev) = (app.table.sort, !app.table.reverse);
             app.with_table(|t, m| t.set_sort(sort, rev, m));

@@ -161,12 +161,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         return;
     }
 
-    let longest = app.table.rows().map(|c| c.name.chars().count()).max().unwrap_or(0);
-    let cols = pick_columns(inner.width, u16::try_from(longest.min(24)).unwrap_or(24));
-    let widths: Vec<Constraint> = cols
-        .iter()
-        .map(|c| if c.flexible() { Constraint::Fill(1) } else { Constraint::Length(c.min_width()) })
-        .collect();
+    let (cols, widths) = columns(app, inner.width);
     let header = Row::new(cols.iter().map(|c| Cell::from(c.header()))).style(st.header_row());
     let flex_width = flexible_width(&cols, inner.width);
     // The cursor stays visible: scroll just far enough to show it. Only the rows on screen are
@@ -185,6 +180,17 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
     f.render_stateful_widget(table, inner, &mut state);
 }
 
+/// The columns that fit `width` and their widths: the same for drawing and for clicks.
+fn columns(app: &AppState, width: u16) -> (Vec<Col>, Vec<Constraint>) {
+    let longest = app.table.rows().map(|c| c.name.chars().count()).max().unwrap_or(0);
+    let cols = pick_columns(width, u16::try_from(longest.min(24)).unwrap_or(24));
+    let widths = cols
+        .iter()
+        .map(|c| if c.flexible() { Constraint::Fill(1) } else { Constraint::Length(c.min_width()) })
+        .collect();
+    (cols, widths)
+}
+
 /// What a click at (x, y) in the container panel `area` is on: a column header (sorts), a row
 /// (selects), or the panel.
 pub fn hit(app: &AppState, area: Rect, x: u16, y: u16) -> crate::app::Hit {
@@ -195,12 +201,7 @@ pub fn hit(app: &AppState, area: Rect, x: u16, y: u16) -> crate::app::Hit {
         return Hit::Panel(Panel::Containers);
     }
     if y == inner.y {
-        let longest = app.table.rows().map(|c| c.name.chars().count()).max().unwrap_or(0);
-        let cols = pick_columns(inner.width, u16::try_from(longest.min(24)).unwrap_or(24));
-        let widths: Vec<Constraint> = cols
-            .iter()
-            .map(|c| if c.flexible() { Constraint::Fill(1) } else { Constraint::Length(c.min_width()) })
-            .collect();
+        let (cols, widths) = columns(app, inner.width);
         let rects = Layout::horizontal(widths).spacing(1).split(inner);
         let col = cols.iter().zip(rects.iter()).find(|(_, r)| x >= r.x && x < r.x + r.width + 1);
         return col.and_then(|(c, _)| c.sort_key()).map_or(Hit::Panel(Panel::Containers), Hit::SortBy);
