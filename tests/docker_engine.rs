@@ -312,3 +312,36 @@ fn doctor_names_the_missing_nvidia_runtime_and_the_fix() {
     assert_eq!(rt["level"], "fail");
     assert!(rt["fix"].as_str().is_some_and(|f| f.contains("restart docker")), "{rt}");
 }
+
+/// bollard sends `/events` only when the stream is first polled, after the first listing. A
+/// container that starts and exits in between must still arrive: the subscription starts from
+/// the engine's clock read before the listing.
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_from_before_the_subscription_went_out_are_not_missed() {
+    use futures_util::StreamExt;
+    use gpudock::docker::events;
+    let host = engine();
+    let docker = gpudock::docker::connect(&host).await.unwrap_or_else(|e| panic!("{e}"));
+    let info = docker.info().await.unwrap_or_else(|e| panic!("{e}"));
+    let since = events::engine_clock(info.system_time.as_deref());
+    let since = since.unwrap_or_else(|| panic!("the engine's clock is unreadable: {:?}", info.system_time));
+    // Starts and exits before anything subscribes.
+    let c = TestContainer::run("before-subscribe", &["true"]);
+    let mut stream = events::subscribe(&docker, &since);
+    let end = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while !(seen.contains(&"start".to_string()) && seen.contains(&"die".to_string())) {
+        let left = end.saturating_duration_since(Instant::now());
+        let ev = match tokio::time::timeout(left, stream.next()).await {
+            Ok(Some(Ok(ev))) => ev,
+            other => panic!("missed the events of {}: saw {seen:?}, then {other:?}", c.name),
+        };
+        if ev.actor.and_then(|a| a.id).as_deref() == Some(c.id.as_str()) {
+            seen.extend(ev.action);
+        }
+    }
+}

@@ -5,7 +5,6 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use bollard::query_parameters::EventsOptionsBuilder;
 use futures_util::StreamExt;
 use tokio::sync::mpsc::Sender;
 use tokio::time::Instant;
@@ -150,11 +149,11 @@ impl<M: From<EngineEvent> + Send + 'static> DockerCollector<M> {
             return End::AppClosed;
         }
 
-        // Subscribe before listing so nothing that happens in between is missed.
-        let mut filters = HashMap::new();
-        filters.insert("type", vec!["container"]);
-        let mut events =
-            docker.events(Some(EventsOptionsBuilder::default().filters(&filters).build())).boxed();
+        // From the engine's clock before the listing: the engine replays what happened between
+        // the listing and the moment the request goes out.
+        let since = super::events::engine_clock(info.system_time.as_deref())
+            .unwrap_or_else(super::events::local_clock);
+        let mut events = super::events::subscribe(&docker, &since);
 
         let mut lister = Lister::default();
         let mut sampler = StatsSampler::new(self.host.is_local());

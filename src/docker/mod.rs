@@ -7,6 +7,7 @@ pub mod collector;
 pub mod convert;
 pub mod disk;
 mod error;
+pub mod events;
 pub mod explain;
 pub mod gpus;
 pub mod host;
