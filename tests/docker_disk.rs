@@ -52,6 +52,18 @@ impl Scene {
         name
     }
 
+    /// A container left running `cmd` (`docker run -d`), labelled like the rest of the scene.
+    fn running(&self, what: &str, extra: &[&str], cmd: &[&str]) -> String {
+        let (name, label) = (self.name(what), self.label());
+        let mut args =
+            vec!["run", "-d", "--network", "none", "--label", LABEL, "--label", &label, "--name", &name];
+        args.extend_from_slice(extra);
+        args.push(IMAGE);
+        args.extend_from_slice(cmd);
+        docker(&args);
+        name
+    }
+
     fn created(&self, what: &str, image: &str) -> String {
         let (name, label) = (self.name(what), self.label());
         docker(&[
@@ -294,24 +306,8 @@ async fn volumes_in_use_and_young_things_stay() {
     let s = Scene::new("until");
     let running = TestContainer::run("disk-until", &["sleep", "300"]);
     let used = s.volume(None, 10);
-    let keeper = s.name("keeper");
-    docker(&[
-        "run",
-        "-d",
-        "--network",
-        "none",
-        "--label",
-        LABEL,
-        "--label",
-        &s.label(),
-        "--name",
-        &keeper,
-        "-v",
-        &format!("{used}:/data"),
-        IMAGE,
-        "sleep",
-        "300",
-    ]);
+    // Keeps `used` in use.
+    s.running("keeper", &["-v", &format!("{used}:/data")], &["sleep", "300"]);
     let stopped = s.ran("stopped", "true", &[]);
     let young = PruneOptions { until: Some("24h".into()), include_named_volumes: true, ..s.opts() };
 
@@ -440,23 +436,7 @@ async fn a_prune_removes_exactly_what_its_preview_showed() {
     let script = "if [ -f /ran ]; then sleep 30; fi; touch /ran";
     let shown: Vec<String> = (0..3).map(|i| s.ran(&format!("shown{i}"), script, &[])).collect();
     // Running while the preview is taken; it exits right after.
-    let late = s.name("late");
-    let label = s.label();
-    docker(&[
-        "run",
-        "-d",
-        "--network",
-        "none",
-        "--label",
-        LABEL,
-        "--label",
-        &label,
-        "--name",
-        &late,
-        IMAGE,
-        "sleep",
-        "2",
-    ]);
+    let late = s.running("late", &[], &["sleep", "2"]);
 
     let u = disk::usage(&d, true).await.unwrap_or_else(|e| panic!("{e}"));
     let row = u.category(Category::StoppedContainers).unwrap_or_else(|| panic!("no row"));
