@@ -30,10 +30,12 @@ pub fn subscribe(docker: &Docker, since: &str) -> Events {
 pub fn engine_clock(system_time: Option<&str>) -> Option<String> {
     let t = system_time?.trim();
     // humantime reads only UTC ("Z"); an offset is applied by hand.
-    let (base, offset) = match t.len().checked_sub(6).map(|i| t.split_at(i)) {
-        Some((base, off)) if off.starts_with(['+', '-']) && off.as_bytes()[3] == b':' => {
-            let hours: u64 = off[1..3].parse().ok()?;
-            let minutes: u64 = off[4..6].parse().ok()?;
+    // Whatever the engine sent, not necessarily ASCII: split only where `str` allows.
+    let split = t.len().checked_sub(6).and_then(|i| t.split_at_checked(i));
+    let (base, offset) = match split {
+        Some((base, off)) if off.starts_with(['+', '-']) && off.get(3..4) == Some(":") => {
+            let hours: u64 = off.get(1..3)?.parse().ok()?;
+            let minutes: u64 = off.get(4..6)?.parse().ok()?;
             (
                 format!("{base}Z"),
                 Some((off.starts_with('-'), Duration::from_secs(hours * 3600 + minutes * 60))),
@@ -75,6 +77,8 @@ mod tests {
         let behind = engine_clock(Some("2026-11-29T15:35:00.123456789-05:00"));
         assert_eq!(behind, utc);
         assert_eq!(engine_clock(Some("yesterday")), None);
+        assert_eq!(engine_clock(Some("2026-11-29T20:35:00é+0é:00")), None);
+        assert_eq!(engine_clock(Some("ééééé")), None);
         assert_eq!(engine_clock(None), None);
         assert!(local_clock().split_once('.').is_some_and(|(s, n)| s.len() >= 10 && n.len() == 9));
     }
