@@ -48,7 +48,7 @@ fn the_header_keeps_help_and_says_which_disk_limit_was_hit() {
     let mut app = sample_app();
     app.update(Msg::Engine(EngineEvent::RootFs {
         dir: "/var/lib/docker".into(),
-        fs: FsUsage { total: 1_000_000_000_000, free: 10_000_000_000 },
+        fs: FsUsage { total: 1_000_000_000_000, free: 10_000_000_000, used: 990_000_000_000 },
     }));
     for width in [60, 80, 120] {
         let screen = render(&app, width, 20);

@@ -20,7 +20,7 @@ fn usage() -> DiskUsage {
     DiskUsage {
         categories: parse_df(&json).unwrap_or_else(|e| panic!("{e}")),
         root_dir: Some("/var/lib/docker".into()),
-        fs: Some(FsUsage { total: 500_000_000_000, free: 40_000_000_000 }),
+        fs: Some(FsUsage { total: 500_000_000_000, free: 40_000_000_000, used: 460_000_000_000 }),
     }
 }
 
@@ -111,7 +111,7 @@ fn low_disk_warning_shows_on_the_main_screen() {
     let mut app = sample_app();
     app.update(Msg::Engine(EngineEvent::RootFs {
         dir: "/var/lib/docker".into(),
-        fs: FsUsage { total: 100_000_000_000, free: 8_000_000_000 },
+        fs: FsUsage { total: 100_000_000_000, free: 8_000_000_000, used: 92_000_000_000 },
     }));
     let screen = render(&app, 140, 12);
     assert!(screen.contains("⚠ /var/lib/docker: 92% full, 8 GB free"), "{screen}");

@@ -340,10 +340,7 @@ pub fn on_image_removed(app: &mut AppState, name: &str, res: Result<u64, DiskErr
 
 /// The warning the header shows when Docker's filesystem runs low, or None.
 pub fn fs_warning(dir: &str, fs: &FsUsage, floor: u64) -> Option<String> {
-    if fs.total == 0 {
-        return None;
-    }
-    let used = 100.0 - fs.free as f64 * 100.0 / fs.total as f64;
+    let used = fs.used_percent()?;
     // Say which limit was hit: the two call for different amounts of cleaning.
     let why = match (used > 85.0, fs.free < floor) {
         (_, true) => format!("below the {} floor", human_size(floor)),
@@ -360,10 +357,14 @@ mod tests {
     #[test]
     fn warns_when_full_or_below_the_floor() {
         let gb = 1_000_000_000;
-        let fs = |total, free| FsUsage { total, free };
+        let fs = |total, free| FsUsage { total, free, used: total - free };
         assert_eq!(fs_warning("/var/lib/docker", &fs(100 * gb, 50 * gb), 10 * gb), None);
         let w = fs_warning("/var/lib/docker", &fs(100 * gb, 10 * gb), 5 * gb).unwrap_or_default();
         assert!(w.contains("90% full") && w.contains("10 GB free"), "{w}");
         assert!(fs_warning("/d", &fs(1000 * gb, 400 * gb), 500 * gb).is_some());
+        // Space neither used nor available (reserved, or a virtual disk's): df says 22%, so do we.
+        let odd = FsUsage { total: 270 * gb, free: 77 * gb, used: 21 * gb };
+        assert_eq!(odd.used_percent().map(|p| p.round()), Some(21.0));
+        assert_eq!(fs_warning("/var/lib/docker", &odd, 20 * gb), None);
     }
 }

@@ -205,10 +205,7 @@ fn cdi(f: &Facts) -> Finding {
 
 fn disk(f: &Facts) -> Option<Finding> {
     let (dir, fs, reclaimable) = f.disk.as_ref()?;
-    if fs.total == 0 {
-        return None;
-    }
-    let used = 100.0 - fs.free as f64 * 100.0 / fs.total as f64;
+    let used = fs.used_percent()?;
     let can = reclaimable.map(|r| format!("; pruning could free {}", human_size(r))).unwrap_or_default();
     let detail =
         format!("{dir}: {} free of {} ({used:.0}% used){can}", human_size(fs.free), human_size(fs.total));

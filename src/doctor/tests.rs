@@ -32,7 +32,7 @@ fn bare() -> Facts {
         cdi_specs: Vec::new(),
         disk: Some((
             "/var/lib/docker".into(),
-            FsUsage { total: 1_000_000_000_000, free: 500_000_000_000 },
+            FsUsage { total: 1_000_000_000_000, free: 500_000_000_000, used: 500_000_000_000 },
             Some(0),
         )),
         disk_floor: 20_000_000_000,
@@ -97,7 +97,7 @@ fn warnings_alone_exit_1() {
     facts.unasked = vec![("sneaky".into(), "3".into())];
     facts.disk = Some((
         "/var/lib/docker".into(),
-        FsUsage { total: 100_000_000_000, free: 5_000_000_000 },
+        FsUsage { total: 100_000_000_000, free: 5_000_000_000, used: 95_000_000_000 },
         Some(9_100_000_000),
     ));
     let f = check(&facts);

@@ -82,9 +82,8 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, st: &Styles
 
 fn fs_lines(app: &AppState, u: &DiskUsage, st: &Styles) -> Vec<Line<'static>> {
     let dir = u.root_dir.clone().unwrap_or_else(|| "Docker's data root".into());
-    let first = match &u.fs {
-        Some(fs) if fs.total > 0 => {
-            let used = 100.0 - fs.free as f64 * 100.0 / fs.total as f64;
+    let first = match u.fs.as_ref().and_then(|fs| Some((fs, fs.used_percent()?))) {
+        Some((fs, used)) => {
             let style = if app.disk_warning.is_some() { st.error() } else { st.ok() };
             Line::from(vec![
                 Span::raw(format!("{dir}: ")),

@@ -119,6 +119,17 @@ pub struct FsUsage {
     pub total: u64,
     /// Bytes available to unprivileged users, as `df` shows them.
     pub free: u64,
+    /// Bytes in use. Not `total - free`: blocks reserved for root (or, on some virtual disks,
+    /// most of the size) are neither.
+    pub used: u64,
+}
+
+impl FsUsage {
+    /// Percent full as `df` counts it, of what is usable: used / (used + available).
+    pub fn used_percent(&self) -> Option<f64> {
+        let usable = self.used.saturating_add(self.free);
+        (usable > 0).then(|| self.used as f64 * 100.0 / usable as f64)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -96,8 +96,13 @@ pub fn statvfs(path: &str) -> Option<FsUsage> {
     let st = unsafe { st.assume_init() };
     // The field types differ between platforms (u32 on some 32-bit targets).
     #[allow(clippy::unnecessary_cast)]
-    let (blocks, avail, frsize) = (st.f_blocks as u64, st.f_bavail as u64, st.f_frsize as u64);
-    Some(FsUsage { total: blocks.saturating_mul(frsize), free: avail.saturating_mul(frsize) })
+    let (blocks, bfree, avail, frsize) =
+        (st.f_blocks as u64, st.f_bfree as u64, st.f_bavail as u64, st.f_frsize as u64);
+    Some(FsUsage {
+        total: blocks.saturating_mul(frsize),
+        free: avail.saturating_mul(frsize),
+        used: blocks.saturating_sub(bfree).saturating_mul(frsize),
+    })
 }
 
 #[cfg(test)]
@@ -108,6 +113,12 @@ mod tests {
     fn statvfs_reads_the_root_filesystem() {
         let fs = statvfs("/").unwrap_or_else(|| panic!("statvfs / failed"));
         assert!(fs.total > 0 && fs.free <= fs.total, "{fs:?}");
+        // The same percentage as df (which rounds up), give or take a write in between.
+        let df = std::process::Command::new("df").args(["--output=pcent", "/"]).output();
+        let df = df.map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
+        let df: Option<f64> = df.lines().nth(1).and_then(|l| l.trim().trim_end_matches('%').parse().ok());
+        let ours = fs.used_percent().map(f64::ceil);
+        assert!(ours.zip(df).is_some_and(|(o, d)| (o - d).abs() <= 1.0), "ours {ours:?}, df {df:?}: {fs:?}");
         assert_eq!(statvfs("/no/such/dir/for/gpudock"), None);
     }
 }
