@@ -120,21 +120,39 @@ pub fn write_new<'a>(
 /// The container's whole log (stdout and stderr, as `docker logs` prints them), written to a
 /// new file at `path`; returns the number of lines.
 pub async fn save_whole(docker: &Docker, id: &ContainerId, path: &std::path::Path) -> Result<usize, String> {
+    use tokio::io::AsyncWriteExt;
+    let file = tokio::fs::OpenOptions::new().write(true).create_new(true).open(path).await;
+    let mut out = tokio::io::BufWriter::new(file.map_err(|e| e.to_string())?);
     let opts = LogsOptionsBuilder::default().follow(false).stdout(true).stderr(true).build();
     let mut stream = docker.logs(id.as_str(), Some(opts));
     let mut splitters = [LineSplitter::default(), LineSplitter::default()];
+    // Written as it arrives: a log of gigabytes never sits in memory whole.
     let mut lines = Vec::new();
-    while let Some(item) = stream.next().await {
-        let (i, bytes) = match item.map_err(|e| EngineError::from(e).to_string())? {
-            LogOutput::StdErr { message } => (1, message),
-            LogOutput::StdOut { message } | LogOutput::Console { message } => (0, message),
-            LogOutput::StdIn { .. } => continue,
-        };
-        splitters[i].push(&bytes, &mut lines);
+    let mut n = 0;
+    let mut done = false;
+    while !done {
+        match stream.next().await {
+            Some(item) => {
+                let (i, bytes) = match item.map_err(|e| EngineError::from(e).to_string())? {
+                    LogOutput::StdErr { message } => (1, message),
+                    LogOutput::StdOut { message } | LogOutput::Console { message } => (0, message),
+                    LogOutput::StdIn { .. } => continue,
+                };
+                splitters[i].push(&bytes, &mut lines);
+            }
+            None => {
+                lines.extend(splitters.iter_mut().filter_map(LineSplitter::rest));
+                done = true;
+            }
+        }
+        for l in lines.drain(..) {
+            out.write_all(l.as_bytes()).await.map_err(|e| e.to_string())?;
+            out.write_all(b"\n").await.map_err(|e| e.to_string())?;
+            n += 1;
+        }
     }
-    lines.extend(splitters.iter_mut().filter_map(LineSplitter::rest));
-    let path = path.to_path_buf();
-    tokio::task::spawn_blocking(move || write_new(&path, lines.iter())).await.map_err(|e| e.to_string())?
+    out.flush().await.map_err(|e| e.to_string())?;
+    Ok(n)
 }
 
 /// The longest line kept. A container can write a 64 MB line with no newline (a progress

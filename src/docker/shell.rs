@@ -72,6 +72,9 @@ pub async fn run(docker: &Docker, id: &ContainerId, cmd: Vec<String>) -> Result<
         }
     }
     stop.store(true, Ordering::SeqCst);
+    // A reader blocked on a full channel (a paste the shell never read) wakes up when the
+    // receiver is gone; otherwise the join would wait for ever.
+    drop(keys);
     let _ = reader.join();
     // The shell is over either way; a failed inspect only costs the exit code in the status line.
     match docker.inspect_exec(&exec).await {
@@ -100,7 +103,9 @@ fn read_terminal(
     std::thread::spawn(move || {
         let stdin = std::io::stdin();
         let fd = stdin.as_raw_fd();
-        let mut buf = [0u8; 4096];
+        // Larger than std's stdin buffer, so reads bypass it: bytes left in that buffer would be
+        // invisible to poll and wait for the next key.
+        let mut buf = vec![0u8; 16 * 1024];
         while !stop.load(Ordering::SeqCst) {
             let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
             // SAFETY: one pollfd we own, for the length we pass.
