@@ -56,6 +56,7 @@ pub fn findings(app: &AppState) -> Option<Vec<Finding>> {
     let facts = Facts {
         nvml,
         engine_host: host,
+        local: !remote,
         engine,
         daemon_json: files.daemon_json,
         toolkit: files.toolkit,
@@ -66,10 +67,7 @@ pub fn findings(app: &AppState) -> Option<Vec<Finding>> {
         unasked,
     };
     let mut out = doctor::check(&facts);
-    out.retain(|f| {
-        let unbacked = app.node_files.is_none() && FROM_FILES.contains(&f.check);
-        !(unbacked || remote && f.check == "NVIDIA driver")
-    });
+    out.retain(|f| !(app.node_files.is_none() && FROM_FILES.contains(&f.check)));
     Some(out)
 }
 

@@ -42,6 +42,9 @@ pub struct Facts {
     /// Driver version, CUDA version, GPU count; or why NVML did not open.
     pub nvml: Result<(String, String, usize), String>,
     pub engine_host: String,
+    /// The engine runs on this machine, so this machine's driver, files and PATH are its own.
+    /// When false, the checks of those are left out rather than judged on the wrong machine.
+    pub local: bool,
     /// The engine's self-description, or why it could not be reached.
     pub engine: Result<EngineInfo, String>,
     /// The daemon.json path and its contents: None when there is no such file.
@@ -57,10 +60,17 @@ pub struct Facts {
     pub unasked: Vec<(String, String)>,
 }
 
+/// Checks that look at this machine rather than at the engine.
+pub const OF_THIS_MACHINE: [&str; 5] =
+    ["NVIDIA driver", "NVIDIA Container Toolkit", "CDI specs", "daemon.json", "default runtime"];
+
 pub fn check(f: &Facts) -> Vec<Finding> {
     let mut out = vec![driver(f), engine(f), toolkit(f)];
     out.extend(runtimes(f));
     out.push(cdi(f));
+    if !f.local {
+        out.retain(|x| !OF_THIS_MACHINE.contains(&x.check));
+    }
     if let Ok(info) = &f.engine {
         let cgroup = format!(
             "cgroup {} with the {} driver",
@@ -147,6 +157,8 @@ fn runtimes(f: &Facts) -> Vec<Finding> {
         }
         None => None,
     };
+    // Another machine's daemon.json says nothing about this engine.
+    let file = file.filter(|_| f.local);
     let in_file = file.is_some_and(|d| d.runtimes.contains_key("nvidia"));
     let default = info.default_runtime.as_deref().unwrap_or("?");
     out.push(match (registered, in_file) {

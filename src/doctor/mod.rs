@@ -6,7 +6,7 @@ mod checks;
 
 use std::path::Path;
 
-pub use checks::{DaemonJson, Facts, Finding, Level, check, exit_code};
+pub use checks::{DaemonJson, Facts, Finding, Level, OF_THIS_MACHINE, check, exit_code};
 
 use crate::docker::{DockerHost, convert, disk};
 use crate::snapshot;
@@ -80,6 +80,7 @@ pub async fn gather(host: &DockerHost, lib: Option<&Path>, daemon_json: &Path, d
     Facts {
         nvml,
         engine_host: host.to_string(),
+        local: host.is_local(),
         engine: engine.map(|(info, _)| info),
         daemon_json: files.daemon_json,
         toolkit: files.toolkit,

@@ -26,6 +26,7 @@ fn bare() -> Facts {
     Facts {
         nvml: Err("NVML not available: libnvidia-ml.so.1 not found — no NVIDIA driver on this host?".into()),
         engine_host: "unix:///var/run/docker.sock".into(),
+        local: true,
         engine: Ok(engine(&["io.containerd.runc.v2", "runc"], "runc")),
         daemon_json: ("/etc/docker/daemon.json".into(), None),
         toolkit: vec![("nvidia-container-runtime", None), ("nvidia-ctk", None)],
@@ -121,4 +122,18 @@ fn an_unreadable_daemon_json_and_a_locked_socket_say_what_to_do() {
     facts.daemon_json.1 = daemon("{ not json");
     let f = check(&facts);
     assert_eq!(find(&f, "daemon.json").level, Level::Fail);
+}
+
+#[test]
+fn a_remote_engine_is_not_judged_by_this_machines_driver_and_files() {
+    let mut facts = bare();
+    facts.local = false;
+    facts.daemon_json.1 = daemon(include_str!("../../tests/fixtures/daemon-nvidia-default.json"));
+    let f = check(&facts);
+    for local in crate::doctor::OF_THIS_MACHINE {
+        assert!(f.iter().all(|x| x.check != local), "{local} judged on the wrong machine: {f:?}");
+    }
+    // The engine's own report still counts: no nvidia runtime there, whatever this daemon.json says.
+    let rt = find(&f, "nvidia runtime");
+    assert!(rt.level == Level::Fail && !rt.detail.contains("edited"), "{rt:?}");
 }
