@@ -16,11 +16,22 @@ pub struct Executor {
     tx: Sender<Msg>,
     launch: Option<CancelHandle>,
     logs: Option<JoinHandle<()>>,
+    /// Stops the log following of the latest launch (the launch itself runs to its end).
+    launch_logs: Option<CancelHandle>,
 }
 
 impl Executor {
     pub fn new(host: DockerHost, tx: Sender<Msg>) -> Executor {
-        Executor { host, tx, launch: None, logs: None }
+        Executor { host, tx, launch: None, logs: None, launch_logs: None }
+    }
+
+    fn stop_following(&mut self) {
+        if let Some(h) = self.logs.take() {
+            h.abort();
+        }
+        if let Some(s) = self.launch_logs.take() {
+            s.cancel();
+        }
     }
 
     /// Starts `cmd`; `Quit` is the caller's to handle.
@@ -36,15 +47,9 @@ impl Executor {
                     h.cancel();
                 }
             }
-            Command::StopLogs => {
-                if let Some(h) = self.logs.take() {
-                    h.abort();
-                }
-            }
+            Command::StopLogs => self.stop_following(),
             Command::FollowLogs { id, tail } => {
-                if let Some(h) = self.logs.take() {
-                    h.abort();
-                }
+                self.stop_following();
                 self.logs = Some(spawn(tx.clone(), async move {
                     let end = match docker::connect(&host).await {
                         Ok(d) => logs::follow(&d, &tx, &id, tail).await,
@@ -56,33 +61,49 @@ impl Executor {
             Command::Launch { spec } => {
                 let (handle, cancel) = Cancel::new();
                 self.launch = Some(handle);
-                if let Some(h) = self.logs.take() {
-                    h.abort();
-                }
+                self.stop_following();
                 // The launch goes on to follow the new container's output: the app shows it in
-                // the log view, whose Esc stops this task like any log follower.
-                self.logs = Some(spawn(tx.clone(), async move {
-                    let d = match docker::connect(&host).await {
-                        Ok(d) => d,
-                        Err(e) => {
-                            return ActionMsg::Launch(Err(LaunchError::engine(&unreachable(&host, &e))));
-                        }
+                // the log view, whose Esc stops that part like any log follower. Never by
+                // abort: a launch cut short while it cleans up after a cancel would leave its
+                // container behind.
+                let (stop, mut stopped) = Cancel::new();
+                self.launch_logs = Some(stop);
+                tokio::spawn(async move {
+                    let outcome = async {
+                        let d = match docker::connect(&host).await {
+                            Ok(d) => d,
+                            Err(e) => {
+                                return Some(ActionMsg::Launch(Err(LaunchError::engine(&unreachable(
+                                    &host, &e,
+                                )))));
+                            }
+                        };
+                        let (launched, attached) = match launch::launch(&d, &tx, &spec, cancel).await {
+                            Ok(ok) => ok,
+                            Err(e) => return Some(ActionMsg::Launch(Err(e))),
+                        };
+                        let id = launched.id.clone();
+                        let _ = tx.send(Msg::Action(ActionMsg::Launch(Ok(launched)))).await;
+                        let follow = async {
+                            match attached {
+                                Some(a) => {
+                                    let error = logs::pump(a.output, &tx, &id).await;
+                                    logs::LogsEnd { error, exit_code: a.exit_code.get().await }
+                                }
+                                None => logs::follow(&d, &tx, &id, LAUNCH_TAIL).await,
+                            }
+                        };
+                        // Stopped: the view is gone, and nobody wants to hear of it.
+                        let end = tokio::select! {
+                            end = follow => end,
+                            () = stopped.cancelled() => return None,
+                        };
+                        Some(ActionMsg::LogsEnded { id, error: end.error, exit_code: end.exit_code })
                     };
-                    let (launched, attached) = match launch::launch(&d, &tx, &spec, cancel).await {
-                        Ok(ok) => ok,
-                        Err(e) => return ActionMsg::Launch(Err(e)),
-                    };
-                    let id = launched.id.clone();
-                    let _ = tx.send(Msg::Action(ActionMsg::Launch(Ok(launched)))).await;
-                    let end = match attached {
-                        Some(a) => {
-                            let error = logs::pump(a.output, &tx, &id).await;
-                            logs::LogsEnd { error, exit_code: a.exit_code.get().await }
-                        }
-                        None => logs::follow(&d, &tx, &id, LAUNCH_TAIL).await,
-                    };
-                    ActionMsg::LogsEnded { id, error: end.error, exit_code: end.exit_code }
-                }));
+                    if let Some(m) = outcome.await {
+                        let _ = tx.send(Msg::Action(m)).await;
+                    }
+                });
             }
             Command::DiskUsage => {
                 let local = host.is_local();

@@ -249,9 +249,25 @@ async fn an_image_without_a_default_command_is_caught_before_create() {
 )]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_launch_leaves_no_container_and_says_so() {
+    cancel_a_launch("cancelled", &[]).await;
+}
+
+/// Leaving the log view (or opening another log) right after a cancel stops only the log
+/// following: the launch still cleans up and reports.
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaving_the_log_view_never_cuts_a_cancelled_launchs_cleanup_short() {
+    let other = gpudock::docker::ContainerId::from("no-such-container".to_string());
+    cancel_a_launch("cancel-stop", &[Command::StopLogs, Command::FollowLogs { id: other, tail: 10 }]).await;
+}
+
+async fn cancel_a_launch(hint: &str, then: &[Command]) {
     let host = engine();
     let (_, mut exec, mut rx) = setup(&host, Config::default());
-    let name = unique("cancelled");
+    let name = unique(hint);
     let _cleanup = scopeguard(&name);
     let spec = gpudock::docker::LaunchSpec {
         image: IMAGE.into(),
@@ -262,7 +278,8 @@ async fn a_cancelled_launch_leaves_no_container_and_says_so() {
         labels: vec![("io.gpudock.test".into(), "1".into())],
         ..Default::default()
     };
-    let cmds = vec![Command::Launch { spec: Box::new(spec) }, Command::CancelLaunch];
+    let mut cmds = vec![Command::Launch { spec: Box::new(spec) }, Command::CancelLaunch];
+    cmds.extend(then.iter().cloned());
     let res = execute(&mut exec, &mut rx, cmds, |a| matches!(a, ActionMsg::Launch(_))).await;
     let ActionMsg::Launch(Err(e)) = res else { panic!("the launch was not cancelled: {res:?}") };
     assert!(matches!(e, LaunchError::Cancelled { .. }), "{e:?}");

@@ -48,7 +48,7 @@ impl Cancel {
     }
 
     /// Resolves once cancelled (never, if the handle is dropped without cancelling).
-    async fn cancelled(&mut self) {
+    pub async fn cancelled(&mut self) {
         if self.0.wait_for(|c| *c).await.is_err() {
             std::future::pending::<()>().await;
         }
