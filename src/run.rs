@@ -175,6 +175,16 @@ fn terminal_gone(e: std::io::Error) -> anyhow::Result<()> {
 fn user_msg(app: &crate::app::AppState, ev: Event, queued: bool) -> Option<Msg> {
     match ev {
         Event::Mouse(m) => {
+            // Capture reports every move; only clicks and the wheel are worth a layout.
+            let wanted = matches!(
+                m.kind,
+                MouseEventKind::Down(MouseButton::Left)
+                    | MouseEventKind::ScrollDown
+                    | MouseEventKind::ScrollUp
+            );
+            if !wanted {
+                return None;
+            }
             let (w, h) = crossterm::terminal::size().ok()?;
             let hit = ui::hit(app, w, h, m.column, m.row);
             let over = match hit {

@@ -74,3 +74,31 @@ fn m_gives_the_mouse_back_to_the_terminal_and_the_config_can_start_without_it() 
     let config = Config::from_sources(Some("mouse = false\n"), None).unwrap_or_else(|e| panic!("{e}"));
     assert!(!config.mouse);
 }
+
+#[test]
+fn a_click_on_a_gpu_row_selects_it_and_the_border_below_selects_none() {
+    use gpudock::gpu::{GpuEvent, GpuSample, GpuSnapshot};
+    let mut app = sample_app();
+    let gpu = |index: u32, name: &str| GpuSample {
+        index,
+        name: name.into(),
+        uuid: format!("GPU-{index}"),
+        memory_used: Some(1 << 30),
+        memory_total: Some(80 << 30),
+        ..Default::default()
+    };
+    // More than fit in a short pane: a GPU scrolled out of view lies just past the border.
+    let mut gpus = vec![gpu(0, "Alpha"), gpu(1, "Bravo")];
+    gpus.extend((2..8).map(|i| gpu(i, "Other")));
+    app.update(Msg::Gpu(GpuEvent::Snapshot(GpuSnapshot { at: common::NOW, gpus, ..Default::default() })));
+    let h = 16;
+    let screen = render(&app, W, h);
+    let (x, y) = at(&screen, "Bravo");
+    let hit = gpudock::ui::hit(&app, W, h, x, y);
+    assert_eq!(hit, Some(Hit::GpuRow(1)), "{screen}");
+    // The GPU panel's bottom border: the first line that closes a box.
+    let border = screen.lines().position(|l| l.trim_start_matches('"').starts_with('└'));
+    let y = border.and_then(|y| u16::try_from(y).ok()).unwrap_or_else(|| panic!("{screen}"));
+    let hit = gpudock::ui::hit(&app, W, h, 10, y);
+    assert!(!matches!(hit, Some(Hit::GpuRow(_))), "the border hit {hit:?}:\n{screen}");
+}

@@ -72,10 +72,12 @@ fn node_lines(app: &AppState, st: &Styles, width: usize) -> Vec<Line<'static>> {
         }
     }
     if app.node_files.is_none() {
-        lines.push(Line::from(Span::styled(
-            "toolkit, CDI and daemon.json checks: run gpudock doctor on the engine's machine",
-            st.dim(),
-        )));
+        let why = if matches!(app.gpu.status, crate::app::GpuStatus::Remote { .. }) {
+            "toolkit, CDI and daemon.json checks: run gpudock doctor on the engine's machine"
+        } else {
+            "toolkit, CDI and daemon.json checks: reading this machine's files…"
+        };
+        lines.push(Line::from(Span::styled(why, st.dim())));
     }
     lines
 }
