@@ -493,7 +493,8 @@ async fn logs_show_stdout_and_stderr() {
         let ActionMsg::Saved { path, result } = res else { panic!() };
         assert_eq!(result, Ok(2), "{k}");
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        assert!(name.starts_with(&c.name) && name.ends_with("Z.log"), "{name}");
+        let suffix = if k == 'w' { "Z.log" } else { "Z-all.log" };
+        assert!(name.starts_with(&c.name) && name.ends_with(suffix), "{name}");
         let mut got: Vec<String> =
             std::fs::read_to_string(&path).unwrap_or_default().lines().map(str::to_string).collect();
         got.sort();

@@ -168,7 +168,9 @@ impl LogView {
     /// what the keymap made of the key in the log view.
     /// `<container>-<UTC time>.log` in the current directory: named so it sorts and says what
     /// it holds.
-    pub fn save_path(&self, now: i64) -> std::path::PathBuf {
+    /// `<container>-<UTC>.log` for the lines kept, `<container>-<UTC>-all.log` for the whole
+    /// log: `w` then `W` in the same second must not collide.
+    pub fn save_path(&self, now: i64, whole: bool) -> std::path::PathBuf {
         let name: String = self
             .name
             .chars()
@@ -180,7 +182,8 @@ impl LogView {
             .chars()
             .filter(|c| *c != '-' && *c != ':')
             .collect();
-        std::path::PathBuf::from(format!("{name}-{stamp}.log"))
+        let all = if whole { "-all" } else { "" };
+        std::path::PathBuf::from(format!("{name}-{stamp}{all}.log"))
     }
 
     pub fn handle_key(&mut self, action: Option<Action>, key: KeyEvent, page: usize, now: i64) -> Outcome {
@@ -227,11 +230,11 @@ impl LogView {
             }
             Some(Action::Save) => {
                 let lines = self.lines.iter().map(|l| l.text.clone()).collect();
-                let path = self.save_path(now);
+                let path = self.save_path(now, false);
                 return Outcome::stay().run(Command::SaveLines { path, lines });
             }
             Some(Action::SaveAll) => {
-                let path = self.save_path(now);
+                let path = self.save_path(now, true);
                 return Outcome::stay().run(Command::SaveLog { id: self.id.clone(), path });
             }
             Some(Action::Right) if !self.wrap => self.hscroll += 8,
