@@ -135,3 +135,24 @@ fn pasted_text_is_text_never_keys() {
     let Mode::Launch(form) = &app.mode else { panic!("{:?}", app.mode) };
     assert_eq!(form.image, "nvidia/cuda:12.9.1-base-ubuntu24.04");
 }
+
+/// `g` in the log view fills the pane from the oldest line down, in a small pane too: its page
+/// is the log view's height, not the container table's.
+#[test]
+fn top_of_the_log_fills_the_pane() {
+    use gpudock::docker::LogLine;
+    use gpudock::docker::logs::LogChunk;
+    let mut app = sample_app();
+    app.update(Msg::Resize(40, 12));
+    app.update(key(KeyCode::Char('l')));
+    let id = app.table.selected().map(|c| c.id.clone()).unwrap_or_default();
+    let lines = (0..50).map(|i| LogLine { stderr: false, text: format!("line {i:02}") }).collect();
+    app.update(Msg::from(LogChunk { id, lines }));
+    app.update(key(KeyCode::Char('g')));
+    let screen = render(&app, 40, 12);
+    // Header, border, 8 lines, border, footer.
+    for i in 0..8 {
+        assert!(screen.contains(&format!("line {i:02}")), "line {i:02} missing:\n{screen}");
+    }
+    assert!(!screen.contains("line 08"), "{screen}");
+}

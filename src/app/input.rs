@@ -41,7 +41,7 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
         Mode::Confirm(c) => confirm_key(c, action),
         Mode::Launch(form) => launch_key(form, action, key, &app.presets, &app.gpu, &app.table, &app.user),
         Mode::Launching(l) => launching_key(l, action),
-        Mode::Logs(view) => view.handle_key(action, key, app.page, app.now),
+        Mode::Logs(view) => view.handle_key(action, key, app.log_page, app.now),
         Mode::Disk(view) => view.handle_key(action, app.read_only, app.prune_until.as_deref(), app.now),
     };
     app.apply(out)

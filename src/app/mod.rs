@@ -168,6 +168,9 @@ pub struct AppState {
     pub listed: bool,
     /// Rows that fit on one page of the table, from the terminal's height.
     pub page: usize,
+    /// Lines that fit in the log view: the whole screen but the header, the footer and the
+    /// view's borders.
+    pub log_page: usize,
     /// This machine's files as the doctor reads them (None: not read yet, or a remote engine).
     pub node_files: Option<crate::doctor::HostFiles>,
     /// Whether the mouse is captured (clicks and wheel go to gpudock, not to text selection).
@@ -200,6 +203,7 @@ impl AppState {
             now: 0,
             status: None,
             page: 10,
+            log_page: 14,
             mouse: config.mouse,
             node_files: None,
             listed: false,
@@ -241,6 +245,7 @@ impl AppState {
             Msg::Resize(_, height) => {
                 // Header, table borders and footer take about eight lines.
                 self.page = usize::from(height.saturating_sub(8)).max(1);
+                self.log_page = usize::from(height.saturating_sub(4)).max(1);
                 self.dirty = true;
                 Vec::new()
             }
