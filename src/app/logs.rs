@@ -88,7 +88,9 @@ impl LogView {
         self
     }
 
-    /// Whether the engine had more output than the lines asked for when the view opened.
+    /// Whether the engine may have had more output than the lines asked for when the view
+    /// opened. "May": the history and what came after arrive as one stream, so a quiet
+    /// container that printed `tail` lines since is counted too.
     pub fn older_not_loaded(&self) -> bool {
         self.tail.is_some_and(|t| self.received >= t as u64)
     }

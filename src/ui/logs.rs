@@ -26,10 +26,8 @@ pub fn draw(f: &mut Frame, area: Rect, v: &LogView, keymap: &Keymap, st: &Styles
         title.push_str(&format!("· {} older dropped ", v.dropped));
     }
     if v.older_not_loaded() {
-        title.push_str(&format!(
-            "· earlier output not loaded (last {} lines asked for) ",
-            v.tail.unwrap_or(0)
-        ));
+        // Short: it shares the title with the name and the state in an 80-column pane.
+        title.push_str("· older output may exist ");
     }
     let hint = if v.searching {
         format!(" /{}█  Enter find · Esc clear ", v.search)
