@@ -190,13 +190,28 @@ pub fn on_result(app: &mut AppState, msg: ActionMsg) -> Vec<Command> {
         ActionMsg::Launch(Ok(launched)) => {
             // Its output, from the start: a short `--rm` run (nvidia-smi, a smoke test) is gone
             // before anyone could open its logs.
-            if matches!(app.mode, Mode::Launching(_)) {
+            let waited = matches!(app.mode, Mode::Launching(_));
+            if waited {
                 let view = LogView::new(launched.id.clone(), launched.name.clone(), app.log_lines);
                 app.mode = Mode::Logs(Box::new(view));
+                app.set_status(Level::Info, format!("started {} ({})", launched.name, launched.id.short()));
+            } else {
+                // Esc came after the start: the container runs, and the user must hear so.
+                app.set_status(
+                    Level::Error,
+                    format!(
+                        "{} had already started when the launch was cancelled: it is running",
+                        launched.name
+                    ),
+                );
             }
-            app.set_status(Level::Info, format!("started {} ({})", launched.name, launched.id.short()));
             // Put the cursor on the new container once the events stream lists it.
             app.table.select_when_listed(launched.name);
+            // Nobody watches its output: stop following it (unless another log view is open,
+            // whose follower is the executor's only one).
+            if !waited && !matches!(app.mode, Mode::Logs(_)) {
+                return vec![Command::StopLogs];
+            }
         }
         ActionMsg::Launch(Err(e @ LaunchError::Cancelled { .. })) => {
             app.set_status(Level::Info, e.to_string())

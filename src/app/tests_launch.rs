@@ -104,3 +104,16 @@ fn choosing_no_preset_again_clears_what_the_preset_filled_in() {
     assert!(f.image.is_empty() && f.command.is_empty() && f.gpus.is_empty(), "{f:?}");
     assert!(f.auto_remove, "--rm stays on");
 }
+
+#[test]
+fn a_start_that_beat_the_cancel_is_said_and_not_followed() {
+    let mut a = app();
+    launching(&mut a);
+    assert_eq!(a.update(key(KeyCode::Esc)), vec![Command::CancelLaunch]);
+    let launched = crate::docker::launch::Launched { id: ContainerId::new("abc123"), name: "smoke".into() };
+    let cmds = a.update(Msg::Action(ActionMsg::Launch(Ok(launched))));
+    assert_eq!(cmds, vec![Command::StopLogs]);
+    let status = a.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(status.contains("smoke had already started") && status.contains("running"), "{status}");
+    assert!(matches!(a.mode, Mode::Launch(_)), "the form stays: {:?}", a.mode);
+}
