@@ -92,7 +92,10 @@ pub fn wheel(app: &mut AppState, down: bool, over: Option<Panel>) {
 /// else typing ahead works as usual.
 pub fn typed_ahead(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
     let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
-    if app.mode.scope() == Scope::Confirm && !ctrl_c {
+    // The launch form's warning (an image needing a newer CUDA) is a question too: Enter
+    // launches anyway.
+    let warned = matches!(&app.mode, Mode::Launch(f) if f.warning.is_some());
+    if (app.mode.scope() == Scope::Confirm || warned) && !ctrl_c {
         app.set_status(Level::Info, "ignored keys typed before the question appeared: answer it now");
         return Vec::new();
     }

@@ -117,3 +117,18 @@ fn a_start_that_beat_the_cancel_is_said_and_not_followed() {
     assert!(status.contains("smoke had already started") && status.contains("running"), "{status}");
     assert!(matches!(a.mode, Mode::Launch(_)), "the form stays: {:?}", a.mode);
 }
+
+#[test]
+fn a_second_enter_typed_ahead_never_launches_past_the_warning() {
+    let mut a = app();
+    launching(&mut a);
+    a.update(key(KeyCode::Esc));
+    if let Mode::Launch(f) = &mut a.mode {
+        f.warning = Some("needs CUDA 13".into());
+    }
+    let typed = Msg::TypedAhead(KeyEvent::from(KeyCode::Enter));
+    assert_eq!(a.update(typed), Vec::new());
+    assert_eq!(form(&a).warning.as_deref(), Some("needs CUDA 13"));
+    // Seen, Enter answers it.
+    assert!(matches!(a.update(key(KeyCode::Enter)).as_slice(), [Command::Launch { .. }]));
+}
