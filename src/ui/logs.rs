@@ -16,9 +16,13 @@ const MARK: usize = 2;
 
 pub fn draw(f: &mut Frame, area: Rect, v: &LogView, keymap: &Keymap, st: &Styles) {
     let mode = match (&v.ended, v.follow) {
-        (Some(_), _) => "ended",
-        (None, true) => "following",
-        (None, false) => "paused (G follows)",
+        (Some(_), _) => "ended".to_string(),
+        (None, true) => "following".to_string(),
+        // The key as bound: remapped, the title says the new one.
+        (None, false) => match keymap.keys(crate::config::Action::Last).first() {
+            Some(k) => format!("paused ({k} follows)"),
+            None => "paused".to_string(),
+        },
     };
     let n = v.lines.len();
     let mut title = format!(" Logs: {} · {n} {} · {mode} ", v.name, if n == 1 { "line" } else { "lines" });
