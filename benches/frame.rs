@@ -69,9 +69,11 @@ fn gpus(n: u32) -> GpuSnapshot {
                         container_id: Some(id((index * 4 + p) as usize)),
                         command: None,
                         user: None,
+                        ..Default::default()
                     })
                     .collect(),
                 lost: None,
+                ..Default::default()
             })
             .collect(),
     }

@@ -23,6 +23,7 @@ fn gpu(index: u32, step: u32) -> GpuSample {
             container_id: Some(id(1)),
             command: Some("python".into()),
             user: Some("root".into()),
+            ..Default::default()
         });
     }
     if index == 1 {
@@ -34,6 +35,7 @@ fn gpu(index: u32, step: u32) -> GpuSample {
             container_id: None,
             command: Some("python3".into()),
             user: Some("alice".into()),
+            ..Default::default()
         });
     }
     if index == 3 {
@@ -45,6 +47,7 @@ fn gpu(index: u32, step: u32) -> GpuSample {
             container_id: Some(id(4)),
             command: None,
             user: None,
+            ..Default::default()
         });
     }
     let busy = processes.iter().map(|p| p.memory_used.unwrap_or(0)).sum::<u64>();
@@ -64,6 +67,7 @@ fn gpu(index: u32, step: u32) -> GpuSample {
         fan_percent: None,
         processes,
         lost: None,
+        ..Default::default()
     }
 }
 
@@ -150,6 +154,7 @@ fn an_exited_container_never_shows_gpu_memory() {
         container_id: Some(id(3)),
         command: None,
         user: None,
+        ..Default::default()
     };
     let g = GpuSample { index: 0, uuid: "GPU-0".into(), processes: vec![stale], ..Default::default() };
     app.update(Msg::Gpu(gpudock::gpu::GpuEvent::Snapshot(GpuSnapshot {

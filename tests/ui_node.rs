@@ -25,6 +25,7 @@ fn gpu_snapshot() -> Msg {
         container_id: Some(id(1)),
         command: Some("python".into()),
         user: None,
+        ..Default::default()
     };
     let gpu = GpuSample {
         index: 0,

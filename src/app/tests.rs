@@ -275,6 +275,7 @@ fn enter_on_a_gpu_lists_the_containers_on_it() {
         container_id: Some(ContainerId::from(id)),
         command: None,
         user: None,
+        ..Default::default()
     };
     let gpus = vec![
         GpuSample { index: 0, ..Default::default() },

@@ -6,5 +6,8 @@ pub mod model;
 pub mod nvml;
 pub mod sampler;
 
-pub use model::{ContainerGpuUsage, GpuProcess, GpuSample, GpuSnapshot, ProcessKind};
+pub use model::{
+    ContainerGpuUsage, EccCounts, GpuHealth, GpuProcess, GpuSample, GpuSnapshot, HostProcess, MigInstance,
+    MigState, ProcessKind, RemappedRows, XidError,
+};
 pub use sampler::{GpuEvent, GpuSampler};

@@ -4,13 +4,14 @@ use std::collections::HashMap;
 
 use crate::docker::ContainerId;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ProcessKind {
+    #[default]
     Compute,
     Graphics,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct GpuProcess {
     pub pid: u32,
     pub kind: ProcessKind,
@@ -22,6 +23,27 @@ pub struct GpuProcess {
     pub container_id: Option<ContainerId>,
     pub command: Option<String>,
     pub user: Option<String>,
+    /// Host-side figures from /proc, None where /proc does not show the process (another PID
+    /// namespace, or it ended).
+    pub host: Option<HostProcess>,
+    /// MIG GPU instance and compute instance it runs in; None outside MIG.
+    pub gpu_instance: Option<u32>,
+    pub compute_instance: Option<u32>,
+}
+
+/// What /proc says about a GPU process on the host.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HostProcess {
+    /// Clock ticks since boot (field 22 of /proc/<pid>/stat): a PID with another start time
+    /// is another process, so signals are checked against it.
+    pub start_time: u64,
+    /// Seconds since it started.
+    pub elapsed_secs: u64,
+    /// Host CPU over the last interval (100 = one core); None on the first sight.
+    pub cpu_percent: Option<f64>,
+    pub rss_bytes: Option<u64>,
+    /// The whole command line, arguments joined by spaces.
+    pub cmdline: Option<String>,
 }
 
 /// One GPU's reading. Every field the driver may refuse is an Option: None shows as "n/a".
@@ -41,6 +63,10 @@ pub struct GpuSample {
     pub mem_clock_mhz: Option<u32>,
     pub fan_percent: Option<u32>,
     pub processes: Vec<GpuProcess>,
+    /// ECC, retired pages / remapped rows, throttle reasons, PCIe link, max clocks.
+    pub health: GpuHealth,
+    /// MIG mode and its instances; None when the GPU does not support MIG.
+    pub mig: Option<MigState>,
     /// The GPU is lost: the driver cannot reach it (fallen off the bus, XID 79) or no longer
     /// reports it (a driver reset). Why, in words.
     pub lost: Option<String>,
@@ -53,6 +79,78 @@ impl GpuSample {
             _ => None,
         }
     }
+}
+
+/// Corrected / uncorrected ECC error counts; None where the GPU does not count them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EccCounts {
+    pub corrected: Option<u64>,
+    pub uncorrected: Option<u64>,
+}
+
+/// Row remapping (Ampere and later) as NVML reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RemappedRows {
+    pub correctable: u32,
+    pub uncorrectable: u32,
+    /// A remap waits for a GPU reset.
+    pub pending: bool,
+    /// A remap failed: the GPU should be serviced.
+    pub failed: bool,
+}
+
+/// Health readings of one GPU; each field None ("n/a") where the GPU does not support it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GpuHealth {
+    /// Since the last driver load.
+    pub ecc_volatile: EccCounts,
+    /// Over the GPU's lifetime.
+    pub ecc_aggregate: EccCounts,
+    /// Pages retired (pre-Ampere), both causes together.
+    pub retired_pages: Option<u32>,
+    /// A retirement waits for a reset.
+    pub retired_pending: Option<bool>,
+    pub remapped_rows: Option<RemappedRows>,
+    /// Why clocks are held down right now (nvmlClocksEventReasons bits); None: unsupported.
+    pub throttle_reasons: Option<u64>,
+    pub pcie_gen: Option<u32>,
+    pub pcie_gen_max: Option<u32>,
+    pub pcie_width: Option<u32>,
+    pub pcie_width_max: Option<u32>,
+    pub sm_clock_max_mhz: Option<u32>,
+    pub mem_clock_max_mhz: Option<u32>,
+}
+
+/// MIG on one GPU.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MigState {
+    /// Current mode (a pending change needs a reset).
+    pub enabled: bool,
+    pub instances: Vec<MigInstance>,
+}
+
+/// One MIG device (a GPU instance with its compute instance).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MigInstance {
+    /// Position under the parent GPU.
+    pub index: u32,
+    pub uuid: String,
+    /// The profile as NVML names the device, e.g. "NVIDIA A100-SXM4-40GB MIG 1g.5gb".
+    pub name: String,
+    pub gpu_instance: Option<u32>,
+    pub compute_instance: Option<u32>,
+    pub memory_used: Option<u64>,
+    pub memory_total: Option<u64>,
+}
+
+/// An XID error the driver reported for a GPU (from the NVML event set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XidError {
+    pub gpu_index: u32,
+    pub gpu_uuid: String,
+    pub xid: u64,
+    /// Unix seconds when gpudock saw it.
+    pub at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -115,6 +213,9 @@ mod tests {
             container_id: container.map(ContainerId::from),
             command: None,
             user: None,
+            host: None,
+            gpu_instance: None,
+            compute_instance: None,
         }
     }
 

@@ -154,6 +154,9 @@ fn read_device(dev: &nvml_wrapper::Device, index: u32, last_seen: &mut u64) -> G
                 container_id: None,
                 command: None,
                 user: None,
+                host: None,
+                gpu_instance: None,
+                compute_instance: None,
             });
         }
     }
@@ -174,6 +177,8 @@ fn read_device(dev: &nvml_wrapper::Device, index: u32, last_seen: &mut u64) -> G
         mem_clock_mhz: field(index, "memory clock", dev.clock_info(Clock::Memory)),
         fan_percent: field(index, "fan", dev.fan_speed(0)),
         processes,
+        health: Default::default(),
+        mig: None,
         lost,
     }
 }
