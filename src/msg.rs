@@ -121,6 +121,8 @@ pub enum Command {
     CancelLaunch,
     /// Capture the mouse (or give it back to the terminal for selecting text).
     SetMouse(bool),
+    /// Ring the terminal bell (a new alert, when `[alerts] bell = true`).
+    Bell,
     /// Hand the terminal to a shell in the container until it exits (the event loop's to do).
     Shell {
         id: ContainerId,

@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::config::Config;
 use crate::docker::{DockerCollector, DockerHost};
 use crate::exec::Executor;
-use crate::gpu::GpuSampler;
+use crate::gpu::{GpuSampler, XidWatcher};
 use crate::msg::{Command, Msg};
 use crate::{tui, ui};
 
@@ -32,6 +32,7 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
     let shell_host = host.clone();
     // NVML describes this machine: beside a remote engine's containers it would be wrong.
     if host.is_local() {
+        XidWatcher { lib: nvml_lib.clone(), tx: tx.clone() }.spawn()?;
         GpuSampler { lib: nvml_lib, refresh: config.refresh, tx: tx.clone() }.spawn()?;
     } else {
         app.gpu.remote(host.to_string());
@@ -128,6 +129,7 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
                         return terminal_gone(e);
                     }
                 }
+                Command::Bell => tui::bell(),
                 Command::Shell { id, name, cmd } => {
                     // The event stream must stop reading the terminal while the shell has it.
                     drop(events);

@@ -135,3 +135,12 @@ pub fn enter(mouse: bool) -> io::Result<Guard> {
         }
     }
 }
+
+/// Rings the terminal bell. A bell that cannot be written is not worth ending the program for.
+pub fn bell() {
+    use std::io::Write;
+    let mut out = io::stdout();
+    if let Err(e) = out.write_all(b"\x07").and_then(|()| out.flush()) {
+        tracing::debug!(error = %e, "cannot ring the bell");
+    }
+}

@@ -84,7 +84,9 @@ fn no_utilization_samples_mean_zero_and_a_missing_symbol_means_unknown() {
     cfg.activate();
     let mut b = open(Variant::Full);
     let s = b.sample(unix_now()).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(s.gpus[0].processes[0].sm_percent, Some(0), "NOT_FOUND is an idle window");
+    assert_eq!(s.gpus[0].processes[0].sm_percent, None, "a process first seen without a sample is unknown");
+    let s = b.sample(unix_now()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.gpus[0].processes[0].sm_percent, Some(0), "then NOT_FOUND is an idle window");
 
     let mut b = open(Variant::NoProcessUtilization);
     let s = b.sample(unix_now()).unwrap_or_else(|e| panic!("{e}"));

@@ -4,8 +4,9 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 
 use crate::docker::ContainerId;
+use crate::gpu::idle::{IdleTracker, ProcessKey, key as idle_key};
 use crate::gpu::model::usage_by_container;
-use crate::gpu::{ContainerGpuUsage, GpuSample, GpuSnapshot};
+use crate::gpu::{ContainerGpuUsage, GpuProcess, GpuSample, GpuSnapshot, XidError};
 
 /// Five minutes at the default 1 s refresh. Bounded so a dashboard left open for weeks uses
 /// the same memory as on its first day.
@@ -68,7 +69,18 @@ pub struct GpuState {
     /// Every GPU seen since start, by UUID: one that stops being reported is shown as lost,
     /// not silently dropped.
     known: BTreeMap<String, (u32, String)>,
+    /// Since when each process has held memory at 0 % SM.
+    pub idle: IdleTracker,
+    /// Idle holders past the threshold with the label shown, to redraw when a label changes.
+    idle_labels: Vec<(ProcessKey, String)>,
+    /// Containers whose GPU memory is all held idle, with for how long.
+    idle_containers: HashMap<ContainerId, u64>,
+    /// XID errors seen since start, newest last (bounded).
+    pub xids: VecDeque<XidError>,
 }
+
+/// XID errors kept for the GPU detail view.
+pub const XIDS_KEPT: usize = 64;
 
 impl Default for GpuState {
     fn default() -> Self {
@@ -79,6 +91,10 @@ impl Default for GpuState {
             usage: HashMap::new(),
             selected: 0,
             known: BTreeMap::new(),
+            idle: IdleTracker::default(),
+            idle_labels: Vec::new(),
+            idle_containers: HashMap::new(),
+            xids: VecDeque::new(),
         }
     }
 }
@@ -109,8 +125,62 @@ impl GpuState {
         }
         self.status = GpuStatus::Up;
         self.selected = self.selected.min(count.saturating_sub(1));
+        self.idle.observe(&snap.gpus, snap.at);
         self.snapshot = Some(snap);
         changed
+    }
+
+    /// Seconds `p` has held GPU memory at 0 % SM, once that is at least `after`.
+    pub fn idle_held(&self, p: &GpuProcess, after: Duration) -> Option<u64> {
+        let now = self.snapshot.as_ref()?.at;
+        self.idle.idle_seconds(p, now).filter(|s| *s >= after.as_secs())
+    }
+
+    /// Whether the idle marks shown changed since the last call (they count up while a
+    /// snapshot stays the same).
+    pub fn idle_changed(&mut self, after: Duration) -> bool {
+        let labels: Vec<(ProcessKey, String)> = self
+            .snapshot
+            .iter()
+            .flat_map(|s| s.gpus.iter().flat_map(|g| &g.processes))
+            .filter_map(|p| self.idle_held(p, after).map(|s| (idle_key(p), crate::ui::fmt::age(s as i64))))
+            .collect();
+        let changed = labels != self.idle_labels;
+        self.idle_labels = labels;
+        if changed {
+            self.idle_containers = self.containers_idle(after);
+        }
+        changed
+    }
+
+    /// How long container `id` has held GPU memory idle (as of the last `idle_changed`).
+    pub fn container_idle(&self, id: &ContainerId) -> Option<u64> {
+        self.idle_containers.get(id).copied()
+    }
+
+    pub fn any_container_idle(&self) -> bool {
+        !self.idle_containers.is_empty()
+    }
+
+    /// Per container, its least idle process, when every process of it that holds memory is
+    /// idle past `after`.
+    fn containers_idle(&self, after: Duration) -> HashMap<ContainerId, u64> {
+        let mut out: HashMap<ContainerId, Option<u64>> = HashMap::new();
+        let procs = self.snapshot.iter().flat_map(|s| s.gpus.iter().flat_map(|g| &g.processes));
+        for p in procs.filter(|p| p.memory_used.is_some_and(|m| m > 0)) {
+            let Some(id) = &p.container_id else { continue };
+            let idle = self.idle_held(p, after);
+            let e = out.entry(id.clone()).or_insert(idle);
+            *e = e.zip(idle).map(|(a, b)| a.min(b));
+        }
+        out.into_iter().filter_map(|(id, s)| s.map(|s| (id, s))).collect()
+    }
+
+    pub fn xid(&mut self, x: XidError) {
+        if self.xids.len() == XIDS_KEPT {
+            self.xids.pop_front();
+        }
+        self.xids.push_back(x);
     }
 
     /// The engine is remote: NVML here would describe the wrong machine.

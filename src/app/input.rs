@@ -43,6 +43,11 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
         Mode::Launching(l) => launching_key(l, action),
         Mode::Logs(view) => view.handle_key(action, key, app.log_page, app.now),
         Mode::Disk(view) => view.handle_key(action, app.read_only, app.prune_until.as_deref(), app.now),
+        Mode::GpuDetail(_) if action == Some(Action::AckAlerts) => {
+            super::gpu_detail::ack_alerts(app);
+            Outcome::stay()
+        }
+        Mode::GpuDetail(view) => view.handle_key(action, app.gpu.count()),
     };
     app.apply(out)
 }
@@ -169,6 +174,9 @@ fn normal_key(app: &mut AppState, action: Option<Action>, key: KeyEvent) -> Vec<
             return vec![Command::SetMouse(app.mouse)];
         }
         Action::GpuUsers => gpu_users(app),
+        Action::GpuDetail => super::gpu_detail::open(app),
+        Action::NextIdle => super::gpu_detail::next_idle(app),
+        Action::AckAlerts => super::gpu_detail::ack_alerts(app),
         a if a.mutates() || a == Action::Logs => return super::actions::start(app, a),
         Action::SortReverse => {
             let (sort, rev) = (app.table.sort, !app.table.reverse);

@@ -2,8 +2,10 @@
 //! Nothing here does I/O, so every behaviour is testable without a terminal or an engine.
 
 mod actions;
+pub mod alerts;
 pub mod disk;
 pub mod gpu;
+pub mod gpu_detail;
 mod input;
 pub mod launch;
 pub mod logs;
@@ -69,6 +71,7 @@ pub enum Mode {
     Logs(Box<LogView>),
     /// Docker's disk usage and pruning (`c`).
     Disk(Box<disk::DiskView>),
+    GpuDetail(gpu_detail::GpuDetailView),
 }
 
 impl Mode {
@@ -82,6 +85,7 @@ impl Mode {
             Mode::Launching(_) => Scope::Launching,
             Mode::Logs(_) => Scope::Logs,
             Mode::Disk(v) => v.scope(),
+            Mode::GpuDetail(_) => Scope::GpuDetail,
         }
     }
 }
@@ -175,6 +179,10 @@ pub struct AppState {
     pub node_files: Option<crate::doctor::HostFiles>,
     /// Whether the mouse is captured (clicks and wheel go to gpudock, not to text selection).
     pub mouse: bool,
+    /// GPU memory held at 0 % SM this long marks the holder idle.
+    pub idle_after: Duration,
+    pub alert_rules: crate::config::Alerts,
+    pub alerts: alerts::AlertState,
     dirty: bool,
 }
 
@@ -196,6 +204,9 @@ impl AppState {
             disk_warning: None,
             engine: EngineStatus::Connecting { host },
             table: ContainerTable::new(config.sort),
+            idle_after: config.idle_gpu_after,
+            alert_rules: config.alerts.clone(),
+            alerts: alerts::AlertState::default(),
             stats: HashMap::new(),
             gpu: GpuState::default(),
             focus: Panel::Containers,
@@ -258,7 +269,7 @@ impl AppState {
                 let changed = match m {
                     GpuEvent::Snapshot(snap) => {
                         self.now = self.now.max(snap.at);
-                        let changed = self.gpu.apply(snap);
+                        let changed = self.gpu.apply(snap) | self.gpu.idle_changed(self.idle_after);
                         if self.table.sort == crate::config::SortKey::GpuMemory
                             || self.table.gpu_filter().is_some()
                         {
@@ -267,9 +278,16 @@ impl AppState {
                         changed
                     }
                     GpuEvent::Unavailable { reason, retry_in } => self.gpu.unavailable(reason, retry_in),
+                    GpuEvent::Xid(x) => {
+                        let alert = self.alerts.xid(&self.alert_rules, &x);
+                        self.gpu.xid(x);
+                        self.dirty = true;
+                        return self.bell(usize::from(alert));
+                    }
                 };
                 self.dirty |= changed;
-                Vec::new()
+                let raised = self.evaluate_alerts();
+                self.bell(raised)
             }
             Msg::Action(m) => {
                 self.dirty = true;

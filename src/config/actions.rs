@@ -18,12 +18,15 @@ pub enum Scope {
     Logs,
     Disk,
     Images,
+    /// One GPU's health, clocks, MIG instances and XIDs.
+    GpuDetail,
 }
 
 impl Scope {
     /// In the order the help screen lists them.
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 9] = [
         Scope::Main,
+        Scope::GpuDetail,
         Scope::Logs,
         Scope::Disk,
         Scope::Images,
@@ -43,6 +46,7 @@ impl Scope {
             Scope::Logs => "Log view",
             Scope::Disk => "Disk view",
             Scope::Images => "Image list",
+            Scope::GpuDetail => "GPU detail view",
         }
     }
 }
@@ -96,10 +100,13 @@ pub enum Action {
     SaveAll,
     Mouse,
     Shell,
+    GpuDetail,
+    NextIdle,
+    AckAlerts,
 }
 
 impl Action {
-    pub const ALL: [Action; 44] = [
+    pub const ALL: [Action; 47] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -144,6 +151,9 @@ impl Action {
         Action::SaveAll,
         Action::Mouse,
         Action::Shell,
+        Action::GpuDetail,
+        Action::NextIdle,
+        Action::AckAlerts,
     ];
 
     /// Its name in `[keys]`, as the user writes it ("gpu_users").
@@ -165,11 +175,11 @@ impl Action {
         match self {
             // Only the main screen quits; `q` elsewhere goes back (Ctrl-C always quits).
             Action::Quit => &[S::Main],
-            Action::Up | Action::Down => &[S::Main, S::Help, S::Logs, S::Disk, S::Images],
+            Action::Up | Action::Down => &[S::Main, S::Help, S::Logs, S::Disk, S::Images, S::GpuDetail],
             Action::PageUp | Action::PageDown => &[S::Main, S::Logs, S::Images],
             Action::First | Action::Last => &[S::Main, S::Logs, S::Disk, S::Images],
             Action::Remove => &[S::Main, S::Images],
-            Action::Back => &[S::Logs, S::Disk, S::Images],
+            Action::Back => &[S::Logs, S::Disk, S::Images, S::GpuDetail],
             Action::Confirm => &[S::Confirm],
             Action::Cancel => &[S::Launch, S::Launching],
             Action::Search
@@ -201,7 +211,10 @@ impl Action {
             | Action::DiskUsage
             | Action::Mouse
             | Action::Shell
+            | Action::NextIdle
             | Action::GpuUsers => &[S::Main],
+            Action::GpuDetail => &[S::Main, S::GpuDetail],
+            Action::AckAlerts => &[S::Main, S::GpuDetail],
         }
     }
 
@@ -222,8 +235,8 @@ impl Action {
             (Action::Help, _) => "show / hide this help",
             (Action::Up, S::Main) => "move up",
             (Action::Down, S::Main) => "move down",
-            (Action::Up, S::Help | S::Logs) => "scroll up",
-            (Action::Down, S::Help | S::Logs) => "scroll down",
+            (Action::Up, S::Help | S::Logs | S::GpuDetail) => "scroll up",
+            (Action::Down, S::Help | S::Logs | S::GpuDetail) => "scroll down",
             (Action::Up, _) => "previous row",
             (Action::Down, _) => "next row",
             (Action::PageUp, _) => "page up",
@@ -265,6 +278,10 @@ impl Action {
             (Action::ChoicePrev, _) => "previous choice",
             (Action::Wrap, _) => "wrap long lines, or cut them at the edge",
             (Action::Shell, _) => "a shell in the selected container (exit returns here)",
+            (Action::GpuDetail, S::GpuDetail) => "next GPU",
+            (Action::GpuDetail, _) => "the selected GPU's health: ECC, XIDs, throttling, PCIe, clocks, MIG",
+            (Action::NextIdle, _) => "jump to the next container holding GPU memory idle",
+            (Action::AckAlerts, _) => "mark the alerts in the header seen",
             (Action::Mouse, _) => "mouse on / off (off: the terminal selects text)",
             (Action::Save, _) => "save the lines kept here to a file in the current directory",
             (Action::SaveAll, _) => "save the container's whole log, from the engine, to a file",

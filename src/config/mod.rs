@@ -1,6 +1,7 @@
 //! Settings: the defaults embedded from `assets/default-config.toml`, overlaid by the user's file.
 
 mod actions;
+mod alerts;
 mod keymap;
 mod keys;
 
@@ -11,6 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use actions::{Action, Hint, Scope};
+pub use alerts::Alerts;
 pub use keymap::Keymap;
 pub use keys::KeySpec;
 
@@ -129,6 +131,8 @@ struct FileConfig {
     shell: Option<String>,
     keys: Option<HashMap<Action, Vec<KeySpec>>>,
     presets: Option<Vec<Preset>>,
+    idle_gpu_after: Option<String>,
+    alerts: Option<alerts::AlertsFile>,
 }
 
 /// Settings after merging, with every value present and checked.
@@ -150,6 +154,9 @@ pub struct Config {
     pub shell: Option<Vec<String>>,
     /// Where the user's file was looked for; shown in the help screen.
     pub path: Option<PathBuf>,
+    /// GPU memory held at 0 % SM this long marks the holder idle.
+    pub idle_gpu_after: Duration,
+    pub alerts: Alerts,
 }
 
 impl Default for Config {
@@ -244,7 +251,12 @@ impl Config {
         if !(0.0..=1_000_000.0).contains(&floor) {
             return Err(invalid(format!("disk_free_floor_gb = {floor}: must be between 0 and 1000000")));
         }
+        let idle = user.idle_gpu_after.or(defaults.idle_gpu_after).unwrap_or_else(|| "30m".into());
+        let idle_gpu_after = alerts::idle_after(&idle).map_err(invalid)?;
+        let alerts = alerts::AlertsFile::merge(user.alerts, defaults.alerts).map_err(invalid)?;
         Ok(Config {
+            idle_gpu_after,
+            alerts,
             prune_until,
             disk_free_floor: (floor * 1e9) as u64,
             read_only: user.read_only.or(defaults.read_only).unwrap_or(false),

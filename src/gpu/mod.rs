@@ -1,13 +1,19 @@
-//! GPUs: the NVML sampler thread and its backend. Which container a GPU process lives in comes
-//! from `procfs`.
+//! GPUs: the NVML sampler thread and its backend, GPU health, MIG, and the XID event watcher.
+//! Which container a GPU process lives in comes from `procfs`.
 
+pub mod health;
 mod identity;
+pub mod idle;
+pub mod mig;
 pub mod model;
 pub mod nvml;
+mod putil;
 pub mod sampler;
+pub mod xid;
 
 pub use model::{
     ContainerGpuUsage, EccCounts, GpuHealth, GpuProcess, GpuSample, GpuSnapshot, HostProcess, MigInstance,
     MigState, ProcessKind, RemappedRows, XidError,
 };
 pub use sampler::{GpuEvent, GpuSampler};
+pub use xid::XidWatcher;

@@ -9,12 +9,17 @@ use std::ffi::OsStr;
 use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 
-use nvml_wrapper::Nvml;
+use std::time::Duration;
+
 use nvml_wrapper::enum_wrappers::device::{Clock, TemperatureSensor};
 use nvml_wrapper::enums::device::UsedGpuMemory;
 use nvml_wrapper::error::NvmlError;
+use nvml_wrapper::{Device, Nvml};
 
-use super::model::{GpuProcess, GpuSample, GpuSnapshot, ProcessKind, cuda_version_string};
+use super::health;
+use super::mig;
+use super::model::{GpuHealth, GpuProcess, GpuSample, GpuSnapshot, ProcessKind, cuda_version_string};
+use super::putil::{ProcessUtilization, Reading};
 
 /// The library names tried when none is given, in order.
 pub const DEFAULT_LIBS: [&str; 2] = ["libnvidia-ml.so.1", "libnvidia-ml.so"];
@@ -29,57 +34,90 @@ pub enum NvmlOpenError {
 
 use super::identity::Identities;
 
+/// Per-GPU state kept between samples.
+#[derive(Default)]
+struct DeviceState {
+    utilization: ProcessUtilization,
+    health: Option<GpuHealth>,
+}
+
 pub struct NvmlBackend {
     /// nvml-wrapper's Drop calls nvmlShutdown with `expect`, which panics when a partial
     /// library lacks the symbol; so drop is done by hand (see `Drop`).
     nvml: ManuallyDrop<Nvml>,
     pub lib: String,
     identities: Identities,
-    /// Last process-utilisation timestamp seen per GPU, so each call returns only new samples.
-    last_seen: HashMap<u32, u64>,
+    devices: HashMap<u32, DeviceState>,
+    /// Samples taken: the slow health counters are read every `health::SLOW_EVERY`.
+    samples: u64,
+    /// Time between samples: how far back the first per-process utilisation call looks.
+    pub interval: Duration,
+}
+
+/// Loads `lib` (or the default names in turn) and initialises NVML: the handle and the name
+/// that worked.
+pub fn open_library(lib: Option<&Path>) -> Result<(Nvml, String), NvmlOpenError> {
+    let candidates: Vec<String> = match lib {
+        Some(p) => vec![p.to_string_lossy().into_owned()],
+        None => DEFAULT_LIBS.iter().map(|s| s.to_string()).collect(),
+    };
+    let mut last = NvmlOpenError::NotFound(candidates[0].clone());
+    for name in &candidates {
+        match Nvml::builder().lib_path(OsStr::new(name)).init() {
+            Ok(nvml) => return Ok((nvml, name.clone())),
+            Err(NvmlError::LibloadingError(e)) => {
+                tracing::debug!(lib = %name, error = %e, "cannot load NVML");
+                // Keep the first name in the message: it is the one users recognise.
+                if lib.is_some() {
+                    // The loader's message already starts with the path.
+                    let text = e.to_string();
+                    let message = text.strip_prefix(&format!("{name}: ")).unwrap_or(&text).to_string();
+                    last = NvmlOpenError::Init { lib: name.clone(), message };
+                }
+            }
+            Err(e) => return Err(NvmlOpenError::Init { lib: name.clone(), message: describe(&e) }),
+        }
+    }
+    Err(last)
+}
+
+/// Shuts NVML down without the wrapper's panicking Drop when the library lacks nvmlShutdown.
+pub fn release(nvml: Nvml) {
+    if nvml.lib().nvmlShutdown.is_ok() {
+        if let Err(e) = nvml.shutdown() {
+            tracing::debug!(error = %e, "nvmlShutdown failed");
+        }
+    } else {
+        // Without the symbol, dropping would panic: leak the handle instead.
+        std::mem::forget(nvml);
+    }
 }
 
 impl NvmlBackend {
     /// Opens `lib`, or the default names in turn.
     pub fn open(lib: Option<&Path>) -> Result<NvmlBackend, NvmlOpenError> {
-        let candidates: Vec<String> = match lib {
-            Some(p) => vec![p.to_string_lossy().into_owned()],
-            None => DEFAULT_LIBS.iter().map(|s| s.to_string()).collect(),
-        };
-        let mut last = NvmlOpenError::NotFound(candidates[0].clone());
-        for name in &candidates {
-            match Nvml::builder().lib_path(OsStr::new(name)).init() {
-                Ok(nvml) => {
-                    return Ok(NvmlBackend {
-                        nvml: ManuallyDrop::new(nvml),
-                        lib: name.clone(),
-                        identities: Identities::new(PathBuf::from("/proc")),
-                        last_seen: HashMap::new(),
-                    });
-                }
-                Err(NvmlError::LibloadingError(e)) => {
-                    tracing::debug!(lib = %name, error = %e, "cannot load NVML");
-                    // Keep the first name in the message: it is the one users recognise.
-                    if lib.is_some() {
-                        // The loader's message already starts with the path.
-                        let text = e.to_string();
-                        let message = text.strip_prefix(&format!("{name}: ")).unwrap_or(&text).to_string();
-                        last = NvmlOpenError::Init { lib: name.clone(), message };
-                    }
-                }
-                Err(e) => return Err(NvmlOpenError::Init { lib: name.clone(), message: describe(&e) }),
-            }
-        }
-        Err(last)
+        let (nvml, lib) = open_library(lib)?;
+        Ok(NvmlBackend {
+            nvml: ManuallyDrop::new(nvml),
+            lib,
+            identities: Identities::new(PathBuf::from("/proc")),
+            devices: HashMap::new(),
+            samples: 0,
+            interval: Duration::from_secs(1),
+        })
     }
 
     pub fn sample(&mut self, at: i64) -> Result<GpuSnapshot, NvmlError> {
         let count = self.nvml.device_count()?;
+        let slow = self.samples % health::SLOW_EVERY == 0;
+        self.samples += 1;
         let mut gpus = Vec::with_capacity(count as usize);
         let mut live_pids = std::collections::HashSet::new();
+        self.devices.retain(|i, _| *i < count);
         for index in 0..count {
+            let state = self.devices.entry(index).or_default();
             let sample = match self.nvml.device_by_index(index) {
-                Ok(dev) => read_device(&dev, index, self.last_seen.entry(index).or_insert(0)),
+                Ok(dev) => read_device(&dev, index, state, slow, self.interval),
                 Err(e) => {
                     // A GPU that fell off the bus still gets a row, so the user sees it is gone.
                     tracing::warn!(index, error = %e, "cannot open GPU");
@@ -115,24 +153,25 @@ impl NvmlBackend {
 impl Drop for NvmlBackend {
     fn drop(&mut self) {
         // SAFETY: `nvml` is not used after this point.
-        let nvml = unsafe { ManuallyDrop::take(&mut self.nvml) };
-        if nvml.lib().nvmlShutdown.is_ok() {
-            if let Err(e) = nvml.shutdown() {
-                tracing::debug!(error = %e, "nvmlShutdown failed");
-            }
-        } else {
-            // Without the symbol, dropping would panic: leak the handle instead.
-            std::mem::forget(nvml);
-        }
+        release(unsafe { ManuallyDrop::take(&mut self.nvml) });
     }
 }
 
-fn read_device(dev: &nvml_wrapper::Device, index: u32, last_seen: &mut u64) -> GpuSample {
+fn read_device(
+    dev: &Device,
+    index: u32,
+    state: &mut DeviceState,
+    slow: bool,
+    interval: Duration,
+) -> GpuSample {
     let mem = dev.memory_info();
     // GPU_IS_LOST: fallen off the bus.
     let lost = matches!(mem, Err(NvmlError::GpuLost)).then(|| "the driver cannot reach it".to_string());
     let mem = field(index, "memory", mem);
-    let util = field(index, "utilization", dev.utilization_rates());
+    let mig = mig::read(dev, index);
+    let mig_on = mig.as_ref().is_some_and(|m| m.enabled);
+    // With MIG on, device utilisation is not supported: asking only logs noise.
+    let util = if mig_on { None } else { field(index, "utilization", dev.utilization_rates()) };
     let mut processes = Vec::new();
     for (kind, list) in [
         (ProcessKind::Compute, field(index, "compute processes", dev.running_compute_processes())),
@@ -150,17 +189,24 @@ fn read_device(dev: &nvml_wrapper::Device, index: u32, last_seen: &mut u64) -> G
                     UsedGpuMemory::Used(b) => Some(b),
                     UsedGpuMemory::Unavailable => None,
                 },
-                sm_percent: None,
-                container_id: None,
-                command: None,
-                user: None,
-                host: None,
-                gpu_instance: None,
-                compute_instance: None,
+                gpu_instance: p.gpu_instance_id,
+                compute_instance: p.compute_instance_id,
+                ..Default::default()
             });
         }
     }
-    apply_process_utilization(dev, index, last_seen, &mut processes);
+    if mig_on {
+        state.utilization.apply(Reading::Unsupported, 0, &mut processes);
+    } else {
+        let since = state.utilization.since(unix_micros(), interval);
+        match ProcessUtilization::reading(dev.process_utilization_stats(since)) {
+            Ok(r) => state.utilization.apply(r, since, &mut processes),
+            // Left unknown: an error is not "idle".
+            Err(e) => log_unsupported(index, "process utilization", &e),
+        }
+    }
+    let health = health::read(dev, index, state.health.as_ref(), slow);
+    state.health = Some(health.clone());
     GpuSample {
         index,
         name: field(index, "name", dev.name()).unwrap_or_else(|| format!("GPU {index}")),
@@ -177,43 +223,22 @@ fn read_device(dev: &nvml_wrapper::Device, index: u32, last_seen: &mut u64) -> G
         mem_clock_mhz: field(index, "memory clock", dev.clock_info(Clock::Memory)),
         fan_percent: field(index, "fan", dev.fan_speed(0)),
         processes,
-        health: Default::default(),
-        mig: None,
+        health,
+        mig,
         lost,
     }
 }
 
-/// Per-process SM share from the samples newer than the last call. NOT_FOUND means no process
-/// was active in the window: every process then gets 0, not "unknown".
-fn apply_process_utilization(
-    dev: &nvml_wrapper::Device,
-    index: u32,
-    last_seen: &mut u64,
-    processes: &mut [GpuProcess],
-) {
-    let samples = match dev.process_utilization_stats(*last_seen) {
-        Ok(s) => s,
-        Err(NvmlError::NotFound) => Vec::new(),
-        Err(e) => {
-            log_unsupported(index, "process utilization", &e);
-            return;
-        }
-    };
-    let mut latest: HashMap<u32, (u64, u32)> = HashMap::new();
-    for s in &samples {
-        *last_seen = (*last_seen).max(s.timestamp);
-        let e = latest.entry(s.pid).or_insert((0, 0));
-        if s.timestamp >= e.0 {
-            *e = (s.timestamp, s.sm_util);
-        }
-    }
-    for p in processes {
-        p.sm_percent = Some(latest.get(&p.pid).map(|e| e.1).unwrap_or(0));
-    }
+/// NVML's sample timestamps are wall-clock microseconds.
+fn unix_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
 }
 
 /// A field the GPU refuses is None ("n/a" on screen), never an error for the whole GPU.
-fn field<T>(index: u32, what: &str, r: Result<T, NvmlError>) -> Option<T> {
+pub(super) fn field<T>(index: u32, what: &str, r: Result<T, NvmlError>) -> Option<T> {
     match r {
         Ok(v) => Some(v),
         Err(e) => {

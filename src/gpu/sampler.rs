@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc::Sender;
 
-use super::model::GpuSnapshot;
+use super::model::{GpuSnapshot, XidError};
 use super::nvml::{NvmlBackend, describe};
 use crate::clock::unix_now;
 
@@ -23,6 +23,8 @@ pub enum GpuEvent {
         retry_in: Duration,
     },
     Snapshot(GpuSnapshot),
+    /// The driver reported an XID error (from the event watcher thread).
+    Xid(XidError),
 }
 
 pub struct GpuSampler<M> {
@@ -61,6 +63,7 @@ impl<M: From<GpuEvent> + Send + 'static> GpuSampler<M> {
                 }
             };
             tracing::info!(lib = %backend.lib, "NVML loaded");
+            backend.interval = self.refresh;
             loop {
                 match backend.sample(unix_now()) {
                     Ok(snapshot) => {

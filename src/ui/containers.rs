@@ -98,6 +98,11 @@ impl Col {
         })
     }
 
+    /// Its width; SM% widens to hold "idle 42m" while some container holds a GPU idle.
+    fn width(self, sm_wide: bool) -> u16 {
+        if self == Col::Sm && sm_wide { 8 } else { self.min_width() }
+    }
+
     fn flexible(self) -> bool {
         matches!(self, Col::Name | Col::Image)
     }
@@ -105,11 +110,11 @@ impl Col {
 
 /// `name_width`: what the longest name wants (within limits). Other columns drop before the
 /// names are cut: a row is recognised by its name, not by its status.
-fn pick_columns(width: u16, name_width: u16) -> Vec<Col> {
+fn pick_columns(width: u16, name_width: u16, sm_wide: bool) -> Vec<Col> {
     let mut chosen: Vec<Col> = Vec::new();
     let mut used: u16 = 0;
     for col in Col::PRIORITY {
-        let own = if col == Col::Name { name_width.max(col.min_width()) } else { col.min_width() };
+        let own = if col == Col::Name { name_width.max(col.min_width()) } else { col.width(sm_wide) };
         let need = own + u16::from(!chosen.is_empty());
         // The name always shows, truncated if it must be: a row without it is nobody's.
         if used + need <= width || col == Col::Name {
@@ -163,7 +168,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
 
     let (cols, widths) = columns(app, inner.width);
     let header = Row::new(cols.iter().map(|c| Cell::from(c.header()))).style(st.header_row());
-    let flex_width = flexible_width(&cols, inner.width);
+    let flex_width = flexible_width(&cols, inner.width, app.gpu.any_container_idle());
     // The cursor stays visible: scroll just far enough to show it. Only the rows on screen are
     // built, so 500 containers cost what 30 do.
     let visible = usize::from(inner.height.saturating_sub(1)).max(1);
@@ -183,10 +188,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
 /// The columns that fit `width` and their widths: the same for drawing and for clicks.
 fn columns(app: &AppState, width: u16) -> (Vec<Col>, Vec<Constraint>) {
     let longest = app.table.rows().map(|c| c.name.chars().count()).max().unwrap_or(0);
-    let cols = pick_columns(width, u16::try_from(longest.min(24)).unwrap_or(24));
+    let sm_wide = app.gpu.any_container_idle();
+    let cols = pick_columns(width, u16::try_from(longest.min(24)).unwrap_or(24), sm_wide);
     let widths = cols
         .iter()
-        .map(|c| if c.flexible() { Constraint::Fill(1) } else { Constraint::Length(c.min_width()) })
+        .map(|c| if c.flexible() { Constraint::Fill(1) } else { Constraint::Length(c.width(sm_wide)) })
         .collect();
     (cols, widths)
 }
@@ -214,8 +220,8 @@ pub fn hit(app: &AppState, area: Rect, x: u16, y: u16) -> crate::app::Hit {
 
 /// Width each flexible column gets, so long names and images can be cut with an ellipsis rather
 /// than silently.
-fn flexible_width(cols: &[Col], width: u16) -> usize {
-    let fixed: u16 = cols.iter().filter(|c| !c.flexible()).map(|c| c.min_width()).sum();
+fn flexible_width(cols: &[Col], width: u16, sm_wide: bool) -> usize {
+    let fixed: u16 = cols.iter().filter(|c| !c.flexible()).map(|c| c.width(sm_wide)).sum();
     let spacing = cols.len().saturating_sub(1) as u16;
     let flex = cols.iter().filter(|c| c.flexible()).count().max(1) as u16;
     usize::from(width.saturating_sub(fixed + spacing) / flex)
@@ -249,6 +255,9 @@ fn cell<'a>(col: Col, c: &'a Container, app: &AppState, st: &Styles, flex_width:
             Some(u) => Cell::from(Span::styled(bytes(u.memory_used), st.key())),
             None => dash(),
         },
+        Col::Sm if let Some(secs) = app.gpu.container_idle(&c.id).filter(|_| c.state.is_running()) => {
+            Cell::from(Span::styled(format!("idle {}", super::fmt::age(secs as i64)), st.warn()))
+        }
         Col::Sm => match app.gpu.usage_of(c).and_then(|u| u.sm_percent) {
             Some(p) => Cell::from(Span::styled(format!("{p}"), st.load(f64::from(p)))),
             None => dash(),
@@ -317,16 +326,16 @@ mod tests {
 
     #[test]
     fn narrow_panes_keep_the_essential_columns() {
-        assert_eq!(pick_columns(38, 12), vec![Col::Name, Col::Cpu, Col::Mem, Col::GpuMem]);
-        assert_eq!(pick_columns(118, 12).len(), Col::ALL.len());
-        assert_eq!(pick_columns(10, 12), vec![Col::Name]);
+        assert_eq!(pick_columns(38, 12, false), vec![Col::Name, Col::Cpu, Col::Mem, Col::GpuMem]);
+        assert_eq!(pick_columns(118, 12, false).len(), Col::ALL.len());
+        assert_eq!(pick_columns(10, 12, false), vec![Col::Name]);
     }
 
     #[test]
     fn long_names_keep_their_room_before_status() {
         // 80 columns, 22-character names: STATUS goes, the names stay whole.
-        let cols = pick_columns(78, 22);
+        let cols = pick_columns(78, 22, false);
         assert!(cols.contains(&Col::Name) && !cols.contains(&Col::Status), "{cols:?}");
-        assert!(pick_columns(118, 22).contains(&Col::Status));
+        assert!(pick_columns(118, 22, false).contains(&Col::Status));
     }
 }

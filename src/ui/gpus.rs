@@ -8,55 +8,118 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use super::fmt::{bytes, truncate};
+use super::fmt::{age, bytes, truncate};
 use super::theme::Styles;
 use crate::app::{AppState, GpuStatus, Panel};
-use crate::gpu::GpuSample;
+use crate::config::{Action, Hint};
+use crate::gpu::{GpuProcess, GpuSample};
 
-/// Lines the panel wants for `app`'s GPUs: (one line per GPU, two lines per GPU).
+/// Keys of the GPU panel, in its title while it has focus.
+const GPU_HINTS: &[Hint] = &[
+    Hint::new(&[Action::GpuUsers], "containers"),
+    Hint::new(&[Action::GpuDetail], "health"),
+    Hint::new(&[Action::NextIdle], "next idle"),
+];
+
+/// Lines the panel wants for `app`'s GPUs: (one line per GPU, two lines per GPU), each plus a
+/// line per MIG instance.
 pub fn wanted_height(app: &AppState) -> (u16, u16) {
     match app.gpu.status {
         GpuStatus::Up if app.gpu.count() > 0 => {
             let n = app.gpu.count() as u16;
-            (n + 2, 2 * n + 2)
+            let mig = mig_lines(app) as u16;
+            (n + mig + 2, 2 * n + mig + 2)
         }
         _ => (3, 4),
     }
 }
 
-/// (rows per GPU, GPUs shown, first GPU shown) in a panel of `area`.
-fn rows(app: &AppState, area: Rect) -> (usize, usize, usize) {
+fn mig_instances(g: &GpuSample) -> usize {
+    g.mig.as_ref().filter(|m| m.enabled).map_or(0, |m| m.instances.len())
+}
+
+fn mig_lines(app: &AppState) -> usize {
+    app.gpu.snapshot.as_ref().map_or(0, |s| s.gpus.iter().map(mig_instances).sum())
+}
+
+/// How the panel lays out in `area`: detail lines, MIG sub-rows, and the first GPU shown.
+struct Rows {
+    detail: bool,
+    mig: bool,
+    first: usize,
+    visible: usize,
+}
+
+impl Rows {
+    fn height_of(&self, g: &GpuSample) -> usize {
+        1 + usize::from(self.detail) + if self.mig { mig_instances(g) } else { 0 }
+    }
+}
+
+fn rows(app: &AppState, area: Rect) -> Rows {
     let n = app.gpu.count();
     let inner_height = usize::from(area.height.saturating_sub(2));
-    let per_gpu = if n > 0 && inner_height >= 2 * n { 2 } else { 1 };
-    let visible = (inner_height / per_gpu).max(1);
+    let mig = mig_lines(app);
+    // Sub-rows before detail lines: which instance holds what matters more than clocks.
+    let show_mig = mig > 0 && inner_height >= n + mig;
+    let detail = n > 0 && inner_height >= 2 * n + if show_mig { mig } else { 0 };
+    let mut r = Rows { detail, mig: show_mig, first: 0, visible: 0 };
+    let gpus: &[GpuSample] = app.gpu.snapshot.as_ref().map_or(&[], |s| &s.gpus);
     // Scroll so the selected GPU stays in view when not all fit.
-    let first = app.gpu.selected.saturating_sub(visible - 1).min(n.saturating_sub(visible));
-    (per_gpu, visible, first)
+    let fits_from = |r: &Rows, first: usize| {
+        let mut used = 0;
+        let mut count = 0;
+        for g in gpus.iter().skip(first) {
+            used += r.height_of(g);
+            if used > inner_height && count > 0 {
+                break;
+            }
+            count += 1;
+        }
+        count.max(1)
+    };
+    let mut first = 0;
+    while first < app.gpu.selected && first + fits_from(&r, first) <= app.gpu.selected {
+        first += 1;
+    }
+    r.first = first;
+    r.visible = fits_from(&r, first);
+    r
 }
 
 /// The GPU (by position in the panel) drawn at screen row `y`.
 pub fn row_at(app: &AppState, area: Rect, y: u16) -> Option<usize> {
-    let (per_gpu, _, first) = rows(app, area);
-    let line = usize::from(y.checked_sub(area.y + 1)?);
-    let i = first + line / per_gpu;
-    (i < app.gpu.count()).then_some(i)
+    let r = rows(app, area);
+    let mut line = usize::from(y.checked_sub(area.y + 1)?);
+    let gpus = &app.gpu.snapshot.as_ref()?.gpus;
+    for (i, g) in gpus.iter().enumerate().skip(r.first).take(r.visible) {
+        let h = r.height_of(g);
+        if line < h {
+            return Some(i);
+        }
+        line -= h;
+    }
+    None
 }
 
 pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
     let focused = app.focus == Panel::Gpus;
     let n = app.gpu.count();
-    let (per_gpu, visible, first) = rows(app, area);
-    let detail = per_gpu == 2;
+    let layout = rows(app, area);
+    let (visible, first, detail) = (layout.visible, layout.first, layout.detail);
     let title = match n {
         0 => " GPUs ".to_string(),
         n if visible >= n => format!(" GPUs {n} "),
         n => format!(" GPUs {}-{} of {n} (Tab, j/k scroll) ", first, (first + visible).min(n) - 1),
     };
-    let block = Block::default()
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(st.border(focused))
         .title(Span::styled(title, st.title()));
+    if focused && n > 0 {
+        let hints = format!(" {} ", app.keymap.hint_line(GPU_HINTS));
+        block = block.title(Line::from(Span::styled(hints, st.dim())).right_aligned());
+    }
     let inner = block.inner(area);
     f.render_widget(block, area);
     if inner.height == 0 {
@@ -119,6 +182,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         if detail {
             lines.push(if g.lost.is_some() { Line::from("") } else { detail_line(g, app, st) });
         }
+        if layout.mig {
+            lines.extend(super::gpu_badges::mig_rows(g, app, st, inner.width));
+        }
     }
     f.render_widget(Paragraph::new(lines), inner);
 }
@@ -128,7 +194,7 @@ fn na(st: &Styles) -> Span<'static> {
 }
 
 /// "NVIDIA H100 80GB HBM3" → "H100 80GB HBM3": every GPU here is NVIDIA.
-fn short_name(name: &str) -> &str {
+pub(super) fn short_name(name: &str) -> &str {
     name.strip_prefix("NVIDIA ").unwrap_or(name)
 }
 
@@ -148,7 +214,7 @@ pub fn spark(values: &VecDeque<u8>, width: usize) -> String {
     s
 }
 
-fn mem_text(g: &GpuSample) -> String {
+pub(super) fn mem_text(g: &GpuSample) -> String {
     match (g.memory_used, g.memory_total) {
         (Some(u), Some(t)) => format!("{}/{}", bytes(u), bytes(t)),
         (None, Some(t)) => format!("?/{}", bytes(t)),
@@ -156,7 +222,7 @@ fn mem_text(g: &GpuSample) -> String {
     }
 }
 
-fn pct(v: Option<u32>, st: &Styles) -> Span<'static> {
+pub(super) fn pct(v: Option<u32>, st: &Styles) -> Span<'static> {
     match v {
         Some(p) => Span::styled(format!("{p:>3}%"), st.load(f64::from(p))),
         None => Span::styled("n/a ", st.dim()),
@@ -179,11 +245,18 @@ fn power(g: &GpuSample) -> String {
 }
 
 /// Who is on this GPU, biggest first: containers by name, host processes by command and user,
-/// each with its memory and SM share on this GPU ("train 40GiB 71%").
-fn users(g: &GpuSample, app: &AppState) -> Vec<String> {
-    // (label, memory, sm%) per container or host process.
-    let mut rows: Vec<(String, u64, Option<u32>)> = Vec::new();
-    for p in &g.processes {
+/// each with its memory and SM share on this GPU ("train 40GiB 71%"), or how long it has held
+/// that memory idle ("train 40GiB idle 42m").
+pub(super) fn users<'a>(processes: impl IntoIterator<Item = &'a GpuProcess>, app: &AppState) -> Vec<String> {
+    struct Row {
+        label: String,
+        mem: u64,
+        sm: Option<u32>,
+        /// Idle seconds while every process of the row is idle-held.
+        idle: Option<u64>,
+    }
+    let mut rows: Vec<Row> = Vec::new();
+    for p in processes {
         let container = p.container_id.as_ref().map(|id| (id, app.table.all().iter().find(|c| &c.id == id)));
         let label = match container {
             // NVML can list a process after its container stopped: nobody's now.
@@ -198,28 +271,31 @@ fn users(g: &GpuSample, app: &AppState) -> Vec<String> {
             ),
         };
         let mem = p.memory_used.unwrap_or(0);
-        match rows.iter_mut().find(|r| r.0 == label && p.container_id.is_some()) {
+        let idle = app.gpu.idle_held(p, app.idle_after);
+        match rows.iter_mut().find(|r| r.label == label && p.container_id.is_some()) {
             Some(r) => {
-                r.1 += mem;
-                r.2 = match (r.2, p.sm_percent) {
+                r.mem += mem;
+                r.sm = match (r.sm, p.sm_percent) {
                     (Some(a), Some(b)) => Some(a + b),
                     (a, b) => a.or(b),
                 };
+                r.idle = r.idle.zip(idle).map(|(a, b)| a.min(b));
             }
-            None => rows.push((label, mem, p.sm_percent)),
+            None => rows.push(Row { label, mem, sm: p.sm_percent, idle }),
         }
     }
-    rows.sort_by_key(|r| std::cmp::Reverse(r.1));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.mem));
     rows.into_iter()
-        .map(|(label, mem, sm)| match sm {
-            Some(sm) => format!("{label} {} {sm}%", bytes(mem)),
-            None => format!("{label} {}", bytes(mem)),
+        .map(|r| match (r.idle, r.sm) {
+            (Some(secs), _) => format!("{} {} idle {}", r.label, bytes(r.mem), age(secs as i64)),
+            (None, Some(sm)) => format!("{} {} {sm}%", r.label, bytes(r.mem)),
+            (None, None) => format!("{} {}", r.label, bytes(r.mem)),
         })
         .collect()
 }
 
 fn users_span(g: &GpuSample, app: &AppState, st: &Styles, width: usize) -> Span<'static> {
-    let list = users(g, app);
+    let list = users(&g.processes, app);
     if list.is_empty() {
         return Span::styled("idle", st.dim());
     }
@@ -239,6 +315,7 @@ fn wide_line(g: &GpuSample, app: &AppState, st: &Styles, width: u16) -> Line<'st
         temp(g.temperature_c, st),
         Span::raw(format!(" {:>10} ", power(g))),
     ];
+    spans.extend(super::gpu_badges::badges(g, app, st));
     let used: usize = spans.iter().map(|s| s.width()).sum();
     let rest = usize::from(width).saturating_sub(used + 2);
     spans.push(Span::styled("│ ", st.dim()));
@@ -266,6 +343,7 @@ fn compact_line(g: &GpuSample, app: &AppState, st: &Styles, width: u16) -> Line<
         temp(g.temperature_c, st),
         Span::raw(" "),
     ];
+    spans.extend(super::gpu_badges::badges(g, app, st));
     let used: usize = spans.iter().map(|s| s.width()).sum();
     spans.push(users_span(g, app, st, usize::from(width).saturating_sub(used)));
     Line::from(spans)

@@ -24,6 +24,13 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         spans.push(Span::styled(format!("⚠ GPU{s} {} lost", lost.join(",")), st.error()));
         spans.push(Span::raw(" │ "));
     }
+    let unseen = app.alerts.unseen_count();
+    if let Some(newest) = app.alerts.unseen().next_back() {
+        let more = if unseen > 1 { format!(" (+{} more)", unseen - 1) } else { String::new() };
+        spans.push(Span::styled(format!("⚠ {}{more} ", newest.text), st.error()));
+        spans.push(Span::styled(app.keymap.label(Action::AckAlerts), st.key()));
+        spans.push(Span::raw(" seen │ "));
+    }
     if let Some(w) = &app.disk_warning {
         spans.push(Span::styled(w.clone(), st.error()));
         spans.push(Span::raw(" │ "));

@@ -5,6 +5,8 @@ mod dialogs;
 mod disk;
 pub mod fmt;
 mod footer;
+mod gpu_badges;
+mod gpu_detail;
 mod gpus;
 mod header;
 mod help;
@@ -68,6 +70,11 @@ pub fn draw(f: &mut Frame, app: &AppState) {
         }
         Mode::Disk(view) => {
             disk::draw(f, body, app, view, &st);
+            footer::draw(f, footer_area, app, &st);
+            return;
+        }
+        Mode::GpuDetail(view) => {
+            gpu_detail::draw(f, body, app, view, &st);
             footer::draw(f, footer_area, app, &st);
             return;
         }

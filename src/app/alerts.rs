@@ -1,0 +1,184 @@
+//! Alerts: GPU conditions worth interrupting for (hot, memory nearly full, XID, uncorrected ECC,
+//! GPU memory held idle). Each is raised once when its condition starts, stays in the header
+//! until the user marks alerts seen, and is kept (bounded) for the GPU detail view.
+
+use std::collections::{HashSet, VecDeque};
+use std::time::Duration;
+
+use crate::config::Alerts;
+use crate::gpu::idle::{IdleTracker, ProcessKey, key};
+use crate::gpu::{GpuSnapshot, XidError};
+
+/// Alerts kept: enough for a bad night, bounded for a dashboard left open for weeks.
+pub const KEPT: usize = 100;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    pub text: String,
+    /// Unix seconds.
+    pub at: i64,
+    pub gpu: Option<u32>,
+    pub seen: bool,
+}
+
+/// A condition that raises one alert while it lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Condition {
+    Hot(u32),
+    MemoryFull(u32),
+    Ecc(u32),
+    Idle(ProcessKey),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AlertState {
+    /// Newest last.
+    pub list: VecDeque<Alert>,
+    active: HashSet<Condition>,
+}
+
+impl AlertState {
+    pub fn unseen(&self) -> impl DoubleEndedIterator<Item = &Alert> {
+        self.list.iter().filter(|a| !a.seen)
+    }
+
+    pub fn unseen_count(&self) -> usize {
+        self.unseen().count()
+    }
+
+    /// Marks every alert seen; returns whether any was unseen.
+    pub fn ack(&mut self) -> bool {
+        let any = self.list.iter().any(|a| !a.seen);
+        for a in &mut self.list {
+            a.seen = true;
+        }
+        any
+    }
+
+    fn raise(&mut self, text: String, gpu: Option<u32>, at: i64) {
+        if self.list.len() == KEPT {
+            self.list.pop_front();
+        }
+        self.list.push_back(Alert { text, at, gpu, seen: false });
+    }
+
+    /// Checks a snapshot against the thresholds; returns how many alerts were raised.
+    /// `holder` names the container (or user) of an idle-held process.
+    pub fn evaluate(
+        &mut self,
+        cfg: &Alerts,
+        snap: &GpuSnapshot,
+        idle: &IdleTracker,
+        idle_after: Duration,
+        holder: impl Fn(&crate::gpu::GpuProcess) -> String,
+    ) -> usize {
+        let mut now_true = HashSet::new();
+        let mut raised = Vec::new();
+        for g in &snap.gpus {
+            let i = g.index;
+            if cfg.temperature_c > 0
+                && let Some(t) = g.temperature_c.filter(|t| *t >= cfg.temperature_c)
+            {
+                now_true.insert(Condition::Hot(i));
+                raised.push((Condition::Hot(i), format!("GPU {i} at {t}°C"), i));
+            }
+            if cfg.memory_percent > 0.0
+                && let Some(p) = g.memory_percent().filter(|p| *p >= cfg.memory_percent)
+            {
+                now_true.insert(Condition::MemoryFull(i));
+                raised.push((Condition::MemoryFull(i), format!("GPU {i} memory {p:.0}% full"), i));
+            }
+            if cfg.ecc_uncorrected
+                && let Some(n) = g.health.ecc_volatile.uncorrected.filter(|n| *n > 0)
+            {
+                now_true.insert(Condition::Ecc(i));
+                raised.push((Condition::Ecc(i), format!("GPU {i}: {n} uncorrected ECC errors"), i));
+            }
+            if cfg.idle_held {
+                for p in &g.processes {
+                    let Some(secs) = idle.idle_seconds(p, snap.at).filter(|s| *s >= idle_after.as_secs())
+                    else {
+                        continue;
+                    };
+                    let c = Condition::Idle(key(p));
+                    now_true.insert(c);
+                    let mem = p.memory_used.map(crate::ui::fmt::bytes).unwrap_or_default();
+                    raised.push((
+                        c,
+                        format!(
+                            "{} holds {mem} on GPU {i} idle for {}",
+                            holder(p),
+                            crate::ui::fmt::age(secs as i64)
+                        ),
+                        i,
+                    ));
+                }
+            }
+        }
+        let mut raised_now = 0;
+        for (c, text, gpu) in raised {
+            if !self.active.contains(&c) {
+                self.raise(text, Some(gpu), snap.at);
+                raised_now += 1;
+            }
+        }
+        self.active = now_true;
+        raised_now
+    }
+
+    /// A new XID error: always an alert (when XID alerts are on).
+    pub fn xid(&mut self, cfg: &Alerts, x: &XidError) -> bool {
+        if !cfg.xid {
+            return false;
+        }
+        self.raise(
+            format!("GPU {} XID {}{}", x.gpu_index, x.xid, xid_meaning(x.xid)),
+            Some(x.gpu_index),
+            x.at,
+        );
+        true
+    }
+}
+
+/// What the common XIDs mean, from NVIDIA's XID catalogue, for the alert text.
+pub fn xid_meaning(xid: u64) -> &'static str {
+    match xid {
+        13 => " (graphics engine exception)",
+        31 => " (GPU memory page fault)",
+        43 => " (GPU stopped processing)",
+        45 => " (preemptive cleanup)",
+        48 => " (double-bit ECC error)",
+        63 | 64 => " (ECC page retirement / row remap)",
+        74 => " (NVLink error)",
+        79 => " (fallen off the bus)",
+        92 => " (high single-bit ECC rate)",
+        94 | 95 => " (contained / uncontained ECC error)",
+        119 | 120 => " (GSP error)",
+        _ => "",
+    }
+}
+
+impl super::AppState {
+    /// Checks the latest GPU snapshot against the alert rules; returns how many were raised.
+    pub(super) fn evaluate_alerts(&mut self) -> usize {
+        let Some(snap) = self.gpu.snapshot.as_ref() else { return 0 };
+        let table = &self.table;
+        let holder = |p: &crate::gpu::GpuProcess| match &p.container_id {
+            Some(id) => match table.all().iter().find(|c| &c.id == id) {
+                Some(c) => format!("container {}", c.name),
+                None => format!("container {}", id.short()),
+            },
+            None => format!("{}({})", p.user.as_deref().unwrap_or("?"), p.command.as_deref().unwrap_or("?")),
+        };
+        let raised = self.alerts.evaluate(&self.alert_rules, snap, &self.gpu.idle, self.idle_after, holder);
+        if raised > 0 {
+            self.dirty = true;
+        }
+        raised
+    }
+
+    /// The terminal bell for `raised` new alerts, when the user asked for it.
+    pub(super) fn bell(&self, raised: usize) -> Vec<crate::msg::Command> {
+        if raised > 0 && self.alert_rules.bell { vec![crate::msg::Command::Bell] } else { Vec::new() }
+    }
+}

@@ -1,0 +1,81 @@
+//! The GPU detail view (`i`): one GPU's health, clocks, PCIe link, MIG instances and XIDs, and
+//! the keys that reach it from the main screen (next idle holder, marking alerts seen).
+
+use super::{AppState, Level, Mode, Outcome, Panel};
+use crate::config::{Action, Hint};
+
+/// The view's key hints, in its title.
+pub const HINTS: &[Hint] = &[
+    Hint::new(&[Action::Down, Action::Up], "scroll"),
+    Hint::new(&[Action::GpuDetail], "next GPU"),
+    Hint::new(&[Action::AckAlerts], "alerts seen"),
+    Hint::new(&[Action::Back], "back"),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GpuDetailView {
+    /// The GPU by position in the panel (its NVML index may differ after a GPU is lost).
+    pub position: usize,
+    pub scroll: u16,
+}
+
+impl GpuDetailView {
+    pub fn handle_key(&mut self, action: Option<Action>, gpus: usize) -> Outcome {
+        match action {
+            Some(Action::Down) => self.scroll = self.scroll.saturating_add(1),
+            Some(Action::Up) => self.scroll = self.scroll.saturating_sub(1),
+            Some(Action::GpuDetail) if gpus > 0 => {
+                self.position = (self.position + 1) % gpus;
+                self.scroll = 0;
+            }
+            Some(Action::Back) => return Outcome::close(),
+            _ => {}
+        }
+        Outcome::stay()
+    }
+}
+
+/// `i`: the detail view of the GPU under the GPU panel's cursor.
+pub fn open(app: &mut AppState) {
+    if app.gpu.count() == 0 {
+        app.set_status(Level::Info, "no GPU to show: NVML reports none (or is not loaded)");
+        return;
+    }
+    app.mode = Mode::GpuDetail(GpuDetailView { position: app.gpu.selected, scroll: 0 });
+}
+
+/// `I`: the cursor to the next container (after the selected one, wrapping) that holds GPU
+/// memory at 0 % SM for at least `idle_gpu_after`.
+pub fn next_idle(app: &mut AppState) {
+    let rows: Vec<(crate::docker::ContainerId, String)> =
+        app.table.rows().map(|c| (c.id.clone(), c.name.clone())).collect();
+    let start = app.table.selected_index().map_or(0, |s| s + 1);
+    let found = (0..rows.len())
+        .map(|k| (start + k) % rows.len().max(1))
+        .find_map(|i| app.gpu.container_idle(&rows[i].0).map(|secs| (i, secs)));
+    match found {
+        Some((i, secs)) => {
+            app.focus = Panel::Containers;
+            app.table.select(i);
+            let name = &rows[i].1;
+            app.set_status(
+                Level::Info,
+                format!("{name} holds GPU memory at 0% SM for {}", crate::ui::fmt::age(secs as i64)),
+            );
+        }
+        None => {
+            let after = humantime::format_duration(app.idle_after);
+            let text = format!("no container shown holds GPU memory idle for {after} (idle_gpu_after)");
+            app.set_status(Level::Info, text);
+        }
+    }
+}
+
+/// `!`: the header stops showing the alerts.
+pub fn ack_alerts(app: &mut AppState) {
+    if app.alerts.ack() {
+        app.set_status(Level::Info, "alerts marked seen (the GPU detail view keeps the list)");
+    } else {
+        app.set_status(Level::Info, "no new alerts");
+    }
+}

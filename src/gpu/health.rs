@@ -1,0 +1,155 @@
+//! GPU health from NVML: ECC counters, retired pages / remapped rows, clock event (throttle)
+//! reasons, the PCIe link and the maximum clocks. Every field is read on its own and is None
+//! where the GPU does not support it.
+//!
+//! Counters that move rarely (ECC, retirements, maxima) cost a driver round trip each; they are
+//! read every `SLOW_EVERY` samples and kept in between, so a full sample of 8 GPUs stays cheap.
+
+use nvml_wrapper::Device;
+use nvml_wrapper::enum_wrappers::device::{Clock, EccCounter, MemoryError, RetirementCause};
+
+use super::model::{EccCounts, GpuHealth, RemappedRows};
+use super::nvml::field;
+
+/// Samples between two reads of the slow-moving counters (10 s at the default refresh).
+pub const SLOW_EVERY: u64 = 10;
+
+/// Clock event reasons that mean the GPU is held back (NVML's nvmlClocksEventReason* bits),
+/// with the words shown. GPU idle (0x1) and application clocks (0x2) are normal and left out.
+pub const THROTTLE_REASONS: [(u64, &str); 8] = [
+    (0x4, "sw power cap"),
+    (0x8, "hw slowdown"),
+    (0x10, "sync boost"),
+    (0x20, "sw thermal"),
+    (0x40, "hw thermal"),
+    (0x80, "hw power brake"),
+    (0x100, "display clocks"),
+    (0x4000_0000_0000_0000, "unknown"),
+];
+
+/// The reasons in `bits` that hold the clocks down, in words.
+pub fn throttle_names(bits: u64) -> Vec<&'static str> {
+    THROTTLE_REASONS.iter().filter(|(b, _)| bits & b != 0).map(|(_, n)| *n).collect()
+}
+
+/// Reads `dev`'s health. `previous` supplies the slow counters when `slow` is false.
+pub fn read(dev: &Device, index: u32, previous: Option<&GpuHealth>, slow: bool) -> GpuHealth {
+    let mut h = match (slow, previous) {
+        (false, Some(p)) => p.clone(),
+        _ => read_slow(dev, index),
+    };
+    h.throttle_reasons =
+        field(index, "clock event reasons", dev.current_throttle_reasons()).map(|r| r.bits());
+    h.pcie_gen = field(index, "PCIe generation", dev.current_pcie_link_gen());
+    h.pcie_width = field(index, "PCIe width", dev.current_pcie_link_width());
+    h
+}
+
+fn read_slow(dev: &Device, index: u32) -> GpuHealth {
+    let ecc = |counter, what| EccCounts {
+        corrected: field(index, what, dev.total_ecc_errors(MemoryError::Corrected, counter)),
+        uncorrected: field(index, what, dev.total_ecc_errors(MemoryError::Uncorrected, counter)),
+    };
+    let retired = [RetirementCause::MultipleSingleBitEccErrors, RetirementCause::DoubleBitEccError]
+        .into_iter()
+        .map(|cause| field(index, "retired pages", dev.retired_pages(cause)).map(|p| p.len() as u32))
+        .try_fold(0u32, |sum, n| n.map(|n| sum + n));
+    GpuHealth {
+        ecc_volatile: ecc(EccCounter::Volatile, "volatile ECC"),
+        ecc_aggregate: ecc(EccCounter::Aggregate, "aggregate ECC"),
+        retired_pages: retired,
+        retired_pending: field(index, "pending retirement", dev.are_pages_pending_retired()),
+        remapped_rows: remapped_rows(dev, index),
+        throttle_reasons: None,
+        pcie_gen: None,
+        pcie_gen_max: field(index, "PCIe max generation", dev.max_pcie_link_gen()),
+        pcie_width: None,
+        pcie_width_max: field(index, "PCIe max width", dev.max_pcie_link_width()),
+        sm_clock_max_mhz: field(index, "SM max clock", dev.max_clock_info(Clock::SM)),
+        mem_clock_max_mhz: field(index, "memory max clock", dev.max_clock_info(Clock::Memory)),
+    }
+}
+
+/// nvml-wrapper 0.13 has no method for nvmlDeviceGetRemappedRows, so it is called through the
+/// wrapper's loaded symbol table.
+fn remapped_rows(dev: &Device, index: u32) -> Option<RemappedRows> {
+    let sym = match dev.nvml().lib().nvmlDeviceGetRemappedRows.as_ref() {
+        Ok(sym) => sym,
+        Err(e) => {
+            tracing::trace!(index, error = %e, "no nvmlDeviceGetRemappedRows");
+            return None;
+        }
+    };
+    let (mut corr, mut unc, mut pending, mut failed) = (0u32, 0u32, 0u32, 0u32);
+    // SAFETY: the handle is live for `dev`'s lifetime and the out-pointers are valid u32s.
+    let rc = unsafe { sym(dev.handle(), &mut corr, &mut unc, &mut pending, &mut failed) };
+    if rc != 0 {
+        tracing::trace!(index, rc, "remapped rows not available");
+        return None;
+    }
+    Some(RemappedRows { correctable: corr, uncorrectable: unc, pending: pending != 0, failed: failed != 0 })
+}
+
+/// What is wrong with a GPU, in a few words each, for badges and alerts. Empty: healthy (or
+/// nothing is known).
+pub fn problems(h: &GpuHealth) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(n) = h.ecc_volatile.uncorrected.filter(|n| *n > 0) {
+        out.push(format!("ECC uncorrected {n}"));
+    }
+    if h.retired_pending == Some(true) || h.remapped_rows.is_some_and(|r| r.pending) {
+        out.push("reset needed".into());
+    }
+    if h.remapped_rows.is_some_and(|r| r.failed) {
+        out.push("row remap failed".into());
+    }
+    if let Some(bits) = h.throttle_reasons {
+        for name in throttle_names(bits) {
+            if name != "sync boost" && name != "display clocks" {
+                out.push(format!("throttled: {name}"));
+            }
+        }
+    }
+    if let (Some(cur), Some(max)) = (h.pcie_width, h.pcie_width_max)
+        && cur > 0
+        && cur < max
+    {
+        out.push(format!("PCIe x{cur} of x{max}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_name_what_needs_attention_and_ignore_normal_states() {
+        let healthy = GpuHealth {
+            ecc_volatile: EccCounts { corrected: Some(12), uncorrected: Some(0) },
+            throttle_reasons: Some(0x1 | 0x10),
+            pcie_width: Some(16),
+            pcie_width_max: Some(16),
+            ..Default::default()
+        };
+        assert!(problems(&healthy).is_empty(), "{:?}", problems(&healthy));
+        let sick = GpuHealth {
+            ecc_volatile: EccCounts { corrected: None, uncorrected: Some(2) },
+            remapped_rows: Some(RemappedRows { pending: true, ..Default::default() }),
+            throttle_reasons: Some(0x40 | 0x4),
+            pcie_width: Some(8),
+            pcie_width_max: Some(16),
+            ..Default::default()
+        };
+        assert_eq!(
+            problems(&sick),
+            [
+                "ECC uncorrected 2",
+                "reset needed",
+                "throttled: sw power cap",
+                "throttled: hw thermal",
+                "PCIe x8 of x16"
+            ]
+        );
+    }
+}

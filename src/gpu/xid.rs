@@ -1,0 +1,129 @@
+//! XID errors: the driver announces them through an NVML event set. Waiting on the set blocks,
+//! so it has its own thread (and its own NVML handle: init is reference-counted), and the
+//! sampler never waits on it.
+
+use std::path::PathBuf;
+
+use nvml_wrapper::Nvml;
+use nvml_wrapper::bitmasks::event::EventTypes;
+use nvml_wrapper::enums::event::XidError as NvmlXid;
+use nvml_wrapper::error::NvmlError;
+use tokio::sync::mpsc::Sender;
+
+use super::model::XidError;
+use super::nvml::{describe, open_library, release};
+use super::sampler::{GpuEvent, RETRY};
+use crate::clock::unix_now;
+
+/// How long one wait lasts: bounds how late the thread notices that the program is ending.
+const WAIT_MS: u32 = 500;
+
+pub struct XidWatcher<M> {
+    pub lib: Option<PathBuf>,
+    pub tx: Sender<M>,
+}
+
+/// Why the watcher stopped for good.
+#[derive(Debug, PartialEq, Eq)]
+enum End {
+    /// The receiver is gone: the program is ending.
+    Closed,
+    /// No GPU takes XID events (or the library lacks the event calls): nothing to wait for.
+    Unsupported(String),
+}
+
+impl<M: From<GpuEvent> + Send + 'static> XidWatcher<M> {
+    pub fn spawn(self) -> std::io::Result<std::thread::JoinHandle<()>> {
+        std::thread::Builder::new().name("nvml-xid".into()).spawn(move || self.run())
+    }
+
+    fn run(self) {
+        loop {
+            match open_library(self.lib.as_deref()) {
+                Ok((nvml, _)) => {
+                    let end = self.watch(&nvml);
+                    release(nvml);
+                    match end {
+                        Ok(End::Closed) => return,
+                        Ok(End::Unsupported(why)) => {
+                            tracing::info!(%why, "XID events not watched");
+                            return;
+                        }
+                        Err(e) => tracing::debug!(error = %describe(&e), "XID watch failed; reopening"),
+                    }
+                }
+                // The sampler reports a missing driver; this thread just tries again later.
+                Err(e) => tracing::debug!(error = %e, "XID watcher cannot open NVML"),
+            }
+            if self.tx.is_closed() {
+                return;
+            }
+            std::thread::sleep(RETRY);
+        }
+    }
+
+    fn watch(&self, nvml: &Nvml) -> Result<End, NvmlError> {
+        for sym in [
+            nvml.lib().nvmlEventSetCreate.is_ok(),
+            nvml.lib().nvmlEventSetFree.is_ok(),
+            nvml.lib().nvmlEventSetWait_v2.is_ok(),
+            nvml.lib().nvmlDeviceRegisterEvents.is_ok(),
+        ] {
+            // The wrapper's EventSet frees itself through a symbol it expects to exist.
+            if !sym {
+                return Ok(End::Unsupported("the NVML library lacks the event calls".into()));
+            }
+        }
+        let mut set = Some(nvml.create_event_set()?);
+        let mut watched = 0;
+        for index in 0..nvml.device_count()? {
+            let dev = nvml.device_by_index(index)?;
+            let supported = dev.supported_event_types().map(|t| t.contains(EventTypes::CRITICAL_XID_ERROR));
+            if !matches!(supported, Ok(true)) {
+                continue;
+            }
+            let Some(s) = set.take() else { break };
+            match dev.register_events(EventTypes::CRITICAL_XID_ERROR, s) {
+                Ok(s) => {
+                    set = Some(s);
+                    watched += 1;
+                }
+                Err(e) => {
+                    tracing::debug!(index, error = %e.error, "cannot register XID events");
+                    // A failed registration frees the set: start a new one for the others.
+                    set = Some(nvml.create_event_set()?);
+                }
+            }
+        }
+        let set = match set {
+            Some(s) if watched > 0 => s,
+            _ => return Ok(End::Unsupported("no GPU reports XID events".into())),
+        };
+        tracing::info!(gpus = watched, "watching XID events");
+        loop {
+            if self.tx.is_closed() {
+                return Ok(End::Closed);
+            }
+            match set.wait(WAIT_MS) {
+                Ok(data) => {
+                    let xid = match data.event_data {
+                        Some(NvmlXid::Value(v)) => v,
+                        Some(NvmlXid::Unknown) | None => continue,
+                    };
+                    let event = XidError {
+                        gpu_index: data.device.index().unwrap_or(u32::MAX),
+                        gpu_uuid: data.device.uuid().unwrap_or_default(),
+                        xid,
+                        at: unix_now(),
+                    };
+                    tracing::warn!(gpu = event.gpu_index, xid, "XID error");
+                    if self.tx.blocking_send(M::from(GpuEvent::Xid(event))).is_err() {
+                        return Ok(End::Closed);
+                    }
+                }
+                Err(NvmlError::Timeout) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
