@@ -243,11 +243,14 @@ impl GpuState {
         self.snapshot.as_ref().map(|s| s.gpus.len()).unwrap_or(0)
     }
 
-    /// (index, uuid) of each GPU, for resolving container GPU requests.
+    /// (index, uuid) of each GPU in panel order, then (parent index, uuid) of each MIG
+    /// instance, for resolving container GPU requests (`MIG-<uuid>` maps to its parent).
     pub fn ids(&self) -> Vec<(u32, &str)> {
-        self.snapshot
-            .as_ref()
-            .map(|s| s.gpus.iter().map(|g| (g.index, g.uuid.as_str())).collect())
-            .unwrap_or_default()
+        let Some(s) = self.snapshot.as_ref() else { return Vec::new() };
+        let gpus = s.gpus.iter().map(|g| (g.index, g.uuid.as_str()));
+        let migs = s.gpus.iter().flat_map(|g| {
+            g.mig.iter().flat_map(move |m| m.instances.iter().map(move |i| (g.index, i.uuid.as_str())))
+        });
+        gpus.chain(migs).collect()
     }
 }

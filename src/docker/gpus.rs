@@ -82,7 +82,8 @@ impl GpuRequest {
                 .map(|r| match r {
                     GpuRef::Index(i) => Some(*i),
                     GpuRef::Uuid(u) => gpus.iter().find(|g| g.1 == u).map(|g| g.0),
-                    GpuRef::Other(_) => None,
+                    // A MIG device (`MIG-<uuid>`) resolves to its parent when the list has it.
+                    GpuRef::Other(o) => gpus.iter().find(|g| g.1 == o).map(|g| g.0),
                 })
                 .collect(),
         }

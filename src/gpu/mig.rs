@@ -67,7 +67,7 @@ fn instance_id(mig: &Device, index: u32, which: Which) -> Option<u32> {
 }
 
 /// The instance a process with these IDs runs in.
-pub fn instance_of<'a>(state: &'a MigState, gi: Option<u32>, ci: Option<u32>) -> Option<&'a MigInstance> {
+pub fn instance_of(state: &MigState, gi: Option<u32>, ci: Option<u32>) -> Option<&MigInstance> {
     let gi = gi?;
     state.instances.iter().find(|m| m.gpu_instance == Some(gi) && (ci.is_none() || m.compute_instance == ci))
 }

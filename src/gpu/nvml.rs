@@ -109,7 +109,7 @@ impl NvmlBackend {
 
     pub fn sample(&mut self, at: i64) -> Result<GpuSnapshot, NvmlError> {
         let count = self.nvml.device_count()?;
-        let slow = self.samples % health::SLOW_EVERY == 0;
+        let slow = self.samples.is_multiple_of(health::SLOW_EVERY);
         self.samples += 1;
         let mut gpus = Vec::with_capacity(count as usize);
         let mut live_pids = std::collections::HashSet::new();

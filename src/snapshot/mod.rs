@@ -1,6 +1,7 @@
 //! `gpudock snapshot`: one sample of every GPU and container, printed as JSON or a plain table.
 //! It always exits 0 with a document: what is unavailable says so in the document.
 
+mod health;
 mod text;
 
 use std::collections::HashMap;
@@ -62,6 +63,9 @@ pub struct GpuDoc {
     pub fan_percent: Option<u32>,
     /// Why the GPU is lost (the driver cannot reach it); null when it is fine.
     pub lost: Option<String>,
+    pub health: health::HealthDoc,
+    /// Null when the GPU does not support MIG.
+    pub mig: Option<health::MigDoc>,
     pub processes: Vec<ProcessDoc>,
 }
 
@@ -76,6 +80,12 @@ pub struct ProcessDoc {
     pub container_name: Option<String>,
     pub command: Option<String>,
     pub user: Option<String>,
+    /// MIG instance the process runs in; null outside MIG.
+    pub gpu_instance_id: Option<u32>,
+    pub compute_instance_id: Option<u32>,
+    /// Seconds it has held GPU memory at 0 % SM. Idleness needs watching over time, so a
+    /// one-shot snapshot leaves it null; `gpudock export` and the dashboard know it.
+    pub idle_seconds: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -150,6 +160,12 @@ fn gpu_part(lib: Option<&Path>) -> (NvmlStatus, Option<GpuSnapshot>) {
         }
         Ok(mut backend) => {
             status.library = Some(backend.lib.clone());
+            // Per-process SM % needs a window: the first sample only opens it.
+            backend.interval = CPU_WINDOW;
+            if let Err(e) = backend.sample(unix_now()) {
+                tracing::debug!(error = %crate::gpu::nvml::describe(&e), "first GPU sample failed");
+            }
+            std::thread::sleep(CPU_WINDOW);
             match backend.sample(unix_now()) {
                 Ok(snap) => {
                     status.available = true;
@@ -191,7 +207,11 @@ fn assemble(nvml: NvmlStatus, docker: DockerPart, snap: Option<GpuSnapshot>) -> 
     let usage = usage_by_container(&samples);
     let names: HashMap<&str, &str> =
         docker.containers.iter().map(|c| (c.id.as_str(), c.name.as_str())).collect();
-    let ids: Vec<(u32, &str)> = samples.iter().map(|g| (g.index, g.uuid.as_str())).collect();
+    // GPUs, then MIG instances by their parent, so `MIG-<uuid>` requests resolve.
+    let migs = samples.iter().flat_map(|g| {
+        g.mig.iter().flat_map(move |m| m.instances.iter().map(move |i| (g.index, i.uuid.as_str())))
+    });
+    let ids: Vec<(u32, &str)> = samples.iter().map(|g| (g.index, g.uuid.as_str())).chain(migs).collect();
     let containers = docker
         .containers
         .iter()
@@ -237,6 +257,8 @@ fn assemble(nvml: NvmlStatus, docker: DockerPart, snap: Option<GpuSnapshot>) -> 
             memory_clock_mhz: g.mem_clock_mhz,
             fan_percent: g.fan_percent,
             lost: g.lost.clone(),
+            health: (&g.health).into(),
+            mig: g.mig.as_ref().map(Into::into),
             processes: g
                 .processes
                 .iter()
@@ -256,6 +278,9 @@ fn assemble(nvml: NvmlStatus, docker: DockerPart, snap: Option<GpuSnapshot>) -> 
                         .map(|n| n.to_string()),
                     command: p.command.clone(),
                     user: p.user.clone(),
+                    gpu_instance_id: p.gpu_instance,
+                    compute_instance_id: p.compute_instance,
+                    idle_seconds: None,
                 })
                 .collect(),
         })

@@ -273,8 +273,7 @@ static opt_t parse_opt(const char *key, const char *v) {
     }
     errno = 0;
     o.v = strtoull(digits, &end, base);
-    if (*digits == '\0' || *digits == '-' || *digits == '+' || is_space(*digits) || *end != '\0'
-        || errno) {
+    if (*digits == '\0' || *digits == '-' || *end != '\0' || errno) {
         warn("bad number for %s: '%s' (treated as na)", key, v);
         return (opt_t){0, 1, 0};
     }
