@@ -4,6 +4,7 @@
 mod actions;
 pub mod disk;
 pub mod gpu;
+pub mod history;
 mod input;
 pub mod launch;
 pub mod logs;
@@ -157,6 +158,8 @@ pub struct AppState {
     pub table: ContainerTable,
     pub stats: HashMap<ContainerId, ContainerStats>,
     pub gpu: GpuState,
+    /// Recent figures of every listed container, for the detail view's charts.
+    pub history: history::History,
     pub focus: Panel,
     pub mode: Mode,
     /// Unix seconds of the latest sample; uptimes are shown relative to it.
@@ -198,6 +201,7 @@ impl AppState {
             table: ContainerTable::new(config.sort),
             stats: HashMap::new(),
             gpu: GpuState::default(),
+            history: history::History::default(),
             focus: Panel::Containers,
             mode: Mode::Normal,
             now: 0,
@@ -264,6 +268,7 @@ impl AppState {
                         {
                             self.with_table(|t, m| t.rebuild(m));
                         }
+                        self.record(history::Source::Gpu);
                         changed
                     }
                     GpuEvent::Unavailable { reason, retry_in } => self.gpu.unavailable(reason, retry_in),
@@ -328,6 +333,7 @@ impl AppState {
             }
             EngineEvent::Containers(list) => {
                 self.listed = true;
+                self.history.prune(&list);
                 self.with_table(|t, m| t.set_containers(list, m));
                 self.dirty = true;
             }
@@ -349,8 +355,15 @@ impl AppState {
                     // Uptimes are shown in minutes; nothing else moved.
                     self.dirty = true;
                 }
+                self.record(history::Source::Engine);
             }
         }
+    }
+
+    /// Adds the figures `source` just brought to every container's history.
+    fn record(&mut self, source: history::Source) {
+        let gpu = (self.gpu.status == GpuStatus::Up).then_some(&self.gpu.usage);
+        self.history.record(source, self.table.all(), &self.stats, gpu);
     }
 
     fn set_engine(&mut self, status: EngineStatus) {
