@@ -2,6 +2,7 @@
 //! Nothing here does I/O, so every behaviour is testable without a terminal or an engine.
 
 mod actions;
+pub mod detail;
 pub mod disk;
 pub mod gpu;
 pub mod history;
@@ -13,6 +14,8 @@ mod outcome;
 pub mod table;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_detail;
 #[cfg(test)]
 mod tests_launch;
 
@@ -68,6 +71,8 @@ pub enum Mode {
     /// The launch was sent: pulling, creating, starting.
     Launching(Launching),
     Logs(Box<LogView>),
+    /// One container in full (Enter on a container).
+    Detail(Box<detail::DetailView>),
     /// Docker's disk usage and pruning (`c`).
     Disk(Box<disk::DiskView>),
 }
@@ -82,6 +87,7 @@ impl Mode {
             Mode::Launch(_) => Scope::Launch,
             Mode::Launching(_) => Scope::Launching,
             Mode::Logs(_) => Scope::Logs,
+            Mode::Detail(_) => Scope::Detail,
             Mode::Disk(v) => v.scope(),
         }
     }
@@ -364,6 +370,8 @@ impl AppState {
     fn record(&mut self, source: history::Source) {
         let gpu = (self.gpu.status == GpuStatus::Up).then_some(&self.gpu.usage);
         self.history.record(source, self.table.all(), &self.stats, gpu);
+        // Its charts scroll every beat, also when no figure changed.
+        self.dirty |= matches!(self.mode, Mode::Detail(_));
     }
 
     fn set_engine(&mut self, status: EngineStatus) {
