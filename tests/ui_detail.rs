@@ -170,3 +170,17 @@ fn detail_60x20_and_unknown_sm_is_not_zero() {
     // Every text line fits its row: nothing wraps into the next one.
     assert!(screen.contains("Image       nvcr.io/nvidia/pytorch:25.01-py3"), "{screen}");
 }
+
+#[test]
+fn tiny_panes_draw_what_fits_without_panicking() {
+    let mut app = answered(Some(70));
+    for (w, h) in [(10, 3), (20, 5), (30, 8), (40, 9), (200, 60)] {
+        app.update(Msg::Resize(w, h));
+        app.update(key(KeyCode::End));
+        let screen = render(&app, w, h);
+        assert!(w < 20 || screen.contains("llama"), "{w}x{h}:\n{screen}");
+    }
+    // Under 9 rows the charts go and the text keeps the room.
+    let screen = render(&app, 40, 8);
+    assert!(!screen.contains("GPU mem") && screen.contains("GPUs given"), "{screen}");
+}

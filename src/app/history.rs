@@ -140,7 +140,11 @@ impl History {
                 s.and_then(|s| s.cpu_percent),
                 s.and_then(|s| s.mem_used),
             );
-            let ring = self.rings.entry(c.id.clone()).or_insert_with(|| VecDeque::with_capacity(LEN));
+            // Looked up before inserting: cloning 500 IDs every beat would be the costliest part.
+            let ring = match self.rings.get_mut(&c.id) {
+                Some(r) => r,
+                None => self.rings.entry(c.id.clone()).or_insert_with(|| VecDeque::with_capacity(LEN)),
+            };
             match ring.back_mut() {
                 Some(last) if !next_beat => *last = sample,
                 _ => {
@@ -151,7 +155,10 @@ impl History {
                 }
             }
         }
-        self.prune(containers);
+        // Every listed container has its ring now: any more rings are of vanished ones.
+        if self.rings.len() > containers.len() {
+            self.prune(containers);
+        }
     }
 
     /// Drops the history of containers that are gone.
