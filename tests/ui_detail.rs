@@ -184,3 +184,29 @@ fn tiny_panes_draw_what_fits_without_panicking() {
     let screen = render(&app, 40, 8);
     assert!(!screen.contains("GPU mem") && screen.contains("GPUs given"), "{screen}");
 }
+
+#[test]
+fn remapped_detail_keys_change_what_works_and_what_the_view_says() {
+    let config = gpudock::config::Config::from_sources(
+        Some("[keys]\nshow_env = [\"x\"]\nback = [\"h\"]\n"),
+        Some(std::path::Path::new("/tmp/gpudock-test.toml")),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut app = answered(Some(70));
+    app.keymap = config.keymap;
+    let screen = render(&app, 120, 40);
+    assert!(screen.contains("j/k scroll · x env values · l logs · h back"), "{screen}");
+    app.update(key(KeyCode::Char('v')));
+    assert!(!render(&app, 120, 40).contains("hf_s3cret"), "v no longer shows the values");
+    app.update(key(KeyCode::Char('x')));
+    assert!(render(&app, 120, 40).contains("HF_TOKEN=hf_s3cretvalue"));
+    app.update(key(KeyCode::Esc));
+    assert!(matches!(app.mode, gpudock::app::Mode::Detail(_)), "Esc is no longer back");
+    app.update(key(KeyCode::Char('h')));
+    assert_eq!(app.mode, gpudock::app::Mode::Normal);
+    // The help lists the view's keys as bound.
+    app.update(key(KeyCode::Char('?')));
+    let help = render(&app, 100, 200);
+    assert!(help.contains("Container details"), "{help}");
+    assert!(help.contains("show / hide the values of the environment variables"), "{help}");
+}
