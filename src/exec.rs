@@ -8,7 +8,7 @@ use tokio::task::JoinHandle;
 
 use crate::docker::explain::LaunchError;
 use crate::docker::launch::{Cancel, CancelHandle};
-use crate::docker::{self, DockerHost, EngineError, actions, disk, launch, logs};
+use crate::docker::{self, DockerHost, EngineError, actions, disk, inspect, launch, logs};
 use crate::msg::{ActionMsg, Command, Msg};
 
 pub struct Executor {
@@ -176,6 +176,15 @@ impl Executor {
                         Err(e) => Err(e.to_string()),
                     };
                     ActionMsg::Saved { path, result }
+                });
+            }
+            Command::Inspect(id) => {
+                spawn(tx, async move {
+                    let result = match docker::connect(&host).await {
+                        Ok(d) => inspect::inspect(&d, &id).await.map(Box::new),
+                        Err(e) => Err(e),
+                    };
+                    ActionMsg::Inspected { id, result }
                 });
             }
             Command::Container { id, name, action } => {

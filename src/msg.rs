@@ -7,6 +7,7 @@ use crossterm::event::KeyEvent;
 use crate::docker::actions::{ActionOutcome, ContainerAction};
 use crate::docker::disk::{Category, DiskError, DiskItem, DiskUsage, ImageRow, PruneReport};
 use crate::docker::explain::LaunchError;
+use crate::docker::inspect::ContainerDetail;
 use crate::docker::launch::{Launched, PullProgress};
 use crate::docker::logs::LogChunk;
 use crate::docker::{ContainerId, EngineError, EngineEvent, LaunchSpec};
@@ -96,6 +97,11 @@ pub enum ActionMsg {
         name: String,
         result: Result<Option<i64>, EngineError>,
     },
+    /// What `docker inspect` says of a container, for its detail view.
+    Inspected {
+        id: ContainerId,
+        result: Result<Box<ContainerDetail>, EngineError>,
+    },
     /// A log was written: how many lines, or why not.
     Saved {
         path: std::path::PathBuf,
@@ -134,6 +140,8 @@ pub enum Command {
         tail: usize,
     },
     StopLogs,
+    /// Describe the container in full, for its detail view.
+    Inspect(ContainerId),
     DiskUsage,
     /// Remove exactly `items`, the preview the user confirmed.
     Prune {

@@ -8,6 +8,7 @@ use super::logs::LogView;
 use super::table::ContainerTable;
 use super::{AppState, Confirm, GpuState, Launching, Level, Mode, Outcome};
 use crate::config::{Action, Preset};
+use crate::docker::ContainerId;
 use crate::docker::actions::{ActionOutcome, ContainerAction};
 use crate::docker::explain::LaunchError;
 use crate::msg::{ActionMsg, Command};
@@ -36,11 +37,7 @@ pub fn start(app: &mut AppState, action: Action) -> Vec<Command> {
         then: None,
     };
     let pending = match action {
-        Action::Logs => {
-            app.mode =
-                Mode::Logs(Box::new(LogView::new(id.clone(), name, app.log_lines).with_tail(LOG_TAIL)));
-            return vec![Command::FollowLogs { id, tail: LOG_TAIL }];
-        }
+        Action::Logs => return open_logs(app, id, name),
         Action::Shell if !running => return not_running(app, &name, "open a shell in"),
         Action::Shell => return vec![Command::Shell { id, name, cmd: app.shell.clone() }],
         Action::Stop if !running => return not_running(app, &name, "stop"),
@@ -65,6 +62,12 @@ pub fn start(app: &mut AppState, action: Action) -> Vec<Command> {
     };
     app.mode = Mode::Confirm(pending);
     Vec::new()
+}
+
+/// Opens the log view on a container, its recent history first.
+pub fn open_logs(app: &mut AppState, id: ContainerId, name: String) -> Vec<Command> {
+    app.mode = Mode::Logs(Box::new(LogView::new(id.clone(), name, app.log_lines).with_tail(LOG_TAIL)));
+    vec![Command::FollowLogs { id, tail: LOG_TAIL }]
 }
 
 /// What the status line says while an action runs: a stop can take the whole grace period.
@@ -233,6 +236,7 @@ pub fn on_result(app: &mut AppState, msg: ActionMsg) -> Vec<Command> {
         ActionMsg::Pruned(res) => return super::disk::on_pruned(app, res),
         ActionMsg::Images(res) => super::disk::on_images(app, res),
         ActionMsg::ImageRemoved { name, result } => return super::disk::on_image_removed(app, &name, result),
+        ActionMsg::Inspected { id, result } => super::detail::on_inspected(app, id, result),
         ActionMsg::NodeChecked(files) => app.node_files = files.map(|f| *f),
         ActionMsg::ShellEnded { name, result } => match result {
             Ok(Some(code)) => {

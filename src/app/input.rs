@@ -14,6 +14,7 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
         return vec![Command::Quit];
     }
     let action = app.keymap.action_in(app.mode.scope(), &key);
+    let inner = detail_inner(app);
     let out = match &mut app.mode {
         Mode::Normal => {
             app.status = None;
@@ -42,6 +43,11 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
         Mode::Launch(form) => launch_key(form, action, key, &app.presets, &app.gpu, &app.table, &app.user),
         Mode::Launching(l) => launching_key(l, action),
         Mode::Logs(view) => view.handle_key(action, key, app.log_page, app.now),
+        Mode::Detail(view) if action == Some(Action::Logs) => {
+            let (id, name) = (view.id.clone(), view.name.clone());
+            return super::actions::open_logs(app, id, name);
+        }
+        Mode::Detail(view) => view.handle_key(action, inner),
         Mode::Disk(view) => view.handle_key(action, app.read_only, app.prune_until.as_deref(), app.now),
         Mode::GpuDetail(_) if action == Some(Action::AckAlerts) => {
             super::gpu_detail::ack_alerts(app);
@@ -80,6 +86,7 @@ pub fn click(app: &mut AppState, hit: super::Hit) {
 /// The wheel scrolls what it is over: a panel of the main screen, or the log view.
 pub fn wheel(app: &mut AppState, down: bool, over: Option<Panel>) {
     let step: isize = if down { 3 } else { -3 };
+    let inner = detail_inner(app);
     match &mut app.mode {
         Mode::Normal => {
             if let Some(p) = over {
@@ -88,6 +95,7 @@ pub fn wheel(app: &mut AppState, down: bool, over: Option<Panel>) {
             app.move_by(step);
         }
         Mode::Logs(v) => v.scroll(step),
+        Mode::Detail(v) => v.scroll_by(step, inner),
         _ => {}
     }
 }
@@ -173,6 +181,7 @@ fn normal_key(app: &mut AppState, action: Option<Action>, key: KeyEvent) -> Vec<
             app.set_status(Level::Info, text);
             return vec![Command::SetMouse(app.mouse)];
         }
+        Action::GpuUsers if app.focus == Panel::Containers => return super::detail::open(app),
         Action::GpuUsers => gpu_users(app),
         Action::GpuDetail => super::gpu_detail::open(app),
         Action::NextIdle => super::gpu_detail::next_idle(app),
@@ -188,6 +197,12 @@ fn normal_key(app: &mut AppState, action: Option<Action>, key: KeyEvent) -> Vec<
         _ => {}
     }
     Vec::new()
+}
+
+/// Rows inside the detail view's border: the screen less the header, the footer and the
+/// border, as for the log view.
+fn detail_inner(app: &AppState) -> u16 {
+    u16::try_from(app.log_page).unwrap_or(u16::MAX)
 }
 
 /// "Who is on GPU N?": the containers given that GPU or running on it.

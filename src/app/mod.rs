@@ -3,9 +3,12 @@
 
 mod actions;
 pub mod alerts;
+pub mod detail;
 pub mod disk;
+mod engine;
 pub mod gpu;
 pub mod gpu_detail;
+pub mod history;
 mod input;
 pub mod launch;
 pub mod logs;
@@ -14,6 +17,8 @@ mod outcome;
 pub mod table;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_detail;
 #[cfg(test)]
 mod tests_launch;
 
@@ -69,6 +74,8 @@ pub enum Mode {
     /// The launch was sent: pulling, creating, starting.
     Launching(Launching),
     Logs(Box<LogView>),
+    /// One container in full (Enter on a container).
+    Detail(Box<detail::DetailView>),
     /// Docker's disk usage and pruning (`c`).
     Disk(Box<disk::DiskView>),
     GpuDetail(gpu_detail::GpuDetailView),
@@ -84,6 +91,7 @@ impl Mode {
             Mode::Launch(_) => Scope::Launch,
             Mode::Launching(_) => Scope::Launching,
             Mode::Logs(_) => Scope::Logs,
+            Mode::Detail(_) => Scope::Detail,
             Mode::Disk(v) => v.scope(),
             Mode::GpuDetail(_) => Scope::GpuDetail,
         }
@@ -161,6 +169,8 @@ pub struct AppState {
     pub table: ContainerTable,
     pub stats: HashMap<ContainerId, ContainerStats>,
     pub gpu: GpuState,
+    /// Recent figures of every listed container, for the detail view's charts.
+    pub history: history::History,
     pub focus: Panel,
     pub mode: Mode,
     /// Unix seconds of the latest sample; uptimes are shown relative to it.
@@ -209,6 +219,7 @@ impl AppState {
             alerts: alerts::AlertState::default(),
             stats: HashMap::new(),
             gpu: GpuState::default(),
+            history: history::History::default(),
             focus: Panel::Containers,
             mode: Mode::Normal,
             now: 0,
@@ -275,6 +286,7 @@ impl AppState {
                         {
                             self.with_table(|t, m| t.rebuild(m));
                         }
+                        self.record(history::Source::Gpu);
                         changed
                     }
                     GpuEvent::Unavailable { reason, retry_in } => self.gpu.unavailable(reason, retry_in),
@@ -327,55 +339,6 @@ impl AppState {
         }
         self.dirty = true;
         out.commands
-    }
-
-    fn on_engine(&mut self, msg: EngineEvent) {
-        match msg {
-            EngineEvent::Connecting { host } => {
-                // While reconnecting, keep showing why the last attempt failed.
-                if !matches!(self.engine, EngineStatus::Down { .. }) {
-                    self.set_engine(EngineStatus::Connecting { host });
-                }
-            }
-            EngineEvent::Connected(info) => self.set_engine(EngineStatus::Up(*info)),
-            EngineEvent::Down { host, reason, retry_in, attempt } => {
-                self.set_engine(EngineStatus::Down { host, reason, retry_in, attempt });
-                // Figures from a dead engine would be stale; the list comes back on reconnect.
-                self.stats.clear();
-                self.with_table(|t, m| t.set_containers(Vec::new(), m));
-            }
-            EngineEvent::Containers(list) => {
-                self.listed = true;
-                self.with_table(|t, m| t.set_containers(list, m));
-                self.dirty = true;
-            }
-            EngineEvent::RootFs { dir, fs } => {
-                let warning = disk::fs_warning(&dir, &fs, self.disk_floor);
-                if warning != self.disk_warning {
-                    self.disk_warning = warning;
-                    self.dirty = true;
-                }
-            }
-            EngineEvent::Stats { at, stats } => {
-                let minute_changed = at / 60 != self.now / 60;
-                self.now = at;
-                if stats != self.stats {
-                    self.stats = stats;
-                    self.with_table(|t, m| t.rebuild(m));
-                    self.dirty = true;
-                } else if minute_changed {
-                    // Uptimes are shown in minutes; nothing else moved.
-                    self.dirty = true;
-                }
-            }
-        }
-    }
-
-    fn set_engine(&mut self, status: EngineStatus) {
-        if self.engine != status {
-            self.engine = status;
-            self.dirty = true;
-        }
     }
 
     pub fn set_status(&mut self, level: Level, text: impl Into<String>) {

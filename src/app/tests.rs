@@ -282,8 +282,10 @@ fn enter_on_a_gpu_lists_the_containers_on_it() {
         GpuSample { index: 1, processes: vec![proc_on(9, &user_id)], ..Default::default() },
     ];
     a.update(Msg::Gpu(GpuEvent::Snapshot(GpuSnapshot { gpus, ..Default::default() })));
-    // Enter does nothing while the container table has focus.
-    a.update(code(KeyCode::Enter));
+    // On the container table, Enter opens the selected container's details instead.
+    let cmds = a.update(code(KeyCode::Enter));
+    assert!(matches!(a.mode, Mode::Detail(_)) && matches!(cmds.as_slice(), [Command::Inspect(_)]));
+    a.update(code(KeyCode::Esc));
     assert_eq!(names(&a).len(), 4);
     a.update(code(KeyCode::Tab));
     a.update(key('j'));

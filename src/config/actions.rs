@@ -16,6 +16,8 @@ pub enum Scope {
     /// A launch is pulling, creating, starting.
     Launching,
     Logs,
+    /// One container in full (Enter on a container).
+    Detail,
     Disk,
     Images,
     /// One GPU's health, clocks, MIG instances and XIDs.
@@ -24,8 +26,9 @@ pub enum Scope {
 
 impl Scope {
     /// In the order the help screen lists them.
-    pub const ALL: [Scope; 9] = [
+    pub const ALL: [Scope; 10] = [
         Scope::Main,
+        Scope::Detail,
         Scope::GpuDetail,
         Scope::Logs,
         Scope::Disk,
@@ -44,6 +47,7 @@ impl Scope {
             Scope::Launch => "Launch form",
             Scope::Launching => "While launching",
             Scope::Logs => "Log view",
+            Scope::Detail => "Container details",
             Scope::Disk => "Disk view",
             Scope::Images => "Image list",
             Scope::GpuDetail => "GPU detail view",
@@ -100,13 +104,14 @@ pub enum Action {
     SaveAll,
     Mouse,
     Shell,
+    ShowEnv,
     GpuDetail,
     NextIdle,
     AckAlerts,
 }
 
 impl Action {
-    pub const ALL: [Action; 47] = [
+    pub const ALL: [Action; 48] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -151,6 +156,7 @@ impl Action {
         Action::SaveAll,
         Action::Mouse,
         Action::Shell,
+        Action::ShowEnv,
         Action::GpuDetail,
         Action::NextIdle,
         Action::AckAlerts,
@@ -175,11 +181,15 @@ impl Action {
         match self {
             // Only the main screen quits; `q` elsewhere goes back (Ctrl-C always quits).
             Action::Quit => &[S::Main],
-            Action::Up | Action::Down => &[S::Main, S::Help, S::Logs, S::Disk, S::Images, S::GpuDetail],
-            Action::PageUp | Action::PageDown => &[S::Main, S::Logs, S::Images],
-            Action::First | Action::Last => &[S::Main, S::Logs, S::Disk, S::Images],
+            Action::Up | Action::Down => {
+                &[S::Main, S::Help, S::Detail, S::Logs, S::Disk, S::Images, S::GpuDetail]
+            }
+            Action::PageUp | Action::PageDown => &[S::Main, S::Detail, S::Logs, S::Images],
+            Action::First | Action::Last => &[S::Main, S::Detail, S::Logs, S::Disk, S::Images],
             Action::Remove => &[S::Main, S::Images],
-            Action::Back => &[S::Logs, S::Disk, S::Images, S::GpuDetail],
+            Action::Back => &[S::Detail, S::Logs, S::Disk, S::Images, S::GpuDetail],
+            Action::Logs => &[S::Main, S::Detail],
+            Action::ShowEnv => &[S::Detail],
             Action::Confirm => &[S::Confirm],
             Action::Cancel => &[S::Launch, S::Launching],
             Action::Search
@@ -207,7 +217,6 @@ impl Action {
             | Action::Stop
             | Action::Restart
             | Action::Kill
-            | Action::Logs
             | Action::DiskUsage
             | Action::Mouse
             | Action::Shell
@@ -235,14 +244,16 @@ impl Action {
             (Action::Help, _) => "show / hide this help",
             (Action::Up, S::Main) => "move up",
             (Action::Down, S::Main) => "move down",
-            (Action::Up, S::Help | S::Logs | S::GpuDetail) => "scroll up",
-            (Action::Down, S::Help | S::Logs | S::GpuDetail) => "scroll down",
+            (Action::Up, S::Help | S::Logs | S::Detail | S::GpuDetail) => "scroll up",
+            (Action::Down, S::Help | S::Logs | S::Detail | S::GpuDetail) => "scroll down",
             (Action::Up, _) => "previous row",
             (Action::Down, _) => "next row",
             (Action::PageUp, _) => "page up",
             (Action::PageDown, _) => "page down",
             (Action::First, S::Logs) => "oldest line kept",
             (Action::Last, S::Logs) => "newest line, and follow new output",
+            (Action::First, S::Detail) => "top of the text",
+            (Action::Last, S::Detail) => "end of the text",
             (Action::First, _) => "first row",
             (Action::Last, _) => "last row",
             (Action::NextPanel, _) => "next panel",
@@ -256,9 +267,14 @@ impl Action {
             (Action::Remove, S::Images) => "remove the selected image (asks first)",
             (Action::Remove, _) => "remove the selected container",
             (Action::Kill, _) => "kill the selected container",
+            (Action::Logs, S::Detail) => "follow this container's logs",
             (Action::Logs, _) => "follow the selected container's logs",
             (Action::DiskUsage, _) => "disk space: what Docker holds, prune it, images",
-            (Action::GpuUsers, _) => "in the GPU panel: list only the containers on that GPU (Esc clears)",
+            (Action::GpuUsers, _) => {
+                "in the GPU panel: list only the containers on that GPU (Esc clears); on a container: \
+                 its details (charts, GPUs given and used, inspect)"
+            }
+            (Action::ShowEnv, _) => "show / hide the values of the environment variables",
             (Action::Back, _) => "back to the previous screen",
             (Action::Confirm, _) => "yes, do it (any other key cancels)",
             (Action::Cancel, S::Launching) => "cancel the launch",

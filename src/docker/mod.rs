@@ -12,6 +12,7 @@ pub mod explain;
 pub mod gpus;
 pub mod host;
 mod id;
+pub mod inspect;
 pub mod launch;
 pub mod lister;
 pub mod logs;

@@ -1,6 +1,7 @@
 //! Drawing. Every function here reads `&AppState` and writes to the frame; none changes state.
 
 mod containers;
+mod detail;
 mod dialogs;
 mod disk;
 pub mod fmt;
@@ -65,6 +66,11 @@ pub fn draw(f: &mut Frame, app: &AppState) {
     match &app.mode {
         Mode::Logs(view) => {
             logs::draw(f, body, view, &app.keymap, &st);
+            footer::draw(f, footer_area, app, &st);
+            return;
+        }
+        Mode::Detail(view) => {
+            detail::draw(f, body, app, view, &st);
             footer::draw(f, footer_area, app, &st);
             return;
         }
