@@ -1,6 +1,7 @@
 //! GPUs: the NVML sampler thread and its backend. Which container a GPU process lives in comes
 //! from `procfs`.
 
+pub mod hostproc;
 mod identity;
 pub mod model;
 pub mod nvml;

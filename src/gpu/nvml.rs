@@ -35,6 +35,7 @@ pub struct NvmlBackend {
     nvml: ManuallyDrop<Nvml>,
     pub lib: String,
     identities: Identities,
+    hosts: super::hostproc::HostProcs,
     /// Last process-utilisation timestamp seen per GPU, so each call returns only new samples.
     last_seen: HashMap<u32, u64>,
 }
@@ -54,6 +55,7 @@ impl NvmlBackend {
                         nvml: ManuallyDrop::new(nvml),
                         lib: name.clone(),
                         identities: Identities::new(PathBuf::from("/proc")),
+                        hosts: super::hostproc::HostProcs::new(PathBuf::from("/proc")),
                         last_seen: HashMap::new(),
                     });
                 }
@@ -95,12 +97,14 @@ impl NvmlBackend {
             gpus.push(sample);
         }
         self.identities.keep(&live_pids);
+        let hosts = self.hosts.sample(&live_pids, std::time::Instant::now());
         for gpu in &mut gpus {
             for p in &mut gpu.processes {
                 let id = self.identities.get(p.pid);
                 p.container_id = id.container_id.clone();
                 p.command = id.command.clone();
                 p.user = id.user.clone();
+                p.host = hosts.get(&p.pid).cloned();
             }
         }
         Ok(GpuSnapshot {
