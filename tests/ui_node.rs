@@ -86,7 +86,7 @@ fn help_and_launch_form_show_the_doctors_findings_with_their_fixes() {
     assert!(runtime.as_ref().is_some_and(|f| f.detail.contains("edited but not restarted")), "{runtime:?}");
 
     // The help screen lists every check; scrolled to its end it shows the fix.
-    for _ in 0..80 {
+    for _ in 0..150 {
         app.update(key('j'));
     }
     let screen = render(&app, 120, 40);

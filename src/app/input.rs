@@ -43,6 +43,7 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
         Mode::Launching(l) => launching_key(l, action),
         Mode::Logs(view) => view.handle_key(action, key, app.log_page, app.now),
         Mode::Disk(view) => view.handle_key(action, app.read_only, app.prune_until.as_deref(), app.now),
+        Mode::Processes(view) => view.handle_key(action, key, app.read_only, app.log_page.saturating_sub(1)),
     };
     app.apply(out)
 }
@@ -83,6 +84,7 @@ pub fn wheel(app: &mut AppState, down: bool, over: Option<Panel>) {
             app.move_by(step);
         }
         Mode::Logs(v) => v.scroll(step),
+        Mode::Processes(v) => v.move_by(step),
         _ => {}
     }
 }
@@ -113,6 +115,7 @@ pub fn paste(app: &mut AppState, text: &str) {
         }
         Mode::Launch(form) => form.paste(&text),
         Mode::Logs(view) if view.searching => view.search.push_str(&text),
+        Mode::Processes(view) => view.paste(&text),
         _ => {}
     }
 }
@@ -169,6 +172,7 @@ fn normal_key(app: &mut AppState, action: Option<Action>, key: KeyEvent) -> Vec<
             return vec![Command::SetMouse(app.mouse)];
         }
         Action::GpuUsers => gpu_users(app),
+        Action::Processes => super::procs::open(app),
         a if a.mutates() || a == Action::Logs => return super::actions::start(app, a),
         Action::SortReverse => {
             let (sort, rev) = (app.table.sort, !app.table.reverse);

@@ -9,11 +9,14 @@ pub mod launch;
 pub mod logs;
 pub mod node;
 mod outcome;
+pub mod procs;
 pub mod table;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_launch;
+#[cfg(test)]
+mod tests_procs;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -69,6 +72,8 @@ pub enum Mode {
     Logs(Box<LogView>),
     /// Docker's disk usage and pruning (`c`).
     Disk(Box<disk::DiskView>),
+    /// The GPU processes of the host (`p`).
+    Processes(Box<procs::ProcessView>),
 }
 
 impl Mode {
@@ -82,6 +87,7 @@ impl Mode {
             Mode::Launching(_) => Scope::Launching,
             Mode::Logs(_) => Scope::Logs,
             Mode::Disk(v) => v.scope(),
+            Mode::Processes(v) => v.scope(),
         }
     }
 }
@@ -268,6 +274,7 @@ impl AppState {
                     }
                     GpuEvent::Unavailable { reason, retry_in } => self.gpu.unavailable(reason, retry_in),
                 };
+                procs::refresh(self);
                 self.dirty |= changed;
                 Vec::new()
             }
@@ -329,6 +336,7 @@ impl AppState {
             EngineEvent::Containers(list) => {
                 self.listed = true;
                 self.with_table(|t, m| t.set_containers(list, m));
+                procs::refresh(self);
                 self.dirty = true;
             }
             EngineEvent::RootFs { dir, fs } => {

@@ -18,12 +18,15 @@ pub enum Scope {
     Logs,
     Disk,
     Images,
+    /// The GPU processes of the host (`p`).
+    Processes,
 }
 
 impl Scope {
     /// In the order the help screen lists them.
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 9] = [
         Scope::Main,
+        Scope::Processes,
         Scope::Logs,
         Scope::Disk,
         Scope::Images,
@@ -37,12 +40,13 @@ impl Scope {
         match self {
             Scope::Main => "Main screen",
             Scope::Help => "This help",
-            Scope::Confirm => "Questions (stop, remove, prune)",
+            Scope::Confirm => "Questions (stop, remove, prune, signal)",
             Scope::Launch => "Launch form",
             Scope::Launching => "While launching",
             Scope::Logs => "Log view",
             Scope::Disk => "Disk view",
             Scope::Images => "Image list",
+            Scope::Processes => "GPU processes",
         }
     }
 }
@@ -96,10 +100,14 @@ pub enum Action {
     SaveAll,
     Mouse,
     Shell,
+    Processes,
+    SigTerm,
+    SigKill,
+    SigInt,
 }
 
 impl Action {
-    pub const ALL: [Action; 44] = [
+    pub const ALL: [Action; 48] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -144,6 +152,10 @@ impl Action {
         Action::SaveAll,
         Action::Mouse,
         Action::Shell,
+        Action::Processes,
+        Action::SigTerm,
+        Action::SigKill,
+        Action::SigInt,
     ];
 
     /// Its name in `[keys]`, as the user writes it ("gpu_users").
@@ -165,11 +177,13 @@ impl Action {
         match self {
             // Only the main screen quits; `q` elsewhere goes back (Ctrl-C always quits).
             Action::Quit => &[S::Main],
-            Action::Up | Action::Down => &[S::Main, S::Help, S::Logs, S::Disk, S::Images],
-            Action::PageUp | Action::PageDown => &[S::Main, S::Logs, S::Images],
-            Action::First | Action::Last => &[S::Main, S::Logs, S::Disk, S::Images],
+            Action::Up | Action::Down => &[S::Main, S::Help, S::Logs, S::Disk, S::Images, S::Processes],
+            Action::PageUp | Action::PageDown => &[S::Main, S::Logs, S::Images, S::Processes],
+            Action::First | Action::Last => &[S::Main, S::Logs, S::Disk, S::Images, S::Processes],
             Action::Remove => &[S::Main, S::Images],
-            Action::Back => &[S::Logs, S::Disk, S::Images],
+            Action::Back => &[S::Logs, S::Disk, S::Images, S::Processes],
+            Action::Filter | Action::SortNext | Action::SortReverse => &[S::Main, S::Processes],
+            Action::SigTerm | Action::SigKill | Action::SigInt => &[S::Processes],
             Action::Confirm => &[S::Confirm],
             Action::Cancel => &[S::Launch, S::Launching],
             Action::Search
@@ -190,9 +204,6 @@ impl Action {
             Action::Help
             | Action::NextPanel
             | Action::PrevPanel
-            | Action::Filter
-            | Action::SortNext
-            | Action::SortReverse
             | Action::NewContainer
             | Action::Stop
             | Action::Restart
@@ -201,6 +212,7 @@ impl Action {
             | Action::DiskUsage
             | Action::Mouse
             | Action::Shell
+            | Action::Processes
             | Action::GpuUsers => &[S::Main],
         }
     }
@@ -234,6 +246,9 @@ impl Action {
             (Action::Last, _) => "last row",
             (Action::NextPanel, _) => "next panel",
             (Action::PrevPanel, _) => "previous panel",
+            (Action::Filter, S::Processes) => {
+                "filter by container, user, command or PID (Enter keeps, Esc clears)"
+            }
             (Action::Filter, _) => "filter containers by name or image (Enter keeps, Esc clears)",
             (Action::SortNext, _) => "sort by the next column",
             (Action::SortReverse, _) => "reverse the sort order",
@@ -270,6 +285,12 @@ impl Action {
             (Action::SaveAll, _) => "save the container's whole log, from the engine, to a file",
             (Action::Left, _) => "scroll cut lines left",
             (Action::Right, _) => "scroll cut lines right",
+            (Action::Processes, _) => {
+                "GPU processes: every process on the GPUs (in the GPU panel: that GPU's)"
+            }
+            (Action::SigTerm, _) => "send SIGTERM to the selected process (asks first)",
+            (Action::SigKill, _) => "send SIGKILL to the selected process (asks first)",
+            (Action::SigInt, _) => "send SIGINT to the selected process (asks first)",
         }
     }
 
@@ -283,6 +304,9 @@ impl Action {
                 | Action::Remove
                 | Action::Kill
                 | Action::Shell
+                | Action::SigTerm
+                | Action::SigKill
+                | Action::SigInt
         )
     }
 }

@@ -10,6 +10,7 @@ mod header;
 mod help;
 mod launch;
 mod logs;
+mod procs;
 pub mod theme;
 
 use ratatui::Frame;
@@ -68,6 +69,11 @@ pub fn draw(f: &mut Frame, app: &AppState) {
         }
         Mode::Disk(view) => {
             disk::draw(f, body, app, view, &st);
+            footer::draw(f, footer_area, app, &st);
+            return;
+        }
+        Mode::Processes(view) => {
+            procs::draw(f, body, app, view, &st);
             footer::draw(f, footer_area, app, &st);
             return;
         }
