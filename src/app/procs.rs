@@ -15,12 +15,13 @@ pub use rows::{ProcRow, ProcSort, rows_from};
 
 pub const PROCESS_HINTS: &[Hint] = &[
     Hint::new(&[Action::Down, Action::Up], "move"),
+    // Early: a narrow pane drops the last hints, and the way out must stay.
+    Hint::new(&[Action::Back], "back"),
     Hint::new(&[Action::Filter], "filter"),
     Hint::new(&[Action::SortNext], "sort"),
     Hint::new(&[Action::SigTerm], "SIGTERM"),
     Hint::new(&[Action::SigKill], "SIGKILL"),
     Hint::new(&[Action::SigInt], "SIGINT"),
-    Hint::new(&[Action::Back], "back"),
 ];
 
 /// A signal waiting for its yes.
