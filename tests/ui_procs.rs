@@ -161,3 +161,20 @@ fn the_selected_row_is_highlighted_and_read_only_offers_no_signal() {
     let screen = render(&app, 120, 40);
     assert!(!screen.contains("SIGTERM") && screen.contains("Esc back"), "{screen}");
 }
+
+#[test]
+fn the_help_screen_lists_the_process_view_as_bound() {
+    let config = gpudock::config::Config::from_sources(Some("[keys]\nsig_term = [\"x\"]\n"), None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut app = sample_app();
+    app.keymap = config.keymap;
+    app.update(key(KeyCode::Char('?')));
+    let screen = render(&app, 100, 200);
+    for needle in ["GPU processes", "send SIGKILL to the selected process", "filter by container, user"] {
+        assert!(screen.contains(needle), "help lacks {needle:?}:\n{screen}");
+    }
+    let term = screen.lines().find(|l| l.contains("send SIGTERM")).unwrap_or_default();
+    assert!(term.contains(" x "), "{term}");
+    let open = screen.lines().find(|l| l.contains("GPU processes: every process")).unwrap_or_default();
+    assert!(open.contains(" p "), "{open}");
+}
