@@ -94,12 +94,44 @@ fn an_ended_process_is_said_to_have_ended() {
 
 #[test]
 fn another_users_process_is_permission_denied() {
-    // PID 1 belongs to root; as root this test proves nothing (and must not signal init).
     // SAFETY: geteuid only reads this process's credentials.
-    if unsafe { libc::geteuid() } == 0 {
+    if unsafe { libc::geteuid() } != 0 {
+        // PID 1 belongs to root.
+        let started = procfs::start_time(Path::new("/proc"), 1).unwrap_or_else(|| panic!("no PID 1"));
+        let err = send(Path::new("/proc"), 1, started, Signal::Term).err();
+        assert_eq!(err, Some(SignalError::PermissionDenied { pid: 1 }));
         return;
     }
-    let Some(started) = procfs::start_time(Path::new("/proc"), 1) else { return };
-    let err = send(Path::new("/proc"), 1, started, Signal::Term).err();
-    assert_eq!(err, Some(SignalError::PermissionDenied { pid: 1 }));
+    // As root, a child that became `nobody` tries to signal root's sleep.
+    let mut child = Sleeper::start();
+    let (pid, started) = (child.pid(), child.start_time());
+    // SAFETY: the forked child only drops its credentials, calls `send` (file reads and two
+    // syscalls) and leaves with _exit, never returning into the test harness.
+    let forked = unsafe { libc::fork() };
+    assert!(forked >= 0, "fork failed");
+    if forked == 0 {
+        let code = unsafe {
+            if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
+                3
+            } else {
+                match send(Path::new("/proc"), pid, started, Signal::Kill) {
+                    Err(SignalError::PermissionDenied { .. }) => 0,
+                    Ok(_) => 1,
+                    Err(_) => 2,
+                }
+            }
+        };
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for the child forked above.
+    let waited = unsafe { libc::waitpid(forked, &mut status, 0) };
+    assert_eq!(waited, forked);
+    assert!(libc::WIFEXITED(status), "{status}");
+    assert_eq!(
+        libc::WEXITSTATUS(status),
+        0,
+        "0 = permission denied, 1 = sent, 2 = other error, 3 = setuid failed"
+    );
+    assert_eq!(child.0.try_wait().ok().flatten(), None, "root's process was signalled");
 }
