@@ -274,8 +274,8 @@ impl AppState {
                     }
                     GpuEvent::Unavailable { reason, retry_in } => self.gpu.unavailable(reason, retry_in),
                 };
-                procs::refresh(self);
-                self.dirty |= changed;
+                let listed = procs::refresh(self);
+                self.dirty |= changed || listed;
                 Vec::new()
             }
             Msg::Action(m) => {

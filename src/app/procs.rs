@@ -70,12 +70,16 @@ impl ProcessView {
         if self.pending.is_some() { Scope::Confirm } else { Scope::Processes }
     }
 
-    /// The rows of a new sample; the cursor stays on its process.
-    pub fn set_rows(&mut self, rows: Vec<ProcRow>, unavailable: Option<String>) {
+    /// The rows of a new sample; the cursor stays on its process. Returns whether they differ.
+    pub fn set_rows(&mut self, rows: Vec<ProcRow>, unavailable: Option<String>) -> bool {
+        if rows == self.all && unavailable == self.unavailable {
+            return false;
+        }
         let keep = self.selected().map(ProcRow::key);
         self.all = rows;
         self.unavailable = unavailable;
         self.reshow(keep);
+        true
     }
 
     pub fn rows(&self) -> impl Iterator<Item = &ProcRow> {
@@ -243,14 +247,15 @@ pub fn open(app: &mut AppState) {
     app.mode = Mode::Processes(Box::new(view));
 }
 
-/// A new GPU sample or container list: the open view shows it.
-pub fn refresh(app: &mut AppState) {
+/// A new GPU sample or container list: the open view shows it. Returns whether its rows changed.
+pub fn refresh(app: &mut AppState) -> bool {
     if !matches!(app.mode, Mode::Processes(_)) {
-        return;
+        return false;
     }
     let (rows, why) = rows_from(app);
-    if let Mode::Processes(v) = &mut app.mode {
-        v.set_rows(rows, why);
+    match &mut app.mode {
+        Mode::Processes(v) => v.set_rows(rows, why),
+        _ => false,
     }
 }
 

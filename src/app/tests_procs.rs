@@ -287,3 +287,30 @@ fn signal_outcomes_reach_the_status_line() {
         )
     );
 }
+
+#[test]
+fn host_figures_redraw_only_the_process_view() {
+    let mut a = app();
+    let with_age = |age: u64| {
+        let mut p = proc(101, Some("1"), 40, Some(70), Some(350.0));
+        if let Some(h) = p.host.as_mut() {
+            h.elapsed_secs = age;
+        }
+        snapshot(vec![vec![p]])
+    };
+    // Until the sparklines are full of one value, every sample scrolls them.
+    for _ in 0..=gpu::HISTORY {
+        a.update(with_age(10));
+    }
+    a.take_dirty();
+    // Only the age moved: nothing on the main screen shows it.
+    a.update(with_age(11));
+    assert!(!a.take_dirty());
+    a.update(key('p'));
+    a.take_dirty();
+    a.update(with_age(12));
+    assert!(a.take_dirty());
+    assert_eq!(view(&a).rows().next().and_then(|r| r.elapsed), Some(12));
+    a.update(with_age(12));
+    assert!(!a.take_dirty(), "an unchanged sample redraws nothing");
+}
