@@ -187,6 +187,16 @@ impl Executor {
                     ActionMsg::Inspected { id, result }
                 });
             }
+            Command::Signal { pid, start_time, signal } => {
+                spawn(tx, async move {
+                    let send =
+                        move || crate::signal::send(std::path::Path::new("/proc"), pid, start_time, signal);
+                    let result = tokio::task::spawn_blocking(send).await.unwrap_or_else(|e| {
+                        Err(crate::signal::SignalError::Failed { pid, signal, message: e.to_string() })
+                    });
+                    ActionMsg::Signal { pid, signal, result }
+                });
+            }
             Command::Container { id, name, action } => {
                 spawn(tx, async move {
                     let result = match docker::connect(&host).await {

@@ -1,6 +1,6 @@
 //! gpudock: a terminal dashboard for GPU machines that run their work in Docker.
 //!
-//! Layout: `docker`, `gpu` and `procfs` are the engine layer: they own all I/O, publish their
+//! Layout: `docker`, `gpu`, `procfs` and `signal` are the engine layer: they own all I/O, publish their
 //! own event types and return typed outcomes, and never see the app. `msg` is the app's message
 //! type made from those; `exec` carries out commands; `app` owns the state and turns messages
 //! into state changes and commands; `ui` draws from the state; `run` wires them to the terminal.
@@ -18,6 +18,7 @@ pub mod msg;
 pub mod procfs;
 pub mod run;
 pub mod sanitize;
+pub mod signal;
 pub mod snapshot;
 pub mod tui;
 pub mod ui;

@@ -12,6 +12,7 @@ use crate::docker::launch::{Launched, PullProgress};
 use crate::docker::logs::LogChunk;
 use crate::docker::{ContainerId, EngineError, EngineEvent, LaunchSpec};
 use crate::gpu::GpuEvent;
+use crate::signal::{Sent, Signal, SignalError};
 
 #[derive(Debug, Clone)]
 pub enum Msg {
@@ -107,6 +108,12 @@ pub enum ActionMsg {
         path: std::path::PathBuf,
         result: Result<usize, String>,
     },
+    /// A signal to a host process went out, or why not.
+    Signal {
+        pid: u32,
+        signal: Signal,
+        result: Result<Sent, SignalError>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -162,5 +169,12 @@ pub enum Command {
     SaveLog {
         id: ContainerId,
         path: std::path::PathBuf,
+    },
+    /// Signal a host process, but only while `pid` is still the process that started at
+    /// `start_time` (clock ticks since boot).
+    Signal {
+        pid: u32,
+        start_time: u64,
+        signal: Signal,
     },
 }

@@ -51,10 +51,78 @@ pub fn container_of_pid(proc_root: &Path, pid: u32) -> std::io::Result<Option<St
 /// When the process started, in clock ticks since boot (field 22 of `/proc/<pid>/stat`): a PID
 /// with another start time is another process. None when the process is gone.
 pub fn start_time(proc_root: &Path, pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(proc_root.join(pid.to_string()).join("stat")).ok()?;
-    // The command name (field 2) is in parentheses and may hold spaces and parentheses itself.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
+    read_stat(proc_root, pid).ok().map(|s| s.start_time)
+}
+
+/// The figures of `/proc/<pid>/stat` gpudock uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcStat {
+    /// utime + stime: CPU time in clock ticks, user and kernel.
+    pub cpu_ticks: u64,
+    /// Clock ticks since boot when the process started.
+    pub start_time: u64,
+}
+
+/// Reads `/proc/<pid>/stat` under `proc_root`.
+pub fn read_stat(proc_root: &Path, pid: u32) -> std::io::Result<ProcStat> {
+    let text = std::fs::read_to_string(proc_root.join(pid.to_string()).join("stat"))?;
+    parse_stat(&text).ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, format!("unreadable /proc/{pid}/stat"))
+    })
+}
+
+pub fn parse_stat(text: &str) -> Option<ProcStat> {
+    // The command name (field 2) is in parentheses and may hold spaces and parentheses itself:
+    // only what follows the last ')' splits at whitespace. Index 0 there is field 3 (state).
+    let rest = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let num = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    Some(ProcStat { cpu_ticks: num(11)?.saturating_add(num(12)?), start_time: num(19)? })
+}
+
+/// Resident memory of a process in bytes (VmRSS of `/proc/<pid>/status`); `Ok(None)` for a
+/// process without one (a kernel thread, a zombie).
+pub fn rss_bytes(proc_root: &Path, pid: u32) -> std::io::Result<Option<u64>> {
+    let text = std::fs::read_to_string(proc_root.join(pid.to_string()).join("status"))?;
+    Ok(text.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| {
+        let kib: u64 = v.split_whitespace().next()?.parse().ok()?;
+        Some(kib * 1024)
+    }))
+}
+
+/// Bytes of a command line read at most: a line longer than a screen row many times over says
+/// nothing more, and a process may carry megabytes of arguments.
+pub const CMDLINE_MAX: u64 = 4096;
+
+/// The command line of a process, arguments joined by spaces and cut at `CMDLINE_MAX` bytes;
+/// `Ok(None)` when it is empty (a kernel thread, a zombie).
+pub fn cmdline(proc_root: &Path, pid: u32) -> std::io::Result<Option<String>> {
+    use std::io::Read;
+    let file = std::fs::File::open(proc_root.join(pid.to_string()).join("cmdline"))?;
+    let mut raw = Vec::new();
+    file.take(CMDLINE_MAX).read_to_end(&mut raw)?;
+    let args: Vec<String> = raw
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    Ok((!args.is_empty()).then(|| args.join(" ")))
+}
+
+/// Seconds since boot (first figure of `/proc/uptime`).
+pub fn uptime_secs(proc_root: &Path) -> std::io::Result<f64> {
+    let text = std::fs::read_to_string(proc_root.join("uptime"))?;
+    text.split_whitespace().next().and_then(|v| v.parse().ok()).ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, format!("unreadable uptime: {text:?}"))
+    })
+}
+
+/// Clock ticks per second, the unit of the times in `/proc/<pid>/stat`.
+pub fn clock_ticks() -> u64 {
+    // SAFETY: sysconf only reads a configuration value.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    // -1 means unknown; 100 is what Linux has used on every architecture for decades.
+    u64::try_from(hz).ok().filter(|h| *h > 0).unwrap_or(100)
 }
 
 /// Command name and owner of a host process, for GPU users outside containers.
@@ -120,10 +188,62 @@ mod tests {
         assert_eq!(container_id_from_cgroup(&format!("0::/docker/{}", &ID[1..])), None);
     }
 
+    fn fake_pid(root: &Path, pid: u32, files: &[(&str, &[u8])]) {
+        let dir = root.join(pid.to_string());
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        for (name, body) in files {
+            std::fs::write(dir.join(name), body).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+
+    #[test]
+    fn stat_fields_count_from_after_the_last_parenthesis() {
+        // utime 250, stime 50, start time 98765; the name holds ") S 1 2 (" to mislead a parser.
+        let text = "42 (evil) S 1 2 (x) R 1 1 1 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 98765 0 0";
+        assert_eq!(parse_stat(text), Some(ProcStat { cpu_ticks: 300, start_time: 98765 }));
+        assert_eq!(parse_stat("42 (cut) S 1"), None);
+        assert_eq!(parse_stat(""), None);
+    }
+
+    #[test]
+    fn rss_cmdline_and_uptime_from_a_fake_tree() {
+        let root = std::env::temp_dir().join(format!("gpudock-procfs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        fake_pid(
+            &root,
+            7,
+            &[
+                ("status", b"Name:\tpython\nVmPeak:\t 9000 kB\nVmRSS:\t  2048 kB\nThreads:\t4\n"),
+                ("cmdline", b"python\0train.py\0--lr\0fast\0"),
+            ],
+        );
+        fake_pid(&root, 8, &[("status", b"Name:\tkthreadd\n"), ("cmdline", b"")]);
+        std::fs::write(root.join("uptime"), "12345.67 9999.00\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rss_bytes(&root, 7).ok(), Some(Some(2048 * 1024)));
+        assert_eq!(cmdline(&root, 7).ok(), Some(Some("python train.py --lr fast".to_string())));
+        assert_eq!(rss_bytes(&root, 8).ok(), Some(None));
+        assert_eq!(cmdline(&root, 8).ok(), Some(None));
+        assert!(rss_bytes(&root, 9).is_err(), "a missing process is an error, not None");
+        assert_eq!(uptime_secs(&root).ok(), Some(12345.67));
+        // A huge command line is cut, not read whole.
+        let long = format!("x\0{}", "a".repeat(100_000));
+        fake_pid(&root, 10, &[("cmdline", long.as_bytes())]);
+        let cut = cmdline(&root, 10).ok().flatten().unwrap_or_default();
+        assert_eq!(cut.len(), CMDLINE_MAX as usize);
+        assert!(cut.starts_with("x aaa"), "{}", &cut[..10]);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
     #[test]
     fn reads_own_process() {
         let (comm, user) = process_identity(Path::new("/proc"), std::process::id());
         assert!(comm.is_some());
         assert!(user.is_some());
+        let me = std::process::id();
+        let stat = read_stat(Path::new("/proc"), me).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(Some(stat.start_time), start_time(Path::new("/proc"), me));
+        assert!(rss_bytes(Path::new("/proc"), me).ok().flatten().is_some_and(|b| b > 0));
+        assert!(cmdline(Path::new("/proc"), me).ok().flatten().is_some());
+        assert!(clock_ticks() > 0);
     }
 }

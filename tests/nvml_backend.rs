@@ -54,8 +54,18 @@ fn reads_every_field_and_process() {
     // This test process is not in a container: it shows its command and user instead.
     assert_eq!(p.container_id, None);
     assert!(p.command.is_some() && p.user.is_some(), "{p:?}");
+    // What /proc says of it: the same process (its start time), its memory and command line.
+    let host = p.host.as_ref().unwrap_or_else(|| panic!("no host figures: {p:?}"));
+    assert_eq!(Some(host.start_time), gpudock::procfs::start_time(std::path::Path::new("/proc"), me));
+    assert!(host.rss_bytes.is_some_and(|b| b > 0) && host.cmdline.is_some(), "{host:?}");
+    assert_eq!(host.cpu_percent, None, "first sight");
     let gp = &g.processes[1];
     assert_eq!((gp.pid, gp.kind, gp.memory_used), (999_999, ProcessKind::Graphics, Some(52_428_800)));
+    // Not a process here: no host figures rather than invented ones.
+    assert_eq!(gp.host, None);
+    let again = b.sample(unix_now()).unwrap_or_else(|e| panic!("{e}"));
+    let host = again.gpus[1].processes[0].host.as_ref();
+    assert!(host.is_some_and(|h| h.cpu_percent.is_some()), "second sight has a CPU rate: {host:?}");
 }
 
 #[test]

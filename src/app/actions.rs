@@ -252,6 +252,7 @@ pub fn on_result(app: &mut AppState, msg: ActionMsg) -> Vec<Command> {
             ),
             Err(e) => app.set_status(Level::Error, format!("cannot save {}: {e}", path.display())),
         },
+        ActionMsg::Signal { pid, signal, result } => super::procs::on_signal(app, pid, signal, result),
         ActionMsg::LogLines(chunk) => {
             if let Mode::Logs(v) = &mut app.mode
                 && v.id == chunk.id

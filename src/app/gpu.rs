@@ -99,6 +99,16 @@ impl Default for GpuState {
     }
 }
 
+/// Equal but for the host figures of GPU processes (CPU %, age: they move every second), which
+/// only the process view shows, and it says itself when its rows change.
+fn same_readings(a: &[GpuSample], b: &[GpuSample]) -> bool {
+    let strip = |g: &GpuSample| GpuSample {
+        processes: g.processes.iter().map(|p| GpuProcess { host: None, ..p.clone() }).collect(),
+        ..g.clone()
+    };
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y || strip(x) == strip(y))
+}
+
 impl GpuState {
     /// Applies a snapshot; returns whether anything on screen changes: a reading, the status,
     /// or a sparkline that scrolls visibly.
@@ -116,7 +126,7 @@ impl GpuState {
         let count = snap.gpus.len();
         self.history.retain(|i, _| (*i as usize) < count);
         changed |= self.snapshot.as_ref().is_none_or(|old| {
-            old.gpus != snap.gpus
+            !same_readings(&old.gpus, &snap.gpus)
                 || old.driver_version != snap.driver_version
                 || old.cuda_version != snap.cuda_version
         });

@@ -54,6 +54,7 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
             Outcome::stay()
         }
         Mode::GpuDetail(view) => view.handle_key(action, app.gpu.count()),
+        Mode::Processes(view) => view.handle_key(action, key, app.read_only, app.log_page.saturating_sub(1)),
     };
     app.apply(out)
 }
@@ -96,6 +97,7 @@ pub fn wheel(app: &mut AppState, down: bool, over: Option<Panel>) {
         }
         Mode::Logs(v) => v.scroll(step),
         Mode::Detail(v) => v.scroll_by(step, inner),
+        Mode::Processes(v) => v.move_by(step),
         _ => {}
     }
 }
@@ -126,6 +128,7 @@ pub fn paste(app: &mut AppState, text: &str) {
         }
         Mode::Launch(form) => form.paste(&text),
         Mode::Logs(view) if view.searching => view.search.push_str(&text),
+        Mode::Processes(view) => view.paste(&text),
         _ => {}
     }
 }
@@ -186,6 +189,7 @@ fn normal_key(app: &mut AppState, action: Option<Action>, key: KeyEvent) -> Vec<
         Action::GpuDetail => super::gpu_detail::open(app),
         Action::NextIdle => super::gpu_detail::next_idle(app),
         Action::AckAlerts => super::gpu_detail::ack_alerts(app),
+        Action::Processes => super::procs::open(app),
         a if a.mutates() || a == Action::Logs => return super::actions::start(app, a),
         Action::SortReverse => {
             let (sort, rev) = (app.table.sort, !app.table.reverse);

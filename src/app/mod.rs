@@ -14,6 +14,7 @@ pub mod launch;
 pub mod logs;
 pub mod node;
 mod outcome;
+pub mod procs;
 pub mod table;
 #[cfg(test)]
 mod tests;
@@ -21,6 +22,8 @@ mod tests;
 mod tests_detail;
 #[cfg(test)]
 mod tests_launch;
+#[cfg(test)]
+mod tests_procs;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -79,6 +82,8 @@ pub enum Mode {
     /// Docker's disk usage and pruning (`c`).
     Disk(Box<disk::DiskView>),
     GpuDetail(gpu_detail::GpuDetailView),
+    /// The GPU processes of the host (`p`).
+    Processes(Box<procs::ProcessView>),
 }
 
 impl Mode {
@@ -94,6 +99,7 @@ impl Mode {
             Mode::Detail(_) => Scope::Detail,
             Mode::Disk(v) => v.scope(),
             Mode::GpuDetail(_) => Scope::GpuDetail,
+            Mode::Processes(v) => v.scope(),
         }
     }
 }
@@ -297,7 +303,8 @@ impl AppState {
                         return self.bell(usize::from(alert));
                     }
                 };
-                self.dirty |= changed;
+                let listed = procs::refresh(self);
+                self.dirty |= changed || listed;
                 let raised = self.evaluate_alerts();
                 self.bell(raised)
             }

@@ -22,14 +22,17 @@ pub enum Scope {
     Images,
     /// One GPU's health, clocks, MIG instances and XIDs.
     GpuDetail,
+    /// The GPU processes of the host (`p`).
+    Processes,
 }
 
 impl Scope {
     /// In the order the help screen lists them.
-    pub const ALL: [Scope; 10] = [
+    pub const ALL: [Scope; 11] = [
         Scope::Main,
         Scope::Detail,
         Scope::GpuDetail,
+        Scope::Processes,
         Scope::Logs,
         Scope::Disk,
         Scope::Images,
@@ -43,7 +46,7 @@ impl Scope {
         match self {
             Scope::Main => "Main screen",
             Scope::Help => "This help",
-            Scope::Confirm => "Questions (stop, remove, prune)",
+            Scope::Confirm => "Questions (stop, remove, prune, signal)",
             Scope::Launch => "Launch form",
             Scope::Launching => "While launching",
             Scope::Logs => "Log view",
@@ -51,6 +54,7 @@ impl Scope {
             Scope::Disk => "Disk view",
             Scope::Images => "Image list",
             Scope::GpuDetail => "GPU detail view",
+            Scope::Processes => "GPU processes",
         }
     }
 }
@@ -108,10 +112,14 @@ pub enum Action {
     GpuDetail,
     NextIdle,
     AckAlerts,
+    Processes,
+    SigTerm,
+    SigKill,
+    SigInt,
 }
 
 impl Action {
-    pub const ALL: [Action; 48] = [
+    pub const ALL: [Action; 52] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -160,6 +168,10 @@ impl Action {
         Action::GpuDetail,
         Action::NextIdle,
         Action::AckAlerts,
+        Action::Processes,
+        Action::SigTerm,
+        Action::SigKill,
+        Action::SigInt,
     ];
 
     /// Its name in `[keys]`, as the user writes it ("gpu_users").
@@ -182,14 +194,16 @@ impl Action {
             // Only the main screen quits; `q` elsewhere goes back (Ctrl-C always quits).
             Action::Quit => &[S::Main],
             Action::Up | Action::Down => {
-                &[S::Main, S::Help, S::Detail, S::Logs, S::Disk, S::Images, S::GpuDetail]
+                &[S::Main, S::Help, S::Detail, S::Logs, S::Disk, S::Images, S::GpuDetail, S::Processes]
             }
-            Action::PageUp | Action::PageDown => &[S::Main, S::Detail, S::Logs, S::Images],
-            Action::First | Action::Last => &[S::Main, S::Detail, S::Logs, S::Disk, S::Images],
+            Action::PageUp | Action::PageDown => &[S::Main, S::Detail, S::Logs, S::Images, S::Processes],
+            Action::First | Action::Last => &[S::Main, S::Detail, S::Logs, S::Disk, S::Images, S::Processes],
             Action::Remove => &[S::Main, S::Images],
-            Action::Back => &[S::Detail, S::Logs, S::Disk, S::Images, S::GpuDetail],
+            Action::Back => &[S::Detail, S::Logs, S::Disk, S::Images, S::GpuDetail, S::Processes],
             Action::Logs => &[S::Main, S::Detail],
             Action::ShowEnv => &[S::Detail],
+            Action::Filter | Action::SortNext | Action::SortReverse => &[S::Main, S::Processes],
+            Action::SigTerm | Action::SigKill | Action::SigInt => &[S::Processes],
             Action::Confirm => &[S::Confirm],
             Action::Cancel => &[S::Launch, S::Launching],
             Action::Search
@@ -210,9 +224,6 @@ impl Action {
             Action::Help
             | Action::NextPanel
             | Action::PrevPanel
-            | Action::Filter
-            | Action::SortNext
-            | Action::SortReverse
             | Action::NewContainer
             | Action::Stop
             | Action::Restart
@@ -221,6 +232,7 @@ impl Action {
             | Action::Mouse
             | Action::Shell
             | Action::NextIdle
+            | Action::Processes
             | Action::GpuUsers => &[S::Main],
             Action::GpuDetail => &[S::Main, S::GpuDetail],
             Action::AckAlerts => &[S::Main, S::GpuDetail],
@@ -258,6 +270,9 @@ impl Action {
             (Action::Last, _) => "last row",
             (Action::NextPanel, _) => "next panel",
             (Action::PrevPanel, _) => "previous panel",
+            (Action::Filter, S::Processes) => {
+                "filter by container, user, command or PID (Enter keeps, Esc clears)"
+            }
             (Action::Filter, _) => "filter containers by name or image (Enter keeps, Esc clears)",
             (Action::SortNext, _) => "sort by the next column",
             (Action::SortReverse, _) => "reverse the sort order",
@@ -303,6 +318,12 @@ impl Action {
             (Action::SaveAll, _) => "save the container's whole log, from the engine, to a file",
             (Action::Left, _) => "scroll cut lines left",
             (Action::Right, _) => "scroll cut lines right",
+            (Action::Processes, _) => {
+                "GPU processes: every process on the GPUs (in the GPU panel: that GPU's)"
+            }
+            (Action::SigTerm, _) => "send SIGTERM to the selected process (asks first)",
+            (Action::SigKill, _) => "send SIGKILL to the selected process (asks first)",
+            (Action::SigInt, _) => "send SIGINT to the selected process (asks first)",
         }
     }
 
@@ -316,6 +337,9 @@ impl Action {
                 | Action::Remove
                 | Action::Kill
                 | Action::Shell
+                | Action::SigTerm
+                | Action::SigKill
+                | Action::SigInt
         )
     }
 }

@@ -2,6 +2,7 @@
 //! Which container a GPU process lives in comes from `procfs`.
 
 pub mod health;
+pub mod hostproc;
 mod identity;
 pub mod idle;
 pub mod mig;

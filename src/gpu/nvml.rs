@@ -47,6 +47,8 @@ pub struct NvmlBackend {
     nvml: ManuallyDrop<Nvml>,
     pub lib: String,
     identities: Identities,
+    /// CPU, RSS, age and command line of GPU processes, from /proc.
+    hosts: super::hostproc::HostProcs,
     devices: HashMap<u32, DeviceState>,
     /// Samples taken: the slow health counters are read every `health::SLOW_EVERY`.
     samples: u64,
@@ -101,6 +103,7 @@ impl NvmlBackend {
             nvml: ManuallyDrop::new(nvml),
             lib,
             identities: Identities::new(PathBuf::from("/proc")),
+            hosts: super::hostproc::HostProcs::new(PathBuf::from("/proc")),
             devices: HashMap::new(),
             samples: 0,
             interval: Duration::from_secs(1),
@@ -133,12 +136,14 @@ impl NvmlBackend {
             gpus.push(sample);
         }
         self.identities.keep(&live_pids);
+        let hosts = self.hosts.sample(&live_pids, std::time::Instant::now());
         for gpu in &mut gpus {
             for p in &mut gpu.processes {
                 let id = self.identities.get(p.pid);
                 p.container_id = id.container_id.clone();
                 p.command = id.command.clone();
                 p.user = id.user.clone();
+                p.host = hosts.get(&p.pid).cloned();
             }
         }
         Ok(GpuSnapshot {

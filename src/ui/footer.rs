@@ -19,7 +19,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
     } else if let Some(status) = &app.status {
         let style = if status.level == Level::Error { st.error() } else { Style::default() };
         Line::from(Span::styled(status.text.clone(), style))
-    } else if matches!(app.mode, Mode::Logs(_) | Mode::Disk(_) | Mode::Detail(_)) {
+    } else if matches!(app.mode, Mode::Logs(_) | Mode::Disk(_) | Mode::Detail(_) | Mode::Processes(_)) {
         // Those views list their own keys; the main screen's would mislead (n, d mean other things).
         Line::from("")
     } else {

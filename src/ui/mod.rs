@@ -13,6 +13,7 @@ mod header;
 mod help;
 mod launch;
 mod logs;
+mod procs;
 pub mod theme;
 
 use ratatui::Frame;
@@ -81,6 +82,11 @@ pub fn draw(f: &mut Frame, app: &AppState) {
         }
         Mode::GpuDetail(view) => {
             gpu_detail::draw(f, body, app, view, &st);
+            footer::draw(f, footer_area, app, &st);
+            return;
+        }
+        Mode::Processes(view) => {
+            procs::draw(f, body, app, view, &st);
             footer::draw(f, footer_area, app, &st);
             return;
         }
