@@ -98,6 +98,12 @@ fn memory_held_at_zero_percent_is_marked_idle_after_the_configured_time() {
     assert!(row.is_some(), "{screen}");
     assert!(screen.contains("llama-finetune 20GiB idle 6s"), "{screen}");
     assert!(screen.contains("⚠ container llama-finetune holds 20GiB on GPU 0 idle for 6s"), "{screen}");
+    // The GPU process view (p) marks the process the same way.
+    app.update(key('p'));
+    let procs = render(&app, 120, 40);
+    let row = procs.lines().find(|l| l.contains("4242")).unwrap_or_default();
+    assert!(row.contains("idle 6s") && row.contains("llama-finetune"), "{procs}");
+    app.update(Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
     // Activity resets it.
     snapshot(
         &mut app,
@@ -179,11 +185,11 @@ fn the_detail_view_shows_health_fields_and_na_where_unsupported() {
     sick.health.ecc_aggregate = EccCounts::default();
     snapshot(&mut app, NOW, vec![sick, gpu(1, Vec::new())]);
     let panel = render(&app, 120, 40);
-    assert!(panel.contains("⚠reset needed+3"), "{panel}");
+    assert!(panel.contains("⚠reset needed+2"), "{panel}");
     app.update(key('i'));
     let screen = render(&app, 120, 40);
     for want in [
-        "health            reset needed · throttled: sw power cap · throttled: hw thermal · PCIe x8 of x16",
+        "health            reset needed · throttled: hw thermal · PCIe x8 of x16",
         "clocks held by    sw power cap, hw thermal",
         "PCIe link         gen 4 of gen 4, x8 of x16 (down-trained)",
         "ECC volatile      corrected 3  uncorrected 0",

@@ -255,7 +255,9 @@ pub(super) fn field<T>(index: u32, what: &str, r: Result<T, NvmlError>) -> Optio
 
 fn log_unsupported(index: u32, what: &str, e: &NvmlError) {
     match e {
-        NvmlError::NotSupported | NvmlError::FailedToLoadSymbol(_) => {
+        // A GPU without fans answers fan speed with INVALID_ARGUMENT (seen on an H200, driver
+        // 580): as unsupported as NOT_SUPPORTED, and logged as quietly.
+        NvmlError::NotSupported | NvmlError::FailedToLoadSymbol(_) | NvmlError::InvalidArg => {
             tracing::trace!(index, what, error = %e, "not available")
         }
         _ => tracing::debug!(index, what, error = %e, "NVML call failed"),

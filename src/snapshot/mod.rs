@@ -80,6 +80,12 @@ pub struct ProcessDoc {
     pub container_name: Option<String>,
     pub command: Option<String>,
     pub user: Option<String>,
+    /// Host figures from /proc (null where /proc does not show the process): CPU over the
+    /// snapshot's half-second window (100 = one core), resident memory, age, command line.
+    pub cpu_percent: Option<f64>,
+    pub rss_bytes: Option<u64>,
+    pub elapsed_seconds: Option<u64>,
+    pub command_line: Option<String>,
     /// MIG instance the process runs in; null outside MIG.
     pub gpu_instance_id: Option<u32>,
     pub compute_instance_id: Option<u32>,
@@ -278,6 +284,14 @@ fn assemble(nvml: NvmlStatus, docker: DockerPart, snap: Option<GpuSnapshot>) -> 
                         .map(|n| n.to_string()),
                     command: p.command.clone(),
                     user: p.user.clone(),
+                    cpu_percent: p
+                        .host
+                        .as_ref()
+                        .and_then(|h| h.cpu_percent)
+                        .map(|c| (c * 10.0).round() / 10.0),
+                    rss_bytes: p.host.as_ref().and_then(|h| h.rss_bytes),
+                    elapsed_seconds: p.host.as_ref().map(|h| h.elapsed_secs),
+                    command_line: p.host.as_ref().and_then(|h| h.cmdline.clone()),
                     gpu_instance_id: p.gpu_instance,
                     compute_instance_id: p.compute_instance,
                     idle_seconds: None,

@@ -118,7 +118,13 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &ProcessView, st: &Sty
 fn table(f: &mut Frame, inner: Rect, v: &ProcessView, st: &Styles) {
     let longest = v.rows().map(|r| r.owner().chars().count()).max().unwrap_or(0);
     let (cols, owner) = pick_columns(inner.width, u16::try_from(longest.min(24)).unwrap_or(24));
-    let width_of = |c: &Col| if *c == Col::Owner { owner } else { c.min_width() };
+    // SM% widens to hold "idle 42m" while some process holds its GPU memory idle.
+    let sm_wide = v.rows().any(|r| r.idle.is_some());
+    let width_of = |c: &Col| match c {
+        Col::Owner => owner,
+        Col::Sm if sm_wide => 8,
+        c => c.min_width(),
+    };
     let fixed: u16 = cols.iter().filter(|c| **c != Col::Command).map(width_of).sum();
     let spacing = u16::try_from(cols.len().saturating_sub(1)).unwrap_or(0);
     let command_width = usize::from(inner.width.saturating_sub(fixed + spacing));
@@ -168,6 +174,9 @@ fn cell(col: Col, r: &ProcRow, owner: usize, command: usize, st: &Styles) -> Cel
 /// The SM share of a process: its own function, so marks (an idle process holding memory) can
 /// join it in one place.
 fn sm_cell(r: &ProcRow, st: &Styles) -> Cell<'static> {
+    if let Some(secs) = r.idle {
+        return Cell::from(Span::styled(format!("idle {}", super::fmt::age(secs as i64)), st.warn()));
+    }
     match r.sm_percent {
         Some(p) => Cell::from(Span::styled(p.to_string(), st.load(f64::from(p)))),
         None => Cell::from(Span::styled("n/a", st.dim())),

@@ -99,6 +99,8 @@ pub struct ProcRow {
     pub rss: Option<u64>,
     /// Seconds since it started.
     pub elapsed: Option<u64>,
+    /// Seconds it has held GPU memory at 0 % SM, once past `idle_gpu_after`.
+    pub idle: Option<u64>,
 }
 
 impl ProcRow {
@@ -186,6 +188,7 @@ pub fn rows_from(app: &AppState) -> (Vec<ProcRow>, Option<String>) {
                 cpu_percent: host.and_then(|h| h.cpu_percent),
                 rss: host.and_then(|h| h.rss_bytes),
                 elapsed: host.map(|h| h.elapsed_secs),
+                idle: app.gpu.idle_held(p, app.idle_after),
             });
         }
     }
