@@ -239,7 +239,7 @@ fn a_mig_gpu_shows_its_instances_with_their_containers() {
         "{screen}"
     );
     let second = screen.lines().find(|l| l.contains("MIG 1")).unwrap_or_default();
-    assert!(second.contains("│ idle"), "{screen}");
+    assert!(second.contains("│ no processes"), "{screen}");
     // A container given the MIG device resolves to the parent GPU.
     let ids = app.gpu.ids();
     assert!(ids.contains(&(0, "MIG-00000001")));

@@ -96,11 +96,11 @@ impl AlertState {
             }
             if cfg.idle_held {
                 for p in &g.processes {
-                    let Some(secs) = idle.idle_seconds(p, snap.at).filter(|s| *s >= idle_after.as_secs())
+                    let Some(secs) = idle.idle_seconds(i, p, snap.at).filter(|s| *s >= idle_after.as_secs())
                     else {
                         continue;
                     };
-                    let c = Condition::Idle(key(p));
+                    let c = Condition::Idle(key(i, p));
                     now_true.insert(c);
                     let mem = p.memory_used.map(crate::ui::fmt::bytes).unwrap_or_default();
                     raised.push((

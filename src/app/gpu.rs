@@ -141,9 +141,9 @@ impl GpuState {
     }
 
     /// Seconds `p` has held GPU memory at 0 % SM, once that is at least `after`.
-    pub fn idle_held(&self, p: &GpuProcess, after: Duration) -> Option<u64> {
+    pub fn idle_held(&self, gpu: u32, p: &GpuProcess, after: Duration) -> Option<u64> {
         let now = self.snapshot.as_ref()?.at;
-        self.idle.idle_seconds(p, now).filter(|s| *s >= after.as_secs())
+        self.idle.idle_seconds(gpu, p, now).filter(|s| *s >= after.as_secs())
     }
 
     /// Whether the idle marks shown changed since the last call (they count up while a
@@ -152,8 +152,10 @@ impl GpuState {
         let labels: Vec<(ProcessKey, String)> = self
             .snapshot
             .iter()
-            .flat_map(|s| s.gpus.iter().flat_map(|g| &g.processes))
-            .filter_map(|p| self.idle_held(p, after).map(|s| (idle_key(p), crate::ui::fmt::age(s as i64))))
+            .flat_map(|s| s.gpus.iter().flat_map(|g| g.processes.iter().map(move |p| (g.index, p))))
+            .filter_map(|(g, p)| {
+                self.idle_held(g, p, after).map(|s| (idle_key(g, p), crate::ui::fmt::age(s as i64)))
+            })
             .collect();
         let changed = labels != self.idle_labels;
         self.idle_labels = labels;
@@ -176,10 +178,13 @@ impl GpuState {
     /// idle past `after`.
     fn containers_idle(&self, after: Duration) -> HashMap<ContainerId, u64> {
         let mut out: HashMap<ContainerId, Option<u64>> = HashMap::new();
-        let procs = self.snapshot.iter().flat_map(|s| s.gpus.iter().flat_map(|g| &g.processes));
-        for p in procs.filter(|p| p.memory_used.is_some_and(|m| m > 0)) {
+        let procs = self
+            .snapshot
+            .iter()
+            .flat_map(|s| s.gpus.iter().flat_map(|g| g.processes.iter().map(move |p| (g.index, p))));
+        for (g, p) in procs.filter(|(_, p)| p.memory_used.is_some_and(|m| m > 0)) {
             let Some(id) = &p.container_id else { continue };
-            let idle = self.idle_held(p, after);
+            let idle = self.idle_held(g, p, after);
             let e = out.entry(id.clone()).or_insert(idle);
             *e = e.zip(idle).map(|(a, b)| a.min(b));
         }

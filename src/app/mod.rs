@@ -113,6 +113,8 @@ pub const MAIN_HINTS: &[Hint] = &[
     Hint::new(&[Action::Stop], "stop"),
     Hint::new(&[Action::DiskUsage], "disk"),
     Hint::new(&[Action::Filter], "filter"),
+    Hint::new(&[Action::Processes], "procs"),
+    Hint::new(&[Action::GpuDetail], "gpu health"),
     Hint::new(&[Action::SortNext], "sort"),
     Hint::new(&[Action::NextPanel], "panel"),
     Hint::new(&[Action::Mouse], "mouse"),

@@ -20,7 +20,7 @@ pub fn badges(g: &GpuSample, app: &AppState, st: &Styles) -> Vec<Span<'static>> 
         let more = if found.len() > 1 { format!("+{}", found.len() - 1) } else { String::new() };
         out.push(Span::styled(format!("⚠{}{more} ", short_problem(first)), st.warn()));
     }
-    let idle = g.processes.iter().filter_map(|p| app.gpu.idle_held(p, app.idle_after)).max();
+    let idle = g.processes.iter().filter_map(|p| app.gpu.idle_held(g.index, p, app.idle_after)).max();
     if let Some(secs) = idle {
         out.push(Span::styled(format!("idle {} ", age(secs as i64)), st.warn()));
     }
@@ -64,12 +64,12 @@ pub fn mig_rows(g: &GpuSample, app: &AppState, st: &Styles, width: u16) -> Vec<L
                     && p.gpu_instance == m.gpu_instance
                     && (p.compute_instance.is_none() || p.compute_instance == m.compute_instance)
             });
-            let who = users(procs, app);
+            let who = users(g.index, procs, app);
             let used: usize = spans.iter().map(|s| s.width()).sum();
             let rest = usize::from(width).saturating_sub(used + 2);
             spans.push(Span::styled("│ ", st.dim()));
             spans.push(if who.is_empty() {
-                Span::styled("idle", st.dim())
+                Span::styled("no processes", st.dim())
             } else {
                 Span::raw(truncate(&who.join(", "), rest))
             });

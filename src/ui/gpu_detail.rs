@@ -153,6 +153,7 @@ fn lines(g: &GpuSample, app: &AppState, st: &Styles) -> Vec<Line<'static>> {
                     _ => "n/a".into(),
                 };
                 let who = users(
+                    g.index,
                     g.processes
                         .iter()
                         .filter(|p| p.gpu_instance.is_some() && p.gpu_instance == inst.gpu_instance),
@@ -169,7 +170,7 @@ fn lines(g: &GpuSample, app: &AppState, st: &Styles) -> Vec<Line<'static>> {
             }
         }
     }
-    let who = users(&g.processes, app);
+    let who = users(g.index, &g.processes, app);
     row("processes", Span::raw(if who.is_empty() { "none".into() } else { who.join(", ") }));
     let alerts: Vec<String> = app
         .alerts

@@ -247,7 +247,11 @@ fn power(g: &GpuSample) -> String {
 /// Who is on this GPU, biggest first: containers by name, host processes by command and user,
 /// each with its memory and SM share on this GPU ("train 40GiB 71%"), or how long it has held
 /// that memory idle ("train 40GiB idle 42m").
-pub(super) fn users<'a>(processes: impl IntoIterator<Item = &'a GpuProcess>, app: &AppState) -> Vec<String> {
+pub(super) fn users<'a>(
+    gpu: u32,
+    processes: impl IntoIterator<Item = &'a GpuProcess>,
+    app: &AppState,
+) -> Vec<String> {
     struct Row {
         label: String,
         mem: u64,
@@ -271,7 +275,7 @@ pub(super) fn users<'a>(processes: impl IntoIterator<Item = &'a GpuProcess>, app
             ),
         };
         let mem = p.memory_used.unwrap_or(0);
-        let idle = app.gpu.idle_held(p, app.idle_after);
+        let idle = app.gpu.idle_held(gpu, p, app.idle_after);
         match rows.iter_mut().find(|r| r.label == label && p.container_id.is_some()) {
             Some(r) => {
                 r.mem += mem;
@@ -295,9 +299,9 @@ pub(super) fn users<'a>(processes: impl IntoIterator<Item = &'a GpuProcess>, app
 }
 
 fn users_span(g: &GpuSample, app: &AppState, st: &Styles, width: usize) -> Span<'static> {
-    let list = users(&g.processes, app);
+    let list = users(g.index, &g.processes, app);
     if list.is_empty() {
-        return Span::styled("idle", st.dim());
+        return Span::styled("no processes", st.dim());
     }
     Span::raw(truncate(&list.join(", "), width))
 }

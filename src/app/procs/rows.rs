@@ -188,7 +188,7 @@ pub fn rows_from(app: &AppState) -> (Vec<ProcRow>, Option<String>) {
                 cpu_percent: host.and_then(|h| h.cpu_percent),
                 rss: host.and_then(|h| h.rss_bytes),
                 elapsed: host.map(|h| h.elapsed_secs),
-                idle: app.gpu.idle_held(p, app.idle_after),
+                idle: app.gpu.idle_held(g.index, p, app.idle_after),
             });
         }
     }
