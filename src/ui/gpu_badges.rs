@@ -52,13 +52,17 @@ pub fn mig_rows(g: &GpuSample, app: &AppState, st: &Styles, width: u16) -> Vec<L
                 (Some(u), Some(t)) => format!("{}/{}", bytes(u), bytes(t)),
                 _ => "n/a".into(),
             };
+            // Narrow panes keep who runs in it; the column padding and "util n/a" go first.
+            let wide = width >= 100;
             let mut spans = vec![
                 Span::styled(if i == last { "   └ " } else { "   ├ " }, st.dim()),
                 Span::styled(format!("MIG {} ", m.index), st.key()),
-                Span::raw(format!("{:<10} ", truncate(&profile, 10))),
-                Span::raw(format!("{mem:<17} ")),
-                Span::styled("util n/a ", st.dim()),
+                Span::raw(if wide { format!("{:<10} ", truncate(&profile, 10)) } else { format!("{profile} ") }),
+                Span::raw(if wide { format!("{mem:<17} ") } else { format!("{mem} ") }),
             ];
+            if wide {
+                spans.push(Span::styled("util n/a ", st.dim()));
+            }
             let procs = g.processes.iter().filter(|p| {
                 p.gpu_instance.is_some()
                     && p.gpu_instance == m.gpu_instance

@@ -55,7 +55,10 @@ fn lines(g: &GpuSample, app: &AppState, st: &Styles) -> Vec<Line<'static>> {
     if let Some(why) = &g.lost {
         row("state", Span::styled(format!("LOST — {why}"), st.error()));
     }
-    let found = problems(h);
+    let mut found = problems(h);
+    if let Some(x) = app.gpu.xids.iter().rev().find(|x| x.gpu_index == g.index) {
+        found.insert(0, format!("XID {} {} ago", x.xid, age(app.now - x.at)));
+    }
     row(
         "health",
         if found.is_empty() {

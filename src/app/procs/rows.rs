@@ -108,6 +108,8 @@ impl ProcRow {
     pub fn owner(&self) -> String {
         match &self.container {
             Some(name) => name.clone(),
+            // Gone from /proc: no owner to name, only what is left of it ("(exited)").
+            None if self.user.is_none() && self.command.is_some() => self.command.clone().unwrap_or_default(),
             None => {
                 format!("{}({})", self.user.as_deref().unwrap_or("?"), self.command.as_deref().unwrap_or("?"))
             }
