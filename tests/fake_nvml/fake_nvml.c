@@ -88,7 +88,8 @@ enum {
 #define EVENTS_DEFAULT 0x1fULL  /* single/double-bit ECC, P-state, XID, clock */
 #define THROTTLE_DEFAULT 0x1ffULL /* every nvmlClocksEventReason* bit from 0x1 to 0x100 */
 #define MIG_MAX_DEFAULT 7       /* what an A100/H100 in MIG mode reports */
-#define WAIT_SLICE_MS 20        /* event waits re-check the config this often */
+#define WAIT_SLICE_MS 250       /* event waits re-check the config this often: rarely
+                                   enough that an idle watcher costs next to nothing */
 #define SAMPLE_HOLD_US 100000   /* see nvmlDeviceGetProcessUtilization */
 
 typedef struct { unsigned int gpu, memory; } nvmlUtilization_t;
