@@ -64,33 +64,33 @@ pub fn draw(f: &mut Frame, app: &AppState) {
     }
     let [header_area, body, footer_area] = frame_areas(app, area);
     header::draw(f, header_area, app, &st);
-    match &app.mode {
+    // Views that take the whole body; the main screen's dialogs draw over the panels below.
+    let whole_body = match &app.mode {
         Mode::Logs(view) => {
             logs::draw(f, body, view, &app.keymap, &st);
-            footer::draw(f, footer_area, app, &st);
-            return;
+            true
         }
         Mode::Detail(view) => {
             detail::draw(f, body, app, view, &st);
-            footer::draw(f, footer_area, app, &st);
-            return;
+            true
         }
         Mode::Disk(view) => {
             disk::draw(f, body, app, view, &st);
-            footer::draw(f, footer_area, app, &st);
-            return;
+            true
         }
         Mode::GpuDetail(view) => {
             gpu_detail::draw(f, body, app, view, &st);
-            footer::draw(f, footer_area, app, &st);
-            return;
+            true
         }
         Mode::Processes(view) => {
             procs::draw(f, body, app, view, &st);
-            footer::draw(f, footer_area, app, &st);
-            return;
+            true
         }
-        _ => {}
+        _ => false,
+    };
+    if whole_body {
+        footer::draw(f, footer_area, app, &st);
+        return;
     }
     let [gpu_area, container_area] = panels(app, body);
     gpus::draw(f, gpu_area, app, &st);
