@@ -2,8 +2,9 @@
 //! reasons, the PCIe link and the maximum clocks. Every field is read on its own and is None
 //! where the GPU does not support it.
 //!
-//! Counters that move rarely (ECC, retirements, maxima) cost a driver round trip each; they are
-//! read every `SLOW_EVERY` samples and kept in between, so a full sample of 8 GPUs stays cheap.
+//! Counters that move rarely (ECC, retirements, the PCIe link, maxima) cost a driver round trip
+//! each; they are read every `SLOW_EVERY` samples and kept in between, so a full sample of 8
+//! GPUs stays cheap. Clock event reasons are read every sample.
 
 use nvml_wrapper::Device;
 use nvml_wrapper::enum_wrappers::device::{Clock, EccCounter, MemoryError, RetirementCause};
@@ -40,8 +41,6 @@ pub fn read(dev: &Device, index: u32, previous: Option<&GpuHealth>, slow: bool) 
     };
     h.throttle_reasons =
         field(index, "clock event reasons", dev.current_throttle_reasons()).map(|r| r.bits());
-    h.pcie_gen = field(index, "PCIe generation", dev.current_pcie_link_gen());
-    h.pcie_width = field(index, "PCIe width", dev.current_pcie_link_width());
     h
 }
 
@@ -61,9 +60,10 @@ fn read_slow(dev: &Device, index: u32) -> GpuHealth {
         retired_pending: field(index, "pending retirement", dev.are_pages_pending_retired()),
         remapped_rows: remapped_rows(dev, index),
         throttle_reasons: None,
-        pcie_gen: None,
+        // The link retrains at power-state changes, not second by second.
+        pcie_gen: field(index, "PCIe generation", dev.current_pcie_link_gen()),
         pcie_gen_max: field(index, "PCIe max generation", dev.max_pcie_link_gen()),
-        pcie_width: None,
+        pcie_width: field(index, "PCIe width", dev.current_pcie_link_width()),
         pcie_width_max: field(index, "PCIe max width", dev.max_pcie_link_width()),
         sm_clock_max_mhz: field(index, "SM max clock", dev.max_clock_info(Clock::SM)),
         mem_clock_max_mhz: field(index, "memory max clock", dev.max_clock_info(Clock::Memory)),

@@ -39,6 +39,9 @@ use super::identity::Identities;
 struct DeviceState {
     utilization: ProcessUtilization,
     health: Option<GpuHealth>,
+    /// Name and UUID do not change while the library is open (a replaced GPU means a driver
+    /// reload, which ends the session): read once, not every second.
+    identity: Option<(String, String)>,
 }
 
 pub struct NvmlBackend {
@@ -212,10 +215,17 @@ fn read_device(
     }
     let health = health::read(dev, index, state.health.as_ref(), slow);
     state.health = Some(health.clone());
+    let (name, uuid) = state
+        .identity
+        .get_or_insert_with(|| {
+            let name = field(index, "name", dev.name()).unwrap_or_else(|| format!("GPU {index}"));
+            (name, field(index, "uuid", dev.uuid()).unwrap_or_default())
+        })
+        .clone();
     GpuSample {
         index,
-        name: field(index, "name", dev.name()).unwrap_or_else(|| format!("GPU {index}")),
-        uuid: field(index, "uuid", dev.uuid()).unwrap_or_default(),
+        name,
+        uuid,
         memory_used: mem.as_ref().map(|m| m.used),
         memory_total: mem.as_ref().map(|m| m.total),
         util_gpu: util.as_ref().map(|u| u.gpu),
