@@ -161,8 +161,13 @@ impl ContainerTable {
     }
 }
 
+/// NVML can list a process after its container stopped: only a running container uses a GPU.
+fn used_gpu_memory(c: &Container, m: &dyn SortMetrics) -> u64 {
+    if c.state.is_running() { m.gpu_memory(&c.id) } else { 0 }
+}
+
 fn on_gpu(c: &Container, index: u32, uuid: &str, m: &dyn SortMetrics) -> bool {
-    m.gpus_in_use(c.id.as_str()).contains(&index) || c.gpus.covers(index, uuid)
+    (c.state.is_running() && m.gpus_in_use(c.id.as_str()).contains(&index)) || c.gpus.covers(index, uuid)
 }
 
 fn compare(sort: SortKey, a: &Container, b: &Container, m: &dyn SortMetrics) -> Ordering {
@@ -181,7 +186,7 @@ fn compare(sort: SortKey, a: &Container, b: &Container, m: &dyn SortMetrics) -> 
         }
         // Longest running first.
         SortKey::Uptime => a.started_at.unwrap_or(i64::MAX).cmp(&b.started_at.unwrap_or(i64::MAX)),
-        SortKey::GpuMemory => m.gpu_memory(&b.id).cmp(&m.gpu_memory(&a.id)),
+        SortKey::GpuMemory => used_gpu_memory(b, m).cmp(&used_gpu_memory(a, m)),
     };
     primary.then_with(by_name).then_with(|| a.id.cmp(&b.id))
 }

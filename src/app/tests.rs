@@ -356,3 +356,32 @@ fn a_confirmed_stop_says_it_is_under_way() {
     );
     assert_eq!(a.status.as_ref().map(|s| s.text.as_str()), Some("stopping train (up to 10s)…"));
 }
+
+#[test]
+fn a_stopped_container_with_a_stale_gpu_process_neither_sorts_first_nor_counts_as_on_the_gpu() {
+    use crate::gpu::{GpuProcess, GpuSample, GpuSnapshot};
+    let mut a = app();
+    let stopped = container("1", "stopped", ContainerState::Exited);
+    let busy = container("2", "busy", ContainerState::Running);
+    let (stopped_id, busy_id) = (stopped.id.clone(), busy.id.clone());
+    list(&mut a, vec![stopped, busy]);
+    let on = |pid, id: &ContainerId, mem| GpuProcess {
+        pid,
+        memory_used: Some(mem),
+        container_id: Some(id.clone()),
+        ..Default::default()
+    };
+    // NVML still lists the stopped container's process, with more memory than the live one.
+    let gpus = vec![GpuSample {
+        index: 0,
+        uuid: "GPU-0".into(),
+        processes: vec![on(1, &stopped_id, 40 << 30), on(2, &busy_id, 1 << 30)],
+        ..Default::default()
+    }];
+    a.update(Msg::Gpu(GpuEvent::Snapshot(GpuSnapshot { gpus, ..Default::default() })));
+    a.with_table(|t, m| t.set_sort(SortKey::GpuMemory, false, m));
+    assert_eq!(names(&a), ["busy", "stopped"]);
+    a.focus = Panel::Gpus;
+    a.update(code(KeyCode::Enter));
+    assert_eq!(names(&a), ["busy"], "only the running container is on GPU 0");
+}
