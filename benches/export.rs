@@ -101,7 +101,7 @@ fn state() -> State {
 }
 
 fn scrape(c: &mut Criterion) {
-    let s = state();
+    let s = std::sync::Arc::new(state());
     let text = render(&s);
     assert!(text.lines().count() > 2_000, "the bench state should export every container");
     c.bench_function("export_scrape_8gpus_500containers", |b| b.iter(|| black_box(render(black_box(&s)))));

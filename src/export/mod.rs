@@ -49,7 +49,10 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|source| BindError { addr: listen, source })?;
-    let state = Arc::new(Mutex::new(State::new(crate::snapshot::hostname(), config.idle_gpu_after)));
+    // A scrape takes the current state by its pointer; an update while a scrape still encodes
+    // the old one works on a copy.
+    let state =
+        Arc::new(Mutex::new(Arc::new(State::new(crate::snapshot::hostname(), config.idle_gpu_after))));
     let (tx, mut rx) = mpsc::channel::<ExportMsg>(CHANNEL);
     if host.is_local() {
         XidWatcher { lib: nvml_lib.clone(), tx: tx.clone() }.spawn()?;
@@ -66,7 +69,8 @@ pub async fn run(
     loop {
         tokio::select! {
             Some(msg) = rx.recv() => {
-                let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+                let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());
+                let s = Arc::make_mut(&mut guard);
                 s.apply(msg);
                 // Take the rest of a burst under the same lock.
                 while let Ok(m) = rx.try_recv() {

@@ -23,7 +23,7 @@ use super::state::State;
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves until the task is dropped.
-pub async fn serve(listener: TcpListener, state: Arc<Mutex<State>>) {
+pub async fn serve(listener: TcpListener, state: Arc<Mutex<Arc<State>>>) {
     loop {
         let stream = match listener.accept().await {
             Ok((s, _)) => s,
@@ -52,7 +52,7 @@ pub async fn serve(listener: TcpListener, state: Arc<Mutex<State>>) {
 }
 
 /// The answer to one request.
-pub fn respond(method: &Method, path: &str, state: &Mutex<State>) -> Response<Full<Bytes>> {
+pub fn respond(method: &Method, path: &str, state: &Mutex<Arc<State>>) -> Response<Full<Bytes>> {
     if path != "/metrics" {
         return plain(StatusCode::NOT_FOUND, "not found: the metrics are at /metrics\n");
     }
@@ -61,10 +61,9 @@ pub fn respond(method: &Method, path: &str, state: &Mutex<State>) -> Response<Fu
         r.headers_mut().insert(ALLOW, hyper::header::HeaderValue::from_static("GET, HEAD"));
         return r;
     }
-    let text = {
-        let state = state.lock().unwrap_or_else(|e| e.into_inner());
-        metrics::render(&state)
-    };
+    // The collectors wait only for the clone of a pointer, not for the encoding.
+    let state = state.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let text = metrics::render(&state);
     let mut r = Response::new(Full::new(Bytes::from(text)));
     r.headers_mut().insert(CONTENT_TYPE, hyper::header::HeaderValue::from_static(metrics::CONTENT_TYPE));
     r

@@ -1,6 +1,5 @@
 use std::time::Duration;
 
-use super::metrics::render;
 use super::state::{ExportMsg, State, XidCount};
 use crate::docker::gpus::GpuRequest;
 use crate::docker::{Container, ContainerId, ContainerState, EngineEvent};
@@ -10,6 +9,10 @@ use crate::gpu::{
 
 const NOW: i64 = 1_795_958_337;
 const GIB: u64 = 1 << 30;
+
+fn render(s: &State) -> String {
+    super::metrics::render(&std::sync::Arc::new(s.clone()))
+}
 
 fn cid(n: u8) -> ContainerId {
     ContainerId::new(format!("{n:x}").repeat(64))
@@ -273,7 +276,7 @@ fn label_values_from_outside_cannot_break_the_exposition() {
 #[test]
 fn only_get_and_head_on_metrics() {
     use hyper::{Method, StatusCode};
-    let s = std::sync::Mutex::new(state());
+    let s = std::sync::Mutex::new(std::sync::Arc::new(state()));
     let ok = super::server::respond(&Method::GET, "/metrics", &s);
     assert_eq!(ok.status(), StatusCode::OK);
     assert_eq!(ok.headers()["content-type"], super::metrics::CONTENT_TYPE);
