@@ -5,7 +5,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -26,7 +26,7 @@ struct Exporter {
 }
 
 impl Exporter {
-    fn start(docker_host: &str, nvml_lib: &std::path::Path, cfg: Option<&FakeConfig>) -> Exporter {
+    fn start(docker_host: &str, nvml_lib: &Path, cfg: Option<&FakeConfig>) -> Exporter {
         let port = free_port();
         let log = std::env::temp_dir().join(format!("gpudock-export-{}-{port}.log", std::process::id()));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_gpudock"));
@@ -113,11 +113,8 @@ fn value(line: &str) -> f64 {
 
 #[test]
 fn without_engine_or_driver_it_serves_and_says_both_are_down() {
-    let ex = Exporter::start(
-        "unix:///nonexistent/docker.sock",
-        std::path::Path::new("/nonexistent/libnvidia-ml.so.1"),
-        None,
-    );
+    let ex =
+        Exporter::start("unix:///nonexistent/docker.sock", Path::new("/nonexistent/libnvidia-ml.so.1"), None);
     let body = ex.scrape_until(10, "engine and NVML down", |b| {
         lines(b, "gpudock_engine_up", &[]).iter().any(|l| value(l) == 0.0)
             && lines(b, "gpudock_nvml_up", &[]).iter().any(|l| value(l) == 0.0)
@@ -127,6 +124,36 @@ fn without_engine_or_driver_it_serves_and_says_both_are_down() {
     assert_eq!(ex.get("/other").0, 404);
     assert_eq!(ex.get("/").0, 404);
     assert_eq!(ex.get("/metrics?x=1").0, 200);
+}
+
+#[test]
+fn sigterm_stops_it_cleanly() {
+    let mut ex =
+        Exporter::start("unix:///nonexistent/docker.sock", Path::new("/nonexistent/libnvidia-ml.so.1"), None);
+    let pid = i32::try_from(ex.child.id()).unwrap_or_else(|e| panic!("{e}"));
+    // SAFETY: kill(2) on the child we started and still own.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(status) = ex.child.try_wait().unwrap_or_else(|e| panic!("{e}")) {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "still running 5 s after SIGTERM; log:\n{}", ex.log_text());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0), "log:\n{}", ex.log_text());
+    assert!(ex.log_text().contains("exporter stopping"), "{}", ex.log_text());
+}
+
+#[test]
+fn a_remote_engine_exports_no_gpus_and_the_log_says_why() {
+    let cfg = FakeConfig::new("export-remote", &format!("driver 550.54.15\ncuda 12040\n{}", gpu_line(0, "")));
+    let ex = Exporter::start("tcp://127.0.0.1:1", &lib(Variant::Full), Some(&cfg));
+    std::thread::sleep(Duration::from_millis(1500));
+    let body = ex.scrape_until(5, "the scrape", |_| true);
+    assert_eq!(lines(&body, "gpudock_nvml_up", &[]).iter().map(|l| value(l)).sum::<f64>(), 0.0, "{body}");
+    assert!(lines(&body, "gpudock_gpu_memory_total_bytes", &[]).is_empty(), "{body}");
+    assert!(ex.log_text().contains("remote engine: no GPUs exported"), "{}", ex.log_text());
 }
 
 #[test]

@@ -47,6 +47,9 @@ pub async fn run(
     nvml_lib: Option<PathBuf>,
     listen: SocketAddr,
 ) -> anyhow::Result<()> {
+    // Before the port answers: whoever sees it listening may stop it at once.
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|source| BindError { addr: listen, source })?;
     // A scrape takes the current state by its pointer; an update while a scrape still encodes
@@ -64,8 +67,6 @@ pub async fn run(
     tracing::info!(%listen, %host, "serving metrics at /metrics");
     let server = tokio::spawn(server::serve(listener, state.clone()));
 
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sigint = signal(SignalKind::interrupt())?;
     loop {
         tokio::select! {
             Some(msg) = rx.recv() => {
