@@ -229,6 +229,10 @@ fn containers(
             if let Some(sm) = p.sm_percent {
                 u.sm = Some(u.sm.unwrap_or(0) + sm);
             }
+            // As the dashboard: idle when every process of it holding memory here is idle-held.
+            if p.memory_used.is_none_or(|m| m == 0) {
+                continue;
+            }
             match state.idle.idle_seconds(g.index, p, now).filter(|s| *s >= after) {
                 Some(s) if !u.busy => u.idle = Some(u.idle.map_or(s, |i| i.min(s))),
                 _ => {

@@ -97,8 +97,15 @@ fn state() -> State {
         pcie_width_max: Some(16),
         ..Default::default()
     };
-    let mut g1 =
-        gpu(1, vec![proc(12, Some(1), 2 * GIB, Some(5), "root"), proc(40, Some(3), GIB, Some(0), "x")]);
+    let mut g1 = gpu(
+        1,
+        vec![
+            proc(12, Some(1), 2 * GIB, Some(5), "root"),
+            proc(40, Some(3), GIB, Some(0), "x"),
+            // Holds no memory: neither idle nor busy.
+            proc(41, Some(3), 0, Some(9), "x"),
+        ],
+    );
     g1.temperature_c = None;
     for at in [NOW - 120, NOW] {
         let snap = GpuSnapshot { at, gpus: vec![g0.clone(), g1.clone()], ..Default::default() };
