@@ -147,18 +147,19 @@ fn encode(state: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
     family(enc, "gpu_power_limit_watts", "GPU enforced power limit", limit)?;
 
     let ecc = gpus().flat_map(|(g, l)| {
-        let h = &g.health;
-        [("volatile", h.ecc_volatile), ("aggregate", h.ecc_aggregate)].into_iter().flat_map(
-            move |(counter, c)| {
-                [("corrected", c.corrected), ("uncorrected", c.uncorrected)].into_iter().filter_map(
-                    move |(error, v)| {
-                        let mut l = l.to_vec();
-                        l.extend([("error", error.into()), ("counter", counter.into())]);
-                        Some((l, V::Int(int(v?))))
-                    },
-                )
-            },
-        )
+        let (v, a) = (g.health.ecc_volatile, g.health.ecc_aggregate);
+        let counts = [
+            ("corrected", "volatile", v.corrected),
+            ("uncorrected", "volatile", v.uncorrected),
+            ("corrected", "aggregate", a.corrected),
+            ("uncorrected", "aggregate", a.uncorrected),
+        ];
+        counts.into_iter().filter_map(move |(error, counter, n)| {
+            let n = n?;
+            let mut l = l.to_vec();
+            l.extend([("error", error.into()), ("counter", counter.into())]);
+            Some((l, V::Int(int(n))))
+        })
     });
     family(enc, "gpu_ecc_errors", "ECC errors by error (corrected, uncorrected) and counter", ecc)?;
     let reset = gpus().filter_map(|(g, l)| {
