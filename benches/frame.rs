@@ -36,6 +36,7 @@ fn containers(n: usize) -> Vec<Container> {
             health: None,
             pid: Some(10_000 + i as u32),
             gpus: if i % 3 == 0 { GpuRequest::Count(1) } else { GpuRequest::None },
+            launched_by: None,
         })
         .collect()
 }

@@ -65,6 +65,14 @@ pub enum Sub {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the GPUs, containers and their join as OpenMetrics at http://ADDR/metrics, for
+    /// Prometheus. Runs until SIGTERM or Ctrl-C.
+    Export {
+        /// Address and port to listen on. Loopback by default: name another address (e.g.
+        /// 0.0.0.0:9835) to let other machines scrape it.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9835")]
+        listen: std::net::SocketAddr,
+    },
 }
 
 /// Writes the completion script for `shell` to `out`.

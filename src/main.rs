@@ -79,6 +79,19 @@ fn main() -> ExitCode {
             runtime.block_on(gpudock::snapshot::print(&host, cli.nvml_lib.as_deref(), json))
         }
         Some(Sub::Completions { .. } | Sub::Man) => Ok(()),
+        Some(Sub::Export { listen }) => {
+            let res = runtime.block_on(gpudock::export::run(config, host, cli.nvml_lib, listen));
+            runtime.shutdown_background();
+            return match res {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    say(&format!("gpudock: {e:#}"));
+                    // A taken or forbidden address is a setup error, like a bad config.
+                    let setup = e.downcast_ref::<gpudock::export::BindError>().is_some();
+                    ExitCode::from(if setup { 2 } else { 1 })
+                }
+            };
+        }
         Some(Sub::Doctor { json, daemon_json }) => {
             let floor = config.disk_free_floor;
             let res = runtime.block_on(gpudock::doctor::print(

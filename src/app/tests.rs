@@ -24,6 +24,7 @@ pub fn container(id: &str, name: &str, state: ContainerState) -> Container {
         health: None,
         pid: None,
         gpus: GpuRequest::None,
+        launched_by: None,
     }
 }
 

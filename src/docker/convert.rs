@@ -65,6 +65,12 @@ pub fn container(
             .filter(|p| *p > 0 && running.is_running())
             .and_then(|p| u32::try_from(p).ok()),
         gpus: gpus::decode(device_requests, runtime, &env),
+        launched_by: summary
+            .labels
+            .as_ref()
+            .or(config.and_then(|c| c.labels.as_ref()))
+            .and_then(|l| l.get(super::model::LAUNCHED_BY_LABEL))
+            .cloned(),
         id,
     }
 }

@@ -103,7 +103,12 @@ pub struct Container {
     /// Host PID of the container's init process while it runs.
     pub pid: Option<u32>,
     pub gpus: GpuRequest,
+    /// Who launched it from gpudock (the `io.gpudock.launched-by` label); None for others.
+    pub launched_by: Option<String>,
 }
+
+/// The label gpudock puts on the containers it launches, naming who launched them.
+pub const LAUNCHED_BY_LABEL: &str = "io.gpudock.launched-by";
 
 impl Container {
     pub fn short_id(&self) -> &str {

@@ -309,7 +309,7 @@ fn assemble(nvml: NvmlStatus, docker: DockerPart, snap: Option<GpuSnapshot>) -> 
     }
 }
 
-fn hostname() -> String {
+pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "unknown".into())

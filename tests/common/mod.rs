@@ -36,6 +36,7 @@ pub fn container(n: usize, name: &str, image: &str, state: ContainerState) -> Co
         health: None,
         pid: None,
         gpus: GpuRequest::None,
+        launched_by: None,
     }
 }
 

@@ -317,7 +317,7 @@ impl LaunchForm {
             return None;
         }
         let preset = self.preset.and_then(|i| ctx.presets.get(i));
-        let mut labels = vec![("io.gpudock.launched-by".to_string(), ctx.user.to_string())];
+        let mut labels = vec![(crate::docker::model::LAUNCHED_BY_LABEL.to_string(), ctx.user.to_string())];
         if let Some(p) = preset {
             labels.push(("io.gpudock.preset".into(), p.name.clone()));
         }

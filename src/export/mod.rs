@@ -1,0 +1,90 @@
+//! `gpudock export`: the dashboard's figures as an OpenMetrics endpoint, for Prometheus to
+//! scrape from many nodes. The same collectors as the dashboard feed one state; a scrape only
+//! encodes that state, so it never waits on the engine or the driver.
+
+pub mod metrics;
+pub mod server;
+pub mod state;
+#[cfg(test)]
+mod tests;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::docker::{DockerCollector, DockerHost};
+use crate::gpu::{GpuSampler, XidWatcher};
+pub use state::{ExportMsg, State};
+
+/// Collectors wait when the exporter falls this far behind.
+const CHANNEL: usize = 256;
+
+/// The listen address could not be bound: `main` exits 2 for it, as for any setup error.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {addr}: {source}{}", hint(source))]
+pub struct BindError {
+    pub addr: SocketAddr,
+    pub source: std::io::Error,
+}
+
+fn hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => " (another exporter running? choose a port with --listen)",
+        std::io::ErrorKind::AddrNotAvailable => " (not an address of this machine)",
+        std::io::ErrorKind::PermissionDenied => " (ports below 1024 need privileges)",
+        _ => "",
+    }
+}
+
+/// Binds `listen`, starts the collectors and serves until SIGTERM or Ctrl-C.
+pub async fn run(
+    config: Config,
+    host: DockerHost,
+    nvml_lib: Option<PathBuf>,
+    listen: SocketAddr,
+) -> anyhow::Result<()> {
+    // Before the port answers: whoever sees it listening may stop it at once.
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.map_err(|source| BindError { addr: listen, source })?;
+    // A scrape takes the current state by its pointer; an update while a scrape still encodes
+    // the old one works on a copy.
+    let state =
+        Arc::new(Mutex::new(Arc::new(State::new(crate::snapshot::hostname(), config.idle_gpu_after))));
+    let (tx, mut rx) = mpsc::channel::<ExportMsg>(CHANNEL);
+    if host.is_local() {
+        XidWatcher { lib: nvml_lib.clone(), tx: tx.clone() }.spawn()?;
+        GpuSampler { lib: nvml_lib, refresh: config.refresh, tx: tx.clone() }.spawn()?;
+    } else {
+        tracing::warn!(%host, "remote engine: no GPUs exported (this host's GPUs are not the engine's)");
+    }
+    tokio::spawn(DockerCollector::new(host.clone(), config.refresh, tx).run());
+    tracing::info!(%listen, %host, "serving metrics at /metrics");
+    let server = tokio::spawn(server::serve(listener, state.clone()));
+
+    loop {
+        tokio::select! {
+            Some(msg) = rx.recv() => {
+                let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());
+                let s = Arc::make_mut(&mut guard);
+                s.apply(msg);
+                // Take the rest of a burst under the same lock.
+                while let Ok(m) = rx.try_recv() {
+                    s.apply(m);
+                }
+            }
+            _ = sigterm.recv() => break,
+            _ = sigint.recv() => break,
+        }
+    }
+    tracing::info!("exporter stopping");
+    server.abort();
+    // Dropping the receiver ends the collector task and the NVML threads.
+    drop(rx);
+    Ok(())
+}
