@@ -219,3 +219,37 @@ fn a_containers_gpu_memory_is_exported_and_goes_when_it_is_removed() {
     drop(c);
     ex.scrape_until(10, "the removed container's series gone", |b| !b.contains(&name));
 }
+
+#[test]
+fn a_panicked_collector_ends_the_exporter_rather_than_serving_stale_figures() {
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gpudock"))
+        .args([
+            "export",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--docker-host",
+            "unix:///nonexistent.sock",
+        ])
+        .arg("--nvml-lib")
+        .arg(lib(Variant::Full))
+        .args(["--log-file", "/dev/null"])
+        .env("GPUDOCK_FAULT", "panic-in-sampler")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap_or_else(|e| panic!("{e}")) {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the exporter kept running after its sampler panicked");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(101));
+}

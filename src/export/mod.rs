@@ -47,6 +47,14 @@ pub async fn run(
     nvml_lib: Option<PathBuf>,
     listen: SocketAddr,
 ) -> anyhow::Result<()> {
+    // A panicked collector would leave the last sample exported as if live: end the process
+    // instead, so the service manager restarts it and Prometheus sees the gap.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        tracing::error!(%info, "panic: gpudock export ends");
+        default_hook(info);
+        std::process::exit(101);
+    }));
     // Before the port answers: whoever sees it listening may stop it at once.
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sigint = signal(SignalKind::interrupt())?;
