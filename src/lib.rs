@@ -12,6 +12,7 @@ pub mod config;
 pub mod docker;
 pub mod doctor;
 pub mod exec;
+pub mod fleet;
 pub mod gpu;
 pub mod logging;
 pub mod msg;
