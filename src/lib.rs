@@ -18,6 +18,7 @@ pub mod logging;
 pub mod msg;
 pub mod procfs;
 pub mod run;
+pub mod run_fleet;
 pub mod sanitize;
 pub mod signal;
 pub mod snapshot;
