@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::prom::{Exposition, Prometheus, fixture, prometheus_binary};
-use gpudock::fleet::{FleetSnapshot, PromClient, refresh_once};
+use gpudock::fleet::{FleetSnapshot, History, PromClient, refresh_once};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| panic!("{e}"))
@@ -31,8 +31,10 @@ fn fleet_against_a_real_prometheus() {
     );
     let rt = runtime();
     let client = PromClient::new(&prom.url, None).unwrap_or_else(|e| panic!("{e}"));
+    let history = std::cell::RefCell::new(History::default());
     let refresh = |focus: Option<&str>| -> FleetSnapshot {
-        rt.block_on(refresh_once(&client, focus)).unwrap_or_else(|e| panic!("{e}"))
+        let mut h = history.borrow_mut();
+        rt.block_on(refresh_once(&client, focus, &mut h)).unwrap_or_else(|e| panic!("{e}"))
     };
 
     // Targets are up after their first scrape; give the samples a moment to be queryable.
@@ -42,7 +44,10 @@ fn fleet_against_a_real_prometheus() {
         std::thread::sleep(Duration::from_millis(200));
         snap = refresh(None);
     }
-    assert_eq!(snap.queries, 4);
+    // A fresh history: its first range step is now, after the samples arrived.
+    *history.borrow_mut() = History::default();
+    snap = refresh(None);
+    assert_eq!(snap.queries, 4, "time, stats, top containers, history");
     let hosts: Vec<&str> = snap.nodes.iter().map(|n| n.hostname.as_str()).collect();
     assert_eq!(hosts, ["gpu-a", "gpu-b", "gpu-c"], "{snap:#?}");
     let node =
@@ -90,7 +95,11 @@ fn fleet_against_a_real_prometheus() {
     assert!(node(&refresh(None), "gpu-b").fresh);
 
     prom.stop();
-    let err = rt.block_on(refresh_once(&client, None)).err().map(|e| e.to_string()).unwrap_or_default();
+    let err = rt
+        .block_on(refresh_once(&client, None, &mut History::default()))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     assert!(err.contains("cannot reach Prometheus"), "{err}");
     drop((b, c));
 }

@@ -4,19 +4,18 @@
 use std::collections::BTreeMap;
 
 use super::model::{ContainerRow, GpuRow, NodeDetail, NodeSummary, Source};
-use super::prom::{self, Sample, Series};
+use super::prom::{self, Sample};
 
 const MIB: f64 = 1_048_576.0;
 
-/// Rows from `queries::node_stats`, `queries::top_containers` and `queries::util_history`.
-/// `steps`: the range query's (start, step, count), so every sparkline has the same length.
+/// Rows from `queries::node_stats`, `queries::top_containers` and the utilization history
+/// (`History::lines`), every sparkline `count` steps long.
 pub fn nodes(
     stats: &[Sample],
     top: &[Sample],
-    history: &[Series],
-    steps: (f64, f64, usize),
+    lines: BTreeMap<String, Vec<Option<f64>>>,
+    count: usize,
 ) -> Vec<NodeSummary> {
-    let (start, step, count) = steps;
     let mut rows: BTreeMap<String, NodeSummary> = BTreeMap::new();
     fn row<'a>(rows: &'a mut BTreeMap<String, NodeSummary>, host: &str) -> &'a mut NodeSummary {
         rows.entry(host.to_string())
@@ -30,9 +29,7 @@ pub fn nodes(
         let r = row(&mut rows, host);
         let v = s.value;
         match tag.as_str() {
-            "g" => r.gpus = v as u32,
-            "b" => r.busy = v as u32,
-            "i" => r.idle_held = v as u32,
+            "g" => (r.gpus, r.busy, r.idle_held) = super::queries::unpack_gpus(v),
             "mu" => r.mem_used = v * MIB,
             "mt" => r.mem_total = v * MIB,
             "p" => r.power = v,
@@ -51,16 +48,8 @@ pub fn nodes(
             row(&mut rows, host).top.push((name.clone(), s.value));
         }
     }
-    for series in history {
-        let Some(host) = prom::hostname(&series.labels) else { continue };
-        let mut line = vec![None; count];
-        for (t, v) in &series.values {
-            let i = ((t - start) / step).round();
-            if i >= 0.0 && (i as usize) < count && v.is_finite() {
-                line[i as usize] = Some(*v);
-            }
-        }
-        row(&mut rows, host).util_history = line;
+    for (host, line) in lines {
+        row(&mut rows, &host).util_history = line;
     }
     let mut out: Vec<NodeSummary> = rows.into_values().collect();
     for r in &mut out {

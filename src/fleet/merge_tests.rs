@@ -95,22 +95,19 @@ fn containers_join_their_info_and_pods_come_from_dcgm() {
 fn node_rows_from_tagged_stats() {
     let s = |host: &str, tag: &str, v: f64| sample(&[("Hostname", host), ("s", tag)], v);
     let stats = [
-        s("a", "g", 8.0),
-        s("a", "b", 3.0),
-        s("a", "i", 2.0),
+        s("a", "g", 8_003_002.0),
         s("a", "mu", 1024.0),
         s("a", "t", 990.0),
         s("b", "t", -900.0),
         s("c", "t", -0.0),
-        sample(&[("hostname", "d"), ("s", "g")], 2.0),
+        sample(&[("hostname", "d"), ("s", "g")], 2_000_000.0),
     ];
     let top = [
         sample(&[("Hostname", "a"), ("container", "small")], 1.0),
         sample(&[("Hostname", "a"), ("container", "big")], 9.0),
     ];
-    let hist =
-        [Series { labels: labels(&[("Hostname", "a")]), values: vec![(100.0, 10.0), (160.000_1, 30.0)] }];
-    let rows = nodes(&stats, &top, &hist, (100.0, 30.0, 3));
+    let lines = [("a".to_string(), vec![Some(10.0), None, Some(30.0)])].into_iter().collect();
+    let rows = nodes(&stats, &top, lines, 3);
     let names: Vec<&str> = rows.iter().map(|r| r.hostname.as_str()).collect();
     assert_eq!(names, ["a", "b", "c", "d"]);
     let a = &rows[0];

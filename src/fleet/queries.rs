@@ -72,20 +72,30 @@ pub fn seen() -> String {
     format!("max by (Hostname) (max by (Hostname) ({fresh}) or -max by (Hostname) ({old}))")
 }
 
-/// Every per-node figure in one query, tagged by `s`: g (GPUs), b (busy), i (idle-held),
+/// Every per-node figure in one query, tagged by `s`: g (GPUs, busy and idle-held GPUs packed as
+/// `total * 1e6 + busy * 1e3 + idle`, one series where three would cost three times the bytes),
 /// mu / mt (memory used / total, MiB), p (power, W), t (`seen`).
 pub fn node_stats() -> String {
     let mib = |e: String| format!("round(sum by (Hostname) ({e}) / {MIB})");
+    let gpus = format!("count by (Hostname) ({})", mem_total());
+    let busy = format!("(count by (Hostname) ({} > 5) or {gpus} * 0)", util());
+    let idle = format!(
+        "(count by (Hostname) (max by (Hostname, UUID) (gpudock_gpu_idle_held_processes) > 0) or {gpus} * 0)"
+    );
     [
-        tagged("g", &format!("count by (Hostname) ({})", mem_total())),
-        tagged("b", &format!("count by (Hostname) ({} > 5)", util())),
-        tagged("i", "count by (Hostname) (max by (Hostname, UUID) (gpudock_gpu_idle_held_processes) > 0)"),
+        tagged("g", &format!("{gpus} * 1000000 + {busy} * 1000 + {idle}")),
         tagged("mu", &mib(mem_used())),
         tagged("mt", &mib(mem_total())),
         tagged("p", &format!("round(sum by (Hostname) ({}))", power())),
         tagged("t", &seen()),
     ]
     .join(" or ")
+}
+
+/// Unpacks the `g` figure of `node_stats`: (GPUs, busy, idle-held).
+pub fn unpack_gpus(v: f64) -> (u32, u32, u32) {
+    let v = v.max(0.0).round() as u64;
+    ((v / 1_000_000) as u32, (v / 1000 % 1000) as u32, (v % 1000) as u32)
 }
 
 /// The largest GPU memory users per node: gpudock's containers, and Kubernetes pods from dcgm.
@@ -141,6 +151,12 @@ mod tests {
     fn quoting_keeps_a_hostile_name_inside_its_string() {
         assert_eq!(quote(r#"a"b\c"#), r#""a\"b\\c""#);
         assert!(node_containers("x\"} or vector(1) #").contains(r#"Hostname="x\"} or vector(1) #""#));
+    }
+
+    #[test]
+    fn packed_gpu_counts() {
+        assert_eq!(unpack_gpus(8_003_001.0), (8, 3, 1));
+        assert_eq!(unpack_gpus(2_000_000.0), (2, 0, 0));
     }
 
     #[test]
