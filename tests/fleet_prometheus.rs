@@ -88,7 +88,8 @@ fn fleet_against_a_real_prometheus() {
         if !n.fresh {
             break n;
         }
-        assert!(started.elapsed() < Duration::from_secs(4), "gpu-a still fresh: {n:?}");
+        // Two 1 s scrape intervals, and a second for the queries themselves on a busy machine.
+        assert!(started.elapsed() < Duration::from_secs(3), "gpu-a still fresh: {n:?}");
         std::thread::sleep(Duration::from_millis(250));
     };
     assert_eq!(stale.gpus, 0, "a stale node's figures are gone: {stale:?}");

@@ -103,7 +103,10 @@ impl History {
                 line.insert(ms(*t), *v);
             }
         }
-        self.last = Some(end);
+        // An empty answer (a Prometheus that just started) is asked again at the next refresh.
+        if !series.is_empty() {
+            self.last = Some(end);
+        }
         let oldest = ms(end - WINDOW);
         self.points.retain(|_, line| {
             line.retain(|t, _| *t >= oldest);
@@ -190,5 +193,6 @@ mod tests {
         );
         h.add(&[], 4990.0);
         assert!(h.lines(4990.0).is_empty(), "points out of the window are forgotten");
+        assert_eq!(h.wanted(4995.0).1, Some(4990.0 - WINDOW), "an empty answer is asked again");
     }
 }

@@ -67,7 +67,7 @@ pub fn draw(f: &mut Frame, s: &FleetState) {
         Some(host) => detail(f, body, s, host, &st),
         None => nodes(f, body, s, &st),
     }
-    f.render_widget(Paragraph::new(footer(s, &st)), foot);
+    f.render_widget(Paragraph::new(footer(s, &st, area.width)), foot);
     if s.help {
         help(f, area, &st);
     }
@@ -77,9 +77,10 @@ fn header(s: &FleetState, st: &Styles, width: u16) -> Line<'static> {
     let live: Vec<&NodeSummary> = s.nodes.iter().filter(|n| !s.stale(n)).collect();
     let free: u32 = live.iter().map(|n| n.free()).sum();
     let gpus: u32 = live.iter().map(|n| n.gpus).sum();
-    let used: f64 = live.iter().map(|n| n.mem_used).sum();
-    let total: f64 = live.iter().map(|n| n.mem_total).sum();
-    let power: f64 = live.iter().map(|n| n.power).sum();
+    // Float sums start at -0.0: an empty fleet would say "-0G".
+    let used = live.iter().map(|n| n.mem_used).sum::<f64>() + 0.0;
+    let total = live.iter().map(|n| n.mem_total).sum::<f64>() + 0.0;
+    let power = live.iter().map(|n| n.power).sum::<f64>() + 0.0;
     let nodes = format!("{}/{} up", live.len(), s.nodes.len());
     let figures = if width >= 100 {
         format!(
@@ -98,7 +99,7 @@ fn header(s: &FleetState, st: &Styles, width: u16) -> Line<'static> {
     Line::from(vec![Span::styled(title, st.title()), Span::raw(figures)])
 }
 
-fn footer(s: &FleetState, st: &Styles) -> Line<'static> {
+fn footer(s: &FleetState, st: &Styles, width: u16) -> Line<'static> {
     if s.filtering {
         return Line::from(vec![Span::styled("/", st.key()), Span::raw(s.filter.clone()), Span::raw("▏")]);
     }
@@ -108,9 +109,15 @@ fn footer(s: &FleetState, st: &Styles) -> Line<'static> {
     } else {
         &[("enter", "open"), ("o", "sort"), ("/", "filter"), ("?", "help"), ("q", "quit")]
     };
+    // Narrow: the first word of each hint only ("/ filt"), so every key still shows.
+    let narrow = width < 60;
     for (k, what) in keys {
         spans.push(Span::styled(*k, st.key()));
-        spans.push(Span::raw(format!(" {what}  ")));
+        let what = if narrow { what.chars().take(4).collect::<String>() } else { what.to_string() };
+        spans.push(Span::raw(format!(" {what}{}", if narrow { " " } else { "  " })));
+    }
+    if narrow {
+        return Line::from(spans);
     }
     if s.open.is_none() {
         spans.push(Span::styled(format!("sort: {}", s.sort.label()), st.dim()));
