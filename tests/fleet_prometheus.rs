@@ -65,6 +65,7 @@ fn fleet_against_a_real_prometheus() {
     assert_eq!((nc.gpus, nc.busy), (2, 1), "dcgm node: {nc:?}");
     assert_eq!(nc.mem_total, (30720.0 + 15340.0 + 46060.0) * 1_048_576.0);
     assert!((nc.power - 337.0).abs() < 1.0, "{nc:?}");
+    assert_eq!(nc.top, [("llm-0".to_string(), 30720.0 * 1_048_576.0)], "a Kubernetes pod from dcgm's labels");
     assert_eq!(na.util_history.len(), 21);
     assert!(na.util_now().is_some(), "{na:?}");
 
@@ -78,6 +79,7 @@ fn fleet_against_a_real_prometheus() {
     assert_eq!(dc.gpus.len(), 2);
     assert_eq!(dc.driver.as_deref(), Some("550.54.15"));
     assert_eq!(dc.gpus[0].mem_total, Some((30720.0 + 15340.0) * 1_048_576.0));
+    assert_eq!(dc.containers.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["ml/llm-0"]);
 
     // Node a's exporter goes away: within two scrape intervals its row is stale.
     a.stop();

@@ -137,6 +137,8 @@ fn a_node_opened_shows_its_gpus_and_containers() {
     let (text, _) = render(&s, 120, 40);
     insta::assert_snapshot!("fleet_node_120x40", text);
     assert!(text.contains("llama-finetune") && text.contains("engine up") && text.contains("both"), "{text}");
+    let (mid, _) = render(&s, 60, 20);
+    insta::assert_snapshot!("fleet_node_60x20", mid);
     let (small, _) = render(&s, 40, 12);
     assert!(small.contains("llama-finetune"), "{small}");
     s.update(FleetMsg::Key(KeyEvent::from(KeyCode::Char('?'))));
