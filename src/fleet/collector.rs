@@ -84,7 +84,7 @@ fn ms(t: f64) -> i64 {
 impl History {
     /// The newest step at `now`, and the first step to ask for (None: nothing new).
     pub fn wanted(&mut self, now: f64) -> (f64, Option<f64>) {
-        let origin = *self.origin.get_or_insert((now * 1000.0).round() / 1000.0);
+        let origin = *self.origin.get_or_insert(now.floor());
         let end = origin + ((now - origin) / STEP).floor() * STEP;
         let first = end - WINDOW;
         match self.last {
@@ -135,7 +135,8 @@ pub async fn refresh_once(
     // The server's clock, not ours: the range query's steps and the ages come from it.
     let (now, b0) = client.query("time()", None).await?;
     let now = match now {
-        Answer::Scalar(t) if t.is_finite() => t,
+        // Whole seconds: every timestamp in the answers is 4 bytes shorter.
+        Answer::Scalar(t) if t.is_finite() => t.floor(),
         other => return Err(PromError::Malformed(format!("time() answered {other:?}"))),
     };
     let (end, start) = history.wanted(now);

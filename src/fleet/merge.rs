@@ -45,7 +45,7 @@ pub fn nodes(
             continue;
         };
         if s.value.is_finite() {
-            row(&mut rows, host).top.push((name.clone(), s.value));
+            row(&mut rows, host).top.push((name.clone(), s.value * MIB));
         }
     }
     for (host, line) in lines {

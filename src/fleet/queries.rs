@@ -98,14 +98,15 @@ pub fn unpack_gpus(v: f64) -> (u32, u32, u32) {
     ((v / 1_000_000) as u32, (v / 1000 % 1000) as u32, (v % 1000) as u32)
 }
 
-/// The largest GPU memory users per node: gpudock's containers, and Kubernetes pods from dcgm.
+/// The largest GPU memory users per node, in MiB: gpudock's containers, and Kubernetes pods from
+/// dcgm-exporter.
 pub fn top_containers() -> String {
     let pods = format!(
-        r#"sum by (Hostname, container) (label_replace(label_replace({}, "container", "$1", "pod", "(.+)"), "container", "$1", "exported_pod", "(.+)")) * {MIB}"#,
+        r#"sum by (Hostname, container) (label_replace(label_replace({}, "container", "$1", "pod", "(.+)"), "container", "$1", "exported_pod", "(.+)"))"#,
         dcgm(r#"DCGM_FI_DEV_FB_USED{pod!=""} or DCGM_FI_DEV_FB_USED{exported_pod!=""}"#)
     );
     format!(
-        "topk by (Hostname) ({TOP}, round(sum by (Hostname, container) (gpudock_container_gpu_memory_used_bytes) or {pods}))"
+        "topk by (Hostname) ({TOP}, round(sum by (Hostname, container) (gpudock_container_gpu_memory_used_bytes) / {MIB} or {pods}))"
     )
 }
 
