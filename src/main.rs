@@ -66,8 +66,13 @@ fn main() -> ExitCode {
         }
         _ => None,
     };
-    let host = DockerHost::resolve(cli.docker_host.as_deref(), std::env::var("DOCKER_HOST").ok().as_deref())
-        .and_then(|h| h.refuse_tls(std::env::var("DOCKER_TLS_VERIFY").ok().as_deref()).map(|()| h));
+    let host = if fleet.is_some() {
+        // Not used by the fleet view: an unusual DOCKER_HOST must not stop it.
+        DockerHost::resolve(None, None)
+    } else {
+        DockerHost::resolve(cli.docker_host.as_deref(), std::env::var("DOCKER_HOST").ok().as_deref())
+            .and_then(|h| h.refuse_tls(std::env::var("DOCKER_TLS_VERIFY").ok().as_deref()).map(|()| h))
+    };
     let host = match host {
         Ok(h) => h,
         Err(e) => {

@@ -17,7 +17,7 @@ use crate::{tui, ui};
 pub fn prometheus_url(flag: Option<&str>, config: &Config) -> Result<String, String> {
     flag.map(str::to_string).or_else(|| config.prometheus.url.clone()).filter(|u| !u.trim().is_empty()).ok_or_else(
         || {
-            "gpudock fleet needs a Prometheus server: --prometheus http://HOST:9090, or prometheus_url in the config file"
+            "fleet needs a Prometheus server: pass --prometheus http://HOST:9090, or set prometheus_url in the config file"
                 .to_string()
         },
     )

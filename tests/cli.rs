@@ -153,7 +153,14 @@ fn version_completions_and_man_page() {
 fn fleet_without_a_prometheus_url_says_how_to_give_one() {
     let path = std::env::temp_dir().join(format!("gpudock-fleet-{}.toml", std::process::id()));
     std::fs::write(&path, "theme = \"mono\"\n").unwrap_or_else(|e| panic!("{e}"));
-    let out = gpudock().arg("--config").arg(&path).arg("fleet").output().unwrap_or_else(|e| panic!("{e}"));
+    // A DOCKER_HOST the main screen would refuse is not what the fleet view complains about.
+    let out = gpudock()
+        .env("DOCKER_HOST", "ssh://somewhere")
+        .arg("--config")
+        .arg(&path)
+        .arg("fleet")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--prometheus") && err.contains("prometheus_url"), "{err}");
