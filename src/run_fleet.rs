@@ -82,3 +82,26 @@ pub async fn run(config: Config, client: PromClient, refresh: Duration) -> anyho
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_from_the_flag_then_the_config_and_the_password_from_its_file() {
+        let mut config = Config::default();
+        assert!(prometheus_url(None, &config).is_err_and(|e| e.contains("--prometheus")));
+        config.prometheus.url = Some("http://from-config:9090".into());
+        assert_eq!(prometheus_url(None, &config).as_deref(), Ok("http://from-config:9090"));
+        assert_eq!(prometheus_url(Some("http://flag:9090"), &config).as_deref(), Ok("http://flag:9090"));
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "s3cret\n").unwrap_or_else(|e| panic!("{e}"));
+        config.prometheus.user = Some("alice".into());
+        config.prometheus.password_file = Some(pw);
+        let c = client("http://prom:9090", &config).unwrap_or_else(|e| panic!("{e}"));
+        assert!(format!("{c:?}").contains("auth: true"));
+        config.prometheus.password_file = Some(dir.path().join("missing"));
+        assert!(client("http://prom:9090", &config).is_err_and(|e| e.contains("prometheus_password_file")));
+    }
+}
