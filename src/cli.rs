@@ -59,6 +59,13 @@ pub enum Sub {
         #[arg(long, value_name = "PATH", default_value = crate::doctor::DAEMON_JSON)]
         daemon_json: PathBuf,
     },
+    /// Many nodes at a glance from Prometheus (gpudock export and/or dcgm-exporter series).
+    Fleet {
+        /// Prometheus base URL (http only), e.g. http://prom:9090; default: prometheus_url from
+        /// the config file. Basic auth: http://user:password@host:9090 or the config file.
+        #[arg(long, value_name = "URL")]
+        prometheus: Option<String>,
+    },
     /// Print one sample of every GPU and container, then exit.
     Snapshot {
         /// JSON instead of a plain table.

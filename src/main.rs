@@ -51,8 +51,28 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let host = DockerHost::resolve(cli.docker_host.as_deref(), std::env::var("DOCKER_HOST").ok().as_deref())
-        .and_then(|h| h.refuse_tls(std::env::var("DOCKER_TLS_VERIFY").ok().as_deref()).map(|()| h));
+    // The fleet view needs no Docker engine: only a Prometheus server.
+    let fleet = match &cli.command {
+        Some(Sub::Fleet { prometheus }) => {
+            match gpudock::run_fleet::prometheus_url(prometheus.as_deref(), &config)
+                .and_then(|url| gpudock::run_fleet::client(&url, &config))
+            {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    say(&format!("gpudock: {e}"));
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        _ => None,
+    };
+    let host = if fleet.is_some() {
+        // Not used by the fleet view: an unusual DOCKER_HOST must not stop it.
+        DockerHost::resolve(None, None)
+    } else {
+        DockerHost::resolve(cli.docker_host.as_deref(), std::env::var("DOCKER_HOST").ok().as_deref())
+            .and_then(|h| h.refuse_tls(std::env::var("DOCKER_TLS_VERIFY").ok().as_deref()).map(|()| h))
+    };
     let host = match host {
         Ok(h) => h,
         Err(e) => {
@@ -75,6 +95,15 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         None => runtime.block_on(gpudock::run::run(config, host, cli.nvml_lib)),
+        Some(Sub::Fleet { .. }) => {
+            // Prometheus scrapes every 15 s or so by default: a faster refresh shows nothing new.
+            let refresh =
+                cli.refresh.map_or(std::time::Duration::from_secs(5), std::time::Duration::from_secs_f64);
+            match fleet {
+                Some(client) => runtime.block_on(gpudock::run_fleet::run(config, client, refresh)),
+                None => Ok(()),
+            }
+        }
         Some(Sub::Snapshot { json }) => {
             runtime.block_on(gpudock::snapshot::print(&host, cli.nvml_lib.as_deref(), json))
         }

@@ -148,3 +148,30 @@ fn version_completions_and_man_page() {
     let man = String::from_utf8_lossy(&out.stdout);
     assert!(man.contains(".TH gpudock 1") && man.contains("docker\\-host"), "{man}");
 }
+
+#[test]
+fn fleet_without_a_prometheus_url_says_how_to_give_one() {
+    let path = std::env::temp_dir().join(format!("gpudock-fleet-{}.toml", std::process::id()));
+    std::fs::write(&path, "theme = \"mono\"\n").unwrap_or_else(|e| panic!("{e}"));
+    // A DOCKER_HOST the main screen would refuse is not what the fleet view complains about.
+    let out = gpudock()
+        .env("DOCKER_HOST", "ssh://somewhere")
+        .arg("--config")
+        .arg(&path)
+        .arg("fleet")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--prometheus") && err.contains("prometheus_url"), "{err}");
+    let out = gpudock()
+        .arg("--config")
+        .arg(&path)
+        .args(["fleet", "--prometheus", "https://prom:9090"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("https is not supported"));
+    assert!(out.stdout.is_empty(), "nothing was drawn");
+}

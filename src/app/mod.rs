@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod detail;
 pub mod disk;
 mod engine;
+pub mod fleet;
 pub mod gpu;
 pub mod gpu_detail;
 pub mod history;

@@ -133,6 +133,9 @@ struct FileConfig {
     presets: Option<Vec<Preset>>,
     idle_gpu_after: Option<String>,
     alerts: Option<alerts::AlertsFile>,
+    prometheus_url: Option<String>,
+    prometheus_user: Option<String>,
+    prometheus_password_file: Option<PathBuf>,
 }
 
 /// Settings after merging, with every value present and checked.
@@ -157,6 +160,16 @@ pub struct Config {
     /// GPU memory held at 0 % SM this long marks the holder idle.
     pub idle_gpu_after: Duration,
     pub alerts: Alerts,
+    /// Where `gpudock fleet` asks.
+    pub prometheus: PrometheusConfig,
+}
+
+/// `prometheus_url`, `prometheus_user`, `prometheus_password_file`.
+#[derive(Debug, Clone, Default)]
+pub struct PrometheusConfig {
+    pub url: Option<String>,
+    pub user: Option<String>,
+    pub password_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -254,7 +267,13 @@ impl Config {
         let idle = user.idle_gpu_after.or(defaults.idle_gpu_after).unwrap_or_else(|| "30m".into());
         let idle_gpu_after = alerts::idle_after(&idle).map_err(invalid)?;
         let alerts = alerts::AlertsFile::merge(user.alerts, defaults.alerts).map_err(invalid)?;
+        let prometheus = PrometheusConfig {
+            url: user.prometheus_url.or(defaults.prometheus_url).filter(|u| !u.trim().is_empty()),
+            user: user.prometheus_user.or(defaults.prometheus_user),
+            password_file: user.prometheus_password_file.or(defaults.prometheus_password_file),
+        };
         Ok(Config {
+            prometheus,
             idle_gpu_after,
             alerts,
             prune_until,

@@ -106,3 +106,14 @@ fn shell_is_split_like_a_command_line() {
     let unset = Config::from_sources(Some("shell = \"  \"\n"), None).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(unset.shell, None);
 }
+
+#[test]
+fn prometheus_settings() {
+    let c = Config::from_sources(None, None).unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.prometheus.url.is_none(), "no server unless one is named");
+    let text = "prometheus_url = \"http://prom:9090\"\nprometheus_user = \"me\"\nprometheus_password_file = \"/etc/pw\"\n";
+    let c = Config::from_sources(Some(text), None).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.prometheus.url.as_deref(), Some("http://prom:9090"));
+    assert_eq!(c.prometheus.user.as_deref(), Some("me"));
+    assert_eq!(c.prometheus.password_file.as_deref(), Some(std::path::Path::new("/etc/pw")));
+}

@@ -4,6 +4,7 @@ mod containers;
 mod detail;
 mod dialogs;
 mod disk;
+pub mod fleet;
 pub mod fmt;
 mod footer;
 mod gpu_badges;

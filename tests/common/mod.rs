@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod fake_nvml;
+pub mod prom;
 
 use std::collections::HashMap;
 

@@ -1,0 +1,249 @@
+//! The fleet view's state: one row per node from the collector's snapshots, sort, filter, the
+//! node opened with Enter. Keys are handled here, apart from the main screen's keymap: the fleet
+//! view has a handful of keys of its own and none of the container actions.
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::fleet::{FleetEvent, FleetSnapshot, NodeDetail, NodeSummary};
+
+/// What the fleet view is sorted by; `o` cycles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FleetSort {
+    #[default]
+    FreeGpus,
+    Name,
+    Utilization,
+    Memory,
+    Power,
+}
+
+impl FleetSort {
+    pub fn next(self) -> FleetSort {
+        match self {
+            FleetSort::FreeGpus => FleetSort::Name,
+            FleetSort::Name => FleetSort::Utilization,
+            FleetSort::Utilization => FleetSort::Memory,
+            FleetSort::Memory => FleetSort::Power,
+            FleetSort::Power => FleetSort::FreeGpus,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            FleetSort::FreeGpus => "free GPUs",
+            FleetSort::Name => "name",
+            FleetSort::Utilization => "utilization",
+            FleetSort::Memory => "memory",
+            FleetSort::Power => "power",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FleetMsg {
+    Key(KeyEvent),
+    Event(FleetEvent),
+    Resize(u16, u16),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum FleetCommand {
+    Quit,
+    /// The node whose detail queries the collector should run (None: no node open).
+    Focus(Option<String>),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FleetState {
+    pub url: String,
+    pub nodes: Vec<NodeSummary>,
+    /// Prometheus' time of the last snapshot.
+    pub at: f64,
+    pub queries: usize,
+    pub bytes: usize,
+    /// Prometheus could not be asked: why, and when the collector tries again.
+    pub down: Option<(String, Duration)>,
+    pub sort: FleetSort,
+    pub filter: String,
+    pub filtering: bool,
+    pub selected: usize,
+    pub open: Option<String>,
+    pub detail: Option<NodeDetail>,
+    pub help: bool,
+    /// A node whose newest sample is older than this is stale even if Prometheus has no
+    /// staleness marker for it yet.
+    pub stale_after: Duration,
+    pub size: (u16, u16),
+    pub theme: crate::config::Theme,
+    dirty: bool,
+}
+
+impl FleetState {
+    pub fn new(url: &str) -> FleetState {
+        FleetState {
+            url: url.into(),
+            stale_after: Duration::from_secs(120),
+            dirty: true,
+            ..Default::default()
+        }
+    }
+
+    /// Whether a frame is due; clears the flag.
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
+    }
+
+    pub fn stale(&self, n: &NodeSummary) -> bool {
+        n.stale(self.at, self.stale_after)
+    }
+
+    /// The rows shown: filtered by name or container, sorted, stale ones last.
+    pub fn visible(&self) -> Vec<&NodeSummary> {
+        let needle = self.filter.to_lowercase();
+        let mut rows: Vec<&NodeSummary> = self
+            .nodes
+            .iter()
+            .filter(|n| {
+                needle.is_empty()
+                    || n.hostname.to_lowercase().contains(&needle)
+                    || n.top.iter().any(|(c, _)| c.to_lowercase().contains(&needle))
+            })
+            .collect();
+        let share = |n: &NodeSummary| if n.mem_total > 0.0 { n.mem_used / n.mem_total } else { 0.0 };
+        rows.sort_by(|a, b| {
+            let by = match self.sort {
+                FleetSort::FreeGpus => b.free().cmp(&a.free()),
+                FleetSort::Name => std::cmp::Ordering::Equal,
+                FleetSort::Utilization => {
+                    b.util_now().unwrap_or(-1.0).total_cmp(&a.util_now().unwrap_or(-1.0))
+                }
+                FleetSort::Memory => share(b).total_cmp(&share(a)),
+                FleetSort::Power => b.power.total_cmp(&a.power),
+            };
+            self.stale(a).cmp(&self.stale(b)).then(by).then_with(|| a.hostname.cmp(&b.hostname))
+        });
+        rows
+    }
+
+    pub fn selected_node(&self) -> Option<&NodeSummary> {
+        self.visible().get(self.selected).copied()
+    }
+
+    pub fn update(&mut self, msg: FleetMsg) -> Vec<FleetCommand> {
+        match msg {
+            FleetMsg::Event(e) => {
+                self.event(e);
+                Vec::new()
+            }
+            FleetMsg::Resize(w, h) => {
+                self.size = (w, h);
+                self.dirty = true;
+                Vec::new()
+            }
+            FleetMsg::Key(k) => {
+                let out = self.key(k);
+                self.dirty = true;
+                out
+            }
+        }
+    }
+
+    fn event(&mut self, e: FleetEvent) {
+        match e {
+            FleetEvent::Snapshot(s) => self.snapshot(*s),
+            FleetEvent::Down { reason, retry_in } => {
+                let down = Some((reason, retry_in));
+                if self.down != down {
+                    self.down = down;
+                    self.dirty = true;
+                }
+            }
+        }
+    }
+
+    fn snapshot(&mut self, s: FleetSnapshot) {
+        let FleetSnapshot { at, mut nodes, detail, queries, bytes } = s;
+        // A stale node keeps the figures it last had, and the last time it was seen.
+        for n in nodes.iter_mut().filter(|n| !n.fresh) {
+            if let Some(old) = self.nodes.iter().find(|o| o.hostname == n.hostname) {
+                let (seen, history) = (n.last_seen.or(old.last_seen), std::mem::take(&mut n.util_history));
+                *n = NodeSummary { fresh: false, last_seen: seen, util_history: history, ..old.clone() };
+            }
+        }
+        let changed = self.nodes != nodes || self.down.is_some() || detail.is_some() || self.at != at;
+        self.nodes = nodes;
+        self.at = at;
+        self.queries = queries;
+        self.bytes = bytes;
+        self.down = None;
+        if let Some(d) = detail
+            && self.open.as_deref() == Some(d.hostname.as_str())
+        {
+            self.detail = Some(d);
+        }
+        self.selected = self.selected.min(self.visible().len().saturating_sub(1));
+        self.dirty |= changed;
+    }
+
+    fn key(&mut self, k: KeyEvent) -> Vec<FleetCommand> {
+        if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c') {
+            return vec![FleetCommand::Quit];
+        }
+        if self.filtering {
+            match k.code {
+                KeyCode::Enter => self.filtering = false,
+                KeyCode::Esc => {
+                    self.filtering = false;
+                    self.filter.clear();
+                }
+                KeyCode::Backspace => {
+                    self.filter.pop();
+                }
+                KeyCode::Char(c) => self.filter.push(c),
+                _ => {}
+            }
+            self.selected = 0;
+            return Vec::new();
+        }
+        if self.help {
+            if matches!(k.code, KeyCode::Char('q')) {
+                return vec![FleetCommand::Quit];
+            }
+            self.help = false;
+            return Vec::new();
+        }
+        let len = if self.open.is_some() { 0 } else { self.visible().len() };
+        match k.code {
+            KeyCode::Char('q') => return vec![FleetCommand::Quit],
+            KeyCode::Char('?') => self.help = true,
+            KeyCode::Esc if self.open.is_some() => {
+                self.open = None;
+                self.detail = None;
+                return vec![FleetCommand::Focus(None)];
+            }
+            KeyCode::Esc => self.filter.clear(),
+            KeyCode::Char('/') if self.open.is_none() => self.filtering = true,
+            KeyCode::Char('o') => self.sort = self.sort.next(),
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.selected = (self.selected + 1).min(len.saturating_sub(1))
+            }
+            KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
+            KeyCode::Home | KeyCode::Char('g') => self.selected = 0,
+            KeyCode::End | KeyCode::Char('G') => self.selected = len.saturating_sub(1),
+            KeyCode::Enter if self.open.is_none() => {
+                if let Some(host) = self.selected_node().map(|n| n.hostname.clone()) {
+                    self.open = Some(host.clone());
+                    self.detail = None;
+                    return vec![FleetCommand::Focus(Some(host))];
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+#[path = "fleet_tests.rs"]
+mod tests;

@@ -1,0 +1,202 @@
+//! Answers to rows: per-node figures from the tagged stats query, and the node on screen's GPUs
+//! merged per UUID from gpudock's and dcgm-exporter's series.
+
+use std::collections::BTreeMap;
+
+use super::model::{ContainerRow, GpuRow, NodeDetail, NodeSummary, Source};
+use super::prom::{self, Sample};
+
+const MIB: f64 = 1_048_576.0;
+
+/// Rows from `queries::node_stats`, `queries::top_containers` and the utilization history
+/// (`History::lines`), every sparkline `count` steps long.
+pub fn nodes(
+    stats: &[Sample],
+    top: &[Sample],
+    lines: BTreeMap<String, Vec<Option<f64>>>,
+    count: usize,
+) -> Vec<NodeSummary> {
+    let mut rows: BTreeMap<String, NodeSummary> = BTreeMap::new();
+    fn row<'a>(rows: &'a mut BTreeMap<String, NodeSummary>, host: &str) -> &'a mut NodeSummary {
+        rows.entry(host.to_string())
+            .or_insert_with(|| NodeSummary { hostname: host.into(), ..Default::default() })
+    }
+    for s in stats {
+        let (Some(host), Some(tag)) = (prom::hostname(&s.labels), s.labels.get("s")) else { continue };
+        if !s.value.is_finite() {
+            continue;
+        }
+        let r = row(&mut rows, host);
+        let v = s.value;
+        match tag.as_str() {
+            "g" => (r.gpus, r.busy, r.idle_held) = super::queries::unpack_gpus(v),
+            "mu" => r.mem_used = v * MIB,
+            "mt" => r.mem_total = v * MIB,
+            "p" => r.power = v,
+            "t" => {
+                r.fresh = v > 0.0;
+                r.last_seen = (v != 0.0).then_some(v.abs());
+            }
+            _ => {}
+        }
+    }
+    for s in top {
+        let (Some(host), Some(name)) = (prom::hostname(&s.labels), s.labels.get("container")) else {
+            continue;
+        };
+        if s.value.is_finite() {
+            row(&mut rows, host).top.push((name.clone(), s.value * MIB));
+        }
+    }
+    for (host, line) in lines {
+        row(&mut rows, &host).util_history = line;
+    }
+    let mut out: Vec<NodeSummary> = rows.into_values().collect();
+    for r in &mut out {
+        r.top.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        if r.util_history.is_empty() {
+            r.util_history = vec![None; count];
+        }
+    }
+    out
+}
+
+/// Fills `gpu`'s field for `metric`; `dcgm`: the value came from dcgm-exporter.
+fn set(gpu: &mut GpuRow, metric: &str, v: f64, dcgm: bool) {
+    let put = |slot: &mut Option<f64>, value: f64| {
+        // gpudock's figure wins; dcgm's fills what gpudock left empty.
+        if slot.is_none() || !dcgm {
+            *slot = Some(value);
+        }
+    };
+    match metric {
+        "gpudock_gpu_memory_used_bytes" => put(&mut gpu.mem_used, v),
+        "gpudock_gpu_memory_total_bytes" => put(&mut gpu.mem_total, v),
+        "gpudock_gpu_utilization_percent" | "DCGM_FI_DEV_GPU_UTIL" => put(&mut gpu.util, v),
+        "gpudock_gpu_temperature_celsius" | "DCGM_FI_DEV_GPU_TEMP" => put(&mut gpu.temp, v),
+        "gpudock_gpu_power_watts" | "DCGM_FI_DEV_POWER_USAGE" => put(&mut gpu.power, v),
+        "gpudock_gpu_power_limit_watts" => put(&mut gpu.power_limit, v),
+        "gpudock_gpu_idle_held_processes" => put(&mut gpu.idle_held, v),
+        "gpudock_gpu_xid_errors_total" | "DCGM_FI_DEV_XID_ERRORS" => put(&mut gpu.xid, v),
+        "DCGM_FI_DEV_FB_USED" => put(&mut gpu.mem_used, v * MIB),
+        _ => {}
+    }
+}
+
+/// The node on screen from its raw series (`queries::node_gpus`, `queries::node_containers`).
+/// A GPU that both exporters describe is one row, keyed by UUID.
+pub fn detail(host: &str, gpus: &[Sample], containers: &[Sample]) -> NodeDetail {
+    let mut by_uuid: BTreeMap<String, GpuRow> = BTreeMap::new();
+    let mut fb_free: BTreeMap<String, f64> = BTreeMap::new();
+    let mut out = NodeDetail { hostname: host.into(), ..Default::default() };
+    for s in gpus {
+        let Some(name) = s.labels.get("__name__") else { continue };
+        match name.as_str() {
+            "gpudock_engine_up" => out.engine_up = Some(s.value > 0.0),
+            "gpudock_nvml_up" => out.nvml_up = Some(s.value > 0.0),
+            _ => {}
+        }
+        let Some(uuid) = prom::uuid(&s.labels) else { continue };
+        let dcgm = name.starts_with("DCGM_");
+        let gpu = by_uuid.entry(uuid.to_string()).or_insert_with(|| GpuRow {
+            uuid: uuid.into(),
+            source: if dcgm { Source::Dcgm } else { Source::Gpudock },
+            ..Default::default()
+        });
+        gpu.source = match (gpu.source, dcgm) {
+            (Source::Gpudock, true) | (Source::Dcgm, false) => Source::Both,
+            (s, _) => s,
+        };
+        if gpu.index.is_none() || !dcgm {
+            gpu.index = s.labels.get("gpu").and_then(|g| g.parse().ok()).or(gpu.index);
+        }
+        if let Some(m) = s.labels.get("modelName").filter(|m| !m.is_empty()) {
+            gpu.model = m.clone();
+        }
+        if let Some(d) = s.labels.get("DCGM_FI_DRIVER_VERSION") {
+            out.driver = Some(d.clone());
+        }
+        if !s.value.is_finite() {
+            continue;
+        }
+        if name == "DCGM_FI_DEV_FB_FREE" {
+            fb_free.insert(uuid.to_string(), s.value * MIB);
+        } else {
+            set(gpu, name, s.value, dcgm);
+        }
+    }
+    for (uuid, free) in fb_free {
+        if let Some(gpu) = by_uuid.get_mut(&uuid)
+            && gpu.mem_total.is_none()
+        {
+            gpu.mem_total = Some(gpu.mem_used.unwrap_or(0.0) + free);
+        }
+    }
+    out.gpus = by_uuid.into_values().collect();
+    out.gpus.sort_by(|a, b| a.index.cmp(&b.index).then_with(|| a.uuid.cmp(&b.uuid)));
+    out.containers = containers_of(containers, gpus);
+    out
+}
+
+/// Container rows: gpudock's per-container series joined with its `container_info`, and pods
+/// from dcgm-exporter's Kubernetes labels.
+fn containers_of(series: &[Sample], gpus: &[Sample]) -> Vec<ContainerRow> {
+    let mut info: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
+    let mut rows: BTreeMap<(String, String), ContainerRow> = BTreeMap::new();
+    for s in series {
+        let l = &s.labels;
+        let name = l.get("__name__").map(String::as_str).unwrap_or_default();
+        let id = l.get("container_id").map(String::as_str).unwrap_or_default();
+        if name == "gpudock_container_info" {
+            let by = l.get("launched_by").map(String::as_str).unwrap_or_default();
+            info.insert(id, (by, l.get("image").map(String::as_str).unwrap_or_default()));
+            continue;
+        }
+        let gpu = l.get("gpu").cloned().unwrap_or_default();
+        let row = rows.entry((id.to_string(), gpu.clone())).or_insert_with(|| ContainerRow {
+            name: l.get("container").cloned().unwrap_or_default(),
+            id: id.into(),
+            image: l.get("image").cloned().unwrap_or_default(),
+            gpu,
+            ..Default::default()
+        });
+        if !s.value.is_finite() {
+            continue;
+        }
+        match name {
+            "gpudock_container_gpu_memory_used_bytes" => row.mem_used = Some(s.value),
+            "gpudock_container_gpu_sm_percent" => row.sm_percent = Some(s.value),
+            _ => {}
+        }
+    }
+    for s in gpus.iter().filter(|s| s.labels.get("__name__").is_some_and(|n| n == "DCGM_FI_DEV_FB_USED")) {
+        let Some(pod) = prom::first(&s.labels, &["exported_pod", "pod"]) else { continue };
+        let ns = prom::first(&s.labels, &["exported_namespace", "namespace"]).unwrap_or("");
+        let gpu = s.labels.get("gpu").cloned().unwrap_or_default();
+        let name = if ns.is_empty() { pod.to_string() } else { format!("{ns}/{pod}") };
+        rows.entry((name.clone(), gpu.clone())).or_insert_with(|| ContainerRow {
+            name,
+            gpu,
+            mem_used: s.value.is_finite().then_some(s.value * MIB),
+            launched_by: "kubernetes".into(),
+            ..Default::default()
+        });
+    }
+    let mut out: Vec<ContainerRow> = rows.into_values().collect();
+    for r in &mut out {
+        if let Some((by, image)) = info.get(r.id.as_str()) {
+            r.launched_by = by.to_string();
+            if r.image.is_empty() {
+                r.image = image.to_string();
+            }
+        }
+    }
+    out.sort_by(|a, b| {
+        b.mem_used.unwrap_or(0.0).total_cmp(&a.mem_used.unwrap_or(0.0)).then_with(|| a.name.cmp(&b.name))
+    });
+    out
+}
+
+#[cfg(test)]
+#[path = "merge_tests.rs"]
+mod tests;

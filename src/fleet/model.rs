@@ -1,0 +1,130 @@
+//! What the fleet collector hands over: plain data, no PromQL and no JSON.
+
+use std::time::Duration;
+
+/// Where a GPU's figures came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Source {
+    #[default]
+    Gpudock,
+    Dcgm,
+    /// Both exporters run on the node; gpudock's figures win, dcgm's fill gaps.
+    Both,
+}
+
+impl Source {
+    pub fn label(self) -> &'static str {
+        match self {
+            Source::Gpudock => "gpudock",
+            Source::Dcgm => "dcgm",
+            Source::Both => "both",
+        }
+    }
+}
+
+/// One node's row.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NodeSummary {
+    pub hostname: String,
+    /// Its exporter answered the last scrape (no staleness marker).
+    pub fresh: bool,
+    /// Unix seconds of its newest sample.
+    pub last_seen: Option<f64>,
+    pub gpus: u32,
+    /// GPUs above 5 % utilization.
+    pub busy: u32,
+    /// GPUs holding memory for processes gpudock marked idle.
+    pub idle_held: u32,
+    pub mem_used: f64,
+    pub mem_total: f64,
+    pub power: f64,
+    /// Average GPU utilization, oldest first, one value per range step (None: no sample).
+    pub util_history: Vec<Option<f64>>,
+    /// Containers (or Kubernetes pods) by GPU memory, largest first.
+    pub top: Vec<(String, f64)>,
+}
+
+impl NodeSummary {
+    /// GPUs neither busy nor held by an idle process.
+    pub fn free(&self) -> u32 {
+        self.gpus.saturating_sub(self.busy + self.idle_held)
+    }
+
+    /// Seconds since its newest sample, at `now`.
+    pub fn age(&self, now: f64) -> Option<f64> {
+        self.last_seen.map(|t| (now - t).max(0.0))
+    }
+
+    /// Stale: its exporter stopped answering, or its newest sample is older than `after`.
+    pub fn stale(&self, now: f64, after: Duration) -> bool {
+        !self.fresh || self.age(now).is_none_or(|a| a > after.as_secs_f64())
+    }
+
+    /// The latest utilization point.
+    pub fn util_now(&self) -> Option<f64> {
+        self.util_history.iter().rev().find_map(|v| *v)
+    }
+}
+
+/// One GPU of the node on screen.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GpuRow {
+    pub index: Option<u32>,
+    pub uuid: String,
+    pub model: String,
+    pub mem_used: Option<f64>,
+    pub mem_total: Option<f64>,
+    pub util: Option<f64>,
+    pub temp: Option<f64>,
+    pub power: Option<f64>,
+    pub power_limit: Option<f64>,
+    pub idle_held: Option<f64>,
+    pub xid: Option<f64>,
+    pub source: Source,
+}
+
+/// One container's (or pod's) use of one GPU on the node on screen.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ContainerRow {
+    pub name: String,
+    pub id: String,
+    pub image: String,
+    pub gpu: String,
+    pub mem_used: Option<f64>,
+    pub sm_percent: Option<f64>,
+    pub launched_by: String,
+}
+
+/// The node on screen, from its own series.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NodeDetail {
+    pub hostname: String,
+    pub engine_up: Option<bool>,
+    pub nvml_up: Option<bool>,
+    pub driver: Option<String>,
+    pub gpus: Vec<GpuRow>,
+    pub containers: Vec<ContainerRow>,
+}
+
+/// One refresh.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FleetSnapshot {
+    /// Prometheus' evaluation time, unix seconds.
+    pub at: f64,
+    pub nodes: Vec<NodeSummary>,
+    pub detail: Option<NodeDetail>,
+    /// Queries this refresh ran and bytes of answers they read.
+    pub queries: usize,
+    pub bytes: usize,
+}
+
+/// What the collector sends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FleetEvent {
+    Snapshot(Box<FleetSnapshot>),
+    /// Prometheus could not be asked; the collector tries again in `retry_in`.
+    Down {
+        reason: String,
+        retry_in: Duration,
+    },
+}

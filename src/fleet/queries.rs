@@ -1,0 +1,170 @@
+//! The PromQL the fleet view runs. Every query covers all nodes at once, aggregated on the server
+//! by `Hostname`, so a refresh costs the same number of queries for 3 nodes or 300; only the node
+//! on screen gets its raw series. dcgm-exporter's label spellings are folded into gpudock's with
+//! `label_replace` before anything is aggregated, and a GPU that both exporters describe counts
+//! once (`or` keeps the left side, gpudock's, per `Hostname, UUID`).
+
+/// The range query's window and step: fixed, so its cost never grows with history.
+pub const HISTORY_SECS: u32 = 600;
+pub const STEP_SECS: u32 = 30;
+/// Containers named per node in its row.
+pub const TOP: u32 = 2;
+/// Bytes per MiB: dcgm-exporter reports frame buffer in MiB.
+const MIB: &str = "1048576";
+
+/// dcgm-exporter's `metric` with `hostname`/`uuid` renamed to `Hostname`/`UUID`.
+pub fn dcgm(metric: &str) -> String {
+    format!(
+        r#"label_replace(label_replace({metric}, "Hostname", "$1", "hostname", "(.+)"), "UUID", "$1", "uuid", "(.+)")"#
+    )
+}
+
+/// One value per GPU (`Hostname`, `UUID`): gpudock's series where there is one, else dcgm's.
+fn per_gpu(gpudock: &str, dcgm_expr: Option<&str>) -> String {
+    match dcgm_expr {
+        Some(d) => format!("(max by (Hostname, UUID) ({gpudock}) or {d})"),
+        None => format!("max by (Hostname, UUID) ({gpudock})"),
+    }
+}
+
+pub fn mem_used() -> String {
+    let d = format!("max by (Hostname, UUID) ({}) * {MIB}", dcgm("DCGM_FI_DEV_FB_USED"));
+    per_gpu("gpudock_gpu_memory_used_bytes", Some(&d))
+}
+
+pub fn mem_total() -> String {
+    let d = format!(
+        "(max by (Hostname, UUID) ({}) + max by (Hostname, UUID) ({})) * {MIB}",
+        dcgm("DCGM_FI_DEV_FB_USED"),
+        dcgm("DCGM_FI_DEV_FB_FREE")
+    );
+    per_gpu("gpudock_gpu_memory_total_bytes", Some(&d))
+}
+
+pub fn util() -> String {
+    let d = format!("max by (Hostname, UUID) ({})", dcgm("DCGM_FI_DEV_GPU_UTIL"));
+    per_gpu("gpudock_gpu_utilization_percent", Some(&d))
+}
+
+pub fn power() -> String {
+    let d = format!("max by (Hostname, UUID) ({})", dcgm("DCGM_FI_DEV_POWER_USAGE"));
+    per_gpu("gpudock_gpu_power_watts", Some(&d))
+}
+
+/// Tags `expr` with `s="name"`, so several figures share one query.
+fn tagged(name: &str, expr: &str) -> String {
+    format!(r#"label_replace({expr}, "s", "{name}", "", "")"#)
+}
+
+/// The newest sample time per node: positive while its exporter answers; once Prometheus marked
+/// its series stale, negated: the last time seen within the window (to the subquery's 15 s), or
+/// -0 when the node is known from the window but not yet placed on a subquery step.
+pub fn seen() -> String {
+    let window = |m: &str| {
+        format!(
+            "max_over_time(timestamp({m})[{HISTORY_SECS}s:15s]) or last_over_time({m}[{HISTORY_SECS}s]) * 0"
+        )
+    };
+    let by_host = |e: &str| dcgm(&format!("max by (Hostname, hostname) ({e})"));
+    let fresh =
+        format!("{} or {}", by_host("timestamp(gpudock_up)"), by_host("timestamp(DCGM_FI_DEV_GPU_UTIL)"));
+    let old = format!("{} or {}", by_host(&window("gpudock_up")), by_host(&window("DCGM_FI_DEV_GPU_UTIL")));
+    format!("max by (Hostname) (max by (Hostname) ({fresh}) or -max by (Hostname) ({old}))")
+}
+
+/// Every per-node figure in one query, tagged by `s`: g (GPUs, busy and idle-held GPUs packed as
+/// `total * 1e6 + busy * 1e3 + idle`, one series where three would cost three times the bytes),
+/// mu / mt (memory used / total, MiB), p (power, W), t (`seen`).
+pub fn node_stats() -> String {
+    let mib = |e: String| format!("round(sum by (Hostname) ({e}) / {MIB})");
+    let gpus = format!("count by (Hostname) ({})", mem_total());
+    let busy = format!("(count by (Hostname) ({} > 5) or {gpus} * 0)", util());
+    let idle = format!(
+        "(count by (Hostname) (max by (Hostname, UUID) (gpudock_gpu_idle_held_processes) > 0) or {gpus} * 0)"
+    );
+    [
+        tagged("g", &format!("{gpus} * 1000000 + {busy} * 1000 + {idle}")),
+        tagged("mu", &mib(mem_used())),
+        tagged("mt", &mib(mem_total())),
+        tagged("p", &format!("round(sum by (Hostname) ({}))", power())),
+        tagged("t", &seen()),
+    ]
+    .join(" or ")
+}
+
+/// Unpacks the `g` figure of `node_stats`: (GPUs, busy, idle-held).
+pub fn unpack_gpus(v: f64) -> (u32, u32, u32) {
+    let v = v.max(0.0).round() as u64;
+    ((v / 1_000_000) as u32, (v / 1000 % 1000) as u32, (v % 1000) as u32)
+}
+
+/// The largest GPU memory users per node, in MiB: gpudock's containers, and Kubernetes pods from
+/// dcgm-exporter.
+pub fn top_containers() -> String {
+    let pods = format!(
+        r#"sum by (Hostname, container) (label_replace(label_replace({}, "container", "$1", "pod", "(.+)"), "container", "$1", "exported_pod", "(.+)"))"#,
+        dcgm(r#"DCGM_FI_DEV_FB_USED{pod!=""} or DCGM_FI_DEV_FB_USED{exported_pod!=""}"#)
+    );
+    format!(
+        "topk by (Hostname) ({TOP}, round(sum by (Hostname, container) (gpudock_container_gpu_memory_used_bytes) / {MIB} or {pods}))"
+    )
+}
+
+/// Average GPU utilization per node, for the sparklines (a range query).
+pub fn util_history() -> String {
+    format!("round(avg by (Hostname) ({}))", util())
+}
+
+/// A PromQL string literal.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+const GPU_NAMES: &str = "gpudock_(gpu_.*|engine_up|nvml_up)|DCGM_FI_DEV_(FB_USED|FB_FREE|GPU_UTIL|POWER_USAGE|GPU_TEMP|XID_ERRORS)";
+
+/// The raw GPU series of one node (both spellings of its host label).
+pub fn node_gpus(host: &str) -> String {
+    let h = quote(host);
+    format!(r#"{{__name__=~"{GPU_NAMES}", Hostname={h}}} or {{__name__=~"{GPU_NAMES}", hostname={h}}}"#)
+}
+
+/// The container series of one node.
+pub fn node_containers(host: &str) -> String {
+    format!(r#"{{__name__=~"gpudock_container_.*", Hostname={}}}"#, quote(host))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_keeps_a_hostile_name_inside_its_string() {
+        assert_eq!(quote(r#"a"b\c"#), r#""a\"b\\c""#);
+        assert!(node_containers("x\"} or vector(1) #").contains(r#"Hostname="x\"} or vector(1) #""#));
+    }
+
+    #[test]
+    fn packed_gpu_counts() {
+        assert_eq!(unpack_gpus(8_003_001.0), (8, 3, 1));
+        assert_eq!(unpack_gpus(2_000_000.0), (2, 0, 0));
+    }
+
+    #[test]
+    fn parentheses_balance() {
+        for q in [node_stats(), top_containers(), util_history(), node_gpus("n"), node_containers("n")] {
+            let open = q.matches('(').count();
+            assert_eq!(open, q.matches(')').count(), "{q}");
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! The fleet view: one row per node from Prometheus, totals on top, a node's GPUs and containers
+//! on Enter. Columns drop from the right as the terminal narrows (120, 60 and 40 columns).
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState};
+
+use super::fmt;
+use super::theme::Styles;
+use crate::app::fleet::FleetState;
+use crate::fleet::{NodeDetail, NodeSummary};
+
+const GIB: f64 = (1u64 << 30) as f64;
+const BARS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// "48G", "7.5G", "1.2T": memory in the width of a column.
+pub fn gib(bytes: f64) -> String {
+    let g = bytes / GIB;
+    match g {
+        g if g >= 1024.0 => format!("{:.1}T", g / 1024.0),
+        g if g >= 10.0 || g == 0.0 => format!("{g:.0}G"),
+        g => format!("{g:.1}G"),
+    }
+}
+
+fn watts(w: f64) -> String {
+    if w >= 10_000.0 { format!("{:.1}kW", w / 1000.0) } else { format!("{w:.0}W") }
+}
+
+/// The newest `width` points of `history` as block characters; a gap where no sample was.
+pub fn sparkline(history: &[Option<f64>], width: usize) -> String {
+    let skip = history.len().saturating_sub(width);
+    history[skip..]
+        .iter()
+        .map(|v| match v {
+            None => ' ',
+            Some(v) => BARS[((v.clamp(0.0, 100.0) / 100.0 * 8.0).round() as usize).clamp(1, 8)],
+        })
+        .collect()
+}
+
+pub fn draw(f: &mut Frame, s: &FleetState) {
+    let st = Styles::new(s.theme);
+    let area = f.area();
+    if area.width < 10 || area.height < 4 {
+        return;
+    }
+    let down_rows = u16::from(s.down.is_some());
+    let [head, down, body, foot] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(down_rows),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    f.render_widget(Paragraph::new(header(s, &st, area.width)), head);
+    if let Some((reason, retry)) = &s.down {
+        let text = format!("Prometheus down (retrying every {} s): {reason}", retry.as_secs());
+        f.render_widget(
+            Paragraph::new(Span::styled(fmt::truncate(&text, area.width.into()), st.error())),
+            down,
+        );
+    }
+    match &s.open {
+        Some(host) => detail(f, body, s, host, &st),
+        None => nodes(f, body, s, &st),
+    }
+    f.render_widget(Paragraph::new(footer(s, &st, area.width)), foot);
+    if s.help {
+        help(f, area, &st);
+    }
+}
+
+fn header(s: &FleetState, st: &Styles, width: u16) -> Line<'static> {
+    let live: Vec<&NodeSummary> = s.nodes.iter().filter(|n| !s.stale(n)).collect();
+    let free: u32 = live.iter().map(|n| n.free()).sum();
+    let gpus: u32 = live.iter().map(|n| n.gpus).sum();
+    // Float sums start at -0.0: an empty fleet would say "-0G".
+    let used = live.iter().map(|n| n.mem_used).sum::<f64>() + 0.0;
+    let total = live.iter().map(|n| n.mem_total).sum::<f64>() + 0.0;
+    let power = live.iter().map(|n| n.power).sum::<f64>() + 0.0;
+    let nodes = format!("{}/{} up", live.len(), s.nodes.len());
+    let figures = if width >= 100 {
+        format!(
+            "  nodes {nodes}  free GPUs {free}/{gpus}  memory {}/{}  power {}",
+            gib(used),
+            gib(total),
+            watts(power)
+        )
+    } else if width >= 60 {
+        format!("  {nodes}  free {free}/{gpus}  mem {}/{}  {}", gib(used), gib(total), watts(power))
+    } else {
+        format!(" {nodes} free {free}/{gpus}")
+    };
+    let title = if width >= 100 { format!("gpudock fleet · {}", s.url) } else { "fleet".into() };
+    let title = fmt::truncate(&title, usize::from(width).saturating_sub(figures.chars().count()).max(5));
+    Line::from(vec![Span::styled(title, st.title()), Span::raw(figures)])
+}
+
+fn footer(s: &FleetState, st: &Styles, width: u16) -> Line<'static> {
+    if s.filtering {
+        return Line::from(vec![Span::styled("/", st.key()), Span::raw(s.filter.clone()), Span::raw("▏")]);
+    }
+    let mut spans = Vec::new();
+    let keys: &[(&str, &str)] = if s.open.is_some() {
+        &[("esc", "back"), ("?", "help"), ("q", "quit")]
+    } else {
+        &[("enter", "open"), ("o", "sort"), ("/", "filter"), ("?", "help"), ("q", "quit")]
+    };
+    // Narrow: the first word of each hint only ("/ filt"), so every key still shows.
+    let narrow = width < 60;
+    for (k, what) in keys {
+        spans.push(Span::styled(*k, st.key()));
+        let what = if narrow { what.chars().take(4).collect::<String>() } else { what.to_string() };
+        spans.push(Span::raw(format!(" {what}{}", if narrow { " " } else { "  " })));
+    }
+    if narrow {
+        return Line::from(spans);
+    }
+    if s.open.is_none() {
+        spans.push(Span::styled(format!("sort: {}", s.sort.label()), st.dim()));
+        if !s.filter.is_empty() {
+            spans.push(Span::styled(format!("  filter: {}", s.filter), st.dim()));
+        }
+    }
+    Line::from(spans)
+}
+
+fn state_cell(s: &FleetState, n: &NodeSummary, st: &Styles) -> Cell<'static> {
+    if !s.stale(n) {
+        return Cell::from(Span::styled("up", st.ok()));
+    }
+    match n.age(s.at) {
+        Some(a) => Cell::from(format!("stale {}", fmt::age(a as i64))),
+        None => Cell::from("stale"),
+    }
+}
+
+fn nodes(f: &mut Frame, area: Rect, s: &FleetState, st: &Styles) {
+    let rows_shown = s.visible();
+    let w = area.width;
+    let name_w = rows_shown.iter().map(|n| n.hostname.chars().count()).max().unwrap_or(4).clamp(4, 18) as u16;
+    let (wide, mid) = (w >= 100, w >= 60);
+    let spark_w: usize = if wide { 21 } else { 10 };
+    let mut titles = vec!["NODE", "STATE", "GPU t/b/i"];
+    let mut widths = vec![Constraint::Length(name_w), Constraint::Length(9), Constraint::Length(9)];
+    if mid {
+        titles.extend(["FREE", "MEMORY", "UTIL 10m"]);
+        widths.extend([
+            Constraint::Length(4),
+            Constraint::Length(11),
+            Constraint::Length(spark_w as u16 + 5),
+        ]);
+    } else {
+        titles.push("MEM");
+        widths.push(Constraint::Length(9));
+    }
+    if wide {
+        titles.extend(["POWER", "TOP CONTAINERS"]);
+        widths.extend([Constraint::Length(6), Constraint::Min(10)]);
+    }
+    let rows = rows_shown.iter().map(|n| {
+        let mut cells = vec![
+            Cell::from(n.hostname.clone()),
+            state_cell(s, n, st),
+            Cell::from(format!("{}/{}/{}", n.gpus, n.busy, n.idle_held)),
+        ];
+        if mid {
+            let util = n.util_now().map_or("  -".into(), |u| format!("{u:>3.0}%"));
+            cells.extend([
+                Cell::from(format!("{:>3}", n.free())),
+                Cell::from(format!("{}/{}", gib(n.mem_used), gib(n.mem_total))),
+                Cell::from(format!("{}{util}", sparkline(&n.util_history, spark_w))),
+            ]);
+        } else {
+            cells.push(Cell::from(format!("{}/{}", gib(n.mem_used), gib(n.mem_total))));
+        }
+        if wide {
+            let top = n.top.iter().map(|(c, b)| format!("{c} {}", gib(*b))).collect::<Vec<_>>().join(", ");
+            cells.extend([Cell::from(watts(n.power)), Cell::from(top)]);
+        }
+        let row = Row::new(cells);
+        if s.stale(n) { row.style(st.dim()) } else { row }
+    });
+    let header = Row::new(titles).style(st.header_row());
+    let title = match s.nodes.len() {
+        0 if s.down.is_none() => " no nodes yet: waiting for Prometheus ".to_string(),
+        n => format!(" nodes {}/{n} ", rows_shown.len()),
+    };
+    let block = Block::default().borders(Borders::TOP).title(title).border_style(st.border(true));
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .block(block)
+        .row_highlight_style(st.selected());
+    let mut state = TableState::default().with_selected((!rows_shown.is_empty()).then_some(s.selected));
+    f.render_stateful_widget(table, area, &mut state);
+}
+
+fn opt(v: Option<f64>, unit: &str) -> String {
+    v.map_or("-".into(), |v| format!("{v:.0}{unit}"))
+}
+
+fn detail(f: &mut Frame, area: Rect, s: &FleetState, host: &str, st: &Styles) {
+    let Some(d) = s.detail.as_ref() else {
+        let block = Block::default().borders(Borders::TOP).title(format!(" {host} "));
+        f.render_widget(Paragraph::new("asking Prometheus…").style(st.dim()).block(block), area);
+        return;
+    };
+    let gpu_h = (d.gpus.len() as u16 + 2).min(area.height / 2 + 1);
+    let [top, bottom] = Layout::vertical([Constraint::Length(gpu_h), Constraint::Min(0)]).areas(area);
+    gpus(f, top, d, st);
+    containers(f, bottom, d, st);
+}
+
+fn up(v: Option<bool>) -> &'static str {
+    match v {
+        Some(true) => "up",
+        Some(false) => "DOWN",
+        None => "-",
+    }
+}
+
+fn gpus(f: &mut Frame, area: Rect, d: &NodeDetail, st: &Styles) {
+    let mut title = format!(" {} · engine {} · nvml {} ", d.hostname, up(d.engine_up), up(d.nvml_up));
+    if let Some(v) = &d.driver {
+        title.push_str(&format!("· driver {v} "));
+    }
+    let wide = area.width >= 100;
+    let mut titles = vec!["GPU", "MEMORY", "UTIL", "TEMP", "POWER"];
+    let mut widths = vec![
+        Constraint::Length(3),
+        Constraint::Length(9),
+        Constraint::Length(4),
+        Constraint::Length(4),
+        Constraint::Length(9),
+    ];
+    if wide {
+        titles.extend(["IDLE", "XID", "SOURCE", "MODEL"]);
+        widths.extend([
+            Constraint::Length(4),
+            Constraint::Length(4),
+            Constraint::Length(7),
+            Constraint::Min(10),
+        ]);
+    }
+    let rows = d.gpus.iter().map(|g| {
+        let mem = format!("{}/{}", g.mem_used.map_or("-".into(), gib), g.mem_total.map_or("-".into(), gib));
+        let power = match (g.power, g.power_limit) {
+            (Some(p), Some(l)) => format!("{p:.0}/{l:.0}W"),
+            (p, _) => opt(p, "W"),
+        };
+        let index = g.index.map_or("?".into(), |i| i.to_string());
+        let mut cells = vec![index, mem, opt(g.util, "%"), opt(g.temp, "C"), power];
+        if wide {
+            cells.extend([opt(g.idle_held, ""), opt(g.xid, ""), g.source.label().into(), g.model.clone()]);
+        }
+        let xid = g.xid.is_some_and(|x| x > 0.0);
+        let row = Row::new(cells);
+        if xid { row.style(st.error()) } else { row }
+    });
+    let block = Block::default().borders(Borders::TOP).title(title).border_style(st.border(true));
+    f.render_widget(
+        Table::new(rows, widths)
+            .header(Row::new(titles).style(st.header_row()))
+            .column_spacing(1)
+            .block(block),
+        area,
+    );
+}
+
+fn containers(f: &mut Frame, area: Rect, d: &NodeDetail, st: &Styles) {
+    let wide = area.width >= 100;
+    let mut titles = vec!["CONTAINER", "GPU", "MEMORY", "SM"];
+    let mut widths =
+        vec![Constraint::Min(10), Constraint::Length(3), Constraint::Length(7), Constraint::Length(4)];
+    if wide {
+        titles.extend(["BY", "IMAGE"]);
+        widths.extend([Constraint::Length(10), Constraint::Min(10)]);
+    }
+    let rows = d.containers.iter().map(|c| {
+        let mut cells =
+            vec![c.name.clone(), c.gpu.clone(), c.mem_used.map_or("-".into(), gib), opt(c.sm_percent, "%")];
+        if wide {
+            cells.extend([c.launched_by.clone(), c.image.clone()]);
+        }
+        Row::new(cells)
+    });
+    let title =
+        if d.containers.is_empty() { " no containers on a GPU ".into() } else { " containers ".to_string() };
+    let block = Block::default().borders(Borders::TOP).title(title).border_style(st.border(false));
+    f.render_widget(
+        Table::new(rows, widths)
+            .header(Row::new(titles).style(st.header_row()))
+            .column_spacing(1)
+            .block(block),
+        area,
+    );
+}
+
+fn help(f: &mut Frame, area: Rect, st: &Styles) {
+    let lines: Vec<Line> = [
+        ("enter", "open the node: its GPUs and containers"),
+        ("esc", "back / clear the filter"),
+        ("o", "cycle the sort: free GPUs, name, util, memory, power"),
+        ("/", "filter by node or container name"),
+        ("j k ↑ ↓", "move"),
+        ("q", "quit"),
+    ]
+    .into_iter()
+    .map(|(k, what)| Line::from(vec![Span::styled(format!("{k:>8} "), st.key()), Span::raw(what)]))
+    .chain([
+        Line::raw(""),
+        Line::styled("GPU t/b/i: total / busy (util > 5 %) / held by idle processes", Style::default()),
+        Line::styled("stale: no sample from the node's exporter (dimmed, with its age)", Style::default()),
+    ])
+    .collect();
+    let w = area.width.min(72);
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let r = Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h);
+    f.render_widget(Clear, r);
+    let block = Block::default().borders(Borders::ALL).title(" fleet keys (any key closes) ");
+    f.render_widget(Paragraph::new(lines).block(block), r);
+}
