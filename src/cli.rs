@@ -79,6 +79,10 @@ pub enum Sub {
         /// 0.0.0.0:9835) to let other machines scrape it.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9835")]
         listen: std::net::SocketAddr,
+        /// The node's name in the `Hostname` label (default: this host's name; in a container
+        /// without `--uts=host`, name the node here).
+        #[arg(long, value_name = "NAME")]
+        hostname: Option<String>,
     },
 }
 

@@ -108,8 +108,8 @@ fn main() -> ExitCode {
             runtime.block_on(gpudock::snapshot::print(&host, cli.nvml_lib.as_deref(), json))
         }
         Some(Sub::Completions { .. } | Sub::Man) => Ok(()),
-        Some(Sub::Export { listen }) => {
-            let res = runtime.block_on(gpudock::export::run(config, host, cli.nvml_lib, listen));
+        Some(Sub::Export { listen, hostname }) => {
+            let res = runtime.block_on(gpudock::export::run(config, host, cli.nvml_lib, listen, hostname));
             runtime.shutdown_background();
             return match res {
                 Ok(()) => ExitCode::SUCCESS,

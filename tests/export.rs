@@ -27,6 +27,10 @@ struct Exporter {
 
 impl Exporter {
     fn start(docker_host: &str, nvml_lib: &Path, cfg: Option<&FakeConfig>) -> Exporter {
+        Exporter::start_with(docker_host, nvml_lib, cfg, &[])
+    }
+
+    fn start_with(docker_host: &str, nvml_lib: &Path, cfg: Option<&FakeConfig>, extra: &[&str]) -> Exporter {
         let port = free_port();
         let log = std::env::temp_dir().join(format!("gpudock-export-{}-{port}.log", std::process::id()));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_gpudock"));
@@ -35,6 +39,7 @@ impl Exporter {
             .arg(nvml_lib)
             .arg("--log-file")
             .arg(&log)
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -252,4 +257,17 @@ fn a_panicked_collector_ends_the_exporter_rather_than_serving_stale_figures() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(status.code(), Some(101));
+}
+
+#[test]
+fn hostname_names_the_node_in_every_series() {
+    let ex = Exporter::start_with(
+        "unix:///nonexistent/docker.sock",
+        Path::new("/nonexistent/libnvidia-ml.so.1"),
+        None,
+        &["--hostname", "dgx-07"],
+    );
+    let body = ex.scrape_until(5, "the scrape", |b| b.contains("gpudock_up"));
+    let up = body.lines().find(|l| l.starts_with("gpudock_up{")).unwrap_or_default();
+    assert_eq!(up, "gpudock_up{Hostname=\"dgx-07\"} 1", "{body}");
 }

@@ -46,6 +46,7 @@ pub async fn run(
     host: DockerHost,
     nvml_lib: Option<PathBuf>,
     listen: SocketAddr,
+    hostname: Option<String>,
 ) -> anyhow::Result<()> {
     // A panicked collector would leave the last sample exported as if live: end the process
     // instead, so the service manager restarts it and Prometheus sees the gap.
@@ -62,8 +63,10 @@ pub async fn run(
         tokio::net::TcpListener::bind(listen).await.map_err(|source| BindError { addr: listen, source })?;
     // A scrape takes the current state by its pointer; an update while a scrape still encodes
     // the old one works on a copy.
-    let state =
-        Arc::new(Mutex::new(Arc::new(State::new(crate::snapshot::hostname(), config.idle_gpu_after))));
+    let state = Arc::new(Mutex::new(Arc::new(State::new(
+        hostname.unwrap_or_else(crate::snapshot::hostname),
+        config.idle_gpu_after,
+    ))));
     let (tx, mut rx) = mpsc::channel::<ExportMsg>(CHANNEL);
     if host.is_local() {
         XidWatcher { lib: nvml_lib.clone(), tx: tx.clone() }.spawn()?;
