@@ -4,7 +4,7 @@ use clap::Parser;
 
 use gpudock::cli::{Cli, Sub};
 use gpudock::config::Config;
-use gpudock::docker::DockerHost;
+use gpudock::docker::context::{Choice, ContextStore};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -51,7 +51,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let host = DockerHost::resolve(cli.docker_host.as_deref(), std::env::var("DOCKER_HOST").ok().as_deref())
+    let (env_host, env_context) = (std::env::var("DOCKER_HOST").ok(), std::env::var("DOCKER_CONTEXT").ok());
+    let choice = Choice {
+        flag_host: cli.docker_host.as_deref(),
+        flag_context: cli.context.as_deref(),
+        env_host: env_host.as_deref(),
+        env_context: env_context.as_deref(),
+    };
+    let host = choice
+        .resolve(&ContextStore::from_env())
+        .map_err(|e| e.to_string())
         .and_then(|h| h.refuse_tls(std::env::var("DOCKER_TLS_VERIFY").ok().as_deref()).map(|()| h));
     let host = match host {
         Ok(h) => h,

@@ -155,8 +155,8 @@ impl<M: From<EngineEvent> + Send + 'static> DockerCollector<M> {
             .unwrap_or_else(super::events::local_clock);
         let mut events = super::events::subscribe(&docker, &since);
 
-        let mut lister = Lister::default();
-        let mut sampler = StatsSampler::new(self.host.is_local());
+        let mut lister = Lister::for_host(&self.host);
+        let mut sampler = StatsSampler::for_host(&self.host);
         let mut sent: Option<Vec<Container>> = None;
         if let Err(end) = self.refresh(&docker, &mut lister, &mut sent).await {
             return end;

@@ -1,4 +1,4 @@
-//! Which engine to talk to, with the docker CLI's `DOCKER_HOST` rules.
+//! Which engine to talk to, with the docker CLI's `DOCKER_HOST` rules (contexts: `context`).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -11,7 +11,19 @@ pub enum DockerHost {
     /// `tcp://host:port` or `http://host:port`: plain HTTP. TLS engines are refused (see
     /// `resolve`) rather than spoken to in the clear.
     Tcp(String),
+    /// `ssh://[user@]host`: bollard runs the system `ssh` and `docker system dial-stdio` on the
+    /// node, one ssh process per HTTP connection.
+    Ssh(String),
+    /// A Docker context (`--context`, `DOCKER_CONTEXT`, `currentContext`) and where it points.
+    Context {
+        name: String,
+        endpoint: Box<DockerHost>,
+    },
 }
+
+/// Requests in flight at once to an engine reached over ssh: each new HTTP connection is a new
+/// ssh process on both machines.
+pub const SSH_IN_FLIGHT: usize = 2;
 
 impl DockerHost {
     /// `--docker-host` beats `DOCKER_HOST`, which beats the default socket.
@@ -44,20 +56,52 @@ impl DockerHost {
             Ok(DockerHost::Unix(PathBuf::from(s)))
         } else if s.starts_with("tcp://") || s.starts_with("http://") {
             Ok(DockerHost::Tcp(s.to_string()))
+        } else if let Some(rest) = s.strip_prefix("ssh://") {
+            parse_ssh(s, rest)
         } else if s.starts_with("https://") {
             Err(format!(
                 "{} uses TLS, which gpudock cannot speak yet: run gpudock on the node itself (unix socket)",
                 redact(s)
             ))
         } else {
-            Err(format!("unsupported Docker host {s:?}: use unix:///path/to/docker.sock or tcp://host:port"))
+            Err(format!(
+                "unsupported Docker host {:?}: use unix:///path/to/docker.sock, tcp://host:port or ssh://user@host",
+                redact(s)
+            ))
         }
     }
 
     /// A local engine shares our /proc and cgroup tree, so its containers' counters can be read
     /// from files instead of asking the engine.
+    /// A context is local when it points at a unix socket.
     pub fn is_local(&self) -> bool {
-        matches!(self, DockerHost::Unix(_))
+        matches!(self.endpoint(), DockerHost::Unix(_))
+    }
+
+    /// Where requests go: the context's endpoint for a context, else the host itself.
+    pub fn endpoint(&self) -> &DockerHost {
+        let mut h = self;
+        while let DockerHost::Context { endpoint, .. } = h {
+            h = endpoint;
+        }
+        h
+    }
+
+    /// The context's name, when the engine was chosen through one.
+    pub fn context(&self) -> Option<&str> {
+        match self {
+            DockerHost::Context { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// How many requests (inspect, stats) may be in flight at once: `default` where the engine
+    /// is cheap to reach, `SSH_IN_FLIGHT` over ssh.
+    pub fn in_flight(&self, default: usize) -> usize {
+        match self.endpoint() {
+            DockerHost::Ssh(_) => default.clamp(1, SSH_IN_FLIGHT),
+            _ => default.max(1),
+        }
     }
 }
 
@@ -66,7 +110,42 @@ impl fmt::Display for DockerHost {
         match self {
             DockerHost::Unix(p) => write!(f, "unix://{}", p.display()),
             DockerHost::Tcp(u) => f.write_str(&redact(u)),
+            DockerHost::Ssh(u) => f.write_str(&redact_password(u)),
+            DockerHost::Context { name, endpoint } => write!(f, "{endpoint} (context {name})"),
         }
+    }
+}
+
+/// `ssh://user@host`: bollard 0.21.1 hands `user@host:port` to ssh as a host name, so a port
+/// would silently not be used: refuse it and point at the ssh config instead.
+fn parse_ssh(url: &str, rest: &str) -> Result<DockerHost, String> {
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let port = match host.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').is_some_and(|(_, after)| after.starts_with(':')),
+        None => host.contains(':'),
+    };
+    let shown = redact_password(url);
+    if host.is_empty() || host.starts_with(':') {
+        Err(format!("{shown}: no host name (ssh://user@host)"))
+    } else if port {
+        Err(format!(
+            "{shown}: a port in an ssh:// URL is not honoured by gpudock's Docker client: add a Host alias \
+             with `Port` in ~/.ssh/config and use ssh://user@alias"
+        ))
+    } else if !path.is_empty() && path != "/" {
+        Err(format!("{shown}: a path in an ssh:// URL is not supported (ssh://user@host)"))
+    } else {
+        Ok(DockerHost::Ssh(format!("ssh://{authority}")))
+    }
+}
+
+/// `ssh://alice@node` stays as it is (the user is no secret); `ssh://alice:pw@node` is redacted.
+fn redact_password(url: &str) -> String {
+    let userinfo = url.split_once("://").and_then(|(_, rest)| rest.split('/').next()?.rsplit_once('@'));
+    match userinfo {
+        Some((user, _)) if user.contains(':') => redact(url),
+        _ => url.to_string(),
     }
 }
 
@@ -95,7 +174,8 @@ mod tests {
             DockerHost::resolve(None, Some("tcp://127.0.0.1:2375")),
             Ok(DockerHost::Tcp("tcp://127.0.0.1:2375".into()))
         );
-        assert!(DockerHost::resolve(Some("ssh://node"), None).is_err());
+        assert_eq!(DockerHost::resolve(Some("ssh://node"), None), Ok(DockerHost::Ssh("ssh://node".into())));
+        assert!(DockerHost::resolve(Some("npipe:////./pipe/docker_engine"), None).is_err());
         assert!(DockerHost::resolve(Some("https://node:2376"), None).is_err());
         assert_eq!(unix("/run/d.sock").to_string(), "unix:///run/d.sock");
     }
@@ -121,5 +201,39 @@ mod tests {
         );
         let unix = DockerHost::Unix(PathBuf::from(DEFAULT_SOCKET));
         assert!(unix.refuse_tls(Some("1")).is_ok(), "a unix socket needs no TLS");
+    }
+
+    #[test]
+    fn ssh_hosts_take_no_port_and_are_remote() {
+        let h = DockerHost::parse("ssh://alice@gpu-07").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(h, DockerHost::Ssh("ssh://alice@gpu-07".into()));
+        assert_eq!(h.to_string(), "ssh://alice@gpu-07");
+        assert!(!h.is_local());
+        assert_eq!(h.in_flight(16), SSH_IN_FLIGHT);
+        assert_eq!(DockerHost::parse("ssh://gpu-07/").map(|h| h.to_string()), Ok("ssh://gpu-07".into()));
+        for url in ["ssh://alice@gpu-07:2222", "ssh://[fe80::1]:22", "ssh://gpu-07:22/"] {
+            let err = DockerHost::parse(url).err().unwrap_or_default();
+            assert!(err.contains("Host alias") && err.contains("~/.ssh/config"), "{url}: {err}");
+        }
+        assert!(DockerHost::parse("ssh://[fe80::1]").is_ok());
+        assert!(DockerHost::parse("ssh://").is_err() && DockerHost::parse("ssh://n/var/run").is_err());
+        let err = DockerHost::parse("ssh://bob:pw@n:22").err().unwrap_or_default();
+        assert!(!err.contains("pw"), "{err}");
+        assert_eq!(DockerHost::Ssh("ssh://bob:pw@n".into()).to_string(), "ssh://***@n");
+    }
+
+    #[test]
+    fn a_context_is_local_only_when_it_points_at_a_unix_socket() {
+        let ctx =
+            |endpoint: DockerHost| DockerHost::Context { name: "n2".into(), endpoint: Box::new(endpoint) };
+        let unix = ctx(DockerHost::Unix(PathBuf::from("/run/d2.sock")));
+        assert!(unix.is_local());
+        assert_eq!(unix.to_string(), "unix:///run/d2.sock (context n2)");
+        assert_eq!(unix.context(), Some("n2"));
+        assert_eq!(unix.in_flight(16), 16);
+        let ssh = ctx(DockerHost::Ssh("ssh://gpu-07".into()));
+        assert!(!ssh.is_local() && ssh.in_flight(8) == SSH_IN_FLIGHT);
+        assert!(!ctx(DockerHost::Tcp("tcp://10.0.0.5:2375".into())).is_local());
+        assert_eq!(DockerHost::Tcp("tcp://x:1".into()).context(), None);
     }
 }

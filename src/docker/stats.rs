@@ -18,7 +18,12 @@ pub struct StatsSampler {
     local: bool,
     host_mem: Option<u64>,
     prev_cpu: HashMap<ContainerId, (Instant, u64)>,
+    /// Stats requests in flight at once.
+    in_flight: usize,
 }
+
+/// Stats requests in flight at once to an engine that is cheap to reach.
+pub const STATS_IN_FLIGHT: usize = 8;
 
 /// Where each container's counters are read from, with the PID they were resolved for.
 struct FileCache {
@@ -37,7 +42,13 @@ impl StatsSampler {
             local,
             host_mem: cgroup::host_mem_total(std::path::Path::new("/proc")),
             prev_cpu: HashMap::new(),
+            in_flight: STATS_IN_FLIGHT,
         }
+    }
+
+    /// Reads cgroup files for a local engine; few requests at once to an engine over ssh.
+    pub fn for_host(host: &super::DockerHost) -> StatsSampler {
+        StatsSampler { in_flight: host.in_flight(STATS_IN_FLIGHT), ..StatsSampler::new(host.is_local()) }
     }
 
     /// One sample of every running container.
@@ -94,7 +105,7 @@ impl StatsSampler {
                 let s = one_shot(docker, &id).await;
                 (id, s)
             })
-            .buffer_unordered(8)
+            .buffer_unordered(self.in_flight)
             .collect()
             .await;
         readings.extend(api.into_iter().filter_map(|(id, s)| s.map(|s| (id, s))));

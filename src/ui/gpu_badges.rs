@@ -57,7 +57,11 @@ pub fn mig_rows(g: &GpuSample, app: &AppState, st: &Styles, width: u16) -> Vec<L
             let mut spans = vec![
                 Span::styled(if i == last { "   └ " } else { "   ├ " }, st.dim()),
                 Span::styled(format!("MIG {} ", m.index), st.key()),
-                Span::raw(if wide { format!("{:<10} ", truncate(&profile, 10)) } else { format!("{profile} ") }),
+                Span::raw(if wide {
+                    format!("{:<10} ", truncate(&profile, 10))
+                } else {
+                    format!("{profile} ")
+                }),
                 Span::raw(if wide { format!("{mem:<17} ") } else { format!("{mem} ") }),
             ];
             if wide {
