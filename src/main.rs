@@ -4,6 +4,7 @@ use clap::Parser;
 
 use gpudock::cli::{Cli, Sub};
 use gpudock::config::Config;
+use gpudock::docker::DockerHost;
 use gpudock::docker::context::{Choice, ContextStore};
 
 fn main() -> ExitCode {
@@ -82,6 +83,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let over_ssh = matches!(host.endpoint(), DockerHost::Ssh(_));
     let result = match cli.command {
         None => runtime.block_on(gpudock::run::run(config, host, cli.nvml_lib)),
         Some(Sub::Snapshot { json }) => {
@@ -97,7 +99,7 @@ fn main() -> ExitCode {
                 floor,
                 json,
             ));
-            runtime.shutdown_background();
+            shutdown(runtime, over_ssh);
             return match res {
                 Ok(code) => ExitCode::from(code),
                 Err(e) => {
@@ -107,8 +109,7 @@ fn main() -> ExitCode {
             };
         }
     };
-    // Collector tasks may be mid-request; do not wait for them.
-    runtime.shutdown_background();
+    shutdown(runtime, over_ssh);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // A panic in a background thread: the main loop has left the screen; say what happened.
@@ -120,6 +121,16 @@ fn main() -> ExitCode {
             say(&format!("gpudock: {e:#}"));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Collector tasks may be mid-request: do not wait for them. Over ssh, their connections are
+/// dropped first (a short wait): each one's ssh master (`ControlPersist`) would outlive us.
+fn shutdown(runtime: tokio::runtime::Runtime, over_ssh: bool) {
+    if over_ssh {
+        runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    } else {
+        runtime.shutdown_background();
     }
 }
 

@@ -1,0 +1,160 @@
+//! Engines chosen the way the docker CLI chooses them: contexts in a docker config dir of our
+//! own, against two real engines (GPUDOCK_TEST_DOCKER_HOST and GPUDOCK_TEST_DOCKER_HOST2), and
+//! ssh:// through a loopback sshd where `.ci/run` set one up (GPUDOCK_TEST_SSH).
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::engine::{ContainerAt, engine, engine2};
+use gpudock::docker::DockerHost;
+use gpudock::docker::context::{Choice, ContextStore};
+use gpudock::docker::lister::Lister;
+use sha2::{Digest, Sha256};
+
+fn gpudock() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_gpudock"))
+}
+
+/// A docker config dir with one context per (name, host), removed when dropped.
+struct ConfigDir(PathBuf);
+
+impl ConfigDir {
+    fn new(tag: &str, contexts: &[(&str, &str)]) -> ConfigDir {
+        let dir = std::env::temp_dir().join(format!("gpudock-dockercfg-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for (name, host) in contexts {
+            let meta = dir.join("contexts/meta").join(format!("{:x}", Sha256::digest(name.as_bytes())));
+            std::fs::create_dir_all(&meta).unwrap_or_else(|e| panic!("{e}"));
+            let doc = serde_json::json!({
+                "Name": name, "Metadata": {},
+                "Endpoints": {"docker": {"Host": host, "SkipTLSVerify": false}}
+            });
+            std::fs::write(meta.join("meta.json"), doc.to_string()).unwrap_or_else(|e| panic!("{e}"));
+        }
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        ConfigDir(dir)
+    }
+}
+
+impl Drop for ConfigDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn names_at(host: &DockerHost) -> Vec<String> {
+    let docker = gpudock::docker::connect(host).await.unwrap_or_else(|e| panic!("{host}: {e}"));
+    let list = Lister::for_host(host).refresh(&docker).await.unwrap_or_else(|e| panic!("{host}: {e}"));
+    list.into_iter().map(|c| c.name).collect()
+}
+
+#[test]
+fn an_unknown_context_exits_2_and_lists_the_known_ones() {
+    let cfg = ConfigDir::new("unknown", &[("gpu-1", "ssh://gpu-1"), ("gpu-2", "ssh://gpu-2")]);
+    let out = gpudock()
+        .env("DOCKER_CONFIG", &cfg.0)
+        .args(["--context", "gpu-9", "snapshot"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("no Docker context named \"gpu-9\"") && err.contains("gpu-1, gpu-2"), "{err}");
+    let out = gpudock()
+        .env("DOCKER_CONFIG", &cfg.0)
+        .args(["--context", "gpu-1", "--docker-host", "unix:///x.sock", "snapshot"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2), "--context and --docker-host together are refused");
+}
+
+#[cfg_attr(
+    not(engine2_tests),
+    ignore = "two-engine test: set GPUDOCK_TEST_DOCKER_HOST and GPUDOCK_TEST_DOCKER_HOST2 (.ci/run)"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_context_naming_engine_2_lists_engine_2s_containers() {
+    let one = engine().to_string();
+    let two = engine2();
+    let c1 = ContainerAt::run(&one, "ctx-one", &["sleep", "300"]);
+    let c2 = ContainerAt::run(&two, "ctx-two", &["sleep", "300"]);
+    let cfg = ConfigDir::new("two", &[("engine2", &two), ("engine1", &one)]);
+    let store = ContextStore::new(&cfg.0);
+
+    // --context beats DOCKER_HOST (engine 1), like the docker CLI.
+    let choice = Choice { flag_context: Some("engine2"), env_host: Some(&one), ..Choice::default() };
+    let host = choice.resolve(&store).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(host.context(), Some("engine2"));
+    assert!(host.is_local(), "a context on a local unix socket is local: {host}");
+    let names = names_at(&host).await;
+    assert!(names.contains(&c2.name) && !names.contains(&c1.name), "{names:?}");
+
+    // DOCKER_CONTEXT does not beat DOCKER_HOST; currentContext applies when nothing else is set.
+    let choice = Choice { env_context: Some("engine2"), env_host: Some(&one), ..Choice::default() };
+    let names = names_at(&choice.resolve(&store).unwrap_or_else(|e| panic!("{e}"))).await;
+    assert!(names.contains(&c1.name) && !names.contains(&c2.name), "{names:?}");
+    std::fs::write(cfg.0.join("config.json"), r#"{"currentContext":"engine2"}"#)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let names = names_at(&Choice::default().resolve(&store).unwrap_or_else(|e| panic!("{e}"))).await;
+    assert!(names.contains(&c2.name) && !names.contains(&c1.name), "{names:?}");
+
+    // The binary: the snapshot names the context and shows engine 2's containers.
+    let out = gpudock()
+        .env("DOCKER_CONFIG", &cfg.0)
+        .env("DOCKER_HOST", &one)
+        .args(["--context", "engine2", "snapshot", "--json", "--nvml-lib", "/nonexistent/libnvidia-ml.so.1"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(doc["docker"]["host"], format!("{two} (context engine2)"));
+    let listed = doc["containers"].to_string();
+    assert!(listed.contains(&c2.name) && !listed.contains(&c1.name), "{listed}");
+}
+
+/// bollard runs `ssh user@host docker system dial-stdio` (one ssh process per HTTP connection).
+/// `.ci/run` starts a loopback sshd (scripts/start-test-sshd.sh) whose `docker` talks to engine 2,
+/// with a Host alias `gpudock-ci-ssh` and an `ssh` wrapper in `$GPUDOCK_TEST_SSH/bin`.
+#[cfg_attr(
+    not(ssh_tests),
+    ignore = "ssh test: needs the loopback sshd that .ci/run starts (GPUDOCK_TEST_SSH, both test engines)"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ssh_engine_lists_the_remote_engines_containers_and_is_remote() {
+    let one = engine().to_string();
+    let two = engine2();
+    let c1 = ContainerAt::run(&one, "ssh-one", &["sleep", "300"]);
+    let c2 = ContainerAt::run(&two, "ssh-two", &["sleep", "300"]);
+    let dir =
+        PathBuf::from(std::env::var("GPUDOCK_TEST_SSH").unwrap_or_else(|e| panic!("GPUDOCK_TEST_SSH: {e}")));
+    let path = format!("{}:{}", dir.join("bin").display(), std::env::var("PATH").unwrap_or_default());
+    let cfg = ConfigDir::new("ssh", &[("node", "ssh://root@gpudock-ci-ssh")]);
+    let out = gpudock()
+        .env("PATH", &path)
+        .env("DOCKER_CONFIG", &cfg.0)
+        .env("DOCKER_HOST", &one)
+        .env("XDG_STATE_HOME", &cfg.0)
+        .args(["--context", "node", "snapshot", "--json", "--nvml-lib", "/nonexistent/libnvidia-ml.so.1"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(doc["docker"]["connected"], true, "{doc}");
+    assert_eq!(doc["docker"]["host"], "ssh://root@gpudock-ci-ssh (context node)");
+    let listed = doc["containers"].to_string();
+    assert!(listed.contains(&c2.name) && !listed.contains(&c1.name), "{listed}");
+    // A remote engine's GPUs are not this machine's.
+    assert_eq!(doc["gpus"], serde_json::json!([]), "{doc}");
+    // Each connection's ssh master (ControlPersist, its socket under XDG_STATE_HOME) ends with us.
+    let marker = cfg.0.display().to_string();
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|p| std::fs::read(p.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(&marker) && c.contains("ssh"))
+        .collect();
+    assert!(left.is_empty(), "ssh processes left behind: {left:?}");
+}
