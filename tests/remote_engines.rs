@@ -8,9 +8,10 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use common::engine::{ContainerAt, engine, engine2};
-use gpudock::docker::DockerHost;
 use gpudock::docker::context::{Choice, ContextStore};
 use gpudock::docker::lister::Lister;
+use gpudock::docker::{DockerHost, EngineEvent};
+use gpudock::msg::Msg;
 use sha2::{Digest, Sha256};
 
 fn gpudock() -> Command {
@@ -48,6 +49,30 @@ async fn names_at(host: &DockerHost) -> Vec<String> {
     let docker = gpudock::docker::connect(host).await.unwrap_or_else(|e| panic!("{host}: {e}"));
     let list = Lister::for_host(host).refresh(&docker).await.unwrap_or_else(|e| panic!("{host}: {e}"));
     list.into_iter().map(|c| c.name).collect()
+}
+
+/// Under CI the two-engine and ssh tests must run, never be skipped.
+#[test]
+fn remote_engine_tests_are_compiled_in_under_ci() {
+    let (two, ssh) = (cfg!(engine2_tests), cfg!(ssh_tests));
+    if std::env::var_os("CI").is_some() && !(two && ssh) {
+        panic!(
+            "CI is set but GPUDOCK_TEST_DOCKER_HOST2 ({two}) or GPUDOCK_TEST_SSH ({ssh}) was not when the tests \
+             were built: the two-engine and ssh tests would be skipped"
+        );
+    }
+}
+
+#[test]
+fn the_header_names_the_context() {
+    let mut app = common::sample_app();
+    let info = gpudock::docker::EngineInfo { context: Some("gpu-07".into()), ..common::engine_info() };
+    app.update(Msg::Engine(EngineEvent::Connected(Box::new(info))));
+    let wide = common::render(&app, 120, 30);
+    let top = wide.lines().next().unwrap_or_default();
+    assert!(top.contains("docker 20.10.24 (API 1.41) context gpu-07"), "{top}");
+    let narrow = common::render(&app, 40, 12);
+    assert!(narrow.lines().next().is_some_and(|l| l.contains("● docker gpu-07")), "{narrow}");
 }
 
 #[test]
@@ -111,6 +136,14 @@ async fn a_context_naming_engine_2_lists_engine_2s_containers() {
     assert_eq!(doc["docker"]["host"], format!("{two} (context engine2)"));
     let listed = doc["containers"].to_string();
     assert!(listed.contains(&c2.name) && !listed.contains(&c1.name), "{listed}");
+    // `doctor` names the context where it names the engine.
+    let out = gpudock()
+        .env("DOCKER_CONFIG", &cfg.0)
+        .args(["--context", "engine2", "doctor", "--json", "--nvml-lib", "/nonexistent/libnvidia-ml.so.1"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("{two} (context engine2) answers: Docker")), "{text}");
 }
 
 /// bollard runs `ssh user@host docker system dial-stdio` (one ssh process per HTTP connection).
