@@ -39,4 +39,11 @@ fn main() {
     if set("GPUDOCK_TEST_DOCKER_HOST") && set("GPUDOCK_TEST_DOCKER_HOST2") && set("GPUDOCK_TEST_SSH") {
         println!("cargo::rustc-cfg=ssh_tests");
     }
+    // The second engine's TLS listener (tcp://127.0.0.1:22376) and the client certificates'
+    // directory (scripts/make-test-certs.sh): GPUDOCK_TEST_TLS names the directory.
+    println!("cargo::rustc-check-cfg=cfg(tls_tests)");
+    println!("cargo::rerun-if-env-changed=GPUDOCK_TEST_TLS");
+    if set("GPUDOCK_TEST_DOCKER_HOST") && set("GPUDOCK_TEST_DOCKER_HOST2") && set("GPUDOCK_TEST_TLS") {
+        println!("cargo::rustc-cfg=tls_tests");
+    }
 }

@@ -1,3 +1,4 @@
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -59,10 +60,13 @@ fn main() -> ExitCode {
         env_host: env_host.as_deref(),
         env_context: env_context.as_deref(),
     };
+    let store = ContextStore::from_env();
+    let cert_path = std::env::var_os("DOCKER_CERT_PATH").filter(|p| !p.is_empty()).map(PathBuf::from);
+    let cert_path = cert_path.unwrap_or_else(|| store.dir().to_path_buf());
     let host = choice
-        .resolve(&ContextStore::from_env())
+        .resolve(&store)
         .map_err(|e| e.to_string())
-        .and_then(|h| h.refuse_tls(std::env::var("DOCKER_TLS_VERIFY").ok().as_deref()).map(|()| h));
+        .and_then(|h| h.with_tls_env(std::env::var("DOCKER_TLS_VERIFY").ok().as_deref(), &cert_path));
     let host = match host {
         Ok(h) => h,
         Err(e) => {

@@ -54,11 +54,11 @@ async fn names_at(host: &DockerHost) -> Vec<String> {
 /// Under CI the two-engine and ssh tests must run, never be skipped.
 #[test]
 fn remote_engine_tests_are_compiled_in_under_ci() {
-    let (two, ssh) = (cfg!(engine2_tests), cfg!(ssh_tests));
-    if std::env::var_os("CI").is_some() && !(two && ssh) {
+    let (two, ssh, tls) = (cfg!(engine2_tests), cfg!(ssh_tests), cfg!(tls_tests));
+    if std::env::var_os("CI").is_some() && !(two && ssh && tls) {
         panic!(
-            "CI is set but GPUDOCK_TEST_DOCKER_HOST2 ({two}) or GPUDOCK_TEST_SSH ({ssh}) was not when the tests \
-             were built: the two-engine and ssh tests would be skipped"
+            "CI is set but GPUDOCK_TEST_DOCKER_HOST2 ({two}), GPUDOCK_TEST_SSH ({ssh}) or GPUDOCK_TEST_TLS ({tls}) \
+             was not when the tests were built: the two-engine, ssh or TLS tests would be skipped"
         );
     }
 }
@@ -190,4 +190,60 @@ async fn an_ssh_engine_lists_the_remote_engines_containers_and_is_remote() {
         .filter(|c| c.contains(&marker) && c.contains("ssh"))
         .collect();
     assert!(left.is_empty(), "ssh processes left behind: {left:?}");
+}
+
+/// `.ci/run` gives engine 2 a TLS listener on 127.0.0.1:22376 (`--tlsverify`) and puts the
+/// client certificates in `$GPUDOCK_TEST_TLS` (scripts/make-test-certs.sh).
+#[cfg_attr(
+    not(tls_tests),
+    ignore = "TLS test: needs engine 2's TLS listener that .ci/run starts (GPUDOCK_TEST_TLS, both test engines)"
+)]
+#[test]
+fn a_tls_engine_is_reached_with_docker_tls_verify_and_a_tls_context() {
+    let one = engine().to_string();
+    let two = engine2();
+    let c1 = ContainerAt::run(&one, "tls-one", &["sleep", "300"]);
+    let c2 = ContainerAt::run(&two, "tls-two", &["sleep", "300"]);
+    let certs =
+        PathBuf::from(std::env::var("GPUDOCK_TEST_TLS").unwrap_or_else(|e| panic!("GPUDOCK_TEST_TLS: {e}")));
+    let url = "tcp://127.0.0.1:22376";
+    let snapshot = |cmd: &mut Command| {
+        let out = cmd
+            .args(["snapshot", "--json", "--nvml-lib", "/nonexistent/libnvidia-ml.so.1"])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        doc
+    };
+    // DOCKER_TLS_VERIFY + DOCKER_CERT_PATH, as the docker CLI.
+    let doc = snapshot(
+        gpudock()
+            .env("DOCKER_HOST", url)
+            .env("DOCKER_TLS_VERIFY", "1")
+            .env("DOCKER_CERT_PATH", &certs)
+            .env_remove("DOCKER_CONTEXT"),
+    );
+    assert_eq!(doc["docker"]["host"], format!("{url} (TLS)"), "{doc}");
+    let listed = doc["containers"].to_string();
+    assert!(listed.contains(&c2.name) && !listed.contains(&c1.name), "{doc}");
+    // Without DOCKER_TLS_VERIFY the engine is not spoken to in the clear: it refuses plain HTTP.
+    let doc = snapshot(
+        gpudock().env("DOCKER_HOST", url).env_remove("DOCKER_TLS_VERIFY").env_remove("DOCKER_CONTEXT"),
+    );
+    assert_eq!(doc["docker"]["connected"], false, "{doc}");
+
+    // A context with the certificates in its TLS dir, as `docker context create --docker
+    // host=…,ca=…,cert=…,key=…` stores them.
+    let cfg = ConfigDir::new("tls", &[("secure", url)]);
+    let tls = cfg.0.join("contexts/tls").join(format!("{:x}", Sha256::digest(b"secure"))).join("docker");
+    std::fs::create_dir_all(&tls).unwrap_or_else(|e| panic!("{e}"));
+    for f in ["ca.pem", "cert.pem", "key.pem"] {
+        std::fs::copy(certs.join(f), tls.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+    }
+    let doc = snapshot(
+        gpudock().env("DOCKER_CONFIG", &cfg.0).env_remove("DOCKER_HOST").args(["--context", "secure"]),
+    );
+    assert_eq!(doc["docker"]["host"], format!("{url} (TLS) (context secure)"), "{doc}");
+    assert!(doc["containers"].to_string().contains(&c2.name), "{doc}");
 }

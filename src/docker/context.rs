@@ -17,6 +17,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::host::DockerHost;
+use super::tls::TlsFiles;
 
 pub const DEFAULT_CONTEXT: &str = "default";
 
@@ -28,10 +29,7 @@ pub enum ContextError {
     Unknown { name: String, store: PathBuf, found: Vec<String> },
     #[error("{}: {message}", path.display())]
     Malformed { path: PathBuf, message: String },
-    #[error(
-        "Docker context {name:?} uses TLS ({why}); this gpudock is built without TLS: run gpudock on the \
-         node itself, or reach it with an ssh:// context"
-    )]
+    #[error("Docker context {name:?} uses TLS in a way gpudock does not support: {why}")]
     Tls { name: String, why: String },
     #[error("Docker context {name:?}: {message}")]
     Endpoint { name: String, message: String },
@@ -121,6 +119,11 @@ impl ContextStore {
         ContextStore { dir: dir.into() }
     }
 
+    /// The docker config dir; also where `DOCKER_TLS_VERIFY` looks for certificates by default.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// `$DOCKER_CONFIG`, else `$HOME/.docker`.
     pub fn from_env() -> ContextStore {
         let dir = std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()).map(PathBuf::from);
@@ -191,16 +194,20 @@ impl Context {
         }
         let endpoint = DockerHost::parse(self.host.trim())
             .map_err(|message| ContextError::Endpoint { name: name.clone(), message })?;
-        if let DockerHost::Tcp(_) = endpoint {
-            let why = match (self.tls_files.first(), self.skip_tls_verify) {
-                (Some(f), _) => Some(format!("certificates in {}", f.parent().unwrap_or(f).display())),
-                (None, true) => Some("SkipTLSVerify".into()),
-                (None, false) => None,
-            };
-            if let Some(why) = why {
+        let endpoint = match endpoint {
+            DockerHost::Tcp(_) if self.skip_tls_verify => {
+                let why = "SkipTLSVerify (gpudock always verifies the engine's certificate)".into();
                 return Err(ContextError::Tls { name, why });
             }
-        }
+            DockerHost::Tcp(url) => match self.tls_files.first().and_then(|f| f.parent()) {
+                None => DockerHost::Tcp(url),
+                Some(dir) => match TlsFiles::in_dir(dir) {
+                    Ok(files) => DockerHost::Tls { url, files },
+                    Err(why) => return Err(ContextError::Tls { name, why }),
+                },
+            },
+            other => other,
+        };
         Ok(DockerHost::Context { name, endpoint: Box::new(endpoint) })
     }
 }

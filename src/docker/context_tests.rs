@@ -127,9 +127,10 @@ fn a_malformed_file_is_named_with_the_parser_message() {
 }
 
 #[test]
-fn tls_material_is_found_and_refused_without_tls() {
+fn tls_material_is_found_and_used_or_what_is_missing_named() {
     let s = Store::new("tls");
     s.context("secure", "tcp://10.0.0.5:2376");
+    s.context("half", "tcp://10.0.0.7:2376");
     s.context("plain", "tcp://10.0.0.6:2375");
     let dir = format!("contexts/tls/{}/docker", Store::hash("secure"));
     for f in ["ca.pem", "cert.pem", "key.pem"] {
@@ -137,9 +138,14 @@ fn tls_material_is_found_and_refused_without_tls() {
     }
     let c = s.store().load("secure").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.tls_files.len(), 3, "{c:?}");
-    assert!(c.tls_files.iter().all(|f| f.starts_with(s.0.join(&dir))));
-    let err = c.to_host().err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(err.contains("\"secure\" uses TLS") && err.contains("built without TLS"), "{err}");
+    let host = c.to_host().unwrap_or_else(|e| panic!("{e}"));
+    let DockerHost::Tls { url, files } = host.endpoint() else { panic!("{host:?}") };
+    assert_eq!((url.as_str(), &files.key), ("tcp://10.0.0.5:2376", &s.0.join(&dir).join("key.pem")));
+    assert_eq!(host.to_string(), "tcp://10.0.0.5:2376 (TLS) (context secure)");
+    // Only a CA (the docker CLI would connect without a client certificate): named, not downgraded.
+    s.write(&format!("contexts/tls/{}/docker/ca.pem", Store::hash("half")), "x");
+    let err = s.store().host("half", None).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("\"half\" uses TLS") && err.contains("lacks cert.pem, key.pem"), "{err}");
     let plain = s.store().host("plain", None);
     assert_eq!(plain, Ok(ctx("plain", DockerHost::Tcp("tcp://10.0.0.6:2375".into()))));
     let skip = Context { skip_tls_verify: true, ..s.store().load("plain").unwrap_or_else(|e| panic!("{e}")) };

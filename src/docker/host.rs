@@ -1,16 +1,22 @@
 //! Which engine to talk to, with the docker CLI's `DOCKER_HOST` rules (contexts: `context`).
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use super::tls::TlsFiles;
 
 pub const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DockerHost {
     Unix(PathBuf),
-    /// `tcp://host:port` or `http://host:port`: plain HTTP. TLS engines are refused (see
-    /// `resolve`) rather than spoken to in the clear.
+    /// `tcp://host:port` or `http://host:port`: plain HTTP.
     Tcp(String),
+    /// `tcp://host:port` with TLS: `DOCKER_TLS_VERIFY` or a TLS context.
+    Tls {
+        url: String,
+        files: TlsFiles,
+    },
     /// `ssh://[user@]host`: bollard runs the system `ssh` and `docker system dial-stdio` on the
     /// node, one ssh process per HTTP connection.
     Ssh(String),
@@ -34,18 +40,20 @@ impl DockerHost {
         }
     }
 
-    /// The docker CLI speaks TLS to a tcp engine when `DOCKER_TLS_VERIFY` is set (certificates
-    /// from `DOCKER_CERT_PATH`). gpudock does not speak TLS yet, and plain HTTP instead would
-    /// send everything in the clear to an engine that expects TLS: refuse, and say so.
-    pub fn refuse_tls(&self, tls_verify: Option<&str>) -> Result<(), String> {
+    /// The docker CLI speaks TLS to a tcp engine when `DOCKER_TLS_VERIFY` is set, with
+    /// `ca.pem`, `cert.pem` and `key.pem` from `DOCKER_CERT_PATH` (default: the docker config
+    /// dir). Files missing are an error, never a fall-back to plain HTTP.
+    pub fn with_tls_env(self, tls_verify: Option<&str>, cert_path: &Path) -> Result<DockerHost, String> {
         let wants_tls = tls_verify.is_some_and(|v| !v.is_empty() && v != "0");
         match self {
-            DockerHost::Tcp(_) if wants_tls => Err(format!(
-                "DOCKER_TLS_VERIFY is set, but gpudock cannot speak TLS to {self} yet and will not fall back \
-                 to plain HTTP: unset DOCKER_TLS_VERIFY for a plain-HTTP engine, or run gpudock on the node \
-                 itself (unix socket)"
-            )),
-            _ => Ok(()),
+            DockerHost::Tcp(url) if wants_tls => match TlsFiles::in_dir(cert_path) {
+                Ok(files) => Ok(DockerHost::Tls { url, files }),
+                Err(e) => Err(format!(
+                    "DOCKER_TLS_VERIFY is set for {}: {e} (set DOCKER_CERT_PATH to the certificates' directory)",
+                    redact(&url)
+                )),
+            },
+            other => Ok(other),
         }
     }
 
@@ -60,7 +68,7 @@ impl DockerHost {
             parse_ssh(s, rest)
         } else if s.starts_with("https://") {
             Err(format!(
-                "{} uses TLS, which gpudock cannot speak yet: run gpudock on the node itself (unix socket)",
+                "{}: for TLS use tcp://host:port with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH, as the docker CLI does",
                 redact(s)
             ))
         } else {
@@ -110,6 +118,7 @@ impl fmt::Display for DockerHost {
         match self {
             DockerHost::Unix(p) => write!(f, "unix://{}", p.display()),
             DockerHost::Tcp(u) => f.write_str(&redact(u)),
+            DockerHost::Tls { url, .. } => write!(f, "{} (TLS)", redact(url)),
             DockerHost::Ssh(u) => f.write_str(&redact_password(u)),
             DockerHost::Context { name, endpoint } => write!(f, "{endpoint} (context {name})"),
         }
@@ -191,16 +200,19 @@ mod tests {
     }
 
     #[test]
-    fn tls_requested_is_refused_not_downgraded() {
-        let tcp = DockerHost::Tcp("tcp://10.0.0.5:2376".into());
-        assert!(tcp.refuse_tls(Some("1")).is_err_and(|e| e.contains("DOCKER_TLS_VERIFY")));
-        assert!(
-            tcp.refuse_tls(Some("0")).is_ok()
-                && tcp.refuse_tls(None).is_ok()
-                && tcp.refuse_tls(Some("")).is_ok()
-        );
+    fn tls_requested_without_certificates_is_refused_not_downgraded() {
+        let tcp = || DockerHost::Tcp("tcp://10.0.0.5:2376".into());
+        let nowhere = Path::new("/nonexistent/certs");
+        let err = tcp().with_tls_env(Some("1"), nowhere).err().unwrap_or_default();
+        assert!(err.contains("DOCKER_TLS_VERIFY") && err.contains("ca.pem, cert.pem, key.pem"), "{err}");
+        for off in [Some("0"), None, Some("")] {
+            assert_eq!(tcp().with_tls_env(off, nowhere), Ok(tcp()));
+        }
         let unix = DockerHost::Unix(PathBuf::from(DEFAULT_SOCKET));
-        assert!(unix.refuse_tls(Some("1")).is_ok(), "a unix socket needs no TLS");
+        assert_eq!(unix.clone().with_tls_env(Some("1"), nowhere), Ok(unix), "a unix socket needs no TLS");
+        let files = TlsFiles { ca: "ca".into(), cert: "c".into(), key: "k".into() };
+        let tls = DockerHost::Tls { url: "tcp://u:pw@10.0.0.5:2376".into(), files };
+        assert!(!tls.is_local() && tls.to_string() == "tcp://***@10.0.0.5:2376 (TLS)");
     }
 
     #[test]

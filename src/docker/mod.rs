@@ -20,6 +20,7 @@ pub mod logs;
 pub mod model;
 pub mod shell;
 pub mod stats;
+pub mod tls;
 
 pub use collector::{DockerCollector, EngineEvent};
 pub use error::EngineError;
@@ -45,6 +46,14 @@ pub async fn connect(host: &DockerHost) -> Result<bollard::Docker, EngineError> 
         DockerHost::Tcp(url) => {
             bollard::Docker::connect_with_http(url, REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)?
         }
+        DockerHost::Tls { url, files } => bollard::Docker::connect_with_ssl(
+            url,
+            &files.key,
+            &files.cert,
+            &files.ca,
+            REQUEST_TIMEOUT_SECS,
+            bollard::API_DEFAULT_VERSION,
+        )?,
         // `ssh` from PATH with the user's ~/.ssh/config and agent; no key file of our own.
         DockerHost::Ssh(url) => {
             bollard::Docker::connect_with_ssh(url, REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION, None)?
