@@ -80,8 +80,8 @@ impl DockerHost {
     }
 
     /// A local engine shares our /proc and cgroup tree, so its containers' counters can be read
-    /// from files instead of asking the engine.
-    /// A context is local when it points at a unix socket.
+    /// from files instead of asking the engine. A context is local when it points at a unix
+    /// socket; tcp, TLS and ssh engines are other machines.
     pub fn is_local(&self) -> bool {
         matches!(self.endpoint(), DockerHost::Unix(_))
     }
