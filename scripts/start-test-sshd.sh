@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts a loopback sshd for the ssh:// engine test (run as root): host key, client key, an
 # ssh config with the Host alias `gpudock-ci-ssh`, and `bin/ssh`, a wrapper that uses that config
-# (ssh reads ~/.ssh/config from the passwd entry, not $HOME, so the test puts bin/ on PATH instead).
+# (ssh reads ~/.ssh/config from the passwd entry, not $HOME, so the test puts bin/ on PATH instead;
+# the wrapper logs each call to ssh-calls.log).
 # The remote side's `docker system dial-stdio` talks to the engine given as $2 (sshd's SetEnv).
 # Usage: start-test-sshd.sh DIR DOCKER_HOST [PORT]   — prints nothing; exits non-zero on failure.
 set -euo pipefail
@@ -37,6 +38,7 @@ cat >"$dir/ssh_config" <<EOF
 Host gpudock-ci-ssh
   HostName 127.0.0.1
   Port $port
+Host gpudock-ci-ssh 127.0.0.1
   IdentityFile $dir/client_key
   IdentitiesOnly yes
   UserKnownHostsFile $dir/known_hosts
@@ -45,6 +47,7 @@ Host gpudock-ci-ssh
 EOF
 cat >"$dir/bin/ssh" <<EOF
 #!/bin/sh
+echo "\$*" >>$dir/ssh-calls.log
 exec /usr/bin/ssh -F $dir/ssh_config "\$@"
 EOF
 chmod +x "$dir/bin/ssh"

@@ -129,7 +129,7 @@ fn main() -> ExitCode {
 }
 
 /// Collector tasks may be mid-request: do not wait for them. Over ssh, their connections are
-/// dropped first (a short wait): each one's ssh master (`ControlPersist`) would outlive us.
+/// dropped first (a short wait), which ends their ssh processes at once.
 fn shutdown(runtime: tokio::runtime::Runtime, over_ssh: bool) {
     if over_ssh {
         runtime.shutdown_timeout(std::time::Duration::from_secs(2));

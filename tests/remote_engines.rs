@@ -146,48 +146,62 @@ async fn a_context_naming_engine_2_lists_engine_2s_containers() {
     assert!(text.contains(&format!("{two} (context engine2) answers: Docker")), "{text}");
 }
 
-/// bollard runs `ssh user@host docker system dial-stdio` (one ssh process per HTTP connection).
-/// `.ci/run` starts a loopback sshd (scripts/start-test-sshd.sh) whose `docker` talks to engine 2,
-/// with a Host alias `gpudock-ci-ssh` and an `ssh` wrapper in `$GPUDOCK_TEST_SSH/bin`.
+/// gpudock runs `ssh -- user@host docker system dial-stdio`, one ssh process per HTTP
+/// connection, at most `SSH_CONNECTIONS` at once. `.ci/run` starts a loopback sshd on port 22022
+/// (scripts/start-test-sshd.sh) whose `docker` talks to engine 2, with a Host alias
+/// `gpudock-ci-ssh` and an `ssh` wrapper in `$GPUDOCK_TEST_SSH/bin` that logs its calls.
 #[cfg_attr(
     not(ssh_tests),
     ignore = "ssh test: needs the loopback sshd that .ci/run starts (GPUDOCK_TEST_SSH, both test engines)"
 )]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_ssh_engine_lists_the_remote_engines_containers_and_is_remote() {
+#[test]
+fn an_ssh_engine_lists_the_remote_engines_containers_with_few_ssh_processes() {
     let one = engine().to_string();
     let two = engine2();
     let c1 = ContainerAt::run(&one, "ssh-one", &["sleep", "300"]);
-    let c2 = ContainerAt::run(&two, "ssh-two", &["sleep", "300"]);
+    let c2: Vec<ContainerAt> =
+        (0..6).map(|i| ContainerAt::run(&two, &format!("ssh-two-{i}"), &["sleep", "300"])).collect();
     let dir =
         PathBuf::from(std::env::var("GPUDOCK_TEST_SSH").unwrap_or_else(|e| panic!("GPUDOCK_TEST_SSH: {e}")));
     let path = format!("{}:{}", dir.join("bin").display(), std::env::var("PATH").unwrap_or_default());
+    let calls = || std::fs::read_to_string(dir.join("ssh-calls.log")).unwrap_or_default().lines().count();
     let cfg = ConfigDir::new("ssh", &[("node", "ssh://root@gpudock-ci-ssh")]);
-    let out = gpudock()
-        .env("PATH", &path)
-        .env("DOCKER_CONFIG", &cfg.0)
-        .env("DOCKER_HOST", &one)
-        .env("XDG_STATE_HOME", &cfg.0)
-        .args(["--context", "node", "snapshot", "--json", "--nvml-lib", "/nonexistent/libnvidia-ml.so.1"])
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let snapshot = |args: &[&str]| {
+        let before = calls();
+        let out = gpudock()
+            .env("PATH", &path)
+            .env("DOCKER_CONFIG", &cfg.0)
+            .env("DOCKER_HOST", &one)
+            .args(args)
+            .args(["snapshot", "--json", "--nvml-lib", "/nonexistent/libnvidia-ml.so.1"])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (doc, calls() - before)
+    };
+    let (doc, spawned) = snapshot(&["--context", "node"]);
     assert_eq!(doc["docker"]["connected"], true, "{doc}");
     assert_eq!(doc["docker"]["host"], "ssh://root@gpudock-ci-ssh (context node)");
     let listed = doc["containers"].to_string();
-    assert!(listed.contains(&c2.name) && !listed.contains(&c1.name), "{listed}");
+    assert!(c2.iter().all(|c| listed.contains(&c.name)) && !listed.contains(&c1.name), "{listed}");
+    // Listing, 6 inspects and 2 × 6 stats: never more ssh processes than connections allowed.
+    let most = gpudock::docker::ssh::SSH_CONNECTIONS;
+    assert!((1..=most).contains(&spawned), "{spawned} ssh processes for one snapshot");
     // A remote engine's GPUs are not this machine's.
     assert_eq!(doc["gpus"], serde_json::json!([]), "{doc}");
-    // Each connection's ssh master (ControlPersist, its socket under XDG_STATE_HOME) ends with us.
-    let marker = cfg.0.display().to_string();
+    // A port in the URL is passed to ssh (`-p`).
+    let (doc, _) = snapshot(&["--docker-host", "ssh://root@127.0.0.1:22022"]);
+    assert!(doc["containers"].to_string().contains(&c2[0].name), "{doc}");
+    // The ssh processes end with gpudock.
+    std::thread::sleep(std::time::Duration::from_millis(300));
     let left: Vec<String> = std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
         .flatten()
         .filter_map(|p| std::fs::read(p.path().join("cmdline")).ok())
         .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
-        .filter(|c| c.contains(&marker) && c.contains("ssh"))
+        .filter(|c| c.contains("dial-stdio") && c.contains(&dir.display().to_string()))
         .collect();
     assert!(left.is_empty(), "ssh processes left behind: {left:?}");
 }

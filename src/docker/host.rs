@@ -17,8 +17,8 @@ pub enum DockerHost {
         url: String,
         files: TlsFiles,
     },
-    /// `ssh://[user@]host`: bollard runs the system `ssh` and `docker system dial-stdio` on the
-    /// node, one ssh process per HTTP connection.
+    /// `ssh://[user@]host[:port]`: the system `ssh` runs `docker system dial-stdio` on the node,
+    /// one ssh process per HTTP connection (`ssh.rs`).
     Ssh(String),
     /// A Docker context (`--context`, `DOCKER_CONTEXT`, `currentContext`) and where it points.
     Context {
@@ -125,27 +125,16 @@ impl fmt::Display for DockerHost {
     }
 }
 
-/// `ssh://user@host`: bollard 0.21.1 hands `user@host:port` to ssh as a host name, so a port
-/// would silently not be used: refuse it and point at the ssh config instead.
+/// `ssh://[user@]host[:port]`, run by `docker/ssh.rs` as `ssh [-p port] -- [user@]host`.
 fn parse_ssh(url: &str, rest: &str) -> Result<DockerHost, String> {
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let port = match host.strip_prefix('[') {
-        Some(v6) => v6.split_once(']').is_some_and(|(_, after)| after.starts_with(':')),
-        None => host.contains(':'),
-    };
     let shown = redact_password(url);
-    if host.is_empty() || host.starts_with(':') {
-        Err(format!("{shown}: no host name (ssh://user@host)"))
-    } else if port {
-        Err(format!(
-            "{shown}: a port in an ssh:// URL is not honoured by gpudock's Docker client: add a Host alias \
-             with `Port` in ~/.ssh/config and use ssh://user@alias"
-        ))
-    } else if !path.is_empty() && path != "/" {
-        Err(format!("{shown}: a path in an ssh:// URL is not supported (ssh://user@host)"))
-    } else {
-        Ok(DockerHost::Ssh(format!("ssh://{authority}")))
+    if !path.is_empty() && path != "/" {
+        return Err(format!("{shown}: a path in an ssh:// URL is not supported (ssh://user@host)"));
+    }
+    match super::ssh::destination(&format!("ssh://{authority}")) {
+        Some(_) => Ok(DockerHost::Ssh(format!("ssh://{authority}"))),
+        None => Err(format!("{shown}: not an ssh://[user@]host[:port] address")),
     }
 }
 
@@ -216,20 +205,20 @@ mod tests {
     }
 
     #[test]
-    fn ssh_hosts_take_no_port_and_are_remote() {
+    fn ssh_hosts_are_remote_and_checked() {
         let h = DockerHost::parse("ssh://alice@gpu-07").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(h, DockerHost::Ssh("ssh://alice@gpu-07".into()));
         assert_eq!(h.to_string(), "ssh://alice@gpu-07");
         assert!(!h.is_local());
         assert_eq!(h.in_flight(16), SSH_IN_FLIGHT);
         assert_eq!(DockerHost::parse("ssh://gpu-07/").map(|h| h.to_string()), Ok("ssh://gpu-07".into()));
-        for url in ["ssh://alice@gpu-07:2222", "ssh://[fe80::1]:22", "ssh://gpu-07:22/"] {
-            let err = DockerHost::parse(url).err().unwrap_or_default();
-            assert!(err.contains("Host alias") && err.contains("~/.ssh/config"), "{url}: {err}");
+        for ok in ["ssh://alice@gpu-07:2222", "ssh://[fe80::1]:22", "ssh://[fe80::1]", "ssh://gpu-07:22/"] {
+            assert!(DockerHost::parse(ok).is_ok(), "{ok}");
         }
-        assert!(DockerHost::parse("ssh://[fe80::1]").is_ok());
-        assert!(DockerHost::parse("ssh://").is_err() && DockerHost::parse("ssh://n/var/run").is_err());
-        let err = DockerHost::parse("ssh://bob:pw@n:22").err().unwrap_or_default();
+        for bad in ["ssh://", "ssh://n/var/run", "ssh://-oProxyCommand=x", "ssh://n:port"] {
+            assert!(DockerHost::parse(bad).is_err(), "{bad}");
+        }
+        let err = DockerHost::parse("ssh://bob:pw@n:x").err().unwrap_or_default();
         assert!(!err.contains("pw"), "{err}");
         assert_eq!(DockerHost::Ssh("ssh://bob:pw@n".into()).to_string(), "ssh://***@n");
     }

@@ -19,6 +19,7 @@ pub mod lister;
 pub mod logs;
 pub mod model;
 pub mod shell;
+pub mod ssh;
 pub mod stats;
 pub mod tls;
 
@@ -55,9 +56,7 @@ pub async fn connect(host: &DockerHost) -> Result<bollard::Docker, EngineError> 
             bollard::API_DEFAULT_VERSION,
         )?,
         // `ssh` from PATH with the user's ~/.ssh/config and agent; no key file of our own.
-        DockerHost::Ssh(url) => {
-            bollard::Docker::connect_with_ssh(url, REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION, None)?
-        }
+        DockerHost::Ssh(url) => ssh::connect(url, REQUEST_TIMEOUT_SECS)?,
         DockerHost::Context { name, .. } => {
             return Err(EngineError::Other(format!("context {name} points at another context")));
         }

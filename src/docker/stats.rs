@@ -201,13 +201,19 @@ fn open_files_budget() -> usize {
 
 async fn one_shot(docker: &bollard::Docker, id: &str) -> Option<CgroupSample> {
     let opts = bollard::query_parameters::StatsOptions { stream: false, one_shot: true };
-    let resp = match docker.stats(id, Some(opts)).next().await? {
+    let mut stream = docker.stats(id, Some(opts));
+    let resp = match stream.next().await? {
         Ok(r) => r,
         Err(e) => {
             tracing::debug!(container = id, error = %e, "one-shot stats failed");
             return None;
         }
     };
+    // Read the answer to its end: a connection dropped mid-answer is closed, and over ssh every
+    // new connection is a new ssh process.
+    let rest = async { while stream.next().await.is_some() {} };
+    let drained = tokio::time::timeout(std::time::Duration::from_secs(1), rest).await.is_ok();
+    tracing::debug!(container = id, drained, "one-shot stats read");
     let cpu = resp.cpu_stats.as_ref()?.cpu_usage.as_ref()?.total_usage?;
     let mem = resp.memory_stats.as_ref()?;
     let inactive = mem
