@@ -2,7 +2,8 @@
 //!
 //! Engine tests create, kill and prune containers: they are compiled in only when
 //! GPUDOCK_TEST_DOCKER_HOST names the engine they may use, and show as ignored (with the reason)
-//! otherwise, so a plain `cargo test` on a GPU node never touches its production engine.
+//! otherwise, so a plain `cargo test` on a GPU node never touches its production engine. Tests
+//! that need two engines also need GPUDOCK_TEST_DOCKER_HOST2.
 
 fn main() {
     // `gpudock --version` names the commit it was built from, when built from a git checkout.
@@ -21,7 +22,28 @@ fn main() {
     println!("cargo::rerun-if-changed=.git/refs/heads");
     println!("cargo::rustc-check-cfg=cfg(engine_tests)");
     println!("cargo::rerun-if-env-changed=GPUDOCK_TEST_DOCKER_HOST");
-    if std::env::var_os("GPUDOCK_TEST_DOCKER_HOST").is_some_and(|v| !v.is_empty()) {
+    let set = |var: &str| std::env::var_os(var).is_some_and(|v| !v.is_empty());
+    if set("GPUDOCK_TEST_DOCKER_HOST") {
         println!("cargo::rustc-cfg=engine_tests");
+    }
+    // A second engine (`.ci/run` starts one) for tests that must tell two engines apart.
+    println!("cargo::rustc-check-cfg=cfg(engine2_tests)");
+    println!("cargo::rerun-if-env-changed=GPUDOCK_TEST_DOCKER_HOST2");
+    if set("GPUDOCK_TEST_DOCKER_HOST") && set("GPUDOCK_TEST_DOCKER_HOST2") {
+        println!("cargo::rustc-cfg=engine2_tests");
+    }
+    // A loopback sshd whose `docker` talks to the second engine (scripts/start-test-sshd.sh):
+    // GPUDOCK_TEST_SSH names its directory.
+    println!("cargo::rustc-check-cfg=cfg(ssh_tests)");
+    println!("cargo::rerun-if-env-changed=GPUDOCK_TEST_SSH");
+    if set("GPUDOCK_TEST_DOCKER_HOST") && set("GPUDOCK_TEST_DOCKER_HOST2") && set("GPUDOCK_TEST_SSH") {
+        println!("cargo::rustc-cfg=ssh_tests");
+    }
+    // The second engine's TLS listener (tcp://127.0.0.1:22376) and the client certificates'
+    // directory (scripts/make-test-certs.sh): GPUDOCK_TEST_TLS names the directory.
+    println!("cargo::rustc-check-cfg=cfg(tls_tests)");
+    println!("cargo::rerun-if-env-changed=GPUDOCK_TEST_TLS");
+    if set("GPUDOCK_TEST_DOCKER_HOST") && set("GPUDOCK_TEST_DOCKER_HOST2") && set("GPUDOCK_TEST_TLS") {
+        println!("cargo::rustc-cfg=tls_tests");
     }
 }

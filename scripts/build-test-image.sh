@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local test image gpudock-test/busybox:latest from the host's busybox-static: the
 # test machines have no registry access, so `docker pull` is not an option.
+# The engine is the docker CLI's: $DOCKER_HOST (e.g. the second CI engine), else the default one.
 set -euo pipefail
 image=${1:-gpudock-test/busybox:latest}
 if docker image inspect "$image" >/dev/null 2>&1; then

@@ -11,10 +11,15 @@ use clap::{CommandFactory, Parser, Subcommand};
     about = "Terminal dashboard for GPU machines that run their work in Docker"
 )]
 pub struct Cli {
-    /// Docker engine address (unix:///path or tcp://host:port); default: $DOCKER_HOST, then
+    /// Docker engine address (unix:///path, tcp://host:port or ssh://user@host); default:
+    /// $DOCKER_HOST, then $DOCKER_CONTEXT, then the docker CLI's current context, then
     /// unix:///var/run/docker.sock.
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", conflicts_with = "context")]
     pub docker_host: Option<String>,
+
+    /// Docker context to use (`docker context ls`); beats $DOCKER_HOST, like the docker CLI.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
 
     /// Config file; default: $XDG_CONFIG_HOME/gpudock/config.toml.
     #[arg(long, global = true, value_name = "PATH")]

@@ -1,3 +1,4 @@
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -5,6 +6,7 @@ use clap::Parser;
 use gpudock::cli::{Cli, Sub};
 use gpudock::config::Config;
 use gpudock::docker::DockerHost;
+use gpudock::docker::context::{Choice, ContextStore};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -66,12 +68,24 @@ fn main() -> ExitCode {
         }
         _ => None,
     };
+    let (env_host, env_context) = (std::env::var("DOCKER_HOST").ok(), std::env::var("DOCKER_CONTEXT").ok());
+    let choice = Choice {
+        flag_host: cli.docker_host.as_deref(),
+        flag_context: cli.context.as_deref(),
+        env_host: env_host.as_deref(),
+        env_context: env_context.as_deref(),
+    };
+    let store = ContextStore::from_env();
+    let cert_path = std::env::var_os("DOCKER_CERT_PATH").filter(|p| !p.is_empty()).map(PathBuf::from);
+    let cert_path = cert_path.unwrap_or_else(|| store.dir().to_path_buf());
     let host = if fleet.is_some() {
-        // Not used by the fleet view: an unusual DOCKER_HOST must not stop it.
+        // Not used by the fleet view: an unusual DOCKER_HOST or context must not stop it.
         DockerHost::resolve(None, None)
     } else {
-        DockerHost::resolve(cli.docker_host.as_deref(), std::env::var("DOCKER_HOST").ok().as_deref())
-            .and_then(|h| h.refuse_tls(std::env::var("DOCKER_TLS_VERIFY").ok().as_deref()).map(|()| h))
+        choice
+            .resolve(&store)
+            .map_err(|e| e.to_string())
+            .and_then(|h| h.with_tls_env(std::env::var("DOCKER_TLS_VERIFY").ok().as_deref(), &cert_path))
     };
     let host = match host {
         Ok(h) => h,
@@ -93,6 +107,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let over_ssh = matches!(host.endpoint(), DockerHost::Ssh(_));
     let result = match cli.command {
         None => runtime.block_on(gpudock::run::run(config, host, cli.nvml_lib)),
         Some(Sub::Fleet { .. }) => {
@@ -130,7 +145,7 @@ fn main() -> ExitCode {
                 floor,
                 json,
             ));
-            runtime.shutdown_background();
+            shutdown(runtime, over_ssh);
             return match res {
                 Ok(code) => ExitCode::from(code),
                 Err(e) => {
@@ -140,8 +155,7 @@ fn main() -> ExitCode {
             };
         }
     };
-    // Collector tasks may be mid-request; do not wait for them.
-    runtime.shutdown_background();
+    shutdown(runtime, over_ssh);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // A panic in a background thread: the main loop has left the screen; say what happened.
@@ -153,6 +167,16 @@ fn main() -> ExitCode {
             say(&format!("gpudock: {e:#}"));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Collector tasks may be mid-request: do not wait for them. Over ssh, their connections are
+/// dropped first (a short wait), which ends their ssh processes at once.
+fn shutdown(runtime: tokio::runtime::Runtime, over_ssh: bool) {
+    if over_ssh {
+        runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    } else {
+        runtime.shutdown_background();
     }
 }
 

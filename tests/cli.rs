@@ -33,9 +33,16 @@ fn bad_refresh_and_host_are_rejected() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--refresh"));
     let out =
-        gpudock().args(["--docker-host", "ssh://x", "snapshot"]).output().unwrap_or_else(|e| panic!("{e}"));
+        gpudock().args(["--docker-host", "ftp://x", "snapshot"]).output().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported Docker host"));
+    // Never an option for ssh.
+    let out = gpudock()
+        .args(["--docker-host", "ssh://-oProxyCommand=touch", "snapshot"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an ssh://"));
 }
 
 #[test]

@@ -143,7 +143,8 @@ impl<M: From<EngineEvent> + Send + 'static> DockerCollector<M> {
         };
         let root_dir = info.docker_root_dir.clone().filter(|_| self.host.is_local());
         let mut last_fs = None;
-        let engine = convert::engine_info(self.host.to_string(), &version, &info, self.host.is_local());
+        let mut engine = convert::engine_info(self.host.to_string(), &version, &info, self.host.is_local());
+        engine.context = self.host.context().map(str::to_string);
         tracing::info!(host = %self.host, version = ?engine.server_version, api = ?engine.api_version, "connected");
         if self.send(EngineEvent::Connected(Box::new(engine))).await.is_err() {
             return End::AppClosed;
@@ -155,8 +156,8 @@ impl<M: From<EngineEvent> + Send + 'static> DockerCollector<M> {
             .unwrap_or_else(super::events::local_clock);
         let mut events = super::events::subscribe(&docker, &since);
 
-        let mut lister = Lister::default();
-        let mut sampler = StatsSampler::new(self.host.is_local());
+        let mut lister = Lister::for_host(&self.host);
+        let mut sampler = StatsSampler::for_host(&self.host);
         let mut sent: Option<Vec<Container>> = None;
         if let Err(end) = self.refresh(&docker, &mut lister, &mut sent).await {
             return end;

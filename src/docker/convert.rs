@@ -90,6 +90,7 @@ pub fn engine_info(host: String, version: &SystemVersion, info: &SystemInfo, loc
         docker_root_dir: info.docker_root_dir.clone(),
         cdi_spec_dirs: info.cdi_spec_dirs.clone().unwrap_or_default(),
         stats_source: if local { StatsSource::Cgroup } else { StatsSource::Api },
+        context: None,
     }
 }
 

@@ -1,17 +1,35 @@
-//! Which engine to talk to, with the docker CLI's `DOCKER_HOST` rules.
+//! Which engine to talk to, with the docker CLI's `DOCKER_HOST` rules (contexts: `context`).
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use super::tls::TlsFiles;
 
 pub const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DockerHost {
     Unix(PathBuf),
-    /// `tcp://host:port` or `http://host:port`: plain HTTP. TLS engines are refused (see
-    /// `resolve`) rather than spoken to in the clear.
+    /// `tcp://host:port` or `http://host:port`: plain HTTP.
     Tcp(String),
+    /// `tcp://host:port` with TLS: `DOCKER_TLS_VERIFY` or a TLS context.
+    Tls {
+        url: String,
+        files: TlsFiles,
+    },
+    /// `ssh://[user@]host[:port]`: the system `ssh` runs `docker system dial-stdio` on the node,
+    /// one ssh process per HTTP connection (`ssh.rs`).
+    Ssh(String),
+    /// A Docker context (`--context`, `DOCKER_CONTEXT`, `currentContext`) and where it points.
+    Context {
+        name: String,
+        endpoint: Box<DockerHost>,
+    },
 }
+
+/// Requests in flight at once to an engine reached over ssh: each new HTTP connection is a new
+/// ssh process on both machines.
+pub const SSH_IN_FLIGHT: usize = 2;
 
 impl DockerHost {
     /// `--docker-host` beats `DOCKER_HOST`, which beats the default socket.
@@ -22,18 +40,20 @@ impl DockerHost {
         }
     }
 
-    /// The docker CLI speaks TLS to a tcp engine when `DOCKER_TLS_VERIFY` is set (certificates
-    /// from `DOCKER_CERT_PATH`). gpudock does not speak TLS yet, and plain HTTP instead would
-    /// send everything in the clear to an engine that expects TLS: refuse, and say so.
-    pub fn refuse_tls(&self, tls_verify: Option<&str>) -> Result<(), String> {
+    /// The docker CLI speaks TLS to a tcp engine when `DOCKER_TLS_VERIFY` is set, with
+    /// `ca.pem`, `cert.pem` and `key.pem` from `DOCKER_CERT_PATH` (default: the docker config
+    /// dir). Files missing are an error, never a fall-back to plain HTTP.
+    pub fn with_tls_env(self, tls_verify: Option<&str>, cert_path: &Path) -> Result<DockerHost, String> {
         let wants_tls = tls_verify.is_some_and(|v| !v.is_empty() && v != "0");
         match self {
-            DockerHost::Tcp(_) if wants_tls => Err(format!(
-                "DOCKER_TLS_VERIFY is set, but gpudock cannot speak TLS to {self} yet and will not fall back \
-                 to plain HTTP: unset DOCKER_TLS_VERIFY for a plain-HTTP engine, or run gpudock on the node \
-                 itself (unix socket)"
-            )),
-            _ => Ok(()),
+            DockerHost::Tcp(url) if wants_tls => match TlsFiles::in_dir(cert_path) {
+                Ok(files) => Ok(DockerHost::Tls { url, files }),
+                Err(e) => Err(format!(
+                    "DOCKER_TLS_VERIFY is set for {}: {e} (set DOCKER_CERT_PATH to the certificates' directory)",
+                    redact(&url)
+                )),
+            },
+            other => Ok(other),
         }
     }
 
@@ -44,20 +64,52 @@ impl DockerHost {
             Ok(DockerHost::Unix(PathBuf::from(s)))
         } else if s.starts_with("tcp://") || s.starts_with("http://") {
             Ok(DockerHost::Tcp(s.to_string()))
+        } else if let Some(rest) = s.strip_prefix("ssh://") {
+            parse_ssh(s, rest)
         } else if s.starts_with("https://") {
             Err(format!(
-                "{} uses TLS, which gpudock cannot speak yet: run gpudock on the node itself (unix socket)",
+                "{}: for TLS use tcp://host:port with DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH, as the docker CLI does",
                 redact(s)
             ))
         } else {
-            Err(format!("unsupported Docker host {s:?}: use unix:///path/to/docker.sock or tcp://host:port"))
+            Err(format!(
+                "unsupported Docker host {:?}: use unix:///path/to/docker.sock, tcp://host:port or ssh://user@host",
+                redact(s)
+            ))
         }
     }
 
     /// A local engine shares our /proc and cgroup tree, so its containers' counters can be read
-    /// from files instead of asking the engine.
+    /// from files instead of asking the engine. A context is local when it points at a unix
+    /// socket; tcp, TLS and ssh engines are other machines.
     pub fn is_local(&self) -> bool {
-        matches!(self, DockerHost::Unix(_))
+        matches!(self.endpoint(), DockerHost::Unix(_))
+    }
+
+    /// Where requests go: the context's endpoint for a context, else the host itself.
+    pub fn endpoint(&self) -> &DockerHost {
+        let mut h = self;
+        while let DockerHost::Context { endpoint, .. } = h {
+            h = endpoint;
+        }
+        h
+    }
+
+    /// The context's name, when the engine was chosen through one.
+    pub fn context(&self) -> Option<&str> {
+        match self {
+            DockerHost::Context { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// How many requests (inspect, stats) may be in flight at once: `default` where the engine
+    /// is cheap to reach, `SSH_IN_FLIGHT` over ssh.
+    pub fn in_flight(&self, default: usize) -> usize {
+        match self.endpoint() {
+            DockerHost::Ssh(_) => default.clamp(1, SSH_IN_FLIGHT),
+            _ => default.max(1),
+        }
     }
 }
 
@@ -66,7 +118,32 @@ impl fmt::Display for DockerHost {
         match self {
             DockerHost::Unix(p) => write!(f, "unix://{}", p.display()),
             DockerHost::Tcp(u) => f.write_str(&redact(u)),
+            DockerHost::Tls { url, .. } => write!(f, "{} (TLS)", redact(url)),
+            DockerHost::Ssh(u) => f.write_str(&redact_password(u)),
+            DockerHost::Context { name, endpoint } => write!(f, "{endpoint} (context {name})"),
         }
+    }
+}
+
+/// `ssh://[user@]host[:port]`, run by `docker/ssh.rs` as `ssh [-p port] -- [user@]host`.
+fn parse_ssh(url: &str, rest: &str) -> Result<DockerHost, String> {
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let shown = redact_password(url);
+    if !path.is_empty() && path != "/" {
+        return Err(format!("{shown}: a path in an ssh:// URL is not supported (ssh://user@host)"));
+    }
+    match super::ssh::destination(&format!("ssh://{authority}")) {
+        Some(_) => Ok(DockerHost::Ssh(format!("ssh://{authority}"))),
+        None => Err(format!("{shown}: not an ssh://[user@]host[:port] address")),
+    }
+}
+
+/// `ssh://alice@node` stays as it is (the user is no secret); `ssh://alice:pw@node` is redacted.
+fn redact_password(url: &str) -> String {
+    let userinfo = url.split_once("://").and_then(|(_, rest)| rest.split('/').next()?.rsplit_once('@'));
+    match userinfo {
+        Some((user, _)) if user.contains(':') => redact(url),
+        _ => url.to_string(),
     }
 }
 
@@ -95,7 +172,8 @@ mod tests {
             DockerHost::resolve(None, Some("tcp://127.0.0.1:2375")),
             Ok(DockerHost::Tcp("tcp://127.0.0.1:2375".into()))
         );
-        assert!(DockerHost::resolve(Some("ssh://node"), None).is_err());
+        assert_eq!(DockerHost::resolve(Some("ssh://node"), None), Ok(DockerHost::Ssh("ssh://node".into())));
+        assert!(DockerHost::resolve(Some("npipe:////./pipe/docker_engine"), None).is_err());
         assert!(DockerHost::resolve(Some("https://node:2376"), None).is_err());
         assert_eq!(unix("/run/d.sock").to_string(), "unix:///run/d.sock");
     }
@@ -111,15 +189,52 @@ mod tests {
     }
 
     #[test]
-    fn tls_requested_is_refused_not_downgraded() {
-        let tcp = DockerHost::Tcp("tcp://10.0.0.5:2376".into());
-        assert!(tcp.refuse_tls(Some("1")).is_err_and(|e| e.contains("DOCKER_TLS_VERIFY")));
-        assert!(
-            tcp.refuse_tls(Some("0")).is_ok()
-                && tcp.refuse_tls(None).is_ok()
-                && tcp.refuse_tls(Some("")).is_ok()
-        );
+    fn tls_requested_without_certificates_is_refused_not_downgraded() {
+        let tcp = || DockerHost::Tcp("tcp://10.0.0.5:2376".into());
+        let nowhere = Path::new("/nonexistent/certs");
+        let err = tcp().with_tls_env(Some("1"), nowhere).err().unwrap_or_default();
+        assert!(err.contains("DOCKER_TLS_VERIFY") && err.contains("ca.pem, cert.pem, key.pem"), "{err}");
+        for off in [Some("0"), None, Some("")] {
+            assert_eq!(tcp().with_tls_env(off, nowhere), Ok(tcp()));
+        }
         let unix = DockerHost::Unix(PathBuf::from(DEFAULT_SOCKET));
-        assert!(unix.refuse_tls(Some("1")).is_ok(), "a unix socket needs no TLS");
+        assert_eq!(unix.clone().with_tls_env(Some("1"), nowhere), Ok(unix), "a unix socket needs no TLS");
+        let files = TlsFiles { ca: "ca".into(), cert: "c".into(), key: "k".into() };
+        let tls = DockerHost::Tls { url: "tcp://u:pw@10.0.0.5:2376".into(), files };
+        assert!(!tls.is_local() && tls.to_string() == "tcp://***@10.0.0.5:2376 (TLS)");
+    }
+
+    #[test]
+    fn ssh_hosts_are_remote_and_checked() {
+        let h = DockerHost::parse("ssh://alice@gpu-07").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(h, DockerHost::Ssh("ssh://alice@gpu-07".into()));
+        assert_eq!(h.to_string(), "ssh://alice@gpu-07");
+        assert!(!h.is_local());
+        assert_eq!(h.in_flight(16), SSH_IN_FLIGHT);
+        assert_eq!(DockerHost::parse("ssh://gpu-07/").map(|h| h.to_string()), Ok("ssh://gpu-07".into()));
+        for ok in ["ssh://alice@gpu-07:2222", "ssh://[fe80::1]:22", "ssh://[fe80::1]", "ssh://gpu-07:22/"] {
+            assert!(DockerHost::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["ssh://", "ssh://n/var/run", "ssh://-oProxyCommand=x", "ssh://n:port"] {
+            assert!(DockerHost::parse(bad).is_err(), "{bad}");
+        }
+        let err = DockerHost::parse("ssh://bob:pw@n:x").err().unwrap_or_default();
+        assert!(!err.contains("pw"), "{err}");
+        assert_eq!(DockerHost::Ssh("ssh://bob:pw@n".into()).to_string(), "ssh://***@n");
+    }
+
+    #[test]
+    fn a_context_is_local_only_when_it_points_at_a_unix_socket() {
+        let ctx =
+            |endpoint: DockerHost| DockerHost::Context { name: "n2".into(), endpoint: Box::new(endpoint) };
+        let unix = ctx(DockerHost::Unix(PathBuf::from("/run/d2.sock")));
+        assert!(unix.is_local());
+        assert_eq!(unix.to_string(), "unix:///run/d2.sock (context n2)");
+        assert_eq!(unix.context(), Some("n2"));
+        assert_eq!(unix.in_flight(16), 16);
+        let ssh = ctx(DockerHost::Ssh("ssh://gpu-07".into()));
+        assert!(!ssh.is_local() && ssh.in_flight(8) == SSH_IN_FLIGHT);
+        assert!(!ctx(DockerHost::Tcp("tcp://10.0.0.5:2375".into())).is_local());
+        assert_eq!(DockerHost::Tcp("tcp://x:1".into()).context(), None);
     }
 }

@@ -20,9 +20,19 @@ pub struct Lister {
     current: Vec<Container>,
     /// Containers whose last inspect failed (not a 404): retried at the next refresh.
     failed: HashSet<String>,
+    /// Inspects in flight at once; `None`: `INSPECT_IN_FLIGHT`.
+    in_flight: Option<usize>,
 }
 
+/// Inspects in flight at once to an engine that is cheap to reach.
+pub const INSPECT_IN_FLIGHT: usize = 16;
+
 impl Lister {
+    /// Few inspects at once to an engine over ssh (each connection is an ssh process).
+    pub fn for_host(host: &super::DockerHost) -> Lister {
+        Lister { in_flight: Some(host.in_flight(INSPECT_IN_FLIGHT)), ..Lister::default() }
+    }
+
     /// An event named this container: inspect it again at the next refresh.
     pub fn touch(&mut self, id: String) {
         self.touched.insert(id);
@@ -47,7 +57,7 @@ impl Lister {
                 let r = docker.inspect_container(&id, None).await.map_err(EngineError::from);
                 (id, r)
             })
-            .buffer_unordered(16)
+            .buffer_unordered(self.in_flight.unwrap_or(INSPECT_IN_FLIGHT).max(1))
             .collect()
             .await;
         Ok(self.merge(&summaries, fresh))

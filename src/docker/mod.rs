@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod cgroup;
 pub mod collector;
+pub mod context;
 pub mod convert;
 pub mod disk;
 mod error;
@@ -18,7 +19,9 @@ pub mod lister;
 pub mod logs;
 pub mod model;
 pub mod shell;
+pub mod ssh;
 pub mod stats;
+pub mod tls;
 
 pub use collector::{DockerCollector, EngineEvent};
 pub use error::EngineError;
@@ -35,7 +38,7 @@ pub const REQUEST_TIMEOUT_SECS: u64 = 30;
 /// Connects (without talking yet) and negotiates the API version with the engine, so an older
 /// engine (20.10 speaks 1.41) gets requests it understands.
 pub async fn connect(host: &DockerHost) -> Result<bollard::Docker, EngineError> {
-    let docker = match host {
+    let docker = match host.endpoint() {
         DockerHost::Unix(path) => bollard::Docker::connect_with_unix(
             &path.to_string_lossy(),
             REQUEST_TIMEOUT_SECS,
@@ -43,6 +46,19 @@ pub async fn connect(host: &DockerHost) -> Result<bollard::Docker, EngineError> 
         )?,
         DockerHost::Tcp(url) => {
             bollard::Docker::connect_with_http(url, REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)?
+        }
+        DockerHost::Tls { url, files } => bollard::Docker::connect_with_ssl(
+            url,
+            &files.key,
+            &files.cert,
+            &files.ca,
+            REQUEST_TIMEOUT_SECS,
+            bollard::API_DEFAULT_VERSION,
+        )?,
+        // `ssh` from PATH with the user's ~/.ssh/config and agent; no key file of our own.
+        DockerHost::Ssh(url) => ssh::connect(url, REQUEST_TIMEOUT_SECS)?,
+        DockerHost::Context { name, .. } => {
+            return Err(EngineError::Other(format!("context {name} points at another context")));
         }
     };
     Ok(docker.negotiate_version().await?)

@@ -148,6 +148,8 @@ pub struct EngineInfo {
     pub cdi_spec_dirs: Vec<String>,
     /// Whether CPU/memory come from cgroup files (local engine) or the stats API.
     pub stats_source: StatsSource,
+    /// The Docker context the engine was chosen through, if any.
+    pub context: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -18,7 +18,12 @@ pub struct StatsSampler {
     local: bool,
     host_mem: Option<u64>,
     prev_cpu: HashMap<ContainerId, (Instant, u64)>,
+    /// Stats requests in flight at once.
+    in_flight: usize,
 }
+
+/// Stats requests in flight at once to an engine that is cheap to reach.
+pub const STATS_IN_FLIGHT: usize = 8;
 
 /// Where each container's counters are read from, with the PID they were resolved for.
 struct FileCache {
@@ -37,7 +42,13 @@ impl StatsSampler {
             local,
             host_mem: cgroup::host_mem_total(std::path::Path::new("/proc")),
             prev_cpu: HashMap::new(),
+            in_flight: STATS_IN_FLIGHT,
         }
+    }
+
+    /// Reads cgroup files for a local engine; few requests at once to an engine over ssh.
+    pub fn for_host(host: &super::DockerHost) -> StatsSampler {
+        StatsSampler { in_flight: host.in_flight(STATS_IN_FLIGHT), ..StatsSampler::new(host.is_local()) }
     }
 
     /// One sample of every running container.
@@ -94,7 +105,7 @@ impl StatsSampler {
                 let s = one_shot(docker, &id).await;
                 (id, s)
             })
-            .buffer_unordered(8)
+            .buffer_unordered(self.in_flight)
             .collect()
             .await;
         readings.extend(api.into_iter().filter_map(|(id, s)| s.map(|s| (id, s))));
@@ -190,13 +201,19 @@ fn open_files_budget() -> usize {
 
 async fn one_shot(docker: &bollard::Docker, id: &str) -> Option<CgroupSample> {
     let opts = bollard::query_parameters::StatsOptions { stream: false, one_shot: true };
-    let resp = match docker.stats(id, Some(opts)).next().await? {
+    let mut stream = docker.stats(id, Some(opts));
+    let resp = match stream.next().await? {
         Ok(r) => r,
         Err(e) => {
             tracing::debug!(container = id, error = %e, "one-shot stats failed");
             return None;
         }
     };
+    // Read the answer to its end: a connection dropped mid-answer is closed, and over ssh every
+    // new connection is a new ssh process.
+    let rest = async { while stream.next().await.is_some() {} };
+    let drained = tokio::time::timeout(std::time::Duration::from_secs(1), rest).await.is_ok();
+    tracing::debug!(container = id, drained, "one-shot stats read");
     let cpu = resp.cpu_stats.as_ref()?.cpu_usage.as_ref()?.total_usage?;
     let mem = resp.memory_stats.as_ref()?;
     let inactive = mem

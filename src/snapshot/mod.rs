@@ -145,12 +145,12 @@ async fn docker_part(host: &DockerHost) -> DockerPart {
         Err(e) => return fail(status, e.into()),
     }
     status.connected = true;
-    let mut lister = Lister::default();
+    let mut lister = Lister::for_host(host);
     let containers = match lister.refresh(&docker).await {
         Ok(c) => c,
         Err(e) => return fail(status, e),
     };
-    let mut sampler = StatsSampler::new(host.is_local());
+    let mut sampler = StatsSampler::for_host(host);
     sampler.sample(&docker, &containers).await;
     tokio::time::sleep(CPU_WINDOW).await;
     let stats = sampler.sample(&docker, &containers).await;

@@ -36,7 +36,12 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         spans.push(Span::raw(" │ "));
     }
     match &app.engine {
-        EngineStatus::Up(_) if narrow => spans.push(Span::styled("● docker", st.ok())),
+        EngineStatus::Up(info) if narrow => {
+            spans.push(Span::styled("● docker", st.ok()));
+            if let Some(c) = &info.context {
+                spans.push(Span::raw(format!(" {c}")));
+            }
+        }
         EngineStatus::Up(info) => {
             spans.push(Span::styled("● ", st.ok()));
             spans.push(Span::raw(format!(
@@ -44,6 +49,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
                 info.server_version.as_deref().unwrap_or("?"),
                 info.api_version.map_or_else(|| "?".to_string(), |v| v.to_string())
             )));
+            if let Some(c) = &info.context {
+                spans.push(Span::raw(format!(" context {c}")));
+            }
         }
         EngineStatus::Connecting { .. } => spans.push(Span::styled("○ docker: connecting", st.dim())),
         EngineStatus::Down { .. } => spans.push(Span::styled("✖ docker: unreachable", st.error())),

@@ -80,3 +80,67 @@ impl Drop for TestContainer {
             docker_cmd().args(["rm", "-f", &self.id]).stdout(Stdio::null()).stderr(Stdio::null()).status();
     }
 }
+
+pub const HOST2_VAR: &str = "GPUDOCK_TEST_DOCKER_HOST2";
+
+/// The second test engine's address (GPUDOCK_TEST_DOCKER_HOST2), answering and with the test
+/// image; tests that need it are ignored unless it was set at build time.
+pub fn engine2() -> String {
+    let text = std::env::var(HOST2_VAR).ok().filter(|h| !h.trim().is_empty()).unwrap_or_else(|| {
+        panic!("{HOST2_VAR} is not set: two-engine tests only run against the engines it names (.ci/run)")
+    });
+    let ok = Command::new("docker")
+        .env("DOCKER_HOST", &text)
+        .env_remove("DOCKER_CONTEXT")
+        .args(["version", "--format", "{{.Server.APIVersion}}"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "no Docker engine answers at {text} ({HOST2_VAR}); see .ci/run");
+    static IMAGE2_ONCE: Once = Once::new();
+    IMAGE2_ONCE.call_once(|| {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/build-test-image.sh");
+        let status = Command::new("bash").arg(script).arg(IMAGE).env("DOCKER_HOST", &text).status();
+        assert!(status.is_ok_and(|s| s.success()), "building {IMAGE} on {text} failed");
+    });
+    text
+}
+
+/// A labelled, network-less container on the engine at `host` (a DOCKER_HOST value), removed
+/// when the guard drops.
+pub struct ContainerAt {
+    pub host: String,
+    pub id: String,
+    pub name: String,
+}
+
+impl ContainerAt {
+    pub fn run(host: &str, name_hint: &str, cmd: &[&str]) -> ContainerAt {
+        let name = format!("gpudock-test-{name_hint}-{}", std::process::id());
+        let docker = || {
+            let mut c = Command::new("docker");
+            c.env("DOCKER_HOST", host).env_remove("DOCKER_CONTEXT");
+            c
+        };
+        let _ = docker().args(["rm", "-f", &name]).output();
+        let mut args = vec!["run", "-d", "--network", "none", "--label", LABEL, "--name", &name, IMAGE];
+        args.extend_from_slice(cmd);
+        let out = docker().args(&args).output().unwrap_or_else(|e| panic!("docker {args:?}: {e}"));
+        assert!(out.status.success(), "docker {args:?} at {host}: {}", String::from_utf8_lossy(&out.stderr));
+        let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        ContainerAt { host: host.into(), id, name }
+    }
+}
+
+impl Drop for ContainerAt {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .env("DOCKER_HOST", &self.host)
+            .env_remove("DOCKER_CONTEXT")
+            .args(["rm", "-f", &self.id])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
