@@ -52,6 +52,8 @@ pub enum FleetCommand {
     Quit,
     /// The node whose detail queries the collector should run (None: no node open).
     Focus(Option<String>),
+    /// Hand the terminal to the full dashboard on this node's engine until it quits.
+    Dashboard(String),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -71,6 +73,8 @@ pub struct FleetState {
     pub open: Option<String>,
     pub detail: Option<NodeDetail>,
     pub help: bool,
+    /// A one-line answer to the last key (why a node's dashboard cannot open, how it ended).
+    pub notice: Option<String>,
     /// A node whose newest sample is older than this is stale even if Prometheus has no
     /// staleness marker for it yet.
     pub stale_after: Duration,
@@ -231,6 +235,11 @@ impl FleetState {
             KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
             KeyCode::Home | KeyCode::Char('g') => self.selected = 0,
             KeyCode::End | KeyCode::Char('G') => self.selected = len.saturating_sub(1),
+            // On an open node: its full dashboard, with actions, on its own engine.
+            KeyCode::Enter if self.open.is_some() => {
+                self.notice = None;
+                return self.open.clone().map(FleetCommand::Dashboard).into_iter().collect();
+            }
             KeyCode::Enter if self.open.is_none() => {
                 if let Some(host) = self.selected_node().map(|n| n.hostname.clone()) {
                     self.open = Some(host.clone());

@@ -75,6 +75,8 @@ fn enter_opens_a_node_and_esc_goes_back() {
     s.update(key(KeyCode::Down));
     assert_eq!(s.update(key(KeyCode::Enter)), [FleetCommand::Focus(Some("b".into()))]);
     assert_eq!(s.open.as_deref(), Some("b"));
+    // Enter again: the node's full dashboard.
+    assert_eq!(s.update(key(KeyCode::Enter)), [FleetCommand::Dashboard("b".into())]);
     assert_eq!(s.update(key(KeyCode::Esc)), [FleetCommand::Focus(None)]);
     assert_eq!(s.update(key(KeyCode::Char('q'))), [FleetCommand::Quit]);
 }

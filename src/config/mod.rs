@@ -136,6 +136,22 @@ struct FileConfig {
     prometheus_url: Option<String>,
     prometheus_user: Option<String>,
     prometheus_password_file: Option<PathBuf>,
+    nodes: Option<Vec<NodeEngine>>,
+}
+
+/// `[[nodes]]`: how to reach a fleet node's engine, for the fleet view's Enter on a node. A
+/// node without an entry is reached through the Docker context of the same name, if any.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeEngine {
+    /// The node's `Hostname` as the fleet view shows it.
+    pub name: String,
+    /// `ssh://user@host`, `tcp://host:2376` (with DOCKER_TLS_VERIFY), `unix:///path`.
+    #[serde(default)]
+    pub docker_host: Option<String>,
+    /// A Docker context name.
+    #[serde(default)]
+    pub context: Option<String>,
 }
 
 /// Settings after merging, with every value present and checked.
@@ -162,6 +178,7 @@ pub struct Config {
     pub alerts: Alerts,
     /// Where `gpudock fleet` asks.
     pub prometheus: PrometheusConfig,
+    pub nodes: Vec<NodeEngine>,
 }
 
 /// `prometheus_url`, `prometheus_user`, `prometheus_password_file`.
@@ -272,8 +289,16 @@ impl Config {
             user: user.prometheus_user.or(defaults.prometheus_user),
             password_file: user.prometheus_password_file.or(defaults.prometheus_password_file),
         };
+        let nodes = user.nodes.unwrap_or_default();
+        if let Some(n) = nodes.iter().find(|n| n.docker_host.is_some() == n.context.is_some()) {
+            return Err(invalid(format!(
+                "[[nodes]] name = {:?}: give docker_host or context, one of them",
+                n.name
+            )));
+        }
         Ok(Config {
             prometheus,
+            nodes,
             idle_gpu_after,
             alerts,
             prune_until,

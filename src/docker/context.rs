@@ -152,8 +152,7 @@ impl ContextStore {
     }
 
     pub fn load(&self, name: &str) -> Result<Context, ContextError> {
-        let digest = format!("{:x}", Sha256::digest(name.as_bytes()));
-        let path = self.dir.join("contexts/meta").join(&digest).join("meta.json");
+        let path = self.dir.join("contexts/meta").join(digest(name)).join("meta.json");
         let Some(text) = read(&path)? else {
             let store = self.dir.join("contexts");
             return Err(ContextError::Unknown { name: name.into(), store, found: self.names() });
@@ -163,7 +162,7 @@ impl ContextStore {
             let message = "no docker endpoint (Endpoints.docker)".into();
             return Err(ContextError::Endpoint { name: meta.name, message });
         };
-        let tls_dir = self.dir.join("contexts/tls").join(&digest).join("docker");
+        let tls_dir = self.dir.join("contexts/tls").join(digest(name)).join("docker");
         let tls_files = ["ca.pem", "cert.pem", "key.pem"]
             .iter()
             .map(|f| tls_dir.join(f))
@@ -213,6 +212,11 @@ impl Context {
 }
 
 /// A file's text; `None` when it does not exist.
+/// The directory name the docker CLI files a context under: the hex SHA-256 of its name.
+pub fn digest(name: &str) -> String {
+    format!("{:x}", Sha256::digest(name.as_bytes()))
+}
+
 fn read(path: &Path) -> Result<Option<String>, ContextError> {
     match std::fs::read_to_string(path) {
         Ok(t) => Ok(Some(t)),

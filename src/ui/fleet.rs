@@ -47,7 +47,7 @@ pub fn draw(f: &mut Frame, s: &FleetState) {
     if area.width < 10 || area.height < 4 {
         return;
     }
-    let down_rows = u16::from(s.down.is_some());
+    let down_rows = u16::from(s.down.is_some() || s.notice.is_some());
     let [head, down, body, foot] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(down_rows),
@@ -60,6 +60,11 @@ pub fn draw(f: &mut Frame, s: &FleetState) {
         let text = format!("Prometheus down (retrying every {} s): {reason}", retry.as_secs());
         f.render_widget(
             Paragraph::new(Span::styled(fmt::truncate(&text, area.width.into()), st.error())),
+            down,
+        );
+    } else if let Some(notice) = &s.notice {
+        f.render_widget(
+            Paragraph::new(Span::styled(fmt::truncate(notice, area.width.into()), st.warn())),
             down,
         );
     }
@@ -105,7 +110,7 @@ fn footer(s: &FleetState, st: &Styles, width: u16) -> Line<'static> {
     }
     let mut spans = Vec::new();
     let keys: &[(&str, &str)] = if s.open.is_some() {
-        &[("esc", "back"), ("?", "help"), ("q", "quit")]
+        &[("enter", "dashboard"), ("esc", "back"), ("?", "help"), ("q", "quit")]
     } else {
         &[("enter", "open"), ("o", "sort"), ("/", "filter"), ("?", "help"), ("q", "quit")]
     };
@@ -303,6 +308,7 @@ fn containers(f: &mut Frame, area: Rect, d: &NodeDetail, st: &Styles) {
 fn help(f: &mut Frame, area: Rect, st: &Styles) {
     let lines: Vec<Line> = [
         ("enter", "open the node: its GPUs and containers"),
+        ("enter", "on an open node: its full dashboard (a Docker context or [[nodes]] entry)"),
         ("esc", "back / clear the filter"),
         ("o", "cycle the sort: free GPUs, name, util, memory, power"),
         ("/", "filter by node or container name"),
