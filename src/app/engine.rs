@@ -1,7 +1,9 @@
 //! Engine events → state: connection status, the container list, stats, the data root's disk.
 
 use super::{AppState, EngineStatus, GpuStatus, Mode, disk, history};
-use crate::docker::EngineEvent;
+use std::collections::HashMap;
+
+use crate::docker::{ContainerId, ContainerStats, EngineEvent};
 
 impl AppState {
     pub(super) fn on_engine(&mut self, msg: EngineEvent) {
@@ -36,9 +38,17 @@ impl AppState {
                 let minute_changed = at / 60 != self.now / 60;
                 self.now = at;
                 if stats != self.stats {
+                    // Memory moves by a few pages every second: redraw only when a figure on
+                    // screen changes, not for every byte.
+                    let shown = |s: &HashMap<ContainerId, ContainerStats>| {
+                        s.iter()
+                            .map(|(id, st)| (id.clone(), crate::ui::stats_text(st)))
+                            .collect::<HashMap<_, _>>()
+                    };
+                    let visible = shown(&stats) != shown(&self.stats);
                     self.stats = stats;
                     self.with_table(|t, m| t.rebuild(m));
-                    self.dirty = true;
+                    self.dirty |= visible || minute_changed;
                 } else if minute_changed {
                     // Uptimes are shown in minutes; nothing else moved.
                     self.dirty = true;

@@ -235,17 +235,17 @@ fn cell<'a>(col: Col, c: &'a Container, app: &AppState, st: &Styles, flex_width:
         Col::Image => Cell::from(Span::styled(truncate(&c.image, flex_width), st.dim())),
         Col::State => Cell::from(Span::styled(c.state.as_str(), st.state(c.state))),
         Col::Status => Cell::from(status_text(c, app.now)),
-        Col::Cpu => match stats.and_then(|s| s.cpu_percent) {
-            Some(p) => Cell::from(Span::styled(format!("{p:.1}"), st.load(p))),
-            None => dash(),
+        Col::Cpu => match (stats.and_then(|s| s.cpu_percent), stats.map(stats_text)) {
+            (Some(p), Some([cpu, _, _])) => Cell::from(Span::styled(cpu, st.load(p))),
+            _ => dash(),
         },
-        Col::Mem => match stats.and_then(|s| s.mem_used) {
-            Some(b) => Cell::from(bytes(b)),
-            None => dash(),
+        Col::Mem => match stats.map(stats_text) {
+            Some([_, mem, _]) if !mem.is_empty() => Cell::from(mem),
+            _ => dash(),
         },
-        Col::MemPct => match stats.and_then(|s| s.mem_percent()) {
-            Some(p) => Cell::from(Span::styled(format!("{p:.1}"), st.load(p))),
-            None => dash(),
+        Col::MemPct => match (stats.and_then(|s| s.mem_percent()), stats.map(stats_text)) {
+            (Some(p), Some([_, _, pct])) => Cell::from(Span::styled(pct, st.load(p))),
+            _ => dash(),
         },
         Col::Gpus => match gpu_cell(c, app) {
             Some(text) => Cell::from(text),
@@ -263,6 +263,16 @@ fn cell<'a>(col: Col, c: &'a Container, app: &AppState, st: &Styles, flex_width:
             None => dash(),
         },
     }
+}
+
+/// A container's CPU %, memory and memory % as the table writes them (empty when unknown): the
+/// app redraws when these change, not when a byte does.
+pub fn stats_text(s: &crate::docker::ContainerStats) -> [String; 3] {
+    [
+        s.cpu_percent.map(|p| format!("{p:.1}")).unwrap_or_default(),
+        s.mem_used.map(bytes).unwrap_or_default(),
+        s.mem_percent().map(|p| format!("{p:.1}")).unwrap_or_default(),
+    ]
 }
 
 fn name_style(c: &Container, st: &Styles) -> ratatui::style::Style {
