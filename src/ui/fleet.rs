@@ -267,11 +267,21 @@ fn gpus(f: &mut Frame, area: Rect, d: &NodeDetail, st: &Styles) {
         if xid { row.style(st.error()) } else { row }
     });
     let block = Block::default().borders(Borders::TOP).title(title).border_style(st.border(true));
+    table(f, area, rows, widths, titles, block, st);
+}
+
+/// A table under a titled top border, its header row styled as everywhere else.
+fn table<'a>(
+    f: &mut Frame,
+    area: Rect,
+    rows: impl IntoIterator<Item = Row<'a>>,
+    widths: Vec<Constraint>,
+    titles: Vec<&'a str>,
+    block: Block<'a>,
+    st: &Styles,
+) {
     f.render_widget(
-        Table::new(rows, widths)
-            .header(Row::new(titles).style(st.header_row()))
-            .column_spacing(1)
-            .block(block),
+        Table::new(rows, widths).header(Row::new(titles).style(st.header_row())).column_spacing(1).block(block),
         area,
     );
 }
@@ -296,13 +306,7 @@ fn containers(f: &mut Frame, area: Rect, d: &NodeDetail, st: &Styles) {
     let title =
         if d.containers.is_empty() { " no containers on a GPU ".into() } else { " containers ".to_string() };
     let block = Block::default().borders(Borders::TOP).title(title).border_style(st.border(false));
-    f.render_widget(
-        Table::new(rows, widths)
-            .header(Row::new(titles).style(st.header_row()))
-            .column_spacing(1)
-            .block(block),
-        area,
-    );
+    table(f, area, rows, widths, titles, block, st);
 }
 
 fn help(f: &mut Frame, area: Rect, st: &Styles) {
