@@ -281,7 +281,10 @@ fn table<'a>(
     st: &Styles,
 ) {
     f.render_widget(
-        Table::new(rows, widths).header(Row::new(titles).style(st.header_row())).column_spacing(1).block(block),
+        Table::new(rows, widths)
+            .header(Row::new(titles).style(st.header_row()))
+            .column_spacing(1)
+            .block(block),
         area,
     );
 }
