@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::fmt::{age, bytes};
 use super::gpus::{mem_text, short_name, users};
@@ -33,7 +33,8 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, view: &GpuDetailView, st:
         return;
     };
     let lines = lines(g, app, st);
-    f.render_widget(Paragraph::new(lines).scroll((view.scroll, 0)), inner);
+    // Narrow panes wrap a long value (a UUID, the health line) rather than cut it.
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).scroll((view.scroll, 0)), inner);
 }
 
 fn label(text: &str, st: &Styles) -> Span<'static> {

@@ -56,21 +56,29 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         EngineStatus::Connecting { .. } => spans.push(Span::styled("○ docker: connecting", st.dim())),
         EngineStatus::Down { .. } => spans.push(Span::styled("✖ docker: unreachable", st.error())),
     }
-    if let Some(snap) = app.gpu.snapshot.as_ref().filter(|_| !narrow) {
-        spans.push(Span::raw(format!(
-            " │ driver {} CUDA {}",
-            snap.driver_version.as_deref().unwrap_or("n/a"),
-            snap.cuda_version.as_deref().unwrap_or("n/a")
-        )));
-    }
-    if !narrow {
-        spans.push(Span::raw(format!(" │ refresh {}s", trim_float(app.refresh.as_secs_f64()))));
-    }
     // The way to help stays on screen however narrow the pane: it is drawn at the right edge,
     // over whatever the left part had to cut.
     let help =
         vec![Span::raw(" │ "), Span::styled(app.keymap.label(Action::Help), st.key()), Span::raw(" help")];
     let help_width: usize = help.iter().map(|s| s.content.chars().count()).sum();
+    // Versions and the refresh are extras: each shows whole or not at all, never cut mid-word.
+    let mut extras = Vec::new();
+    if let Some(snap) = app.gpu.snapshot.as_ref().filter(|_| !narrow) {
+        extras.push(format!(
+            " │ driver {} CUDA {}",
+            snap.driver_version.as_deref().unwrap_or("n/a"),
+            snap.cuda_version.as_deref().unwrap_or("n/a")
+        ));
+    }
+    if !narrow {
+        extras.push(format!(" │ refresh {}s", trim_float(app.refresh.as_secs_f64())));
+    }
+    for extra in extras {
+        let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+        if used + extra.chars().count() + help_width <= usize::from(area.width) {
+            spans.push(Span::raw(extra));
+        }
+    }
     let left_width: usize = spans.iter().map(|s| s.content.chars().count()).sum();
     if left_width + help_width <= usize::from(area.width) {
         spans.extend(help);
