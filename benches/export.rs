@@ -2,43 +2,31 @@
 //! (most running, each with a GPU process), host processes of a few users, idle tracking on.
 //! The registry is built from the state and encoded, as a scrape does. Target: under 5 ms.
 
+mod common;
+
+use common::{NOW, id};
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gpudock::docker::gpus::GpuRequest;
-use gpudock::docker::{Container, ContainerId, ContainerState, EngineEvent};
+use gpudock::docker::{Container, EngineEvent};
 use gpudock::export::State;
 use gpudock::export::metrics::render;
 use gpudock::gpu::{
     EccCounts, GpuEvent, GpuHealth, GpuProcess, GpuSample, GpuSnapshot, HostProcess, RemappedRows,
 };
 
-const NOW: i64 = 1_795_958_337;
 const CONTAINERS: usize = 500;
 const GPUS: u32 = 8;
 
-fn id(n: usize) -> ContainerId {
-    ContainerId::new(format!("{n:064x}"))
-}
-
 fn containers() -> Vec<Container> {
-    (0..CONTAINERS)
-        .map(|i| Container {
-            id: id(i),
-            name: format!("job-{i:04}-{}", ["train", "eval", "notebook", "serve"][i % 4]),
-            image: ["nvcr.io/nvidia/pytorch:25.01-py3", "nvidia/cuda:12.9.1-base-ubuntu24.04"][i % 2].into(),
-            state: if i % 7 == 0 { ContainerState::Exited } else { ContainerState::Running },
-            created: NOW - 86_400,
-            started_at: Some(NOW - (i as i64) * 61),
-            finished_at: None,
-            exit_code: None,
-            health: None,
-            pid: Some(10_000 + i as u32),
-            gpus: if i % 3 == 0 { GpuRequest::Count(1) } else { GpuRequest::All },
-            launched_by: (i % 2 == 0).then(|| "alice".into()),
-        })
-        .collect()
+    let mut list =
+        common::containers(CONTAINERS, |i| if i % 3 == 0 { GpuRequest::Count(1) } else { GpuRequest::All });
+    for (i, c) in list.iter_mut().enumerate() {
+        c.launched_by = (i % 2 == 0).then(|| "alice".into());
+    }
+    list
 }
 
 fn gpus() -> GpuSnapshot {

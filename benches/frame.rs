@@ -1,6 +1,9 @@
 //! The two hot paths of a busy node: drawing one frame with 8 GPUs and 500 containers, and
 //! applying a 500-container listing to the state. Targets: both under 1 ms.
 
+mod common;
+
+use common::{NOW, id};
 use std::collections::HashMap;
 use std::hint::black_box;
 
@@ -9,36 +12,15 @@ use gpudock::app::AppState;
 use gpudock::config::Config;
 use gpudock::docker::EngineEvent;
 use gpudock::docker::gpus::GpuRequest;
-use gpudock::docker::{Container, ContainerId, ContainerState, ContainerStats};
+use gpudock::docker::{Container, ContainerId, ContainerStats};
 use gpudock::gpu::GpuEvent;
 use gpudock::gpu::{GpuProcess, GpuSample, GpuSnapshot, ProcessKind};
 use gpudock::msg::Msg;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-const NOW: i64 = 1_795_958_337;
-
-fn id(n: usize) -> ContainerId {
-    ContainerId::new(format!("{n:064x}"))
-}
-
 fn containers(n: usize) -> Vec<Container> {
-    (0..n)
-        .map(|i| Container {
-            id: id(i),
-            name: format!("job-{i:04}-{}", ["train", "eval", "notebook", "serve"][i % 4]),
-            image: ["nvcr.io/nvidia/pytorch:25.01-py3", "nvidia/cuda:12.9.1-base-ubuntu24.04"][i % 2].into(),
-            state: if i % 7 == 0 { ContainerState::Exited } else { ContainerState::Running },
-            created: NOW - 86_400,
-            started_at: Some(NOW - (i as i64) * 61),
-            finished_at: None,
-            exit_code: None,
-            health: None,
-            pid: Some(10_000 + i as u32),
-            gpus: if i % 3 == 0 { GpuRequest::Count(1) } else { GpuRequest::None },
-            launched_by: None,
-        })
-        .collect()
+    common::containers(n, |i| if i % 3 == 0 { GpuRequest::Count(1) } else { GpuRequest::None })
 }
 
 fn gpus(n: u32) -> GpuSnapshot {
