@@ -14,6 +14,7 @@ use std::process::Command;
 use criterion::{Criterion, criterion_group, criterion_main};
 use gpudock::app::AppState;
 use gpudock::config::Config;
+use gpudock::docker::ContainerId;
 use gpudock::gpu::GpuEvent;
 use gpudock::gpu::model::usage_by_container;
 use gpudock::gpu::nvml::NvmlBackend;
@@ -69,10 +70,25 @@ fn bench(c: &mut Criterion) {
         c.bench_function(&format!("tick: NVML sample of 8 GPUs with health, {procs} processes"), |b| {
             b.iter(|| black_box(backend.sample(at).unwrap_or_else(|e| panic!("{e}"))))
         });
+        // The fake's PIDs live in no container: give each one, as on a node where every GPU
+        // process runs in a container (two processes to a container).
+        let mut snap = backend.sample(at).unwrap_or_else(|e| panic!("{e}"));
+        for (k, p) in snap.gpus.iter_mut().flat_map(|g| g.processes.iter_mut()).enumerate() {
+            p.container_id = Some(ContainerId::new(format!("{:064x}", k / 2)));
+        }
+        c.bench_function(
+            &format!("tick: attribution (GPU processes to containers), {procs} processes"),
+            |b| b.iter(|| black_box(usage_by_container(black_box(&snap.gpus)))),
+        );
         c.bench_function(&format!("tick: sample + attribution + app apply, {procs} processes"), |b| {
             b.iter(|| {
                 at += 1;
-                let snap = backend.sample(at).unwrap_or_else(|e| panic!("{e}"));
+                // The fake's PIDs live in no container: give each one, as on a node where every GPU
+                // process runs in a container (two processes to a container).
+                let mut snap = backend.sample(at).unwrap_or_else(|e| panic!("{e}"));
+                for (k, p) in snap.gpus.iter_mut().flat_map(|g| g.processes.iter_mut()).enumerate() {
+                    p.container_id = Some(ContainerId::new(format!("{:064x}", k / 2)));
+                }
                 black_box(usage_by_container(&snap.gpus));
                 app.update(Msg::Gpu(GpuEvent::Snapshot(snap)))
             })

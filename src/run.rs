@@ -46,6 +46,7 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
     app.update(Msg::Resize(size.width, size.height));
     let mut events = EventStream::new();
     let mut first_full_frame = true;
+    let mut details_drawn = false;
     // Input that was already queued when the last frame went up: typed before the user saw it.
     let mut queued = false;
 
@@ -61,6 +62,11 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
                 first_full_frame = false;
                 let containers = app.table.all().len();
                 tracing::info!(ms = started.elapsed().as_millis(), containers, "first full frame drawn");
+            }
+            if !details_drawn && app.listed && !app.table.all().iter().any(|c| c.pending) {
+                details_drawn = true;
+                let ms = started.elapsed().as_millis();
+                tracing::info!(ms, "every container's inspect details drawn");
             }
         }
         let msg = if queued {

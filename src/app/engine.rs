@@ -1,9 +1,7 @@
 //! Engine events → state: connection status, the container list, stats, the data root's disk.
 
 use super::{AppState, EngineStatus, GpuStatus, Mode, disk, history};
-use std::collections::HashMap;
-
-use crate::docker::{ContainerId, ContainerStats, EngineEvent};
+use crate::docker::EngineEvent;
 
 impl AppState {
     pub(super) fn on_engine(&mut self, msg: EngineEvent) {
@@ -37,22 +35,18 @@ impl AppState {
             EngineEvent::Stats { at, stats } => {
                 let minute_changed = at / 60 != self.now / 60;
                 self.now = at;
-                if stats != self.stats {
-                    // Memory moves by a few pages every second: redraw only when a figure on
-                    // screen changes, not for every byte.
-                    let shown = |s: &HashMap<ContainerId, ContainerStats>| {
-                        s.iter()
-                            .map(|(id, st)| (id.clone(), crate::ui::stats_text(st)))
-                            .collect::<HashMap<_, _>>()
-                    };
-                    let visible = shown(&stats) != shown(&self.stats);
-                    self.stats = stats;
+                // Memory moves by a few pages every second: redraw only when a figure on screen
+                // changes, not for every byte. The first change found settles it.
+                let visible = stats.len() != self.stats.len()
+                    || stats.iter().any(|(id, new)| {
+                        self.stats.get(id).is_none_or(|old| !crate::ui::same_on_screen(old, new))
+                    });
+                self.stats = stats;
+                // Only a sort by CPU or memory can move rows when the figures change.
+                if self.table.sort.uses_stats() {
                     self.with_table(|t, m| t.rebuild(m));
-                    self.dirty |= visible || minute_changed;
-                } else if minute_changed {
-                    // Uptimes are shown in minutes; nothing else moved.
-                    self.dirty = true;
                 }
+                self.dirty |= visible || minute_changed;
                 self.record(history::Source::Engine);
             }
         }

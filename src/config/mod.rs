@@ -85,6 +85,11 @@ pub enum SortKey {
 }
 
 impl SortKey {
+    /// Sorts by a figure that every stats tick brings.
+    pub fn uses_stats(self) -> bool {
+        matches!(self, SortKey::Cpu | SortKey::Memory)
+    }
+
     /// The order `o` cycles through: GPU memory right after the default, since "who holds the
     /// GPU memory" is the question asked most on a GPU node.
     pub const ALL: [SortKey; 7] = [

@@ -104,6 +104,7 @@ impl CgroupReader {
                 usage: open(memory, "memory.usage_in_bytes")?,
                 stat: open(memory, "memory.stat")?,
                 limit: open(memory, "memory.limit_in_bytes")?,
+                slow: None,
             },
             CgroupPaths::V2 { dir } => CgroupFiles {
                 v2: true,
@@ -111,15 +112,22 @@ impl CgroupReader {
                 usage: open(dir, "memory.current")?,
                 stat: open(dir, "memory.stat")?,
                 limit: open(dir, "memory.max")?,
+                slow: None,
             },
         })
     }
 
     /// One reading, opening the files for it.
     pub fn read(&self, paths: &CgroupPaths) -> io::Result<CgroupSample> {
-        self.open(paths)?.read()
+        self.open(paths)?.read(&mut String::new())
     }
 }
+
+/// `memory.stat` and the limit are read again after this many readings even when the usage
+/// stood still: pages age from active to inactive without the usage moving.
+pub const SLOW_EVERY: u32 = 10;
+/// A usage that moved more than this since `memory.stat` was read makes it read again.
+pub const SLOW_MOVED: u64 = 256 << 10;
 
 /// A container's open counter files.
 #[derive(Debug)]
@@ -129,33 +137,56 @@ pub struct CgroupFiles {
     usage: File,
     stat: File,
     limit: File,
+    /// The last `memory.stat` and limit, and the usage when they were read.
+    slow: Option<Slow>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Slow {
+    usage: u64,
+    inactive: u64,
+    limit: Option<u64>,
+    age: u32,
 }
 
 impl CgroupFiles {
-    /// Reads every counter with pread at offset 0, which makes the kernel render the file anew.
-    pub fn read(&self) -> io::Result<CgroupSample> {
-        let mut buf = String::with_capacity(2048);
-        let usage = parse_u64(pread(&self.usage, &mut buf)?)?;
-        if self.v2 {
-            let usec = stat_field(pread(&self.cpu, &mut buf)?, "usage_usec")
+    /// Reads the counters with pread at offset 0, which makes the kernel render each file anew.
+    /// The kernel renders `memory.stat` (some 40 lines) for one figure, `inactive_file`: it
+    /// is read again only when the usage moved or after `SLOW_EVERY` readings, so an idle
+    /// container costs two small reads a tick instead of four. `buf` is scratch space, shared
+    /// by every container's reading.
+    pub fn read(&mut self, buf: &mut String) -> io::Result<CgroupSample> {
+        let usage = parse_u64(pread(&self.usage, buf)?)?;
+        let cpu_usage_ns = if self.v2 {
+            let usec = stat_field(pread(&self.cpu, buf)?, "usage_usec")
                 .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "cpu.stat has no usage_usec"))?;
-            let inactive = stat_field(pread(&self.stat, &mut buf)?, "inactive_file").unwrap_or(0);
-            let limit = pread(&self.limit, &mut buf)?.trim().parse().ok();
-            Ok(CgroupSample {
-                cpu_usage_ns: usec.saturating_mul(1000),
-                mem_used: usage.saturating_sub(inactive),
-                mem_limit: limit,
-            })
+            usec.saturating_mul(1000)
         } else {
-            let cpu_usage_ns = parse_u64(pread(&self.cpu, &mut buf)?)?;
-            let inactive = stat_field(pread(&self.stat, &mut buf)?, "total_inactive_file").unwrap_or(0);
-            let limit = parse_u64(pread(&self.limit, &mut buf)?)?;
-            Ok(CgroupSample {
-                cpu_usage_ns,
-                mem_used: usage.saturating_sub(inactive),
-                mem_limit: (limit < V1_UNLIMITED).then_some(limit),
-            })
-        }
+            parse_u64(pread(&self.cpu, buf)?)?
+        };
+        let slow = match self.slow {
+            Some(s) if s.age + 1 < SLOW_EVERY && s.usage.abs_diff(usage) <= SLOW_MOVED => {
+                Slow { age: s.age + 1, ..s }
+            }
+            _ => self.read_slow(usage, buf)?,
+        };
+        self.slow = Some(slow);
+        Ok(CgroupSample {
+            cpu_usage_ns,
+            mem_used: usage.saturating_sub(slow.inactive),
+            mem_limit: slow.limit,
+        })
+    }
+
+    fn read_slow(&self, usage: u64, buf: &mut String) -> io::Result<Slow> {
+        let key = if self.v2 { "inactive_file" } else { "total_inactive_file" };
+        let inactive = stat_field(pread(&self.stat, buf)?, key).unwrap_or(0);
+        let limit = if self.v2 {
+            pread(&self.limit, buf)?.trim().parse().ok()
+        } else {
+            Some(parse_u64(pread(&self.limit, buf)?)?).filter(|l| *l < V1_UNLIMITED)
+        };
+        Ok(Slow { usage, inactive, limit, age: 0 })
     }
 }
 
@@ -284,6 +315,37 @@ mod tests {
             let err = r.resolve(pid, &id).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(err.contains("is not in container cccccccccccc"), "{err}");
         }
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn memory_stat_is_read_again_when_the_usage_moves_or_it_grows_old() {
+        let root = tmp("slow");
+        let id = "e".repeat(64);
+        let dir = format!("sys/system.slice/docker-{id}.scope");
+        write(&root, "proc/11/cgroup", &format!("0::/system.slice/docker-{id}.scope\n"));
+        write(&root, &format!("{dir}/cpu.stat"), "usage_usec 1\n");
+        write(&root, &format!("{dir}/memory.current"), "10000000\n");
+        write(&root, &format!("{dir}/memory.stat"), "inactive_file 1000000\n");
+        write(&root, &format!("{dir}/memory.max"), "max\n");
+        let r = CgroupReader::new(root.join("proc"), root.join("sys"));
+        let mut files = r.resolve(11, &id).and_then(|p| r.open(&p)).unwrap_or_else(|e| panic!("{e}"));
+        let mut buf = String::new();
+        let mut used = || files.read(&mut buf).map(|s| s.mem_used).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(used(), 9_000_000);
+        // Pages aged to inactive, the usage stood still: the old figure stands for a while.
+        write(&root, &format!("{dir}/memory.stat"), "inactive_file 2000000\n");
+        assert_eq!(used(), 9_000_000);
+        // The usage moved by more than SLOW_MOVED: read again at once.
+        write(&root, &format!("{dir}/memory.current"), "12000000\n");
+        assert_eq!(used(), 10_000_000);
+        // A small move keeps the figure; SLOW_EVERY readings later it is read anyway.
+        write(&root, &format!("{dir}/memory.current"), "12004096\n");
+        write(&root, &format!("{dir}/memory.stat"), "inactive_file 3000000\n");
+        assert_eq!(used(), 10_004_096);
+        let later: Vec<u64> = (1..SLOW_EVERY).map(|_| used()).collect();
+        assert_eq!(later.last(), Some(&9_004_096), "{later:?}");
+        assert!(later[..later.len() - 1].iter().all(|u| *u == 10_004_096), "{later:?}");
         let _ = std::fs::remove_dir_all(root);
     }
 

@@ -247,10 +247,16 @@ impl<M: From<EngineEvent> + Send + 'static> DockerCollector<M> {
         lister: &mut Lister,
         sent: &mut Option<Vec<Container>>,
     ) -> Result<(), End> {
-        let list = lister
-            .refresh(docker)
-            .await
-            .map_err(|e| End::Lost { reason: e.to_string(), was_connected: true })?;
+        let lost = |e: EngineError| End::Lost { reason: e.to_string(), was_connected: true };
+        let summaries = lister.list(docker).await.map_err(lost)?;
+        if sent.is_none() && !summaries.is_empty() {
+            // The first listing of a session goes out before its inspects (one per container,
+            // a few hundred milliseconds on a node with hundreds): names, images and states at
+            // once, the rest a moment later.
+            let early = lister.preview(&summaries);
+            self.send(EngineEvent::Containers(early)).await.map_err(|()| End::AppClosed)?;
+        }
+        let list = lister.inspect_and_merge(docker, &summaries).await.map_err(lost)?;
         if sent.as_ref() != Some(&list) {
             *sent = Some(list.clone());
             self.send(EngineEvent::Containers(list)).await.map_err(|()| End::AppClosed)?;

@@ -4,18 +4,19 @@
 
 use std::collections::{HashMap, HashSet};
 
-use bollard::models::{ContainerInspectResponse, ContainerSummary};
+use bollard::models::ContainerSummary;
 use bollard::query_parameters::ListContainersOptionsBuilder;
 use futures_util::{StreamExt, stream};
 
 use super::model::Container;
 use super::{EngineError, convert};
 
-type Inspected = Vec<(String, Result<ContainerInspectResponse, EngineError>)>;
+/// Facts, not whole answers: 500 inspects held at once until the merge were megabytes.
+type Inspected = Vec<(String, Result<convert::InspectFacts, EngineError>)>;
 
 #[derive(Default)]
 pub struct Lister {
-    inspected: HashMap<String, ContainerInspectResponse>,
+    inspected: HashMap<String, convert::InspectFacts>,
     touched: HashSet<String>,
     current: Vec<Container>,
     /// Containers whose last inspect failed (not a 404): retried at the next refresh.
@@ -49,18 +50,42 @@ impl Lister {
     }
 
     pub async fn refresh(&mut self, docker: &bollard::Docker) -> Result<Vec<Container>, EngineError> {
-        let summaries =
-            docker.list_containers(Some(ListContainersOptionsBuilder::default().all(true).build())).await?;
-        let stale = self.stale(&summaries);
+        let summaries = self.list(docker).await?;
+        self.inspect_and_merge(docker, &summaries).await
+    }
+
+    /// The engine's listing, nothing asked per container yet.
+    pub async fn list(&self, docker: &bollard::Docker) -> Result<Vec<ContainerSummary>, EngineError> {
+        let opts = ListContainersOptionsBuilder::default().all(true).build();
+        Ok(docker.list_containers(Some(opts)).await?)
+    }
+
+    /// The list as far as the listing and the inspects already made tell it: containers not yet
+    /// inspected are `pending`. For a first look while the inspects are on their way.
+    pub fn preview(&self, summaries: &[ContainerSummary]) -> Vec<Container> {
+        summaries
+            .iter()
+            .filter_map(|s| Some(convert::container(s, self.inspected.get(s.id.as_deref()?), false)))
+            .collect()
+    }
+
+    /// Inspects what the listing shows to be new or changed, and folds it all into the list.
+    pub async fn inspect_and_merge(
+        &mut self,
+        docker: &bollard::Docker,
+        summaries: &[ContainerSummary],
+    ) -> Result<Vec<Container>, EngineError> {
+        let stale = self.stale(summaries);
         let fresh: Inspected = stream::iter(stale)
             .map(|id| async move {
-                let r = docker.inspect_container(&id, None).await.map_err(EngineError::from);
+                let r = docker.inspect_container(&id, None).await.map(|i| convert::inspect_facts(&i));
+                let r = r.map_err(EngineError::from);
                 (id, r)
             })
             .buffer_unordered(self.in_flight.unwrap_or(INSPECT_IN_FLIGHT).max(1))
             .collect()
             .await;
-        Ok(self.merge(&summaries, fresh))
+        Ok(self.merge(summaries, fresh))
     }
 
     /// The containers to inspect: new ones, those an event named, those whose state moved, and
@@ -121,7 +146,8 @@ impl Lister {
 #[cfg(test)]
 mod tests {
     use bollard::models::{
-        ContainerState as InspectState, ContainerStateStatusEnum, ContainerSummaryStateEnum,
+        ContainerInspectResponse, ContainerState as InspectState, ContainerStateStatusEnum,
+        ContainerSummaryStateEnum,
     };
 
     use super::*;
@@ -136,12 +162,12 @@ mod tests {
         }
     }
 
-    fn inspect(id: &str, status: ContainerStateStatusEnum, pid: i64) -> ContainerInspectResponse {
-        ContainerInspectResponse {
+    fn inspect(id: &str, status: ContainerStateStatusEnum, pid: i64) -> convert::InspectFacts {
+        convert::inspect_facts(&ContainerInspectResponse {
             id: Some(id.into()),
             state: Some(InspectState { status: Some(status), pid: Some(pid), ..Default::default() }),
             ..Default::default()
-        }
+        })
     }
 
     #[test]

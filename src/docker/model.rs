@@ -105,6 +105,9 @@ pub struct Container {
     pub gpus: GpuRequest,
     /// Who launched it from gpudock (the `io.gpudock.launched-by` label); None for others.
     pub launched_by: Option<String>,
+    /// Known from the listing alone: its inspect (PID, GPU request, start time, health) has
+    /// not come yet. The first listing of a session is shown before 500 inspects are back.
+    pub pending: bool,
 }
 
 /// The label gpudock puts on the containers it launches, naming who launched them.

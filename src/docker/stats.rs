@@ -3,7 +3,6 @@
 //! without `--pid=host`).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::{StreamExt, stream};
@@ -31,9 +30,9 @@ struct FileCache {
     files: HashMap<ContainerId, (u32, Source)>,
     /// How many containers may keep their four files open, from the open-files limit.
     open_budget: usize,
+    /// Scratch space for every file read.
+    buf: String,
 }
-
-type Reading = (ContainerId, Result<CgroupSample, String>);
 
 impl StatsSampler {
     pub fn new(local: bool) -> StatsSampler {
@@ -65,35 +64,32 @@ impl StatsSampler {
             self.prev_cpu.retain(|id, _| live.contains(id.as_str()));
         }
 
-        let mut readings: HashMap<ContainerId, CgroupSample> = HashMap::new();
+        let mut readings: Vec<(ContainerId, CgroupSample)> = Vec::with_capacity(running.len());
         let mut via_api: Vec<ContainerId> = Vec::new();
         if self.local {
             let mut cache = self.files.take().unwrap_or_else(FileCache::new);
-            let ids: Vec<ContainerId> = running.iter().map(|(id, _)| id.clone()).collect();
             let done = tokio::task::spawn_blocking(move || {
-                let readings = cache.read_all(&running);
-                (cache, readings)
+                let results = cache.read_all(&running);
+                (cache, running, results)
             })
             .await;
-            let done = match done {
-                Ok((cache, readings)) => {
+            match done {
+                Ok((cache, running, results)) => {
                     self.files = Some(cache);
-                    readings
+                    for ((id, _), res) in running.into_iter().zip(results) {
+                        match res {
+                            Ok(s) => readings.push((id, s)),
+                            Err(e) => {
+                                tracing::debug!(container = %id, error = %e, "cgroup read failed; using the stats API");
+                                via_api.push(id);
+                            }
+                        }
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "cgroup reader task failed; asking the engine this time");
-                    ids.into_iter().map(|id| (id, Err("cgroup reader task failed".to_string()))).collect()
-                }
-            };
-            for (id, res) in done {
-                match res {
-                    Ok(s) => {
-                        readings.insert(id, s);
-                    }
-                    Err(e) => {
-                        tracing::debug!(container = %id, error = %e, "cgroup read failed; using the stats API");
-                        via_api.push(id);
-                    }
+                    via_api =
+                        containers.iter().filter(|c| c.state.is_running()).map(|c| c.id.clone()).collect();
                 }
             }
         } else {
@@ -113,10 +109,18 @@ impl StatsSampler {
         let now = Instant::now();
         let mut out = HashMap::with_capacity(readings.len());
         for (id, s) in readings {
-            let cpu_percent = self.prev_cpu.get(&id).and_then(|(t, prev)| {
-                cgroup::cpu_percent(*prev, s.cpu_usage_ns, now.duration_since(*t).as_nanos() as u64)
-            });
-            self.prev_cpu.insert(id.clone(), (now, s.cpu_usage_ns));
+            let cpu_percent = match self.prev_cpu.get_mut(&id) {
+                Some(prev) => {
+                    let wall = now.duration_since(prev.0).as_nanos() as u64;
+                    let p = cgroup::cpu_percent(prev.1, s.cpu_usage_ns, wall);
+                    *prev = (now, s.cpu_usage_ns);
+                    p
+                }
+                None => {
+                    self.prev_cpu.insert(id.clone(), (now, s.cpu_usage_ns));
+                    None
+                }
+            };
             let mem_limit = s.mem_limit.filter(|l| self.host_mem.is_none_or(|h| *l < h)).or(self.host_mem);
             out.insert(id, ContainerStats { cpu_percent, mem_used: Some(s.mem_used), mem_limit });
         }
@@ -126,22 +130,33 @@ impl StatsSampler {
 
 impl FileCache {
     fn new() -> FileCache {
-        FileCache { reader: CgroupReader::default(), files: HashMap::new(), open_budget: open_files_budget() }
+        FileCache {
+            reader: CgroupReader::default(),
+            files: HashMap::new(),
+            open_budget: open_files_budget(),
+            buf: String::new(),
+        }
     }
 
-    /// Reads every running container's counters, finding (and opening) the files of containers
-    /// seen for the first time or restarted since. Blocks: run it off the async workers.
-    fn read_all(&mut self, running: &[(ContainerId, Option<u32>)]) -> Vec<Reading> {
-        let live: HashSet<&str> = running.iter().map(|(id, _)| id.as_str()).collect();
-        self.files.retain(|id, _| live.contains(id.as_str()));
+    /// Reads every running container's counters, in the order given, finding (and opening) the
+    /// files of containers seen for the first time or restarted since. Blocks: run it off the
+    /// async workers.
+    fn read_all(&mut self, running: &[(ContainerId, Option<u32>)]) -> Vec<Result<CgroupSample, String>> {
         let mut open = self.files.values().filter(|(_, s)| matches!(s, Source::Open(_))).count();
         let mut out = Vec::with_capacity(running.len());
         for (id, pid) in running {
             let Some(pid) = *pid else {
-                out.push((id.clone(), Err("no PID".to_string())));
+                out.push(Err("no PID".to_string()));
                 continue;
             };
-            let entry = self.files.entry(id.clone()).or_insert((0, Source::None));
+            // Looked up before inserting: an entry() would copy the ID every tick.
+            if !self.files.contains_key(id) {
+                self.files.insert(id.clone(), (0, Source::None));
+            }
+            let Some(entry) = self.files.get_mut(id) else {
+                out.push(Err("no cgroup found".to_string()));
+                continue;
+            };
             // A restart changes the PID and the cgroup.
             if entry.0 != pid || matches!(entry.1, Source::None) {
                 if matches!(entry.1, Source::Open(_)) {
@@ -153,7 +168,7 @@ impl FileCache {
                     Ok(p) => match self.reader.open(&p) {
                         Ok(f) => {
                             open += 1;
-                            Source::Open(Arc::new(f))
+                            Source::Open(Box::new(f))
                         }
                         Err(_) => Source::Paths(p),
                     },
@@ -164,8 +179,8 @@ impl FileCache {
                 };
                 *entry = (pid, source);
             }
-            let res = match &entry.1 {
-                Source::Open(f) => f.read().map_err(|e| e.to_string()),
+            let res = match &mut entry.1 {
+                Source::Open(f) => f.read(&mut self.buf).map_err(|e| e.to_string()),
                 Source::Paths(p) => self.reader.read(p).map_err(|e| e.to_string()),
                 Source::None => Err("no cgroup found".to_string()),
             };
@@ -176,15 +191,22 @@ impl FileCache {
                 }
                 entry.1 = Source::None;
             }
-            out.push((id.clone(), res));
+            out.push(res);
+        }
+        // Every container read is in the cache now: more entries means some are gone.
+        let kept = running.iter().filter(|(_, pid)| pid.is_some()).count();
+        if self.files.len() > kept {
+            let live: HashSet<&str> =
+                running.iter().filter(|(_, pid)| pid.is_some()).map(|(id, _)| id.as_str()).collect();
+            self.files.retain(|id, _| live.contains(id.as_str()));
         }
         out
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum Source {
-    Open(Arc<CgroupFiles>),
+    Open(Box<CgroupFiles>),
     Paths(CgroupPaths),
     None,
 }

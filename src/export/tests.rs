@@ -32,6 +32,7 @@ fn container(n: u8, name: &str, state: ContainerState) -> Container {
         pid: Some(1000 + u32::from(n)),
         gpus: GpuRequest::None,
         launched_by: None,
+        pending: false,
     }
 }
 

@@ -275,6 +275,11 @@ pub fn stats_text(s: &crate::docker::ContainerStats) -> [String; 3] {
     ]
 }
 
+/// Whether two readings of a container look the same in the table.
+pub fn same_on_screen(a: &crate::docker::ContainerStats, b: &crate::docker::ContainerStats) -> bool {
+    a == b || stats_text(a) == stats_text(b)
+}
+
 fn name_style(c: &Container, st: &Styles) -> ratatui::style::Style {
     match c.state {
         ContainerState::Running => ratatui::style::Style::default(),
@@ -283,24 +288,27 @@ fn name_style(c: &Container, st: &Styles) -> ratatui::style::Style {
 }
 
 fn gpu_cell(c: &Container, app: &AppState) -> Option<String> {
-    c.gpus.label(app.gpu.usage_of(c).map_or(&[], |u| u.gpus.as_slice()))
+    let label = c.gpus.label(app.gpu.usage_of(c).map_or(&[], |u| u.gpus.as_slice()));
+    // The GPU request comes with the inspect.
+    label.or_else(|| c.pending.then(|| "…".to_string()))
 }
 
 /// "Up 5m (healthy)", "Exited (137) 2h ago", like `docker ps` but from timestamps, so it stays
 /// current without asking the engine again.
 pub fn status_text(c: &Container, now: i64) -> String {
+    // Times and exit codes come with the inspect; until then they are "…", not "?".
     let since = |t: Option<i64>| match (t, now) {
         (Some(t), n) if n > 0 => age(n - t),
+        _ if c.pending => "…".to_string(),
         _ => "?".to_string(),
     };
+    let code = || if c.pending { "…".to_string() } else { c.exit_code.unwrap_or(0).to_string() };
     let health = c.health.map(|h| format!(" ({})", h.as_str())).unwrap_or_default();
     match c.state {
         ContainerState::Running => format!("Up {}{health}", since(c.started_at)),
         ContainerState::Paused => format!("Up {} (paused)", since(c.started_at)),
-        ContainerState::Restarting => format!("Restarting ({})", c.exit_code.unwrap_or(0)),
-        ContainerState::Exited => {
-            format!("Exited ({}) {} ago", c.exit_code.unwrap_or(0), since(c.finished_at))
-        }
+        ContainerState::Restarting => format!("Restarting ({})", code()),
+        ContainerState::Exited => format!("Exited ({}) {} ago", code(), since(c.finished_at)),
         ContainerState::Created => format!("Created {} ago", since(Some(c.created))),
         ContainerState::Dead => "Dead".to_string(),
         ContainerState::Removing => "Removing".to_string(),

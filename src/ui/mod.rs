@@ -23,7 +23,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use crate::app::{AppState, Mode};
 use theme::Styles;
 
-pub use containers::{stats_text, status_text};
+pub use containers::{same_on_screen, stats_text, status_text};
 
 /// Header, body and footer of the screen.
 fn frame_areas(app: &AppState, area: Rect) -> [Rect; 3] {
