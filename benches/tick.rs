@@ -153,10 +153,13 @@ fn bench_cgroups(c: &mut Criterion, rt: &tokio::runtime::Runtime, n: usize) {
             return;
         }
     };
-    // Never asked: every container's counters are readable, so no stats call goes out.
-    let docker =
-        bollard::Docker::connect_with_unix("/nonexistent/docker.sock", 5, bollard::API_DEFAULT_VERSION)
-            .unwrap_or_else(|e| panic!("{e}"));
+    // Never asked: every container's counters are readable, so no stats call goes out. A
+    // listener nobody accepts on stands in for an engine.
+    let sock = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-never.sock");
+    let _ = std::fs::remove_file(&sock);
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap_or_else(|e| panic!("{e}"));
+    let docker = bollard::Docker::connect_with_unix(&sock.to_string_lossy(), 5, bollard::API_DEFAULT_VERSION)
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut sampler = StatsSampler::new(true);
     let first = rt.block_on(sampler.sample(&docker, &groups.containers));
     assert_eq!(first.len(), n, "every cgroup was read");

@@ -18,6 +18,8 @@ use tokio::sync::mpsc;
 struct Feed {
     rx: mpsc::Receiver<Msg>,
     containers: Vec<Container>,
+    /// Every list received, in order.
+    lists: Vec<Vec<Container>>,
     stats: HashMap<ContainerId, ContainerStats>,
     connected: bool,
     down_reason: Option<String>,
@@ -27,7 +29,14 @@ impl Feed {
     fn start(host: DockerHost, refresh: Duration) -> Feed {
         let (tx, rx) = mpsc::channel(64);
         tokio::spawn(DockerCollector::new(host, refresh, tx).run());
-        Feed { rx, containers: Vec::new(), stats: HashMap::new(), connected: false, down_reason: None }
+        Feed {
+            rx,
+            containers: Vec::new(),
+            lists: Vec::new(),
+            stats: HashMap::new(),
+            connected: false,
+            down_reason: None,
+        }
     }
 
     /// Reads messages until `done` holds or `limit` passes; returns whether it held.
@@ -45,7 +54,10 @@ impl Feed {
                         self.connected = false;
                         self.down_reason = Some(reason);
                     }
-                    EngineEvent::Containers(list) => self.containers = list,
+                    EngineEvent::Containers(list) => {
+                        self.lists.push(list.clone());
+                        self.containers = list;
+                    }
                     EngineEvent::Stats { stats, .. } => self.stats = stats,
                     EngineEvent::Connecting { .. } | EngineEvent::RootFs { .. } => {}
                 },
@@ -111,6 +123,31 @@ async fn follows_run_stop_and_rm_within_two_seconds() {
         feed.until(Duration::from_secs(2), |f| f.find(&c.id).is_none()).await,
         "removal not seen within 2 s"
     );
+}
+
+/// A session's first listing goes out before its inspects, marked pending; the inspected list
+/// follows, and later lists are never pending.
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_listing_comes_before_its_inspects_and_the_details_follow() {
+    let c = TestContainer::run("early", &["sleep", "300"]);
+    let mut feed = Feed::start(engine(), Duration::from_secs(1));
+    assert!(
+        feed.until(Duration::from_secs(10), |f| f.find(&c.id).is_some_and(|x| !x.pending)).await,
+        "the inspected list never came: {:?}",
+        feed.down_reason
+    );
+    let first =
+        feed.lists[0].iter().find(|x| x.id == c.id.as_str()).cloned().unwrap_or_else(|| panic!("not listed"));
+    assert!(first.pending, "{first:?}");
+    assert_eq!((first.name.as_str(), first.state), (c.name.as_str(), ContainerState::Running));
+    assert_eq!((first.pid, first.started_at), (None, None), "known only from the inspect");
+    let done = feed.find(&c.id).cloned().unwrap_or_else(|| panic!("vanished"));
+    assert!(done.pid.is_some() && done.started_at.is_some(), "{done:?}");
+    assert!(feed.lists[1..].iter().flatten().all(|x| !x.pending), "only the first list is pending");
 }
 
 /// The listing can still say "running" just after the `die` event; the row must not stay so.

@@ -7,7 +7,9 @@ use std::time::Duration;
 use common::{render, sample_app};
 use gpudock::app::AppState;
 use gpudock::config::Config;
+use gpudock::docker::ContainerState;
 use gpudock::docker::EngineEvent;
+use gpudock::docker::gpus::GpuRequest;
 use gpudock::msg::Msg;
 
 #[test]
@@ -58,4 +60,32 @@ fn tiny_terminals_do_not_panic() {
     for (w, h) in [(1, 1), (5, 2), (10, 3), (20, 4), (40, 5)] {
         render(&app, w, h);
     }
+}
+
+/// The first listing of a session is drawn before its inspects: what only the inspect knows
+/// (start times, exit codes, GPU requests) reads "…", never a guess.
+#[test]
+fn a_listing_before_its_inspects_shows_what_is_pending() {
+    let mut app = AppState::new(&Config::default(), "unix:///var/run/docker.sock".into());
+    app.update(Msg::Engine(EngineEvent::Connected(Box::default())));
+    let mut list = vec![
+        common::container(1, "llama-finetune", "nvcr.io/nvidia/pytorch:25.01-py3", ContainerState::Running),
+        common::container(3, "cuda-smoke", "nvidia/cuda:12.9.1-base-ubuntu24.04", ContainerState::Exited),
+    ];
+    for c in &mut list {
+        (c.pending, c.started_at, c.finished_at, c.exit_code, c.pid) = (true, None, None, None, None);
+        c.gpus = GpuRequest::None;
+    }
+    app.update(Msg::Engine(EngineEvent::Containers(list.clone())));
+    let screen = render(&app, 120, 14);
+    insta::assert_snapshot!(screen);
+    assert!(screen.contains("Up …") && screen.contains("Exited …"), "{screen}");
+    assert!(!screen.contains("Up ?") && !screen.contains("Exited (0)"), "{screen}");
+    // The inspected list replaces it.
+    for c in &mut list {
+        (c.pending, c.started_at) = (false, Some(common::NOW - 120));
+    }
+    app.update(Msg::Engine(EngineEvent::Containers(list)));
+    let screen = render(&app, 120, 14);
+    assert!(!screen.contains("Up …") && !screen.contains("Exited …"), "{screen}");
 }

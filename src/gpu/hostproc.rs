@@ -11,11 +11,14 @@ use std::time::Instant;
 use super::model::HostProcess;
 use crate::procfs;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Seen {
     start_time: u64,
     cpu_ticks: u64,
     at: Instant,
+    /// Read once per process: re-reading it every tick for every GPU process was a third of
+    /// the /proc reads.
+    cmdline: Option<String>,
 }
 
 pub struct HostProcs {
@@ -66,15 +69,25 @@ impl HostProcs {
     fn read(&mut self, pid: u32, now: Instant, uptime: Option<f64>) -> std::io::Result<HostProcess> {
         let stat = procfs::read_stat(&self.proc_root, pid)?;
         let hz = self.ticks_per_sec as f64;
-        let cpu_percent = self.last.get(&pid).filter(|s| s.start_time == stat.start_time).and_then(|s| {
+        let same = self.last.remove(&pid).filter(|s| s.start_time == stat.start_time);
+        let cpu_percent = same.as_ref().and_then(|s| {
             let wall = now.checked_duration_since(s.at)?.as_secs_f64();
             let ticks = stat.cpu_ticks.checked_sub(s.cpu_ticks)?;
             (wall > 0.0).then(|| ticks as f64 / hz / wall * 100.0)
         });
-        self.last.insert(pid, Seen { start_time: stat.start_time, cpu_ticks: stat.cpu_ticks, at: now });
+        let cmdline = match same {
+            Some(s) => s.cmdline,
+            None => self.optional(pid, "cmdline", procfs::cmdline(&self.proc_root, pid)),
+        };
+        let seen = Seen {
+            start_time: stat.start_time,
+            cpu_ticks: stat.cpu_ticks,
+            at: now,
+            cmdline: cmdline.clone(),
+        };
+        self.last.insert(pid, seen);
         let elapsed_secs = uptime.map_or(0, |u| (u - stat.start_time as f64 / hz).max(0.0) as u64);
         let rss_bytes = self.optional(pid, "rss", procfs::rss_bytes(&self.proc_root, pid));
-        let cmdline = self.optional(pid, "cmdline", procfs::cmdline(&self.proc_root, pid));
         Ok(HostProcess { start_time: stat.start_time, elapsed_secs, cpu_percent, rss_bytes, cmdline })
     }
 
@@ -179,6 +192,13 @@ mod tests {
         let next = procs.sample(&pids(&[42, 43]), t0 + Duration::from_secs(1));
         assert_eq!(next[&42].cpu_percent, None);
         assert_eq!(next[&42].start_time, 2000);
+        assert_eq!(next[&42].cmdline.as_deref(), Some("c"), "a new process: its command line is read");
+        // The command line is read once per process.
+        fake.process(43, 1000, 100, 1, b"rewritten\0");
+        assert_eq!(
+            procs.sample(&pids(&[42, 43]), t0 + Duration::from_millis(1500))[&43].cmdline.as_deref(),
+            Some("b")
+        );
         assert_eq!(next[&43].cpu_percent, Some(0.0));
         // 43 drops out of NVML's list: its reading goes, so its return is a first sight again.
         procs.sample(&pids(&[42]), t0 + Duration::from_secs(2));

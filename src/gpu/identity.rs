@@ -34,8 +34,15 @@ impl Identities {
     }
 
     /// The identity of `pid` now. A process that is gone is nobody's: no container, no owner.
+    #[cfg(test)]
     pub fn get(&mut self, pid: u32) -> Identity {
-        let Some(started) = procfs::start_time(&self.proc_root, pid) else {
+        let started = procfs::start_time(&self.proc_root, pid);
+        self.get_started(pid, started)
+    }
+
+    /// The identity of `pid`, whose start time was just read (None: the process is gone).
+    pub fn get_started(&mut self, pid: u32, started: Option<u64>) -> Identity {
+        let Some(started) = started else {
             self.cache.remove(&pid);
             return Identity { command: Some("(exited)".into()), ..Identity::default() };
         };

@@ -142,11 +142,12 @@ impl NvmlBackend {
         let hosts = self.hosts.sample(&live_pids, std::time::Instant::now());
         for gpu in &mut gpus {
             for p in &mut gpu.processes {
-                let id = self.identities.get(p.pid);
+                // One /proc/<pid>/stat reading serves both: the host figures carry the start time.
+                p.host = hosts.get(&p.pid).cloned();
+                let id = self.identities.get_started(p.pid, p.host.as_ref().map(|h| h.start_time));
                 p.container_id = id.container_id.clone();
                 p.command = id.command.clone();
                 p.user = id.user.clone();
-                p.host = hosts.get(&p.pid).cloned();
             }
         }
         Ok(GpuSnapshot {

@@ -296,19 +296,23 @@ fn gpu_cell(c: &Container, app: &AppState) -> Option<String> {
 /// "Up 5m (healthy)", "Exited (137) 2h ago", like `docker ps` but from timestamps, so it stays
 /// current without asking the engine again.
 pub fn status_text(c: &Container, now: i64) -> String {
-    // Times and exit codes come with the inspect; until then they are "…", not "?".
     let since = |t: Option<i64>| match (t, now) {
         (Some(t), n) if n > 0 => age(n - t),
-        _ if c.pending => "…".to_string(),
         _ => "?".to_string(),
     };
-    let code = || if c.pending { "…".to_string() } else { c.exit_code.unwrap_or(0).to_string() };
     let health = c.health.map(|h| format!(" ({})", h.as_str())).unwrap_or_default();
     match c.state {
+        // Times and exit codes come with the inspect: "…" until then, not "?" or a made-up 0.
+        ContainerState::Running if c.pending => "Up …".to_string(),
+        ContainerState::Paused if c.pending => "Up … (paused)".to_string(),
+        ContainerState::Restarting if c.pending => "Restarting …".to_string(),
+        ContainerState::Exited if c.pending => "Exited …".to_string(),
         ContainerState::Running => format!("Up {}{health}", since(c.started_at)),
         ContainerState::Paused => format!("Up {} (paused)", since(c.started_at)),
-        ContainerState::Restarting => format!("Restarting ({})", code()),
-        ContainerState::Exited => format!("Exited ({}) {} ago", code(), since(c.finished_at)),
+        ContainerState::Restarting => format!("Restarting ({})", c.exit_code.unwrap_or(0)),
+        ContainerState::Exited => {
+            format!("Exited ({}) {} ago", c.exit_code.unwrap_or(0), since(c.finished_at))
+        }
         ContainerState::Created => format!("Created {} ago", since(Some(c.created))),
         ContainerState::Dead => "Dead".to_string(),
         ContainerState::Removing => "Removing".to_string(),
