@@ -118,6 +118,12 @@ fn eight_gpus_60x15_scrolls() {
     app.update(Msg::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('G'))));
     let screen = render(&app, 60, 15);
     assert!(screen.contains("│7 "), "GPU 7 not scrolled into view:\n{screen}");
+    // The focused panel's key hints show whole where they fit, and never cover its title.
+    let wide = render(&app, 120, 40);
+    assert!(wide.contains("GPUs 8") && wide.contains("next idle"), "{wide}");
+    let narrow = render(&app, 40, 12);
+    let border = narrow.lines().nth(1).unwrap_or_default();
+    assert!(border.contains("┌ GPUs ") && !border.contains("idle"), "{border}");
 }
 
 #[test]

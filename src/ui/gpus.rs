@@ -112,12 +112,14 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         n if visible >= n => format!(" GPUs {n} "),
         n => format!(" GPUs {}-{} of {n} (Tab, j/k scroll) ", first, (first + visible).min(n) - 1),
     };
+    let hints = format!(" {} ", app.keymap.hint_line(GPU_HINTS));
+    // Whole or not at all: in a narrow pane the hints would cover the title (the footer has them).
+    let fits = title.chars().count() + hints.chars().count() + 4 <= usize::from(area.width);
     let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(st.border(focused))
         .title(Span::styled(title, st.title()));
-    if focused && n > 0 {
-        let hints = format!(" {} ", app.keymap.hint_line(GPU_HINTS));
+    if focused && n > 0 && fits {
         block = block.title(Line::from(Span::styled(hints, st.dim())).right_aligned());
     }
     let inner = block.inner(area);
