@@ -207,6 +207,9 @@ fn the_detail_view_shows_health_fields_and_na_where_unsupported() {
     // A small pane still shows the view's title and first fields.
     let small = render(&app, 40, 12);
     assert!(small.contains("GPU 1"), "{small}");
+    // Its key hints fit whole or are left out, never cut mid-word.
+    let bottom = small.lines().nth(10).unwrap_or_default();
+    assert!(bottom.contains("i next GPU") && !bottom.contains("alerts se┘"), "{bottom}");
 }
 
 #[test]

@@ -62,6 +62,25 @@ impl Keymap {
             .join(" · ")
     }
 
+    /// As many of `hints` as fit in `width` columns, whole and in order: a hint cut in half
+    /// reads as something else.
+    pub fn hint_line_within(&self, hints: &[Hint], width: usize) -> String {
+        let mut line = String::new();
+        for h in hints {
+            let Some(keys) = self.hint_keys(h) else { continue };
+            let next = if line.is_empty() {
+                format!("{keys} {}", h.label)
+            } else {
+                format!("{line} · {keys} {}", h.label)
+            };
+            if next.chars().count() > width {
+                break;
+            }
+            line = next;
+        }
+        line
+    }
+
     /// Two actions on one key in the same view would make one of them unreachable.
     pub fn conflicts(&self) -> Vec<(KeySpec, Action, Action)> {
         let mut out = Vec::new();
@@ -108,6 +127,23 @@ mod tests {
         assert_eq!(km.action_for(&ev(KeyCode::Char('g'), KeyModifiers::NONE)), None);
         assert_eq!(km.action_for(&ev(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
         assert_eq!(km.action_for(&ev(KeyCode::Char('c'), KeyModifiers::NONE)), None);
+    }
+
+    #[test]
+    fn hints_within_a_width_are_whole_and_in_order() {
+        let mut map = BTreeMap::new();
+        map.insert(Action::GpuUsers, vec![spec("enter")]);
+        map.insert(Action::GpuDetail, vec![spec("i")]);
+        let km = Keymap::new(map);
+        let hints = [
+            Hint::new(&[Action::GpuUsers], "containers"),
+            Hint::new(&[Action::NextIdle], "unbound, left out"),
+            Hint::new(&[Action::GpuDetail], "health"),
+        ];
+        let all = km.hint_line(&hints);
+        assert_eq!(km.hint_line_within(&hints, 100), all);
+        assert_eq!(km.hint_line_within(&hints, all.chars().count() - 1), km.hint_line(&hints[..1]));
+        assert_eq!(km.hint_line_within(&hints, 3), "");
     }
 
     #[test]

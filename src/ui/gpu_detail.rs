@@ -25,7 +25,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, view: &GpuDetailView, st:
         .borders(Borders::ALL)
         .border_style(st.border(true))
         .title(Span::styled(title, st.title()))
-        .title_bottom(Line::from(Span::styled(format!(" {} ", app.keymap.hint_line(HINTS)), st.dim())));
+        .title_bottom(Line::from(Span::styled(
+            format!(" {} ", app.keymap.hint_line_within(HINTS, usize::from(area.width).saturating_sub(4))),
+            st.dim(),
+        )));
     let inner = block.inner(area);
     f.render_widget(block, area);
     let Some(g) = gpu else {

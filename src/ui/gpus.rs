@@ -112,9 +112,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         n if visible >= n => format!(" GPUs {n} "),
         n => format!(" GPUs {}-{} of {n} (Tab, j/k scroll) ", first, (first + visible).min(n) - 1),
     };
-    let hints = format!(" {} ", app.keymap.hint_line(GPU_HINTS));
-    // Whole or not at all: in a narrow pane the hints would cover the title (the footer has them).
-    let fits = title.chars().count() + hints.chars().count() + 4 <= usize::from(area.width);
+    // Only whole hints, and never over the title: the footer has the keys too.
+    let room = usize::from(area.width).saturating_sub(title.chars().count() + 6);
+    let hints = app.keymap.hint_line_within(GPU_HINTS, room);
+    let fits = !hints.is_empty();
+    let hints = format!(" {hints} ");
     let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(st.border(focused))
