@@ -76,6 +76,10 @@ fn the_help_screen_lists_modal_keys_by_view() {
     }
     let preview = screen.lines().find(|l| l.contains("preview what a prune")).unwrap_or_default();
     assert!(preview.contains(" p "), "{preview}");
+    // Nothing below: no scroll hint. A short pane says how to scroll before any key closes it.
+    assert!(!screen.contains("└ j/k scroll"), "{screen}");
+    let short = render(&app, 100, 30);
+    assert!(short.contains("└ j/k scroll ─"), "{short}");
 }
 
 #[test]

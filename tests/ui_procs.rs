@@ -97,7 +97,7 @@ fn process_view_120x40() {
         "sort: gpu memory",
         "GPU PID     CONTAINER",
         "0   4242    llama-finetune 40GiB    71   387.5  12GiB    1:02:05  python -m torch.distributed.run",
-        "1   777     alice(python3)",
+        "1   777     python3(alice)",
         "2d07h",
         "00:59",
         "o sort · T SIGTERM · K SIGKILL · I SIGINT",
@@ -126,7 +126,7 @@ fn process_view_60x20() {
 #[test]
 fn process_view_40x12_keeps_pid_container_memory_and_command() {
     let screen = render(&procs_app(), 40, 12);
-    for needle in ["4242", "llama-finet…", "40GiB", "alice(pytho…", "python", "Esc back"] {
+    for needle in ["4242", "llama-finet…", "40GiB", "python3(ali…", "python", "Esc back"] {
         assert!(screen.contains(needle), "lacks {needle:?}:\n{screen}");
     }
     assert!(screen.lines().all(|l| l.chars().count() <= 42), "{screen}");

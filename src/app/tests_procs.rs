@@ -96,7 +96,7 @@ fn p_from_the_container_panel_lists_every_gpu_process_by_gpu_memory() {
     assert_eq!(view(&a).gpu, None);
     assert_eq!(rows(&a), [(0, 101), (1, 201), (1, 101), (0, 102)]);
     let owners: Vec<String> = view(&a).rows().map(|r| r.owner()).collect();
-    assert_eq!(owners, ["train", "serve", "train", "alice(cmd102)"]);
+    assert_eq!(owners, ["train", "serve", "train", "cmd102(alice)"]);
     a.update(code(KeyCode::Esc));
     assert_eq!(a.mode, Mode::Normal);
 }

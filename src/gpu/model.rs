@@ -11,6 +11,11 @@ pub enum ProcessKind {
     Graphics,
 }
 
+/// How a GPU process outside any container is named everywhere: `command(user)`.
+pub fn host_owner(command: Option<&str>, user: Option<&str>) -> String {
+    format!("{}({})", command.unwrap_or("?"), user.unwrap_or("?"))
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct GpuProcess {
     pub pid: u32,

@@ -12,6 +12,7 @@ use super::fmt::{age, bytes, truncate};
 use super::theme::Styles;
 use crate::app::{AppState, GpuStatus, Panel};
 use crate::config::{Action, Hint};
+use crate::gpu::model::host_owner;
 use crate::gpu::{GpuProcess, GpuSample};
 
 /// Keys of the GPU panel, in its title while it has focus.
@@ -271,12 +272,7 @@ pub(super) fn users<'a>(
             Some((_, Some(c))) if !c.state.is_running() => format!("pid {} ({} stopped)", p.pid, c.name),
             Some((_, Some(c))) => c.name.clone(),
             Some((id, None)) => id.short().to_string(),
-            None => format!(
-                "{}({}) pid {}",
-                p.command.as_deref().unwrap_or("?"),
-                p.user.as_deref().unwrap_or("?"),
-                p.pid
-            ),
+            None => format!("{} pid {}", host_owner(p.command.as_deref(), p.user.as_deref()), p.pid),
         };
         let mem = p.memory_used.unwrap_or(0);
         let idle = app.gpu.idle_held(gpu, p, app.idle_after);

@@ -138,8 +138,13 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
     let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
     let [popup] = Layout::horizontal([Constraint::Length(width)]).flex(Flex::Center).areas(popup);
     f.render_widget(Clear, popup);
-    let block = Block::default().borders(Borders::ALL).border_style(st.border(true)).title(" Keys ");
     let max_scroll = rows.saturating_add(2).saturating_sub(height);
+    let mut block = Block::default().borders(Borders::ALL).border_style(st.border(true)).title(" Keys ");
+    if max_scroll > 0 {
+        // More below than the pane shows: say how to get there, before any key closes the help.
+        let hint = app.keymap.hint_line_within(HELP_HINTS, text_width.saturating_sub(2));
+        block = block.title_bottom(Line::from(Span::styled(format!(" {hint} "), st.dim())));
+    }
     f.render_widget(
         Paragraph::new(lines)
             .block(block)

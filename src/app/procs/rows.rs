@@ -104,15 +104,13 @@ pub struct ProcRow {
 }
 
 impl ProcRow {
-    /// The container's name, or `user(command)` for a host process.
+    /// The container's name, or `command(user)` for a host process.
     pub fn owner(&self) -> String {
         match &self.container {
             Some(name) => name.clone(),
             // Gone from /proc: no owner to name, only what is left of it ("(exited)").
             None if self.user.is_none() && self.command.is_some() => self.command.clone().unwrap_or_default(),
-            None => {
-                format!("{}({})", self.user.as_deref().unwrap_or("?"), self.command.as_deref().unwrap_or("?"))
-            }
+            None => crate::gpu::model::host_owner(self.command.as_deref(), self.user.as_deref()),
         }
     }
 
