@@ -188,8 +188,6 @@ fn say(text: &str) {
     let _ = writeln!(std::io::stderr(), "{}", gpudock::sanitize::lines(text));
 }
 
-/// Lifts the soft open-files limit to the hard one: gpudock keeps four cgroup files open per
-/// running container, and the usual soft limit of 1024 is too low for a node with hundreds.
 /// glibc gives each thread that allocates an arena of its own; gpudock's threads are idle
 /// nearly all the time, so one shared arena costs no waiting and keeps about 0.45 MiB less
 /// resident (50 containers, 8 GPUs). Set before any thread starts.
@@ -201,6 +199,8 @@ fn one_malloc_arena() {
     }
 }
 
+/// Lifts the soft open-files limit to the hard one: gpudock keeps four cgroup files open per
+/// running container, and the usual soft limit of 1024 is too low for a node with hundreds.
 fn raise_open_files_limit() {
     let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit/setrlimit read and write a struct we own.

@@ -211,12 +211,12 @@ impl Context {
     }
 }
 
-/// A file's text; `None` when it does not exist.
 /// The directory name the docker CLI files a context under: the hex SHA-256 of its name.
 pub fn digest(name: &str) -> String {
     format!("{:x}", Sha256::digest(name.as_bytes()))
 }
 
+/// A file's text; `None` when it does not exist.
 fn read(path: &Path) -> Result<Option<String>, ContextError> {
     match std::fs::read_to_string(path) {
         Ok(t) => Ok(Some(t)),

@@ -149,7 +149,7 @@ fn redact_password(url: &str) -> String {
 
 /// `tcp://user:secret@host:2375` → `tcp://***@host:2375`: credentials in a host URL never reach
 /// the screen, a snapshot or the log.
-fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
     let authority_end = rest.find('/').unwrap_or(rest.len());
     match rest[..authority_end].rfind('@') {

@@ -40,6 +40,8 @@ pub struct State {
     pub hostname: String,
     pub engine_up: bool,
     pub nvml_up: bool,
+    /// The log has said NVML is unavailable since it was last up.
+    nvml_warned: bool,
     /// Every container the engine has (only running ones are exported).
     pub containers: Vec<Container>,
     pub stats: HashMap<ContainerId, ContainerStats>,
@@ -92,14 +94,18 @@ impl State {
     fn gpu(&mut self, event: GpuEvent) {
         match event {
             GpuEvent::Unavailable { reason, .. } => {
-                if self.nvml_up || self.gpu.is_none() {
+                // Once per outage: the sampler retries every 10 s, and a node without a driver
+                // would fill the log with the same line.
+                if self.nvml_up || !self.nvml_warned {
                     tracing::warn!(%reason, "NVML unavailable");
+                    self.nvml_warned = true;
                 }
                 self.nvml_up = false;
                 self.gpu = None;
             }
             GpuEvent::Snapshot(snap) => {
                 self.nvml_up = true;
+                self.nvml_warned = false;
                 self.idle.observe(&snap.gpus, snap.at);
                 self.gpu = Some(snap);
             }

@@ -53,14 +53,18 @@ impl PromClient {
     /// `url`: `http://[user:password@]host:port[/prefix]`. Credentials in the URL win over `basic`.
     pub fn new(url: &str, basic: Option<(String, String)>) -> Result<PromClient, PromError> {
         let url = url.trim();
+        // Error messages name the URL without its password: they reach the screen and stderr.
+        let shown = crate::docker::host::redact(url);
         let rest = match url.split_once("://") {
             Some(("http", rest)) => rest,
             Some(("https", _)) => {
                 return Err(PromError::BadUrl(format!(
-                    "{url}: https is not supported; reach Prometheus over http (a local proxy or an SSH tunnel)"
+                    "{shown}: https is not supported; reach Prometheus over http (a local proxy or an SSH tunnel)"
                 )));
             }
-            Some((scheme, _)) => return Err(PromError::BadUrl(format!("{url}: unknown scheme {scheme:?}"))),
+            Some((scheme, _)) => {
+                return Err(PromError::BadUrl(format!("{shown}: unknown scheme {scheme:?}")));
+            }
             None => url,
         };
         let rest = rest.trim_end_matches('/');
@@ -73,10 +77,10 @@ impl PromClient {
             None => (None, authority),
         };
         if hostport.is_empty() {
-            return Err(PromError::BadUrl(format!("{url}: no host")));
+            return Err(PromError::BadUrl(format!("{shown}: no host")));
         }
         let base = format!("http://{hostport}{path}");
-        base.parse::<hyper::Uri>().map_err(|e| PromError::BadUrl(format!("{url}: {e}")))?;
+        base.parse::<hyper::Uri>().map_err(|e| PromError::BadUrl(format!("{shown}: {e}")))?;
         let creds = match userinfo {
             Some(u) => {
                 let (user, pass) = u.split_once(':').unwrap_or((u, ""));
@@ -218,5 +222,10 @@ mod tests {
             matches!(PromClient::new("https://prom", None), Err(PromError::BadUrl(m)) if m.contains("https"))
         );
         assert!(PromClient::new("http://", None).is_err());
+        // A bad URL's message never shows its password.
+        for bad in ["https://alice:hunter2@prom", "ftp://alice:hunter2@prom", "http://alice:hunter2@"] {
+            let msg = PromClient::new(bad, None).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(msg.contains("***@") && !msg.contains("hunter2"), "{msg}");
+        }
     }
 }

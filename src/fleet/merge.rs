@@ -152,7 +152,9 @@ fn containers_of(series: &[Sample], gpus: &[Sample]) -> Vec<ContainerRow> {
             info.insert(id, (by, l.get("image").map(String::as_str).unwrap_or_default()));
             continue;
         }
-        let gpu = l.get("gpu").cloned().unwrap_or_default();
+        // A row is a container on a GPU: series without a `gpu` label (GPUs requested, which
+        // every running container has) would add a row for every CPU-only container.
+        let Some(gpu) = l.get("gpu").cloned() else { continue };
         let row = rows.entry((id.to_string(), gpu.clone())).or_insert_with(|| ContainerRow {
             name: l.get("container").cloned().unwrap_or_default(),
             id: id.into(),

@@ -82,6 +82,15 @@ fn containers_join_their_info_and_pods_come_from_dcgm() {
             c("gpudock_container_gpu_memory_used_bytes", 1e9),
             c("gpudock_container_gpu_sm_percent", 30.0),
             info,
+            // Every running container has this series, without a GPU: no row of its own.
+            sample(
+                &[
+                    ("__name__", "gpudock_container_gpus_requested"),
+                    ("container", "cpu-only"),
+                    ("container_id", "def"),
+                ],
+                0.0,
+            ),
         ],
     );
     assert_eq!(d.containers.len(), 2, "{d:#?}");
