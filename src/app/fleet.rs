@@ -70,6 +70,9 @@ pub struct FleetState {
     pub filter: String,
     pub filtering: bool,
     pub selected: usize,
+    /// The node under the cursor: the list re-sorts at every refresh, and the cursor stays on
+    /// the node, not on the position (Enter must open what the user saw highlighted).
+    selected_host: Option<String>,
     pub open: Option<String>,
     pub detail: Option<NodeDetail>,
     pub help: bool,
@@ -186,8 +189,21 @@ impl FleetState {
         {
             self.detail = Some(d);
         }
-        self.selected = self.selected.min(self.visible().len().saturating_sub(1));
+        self.follow();
         self.dirty |= changed;
+    }
+
+    /// Puts the cursor back on the remembered node after the rows moved.
+    fn follow(&mut self) {
+        let rows = self.visible();
+        let at = self.selected_host.as_deref().and_then(|h| rows.iter().position(|n| n.hostname == h));
+        self.selected = at.unwrap_or(self.selected).min(rows.len().saturating_sub(1));
+        self.remember();
+    }
+
+    /// Remembers the node under the cursor after the cursor moved.
+    fn remember(&mut self) {
+        self.selected_host = self.selected_node().map(|n| n.hostname.clone());
     }
 
     fn key(&mut self, k: KeyEvent) -> Vec<FleetCommand> {
@@ -208,6 +224,7 @@ impl FleetState {
                 _ => {}
             }
             self.selected = 0;
+            self.remember();
             return Vec::new();
         }
         if self.help {
@@ -217,7 +234,7 @@ impl FleetState {
             self.help = false;
             return Vec::new();
         }
-        let len = if self.open.is_some() { 0 } else { self.visible().len() };
+        let len = self.visible().len();
         match k.code {
             KeyCode::Char('q') => return vec![FleetCommand::Quit],
             KeyCode::Char('?') => self.help = true,
@@ -226,15 +243,32 @@ impl FleetState {
                 self.detail = None;
                 return vec![FleetCommand::Focus(None)];
             }
-            KeyCode::Esc => self.filter.clear(),
-            KeyCode::Char('/') if self.open.is_none() => self.filtering = true,
-            KeyCode::Char('o') => self.sort = self.sort.next(),
-            KeyCode::Down | KeyCode::Char('j') => {
-                self.selected = (self.selected + 1).min(len.saturating_sub(1))
+            KeyCode::Esc => {
+                self.filter.clear();
+                self.follow();
             }
-            KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
-            KeyCode::Home | KeyCode::Char('g') => self.selected = 0,
-            KeyCode::End | KeyCode::Char('G') => self.selected = len.saturating_sub(1),
+            KeyCode::Char('/') if self.open.is_none() => self.filtering = true,
+            KeyCode::Char('o') => {
+                self.sort = self.sort.next();
+                self.follow();
+            }
+            // The node list is not on screen while a node is open: its cursor stays put.
+            KeyCode::Down | KeyCode::Char('j') if self.open.is_none() => {
+                self.selected = (self.selected + 1).min(len.saturating_sub(1));
+                self.remember();
+            }
+            KeyCode::Up | KeyCode::Char('k') if self.open.is_none() => {
+                self.selected = self.selected.saturating_sub(1);
+                self.remember();
+            }
+            KeyCode::Home | KeyCode::Char('g') if self.open.is_none() => {
+                self.selected = 0;
+                self.remember();
+            }
+            KeyCode::End | KeyCode::Char('G') if self.open.is_none() => {
+                self.selected = len.saturating_sub(1);
+                self.remember();
+            }
             // On an open node: its full dashboard, with actions, on its own engine.
             KeyCode::Enter if self.open.is_some() => {
                 self.notice = None;

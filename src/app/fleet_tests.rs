@@ -97,3 +97,29 @@ fn prometheus_down_is_shown_and_cleared_and_redraws_only_on_change() {
     s.update(FleetMsg::Event(FleetEvent::Snapshot(Box::new(snap))));
     assert!(!s.take_dirty(), "an unchanged snapshot draws nothing");
 }
+
+#[test]
+fn the_cursor_stays_on_its_node_when_a_refresh_reorders_the_list() {
+    let mut s = state(vec![node("a", 8, 8, true), node("b", 8, 2, true), node("d", 4, 0, true)]);
+    assert_eq!(names(&s), ["b", "d", "a"]);
+    s.update(key(KeyCode::Char('j')));
+    assert_eq!(s.selected_node().map(|n| n.hostname.as_str()), Some("d"));
+    // "a" frees its GPUs and moves to the top: the cursor moves with "d".
+    let snap = FleetSnapshot {
+        at: 1005.0,
+        nodes: vec![node("a", 8, 0, true), node("b", 8, 2, true), node("d", 4, 0, true)],
+        ..Default::default()
+    };
+    s.update(FleetMsg::Event(FleetEvent::Snapshot(Box::new(snap))));
+    assert_eq!(names(&s), ["a", "b", "d"]);
+    assert_eq!(s.selected_node().map(|n| n.hostname.as_str()), Some("d"));
+    // A new sort keeps it too; Enter opens the node the user saw highlighted.
+    s.update(key(KeyCode::Char('o')));
+    assert_eq!(s.selected_node().map(|n| n.hostname.as_str()), Some("d"));
+    let cmds = s.update(key(KeyCode::Enter));
+    assert!(matches!(cmds.as_slice(), [FleetCommand::Focus(Some(h))] if h == "d"), "{cmds:?}");
+    // Moving keys while a node is open leave the list's cursor alone.
+    s.update(key(KeyCode::Char('g')));
+    s.update(key(KeyCode::Esc));
+    assert_eq!(s.selected_node().map(|n| n.hostname.as_str()), Some("d"));
+}
