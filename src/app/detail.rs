@@ -199,14 +199,7 @@ fn when(t: Option<i64>, now: i64) -> String {
     if now <= 0 {
         return stamp;
     }
-    let s = (now - t).max(0);
-    let ago = match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m", s / 60),
-        3600..86_400 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86_400),
-    };
-    format!("{stamp} ({ago} ago)")
+    format!("{stamp} ({} ago)", crate::ui::fmt::age(now - t))
 }
 
 /// "given all → 0,1 · used 0": the GPUs a container was given (its request, resolved to
@@ -214,7 +207,8 @@ fn when(t: Option<i64>, now: i64) -> String {
 /// while NVML gives no readings.
 pub fn gpus_line(request: &GpuRequest, gpus: &[(u32, &str)], used: Option<&[u32]>) -> String {
     let join = |l: &[u32]| l.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
-    let given = match request.indices(gpus) {
+    let resolved = request.indices(gpus);
+    let given = match resolved.clone() {
         _ if request.is_none() => "none".to_string(),
         Some(ix) if join(&ix) == request.to_string() => request.to_string(),
         Some(ix) if ix.is_empty() => format!("{request} → none of this node's GPUs"),
@@ -226,7 +220,10 @@ pub fn gpus_line(request: &GpuRequest, gpus: &[(u32, &str)], used: Option<&[u32]
         Some([]) => "none".to_string(),
         Some(list) => {
             let uuid = |i: u32| gpus.iter().find(|g| g.0 == i).map_or("", |g| g.1);
-            let unasked: Vec<u32> = list.iter().copied().filter(|&i| !request.covers(i, uuid(i))).collect();
+            // Resolved where the GPU list allows: a `MIG-<uuid>` request names its parent there.
+            let asked =
+                |i: u32| resolved.as_ref().map_or_else(|| request.covers(i, uuid(i)), |ix| ix.contains(&i));
+            let unasked: Vec<u32> = list.iter().copied().filter(|&i| !asked(i)).collect();
             if unasked.is_empty() {
                 join(list)
             } else {
@@ -240,6 +237,7 @@ pub fn gpus_line(request: &GpuRequest, gpus: &[(u32, &str)], used: Option<&[u32]
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::docker::gpus::GpuRef;
 
     #[test]
     fn layout_gives_text_at_least_half_and_drops_charts_last() {
@@ -259,5 +257,11 @@ mod tests {
             "given none · used 1,2 (1,2 without asking)"
         );
         assert_eq!(gpus_line(&GpuRequest::All, &[], None), "given all · used n/a (no GPU readings)");
+        // A MIG GPU: its instances follow it under its index. Each GPU counts once, and a
+        // container given one instance uses that GPU as asked.
+        let mig = [(0, "GPU-a"), (1, "GPU-b"), (1, "MIG-x"), (1, "MIG-y")];
+        assert_eq!(gpus_line(&GpuRequest::All, &mig, Some(&[1])), "given all → 0,1 · used 1");
+        let one = GpuRequest::Devices(vec![GpuRef::Other("MIG-y".into())]);
+        assert_eq!(gpus_line(&one, &mig, Some(&[1])), "given MIG-y → 1 · used 1");
     }
 }

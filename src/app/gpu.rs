@@ -261,11 +261,6 @@ impl GpuState {
     /// (index, uuid) of each GPU in panel order, then (parent index, uuid) of each MIG
     /// instance, for resolving container GPU requests (`MIG-<uuid>` maps to its parent).
     pub fn ids(&self) -> Vec<(u32, &str)> {
-        let Some(s) = self.snapshot.as_ref() else { return Vec::new() };
-        let gpus = s.gpus.iter().map(|g| (g.index, g.uuid.as_str()));
-        let migs = s.gpus.iter().flat_map(|g| {
-            g.mig.iter().flat_map(move |m| m.instances.iter().map(move |i| (g.index, i.uuid.as_str())))
-        });
-        gpus.chain(migs).collect()
+        self.snapshot.as_ref().map(|s| crate::gpu::model::gpu_ids(&s.gpus)).unwrap_or_default()
     }
 }

@@ -70,9 +70,10 @@ impl GpuRequest {
     /// Indices of the GPUs this request covers, given the host's GPUs as (index, uuid).
     /// Unknown when the request names GPUs the host does not have or the GPU list is unknown.
     /// A count is never expanded past the GPUs present: any docker user can create a container
-    /// with `--gpus 4294967295`.
+    /// with `--gpus 4294967295`. The list may name a GPU more than once (its MIG instances
+    /// follow it under its index); each GPU counts once.
     pub fn indices(&self, gpus: &[(u32, &str)]) -> Option<Vec<u32>> {
-        match self {
+        let mut out = match self {
             GpuRequest::None => Some(Vec::new()),
             GpuRequest::All | GpuRequest::Count(_) if gpus.is_empty() => None,
             GpuRequest::All => Some(gpus.iter().map(|g| g.0).collect()),
@@ -86,7 +87,10 @@ impl GpuRequest {
                     GpuRef::Other(o) => gpus.iter().find(|g| g.1 == o).map(|g| g.0),
                 })
                 .collect(),
-        }
+        }?;
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|i| seen.insert(*i));
+        Some(out)
     }
 
     /// The GPUS column, in the dashboard and in `snapshot`: the request as written ("all", "2",

@@ -269,11 +269,7 @@ fn containers(
     let rows = uses.iter().filter_map(|(k, u)| Some((joined(*k), V::Int(int(u.idle?)))));
     family(enc, "container_gpu_idle_seconds", "Seconds a container has held GPU memory at 0 % SM", rows)?;
 
-    // GPUs, then MIG instances by their parent, so `MIG-<uuid>` requests resolve.
-    let migs = samples.iter().flat_map(|g| {
-        g.mig.iter().flat_map(move |m| m.instances.iter().map(move |i| (g.index, i.uuid.as_str())))
-    });
-    let ids: Vec<(u32, &str)> = samples.iter().map(|g| (g.index, g.uuid.as_str())).chain(migs).collect();
+    let ids = crate::gpu::model::gpu_ids(samples);
     let listed = || state.containers.iter().filter_map(|c| Some((c, names.get(&c.id)?)));
     let rows = listed().filter_map(|(c, l)| Some((l.clone(), V::Int(c.gpus.indices(&ids)?.len() as i64))));
     family(enc, "container_gpus_requested", "GPUs a running container's request resolves to", rows)?;

@@ -11,6 +11,15 @@ pub enum ProcessKind {
     Graphics,
 }
 
+/// (index, uuid) of each GPU, then (parent index, uuid) of each MIG instance: what container GPU
+/// requests resolve against (`MIG-<uuid>` maps to its parent). Indices repeat for MIG.
+pub fn gpu_ids(gpus: &[GpuSample]) -> Vec<(u32, &str)> {
+    let migs = gpus.iter().flat_map(|g| {
+        g.mig.iter().flat_map(move |m| m.instances.iter().map(move |i| (g.index, i.uuid.as_str())))
+    });
+    gpus.iter().map(|g| (g.index, g.uuid.as_str())).chain(migs).collect()
+}
+
 /// How a GPU process outside any container is named everywhere: `command(user)`.
 pub fn host_owner(command: Option<&str>, user: Option<&str>) -> String {
     format!("{}({})", command.unwrap_or("?"), user.unwrap_or("?"))

@@ -213,11 +213,7 @@ fn assemble(nvml: NvmlStatus, docker: DockerPart, snap: Option<GpuSnapshot>) -> 
     let usage = usage_by_container(&samples);
     let names: HashMap<&str, &str> =
         docker.containers.iter().map(|c| (c.id.as_str(), c.name.as_str())).collect();
-    // GPUs, then MIG instances by their parent, so `MIG-<uuid>` requests resolve.
-    let migs = samples.iter().flat_map(|g| {
-        g.mig.iter().flat_map(move |m| m.instances.iter().map(move |i| (g.index, i.uuid.as_str())))
-    });
-    let ids: Vec<(u32, &str)> = samples.iter().map(|g| (g.index, g.uuid.as_str())).chain(migs).collect();
+    let ids = crate::gpu::model::gpu_ids(&samples);
     let containers = docker
         .containers
         .iter()

@@ -88,6 +88,8 @@ fn path_component(p: &str) -> bool {
 pub fn gpus(s: &str, host: Option<&[(u32, &str)]>) -> Result<GpuRequest, String> {
     let s = s.trim();
     let list = s.strip_prefix("device=").unwrap_or(s).trim_matches('"');
+    // The list names MIG instances under their parent's index too: GPUs are the distinct indices.
+    let whole = host.map(|h| GpuRequest::All.indices(h).map_or(0, |ix| ix.len()));
     let req = match list {
         "" | "none" => return Ok(GpuRequest::None),
         "all" => return Ok(GpuRequest::All),
@@ -96,10 +98,10 @@ pub fn gpus(s: &str, host: Option<&[(u32, &str)]>) -> Result<GpuRequest, String>
             if count == 0 {
                 return Err("0 GPUs: leave the field empty or write none".into());
             }
-            if let Some(h) = host
-                && count as usize > h.len()
+            if let Some(n) = whole
+                && count as usize > n
             {
-                return Err(format!("{count} GPUs asked for, this host has {}", h.len()));
+                return Err(format!("{count} GPUs asked for, this host has {n}"));
             }
             GpuRequest::Count(count)
         }
@@ -114,7 +116,7 @@ pub fn gpus(s: &str, host: Option<&[(u32, &str)]>) -> Result<GpuRequest, String>
                     (GpuRef::Index(i), Some(h)) if !h.iter().any(|g| g.0 == *i) => {
                         return Err(format!(
                             "there is no GPU {i}: this host has GPUs 0-{}",
-                            h.len().saturating_sub(1)
+                            whole.unwrap_or(0).saturating_sub(1)
                         ));
                     }
                     (GpuRef::Uuid(u), Some(h)) if !h.iter().any(|g| g.1 == u) => {
@@ -298,6 +300,10 @@ mod tests {
         assert_eq!(gpus("", Some(&host)), Ok(GpuRequest::None));
         assert_eq!(gpus("2", Some(&host)), Ok(GpuRequest::Count(2)));
         assert!(gpus("3", Some(&host)).is_err_and(|e| e.contains("has 2")));
+        // MIG instances listed under their parent are not GPUs of their own.
+        let mig = [(0, "GPU-a"), (0, "MIG-x"), (0, "MIG-y"), (0, "MIG-z")];
+        assert!(gpus("2", Some(&mig)).is_err_and(|e| e.contains("this host has 1")));
+        assert!(gpus("3", Some(&mig)).is_err_and(|e| e.contains("has 1")));
         assert_eq!(
             gpus("0,1", Some(&host)),
             Ok(GpuRequest::Devices(vec![GpuRef::Index(0), GpuRef::Index(1)]))
