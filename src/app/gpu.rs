@@ -101,12 +101,25 @@ impl Default for GpuState {
 
 /// Equal but for the host figures of GPU processes (CPU %, age: they move every second), which
 /// only the process view shows, and it says itself when its rows change.
-fn same_readings(a: &[GpuSample], b: &[GpuSample]) -> bool {
-    let strip = |g: &GpuSample| GpuSample {
-        processes: g.processes.iter().map(|p| GpuProcess { host: None, ..p.clone() }).collect(),
-        ..g.clone()
-    };
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y || strip(x) == strip(y))
+fn same_readings(a: &mut [GpuSample], b: &mut [GpuSample]) -> bool {
+    a.len() == b.len() && a.iter_mut().zip(b.iter_mut()).all(|(x, y)| x == y || same_but_host(x, y))
+}
+
+/// Compares with the host figures taken out and put back: copying both samples (command lines
+/// and all) to compare them cost two clones per GPU every tick.
+fn same_but_host(x: &mut GpuSample, y: &mut GpuSample) -> bool {
+    if x.processes.len() != y.processes.len() {
+        return false;
+    }
+    let take = |g: &mut GpuSample| g.processes.iter_mut().map(|p| p.host.take()).collect::<Vec<_>>();
+    let (hx, hy) = (take(x), take(y));
+    let same = x == y;
+    for (g, hosts) in [(x, hx), (y, hy)] {
+        for (p, h) in g.processes.iter_mut().zip(hosts) {
+            p.host = h;
+        }
+    }
+    same
 }
 
 impl GpuState {
@@ -125,8 +138,8 @@ impl GpuState {
         }
         let count = snap.gpus.len();
         self.history.retain(|i, _| (*i as usize) < count);
-        changed |= self.snapshot.as_ref().is_none_or(|old| {
-            !same_readings(&old.gpus, &snap.gpus)
+        changed |= self.snapshot.as_mut().is_none_or(|old| {
+            !same_readings(&mut old.gpus, &mut snap.gpus)
                 || old.driver_version != snap.driver_version
                 || old.cuda_version != snap.cuda_version
         });
@@ -262,5 +275,38 @@ impl GpuState {
     /// instance, for resolving container GPU requests (`MIG-<uuid>` maps to its parent).
     pub fn ids(&self) -> Vec<(u32, &str)> {
         self.snapshot.as_ref().map(|s| crate::gpu::model::gpu_ids(&s.gpus)).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::HostProcess;
+
+    fn snap(cpu: f64) -> GpuSnapshot {
+        let host = HostProcess {
+            cpu_percent: Some(cpu),
+            cmdline: Some("python train.py".into()),
+            ..Default::default()
+        };
+        let p = GpuProcess { pid: 7, memory_used: Some(1 << 30), host: Some(host), ..Default::default() };
+        let g = GpuSample { index: 0, util_gpu: Some(50), processes: vec![p], ..Default::default() };
+        GpuSnapshot { gpus: vec![g], ..Default::default() }
+    }
+
+    #[test]
+    fn host_figures_alone_change_nothing_on_screen_and_are_kept() {
+        let mut s = GpuState::default();
+        assert!(s.apply(snap(10.0)));
+        // Until the history is full its sparklines grow on screen.
+        for _ in 0..400 {
+            s.apply(snap(10.0));
+        }
+        assert!(!s.apply(snap(80.0)), "only the host CPU moved");
+        let host = s.snapshot.as_ref().and_then(|s| s.gpus[0].processes[0].host.clone());
+        assert_eq!(host.and_then(|h| h.cpu_percent), Some(80.0), "the new figures are what is kept");
+        let mut busier = snap(80.0);
+        busier.gpus[0].processes[0].memory_used = Some(2 << 30);
+        assert!(s.apply(busier));
     }
 }

@@ -57,7 +57,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DetailView, st: &Styl
         .then(|| format!(" {}-{} of {} ", first + 1, (first + rows).min(lines.len()), lines.len()));
     let room = usize::from(area.width.saturating_sub(4))
         .saturating_sub(pos.as_ref().map_or(0, |p| p.chars().count()));
-    let hints = fit(&app.keymap.hint_line(detail::HINTS), room);
+    let hints = app.keymap.hint_line_within(detail::HINTS, room);
     block = block.title_bottom(Line::from(Span::styled(format!(" {hints} "), st.dim())));
     if let Some(pos) = pos {
         block = block.title_bottom(Line::from(Span::styled(pos, st.dim())).right_aligned());
@@ -81,22 +81,6 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DetailView, st: &Styl
     let width = usize::from(text.width);
     let shown: Vec<Line> = lines.iter().skip(first).take(rows).map(|l| text_line(l, width, st)).collect();
     f.render_widget(Paragraph::new(shown), text);
-}
-
-/// The hints that fit whole in `width`; the last ones go first.
-fn fit(line: &str, width: usize) -> String {
-    let mut out = String::new();
-    for part in line.split(" · ") {
-        let extra = if out.is_empty() { 0 } else { 3 };
-        if out.chars().count() + extra + part.chars().count() > width {
-            break;
-        }
-        if !out.is_empty() {
-            out.push_str(" · ");
-        }
-        out.push_str(part);
-    }
-    out
 }
 
 fn text_line(l: &TextLine, width: usize, st: &Styles) -> Line<'static> {

@@ -204,19 +204,13 @@ fn bottom_line(app: &AppState, v: &ProcessView, width: u16, st: &Styles) -> Line
             Span::styled(" Enter keep · Esc clear ", st.dim()),
         ]);
     }
-    let mut text = String::new();
-    for hint in PROCESS_HINTS.iter().filter(|h| !(app.read_only && h.actions.iter().any(|a| a.mutates()))) {
-        let Some(keys) = app.keymap.hint_keys(hint) else { continue };
-        let next = if text.is_empty() {
-            format!(" {keys} {}", hint.label)
-        } else {
-            format!(" · {keys} {}", hint.label)
-        };
-        if text.chars().count() + next.chars().count() + 1 > usize::from(width) {
-            break;
-        }
-        text.push_str(&next);
-    }
+    let allowed: Vec<_> = PROCESS_HINTS
+        .iter()
+        .filter(|h| !(app.read_only && h.actions.iter().any(|a| a.mutates())))
+        .copied()
+        .collect();
+    let hints = app.keymap.hint_line_within(&allowed, usize::from(width).saturating_sub(2));
+    let mut text = if hints.is_empty() { String::new() } else { format!(" {hints}") };
     if !v.filter.is_empty() && text.chars().count() + v.filter.chars().count() + 12 <= usize::from(width) {
         text.push_str(&format!(" · filter: {}", v.filter));
     }

@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 
 use super::super::AppState;
 use crate::app::GpuStatus;
+use crate::docker::ContainerId;
 use crate::sanitize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,16 +143,6 @@ impl ProcRow {
     }
 }
 
-/// `s` cut to `width` characters, the cut marked.
-pub fn cut(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
 /// Every process on every GPU now, and why there are none when NVML cannot say.
 pub fn rows_from(app: &AppState) -> (Vec<ProcRow>, Option<String>) {
     let why = match &app.gpu.status {
@@ -163,26 +154,24 @@ pub fn rows_from(app: &AppState) -> (Vec<ProcRow>, Option<String>) {
         }
     };
     let Some(snap) = &app.gpu.snapshot else { return (Vec::new(), why) };
-    let clean = |s: &Option<String>| s.as_deref().map(|t| sanitize::line(t).into_owned());
+    let clean = |s: Option<&str>| s.map(|t| sanitize::line(t).into_owned());
+    // Looked up per process: a scan of 500 containers for each would be the costliest part.
+    let names: std::collections::HashMap<&ContainerId, &str> =
+        app.table.all().iter().map(|c| (&c.id, c.name.as_str())).collect();
     let mut rows = Vec::new();
     for g in &snap.gpus {
         for p in &g.processes {
-            let container = p.container_id.as_ref().map(|id| {
-                app.table
-                    .all()
-                    .iter()
-                    .find(|c| &c.id == id)
-                    .map_or_else(|| id.short().to_string(), |c| c.name.clone())
-            });
+            let container =
+                p.container_id.as_ref().map(|id| names.get(id).map_or_else(|| id.short(), |n| *n));
             let host = p.host.as_ref();
             rows.push(ProcRow {
                 gpu: g.index,
                 pid: p.pid,
                 start_time: host.map(|h| h.start_time),
-                container: clean(&container),
-                user: clean(&p.user),
-                command: clean(&p.command),
-                cmdline: clean(&host.and_then(|h| h.cmdline.clone())),
+                container: clean(container),
+                user: clean(p.user.as_deref()),
+                command: clean(p.command.as_deref()),
+                cmdline: clean(host.and_then(|h| h.cmdline.as_deref())),
                 gpu_memory: p.memory_used,
                 sm_percent: p.sm_percent,
                 cpu_percent: host.and_then(|h| h.cpu_percent),
