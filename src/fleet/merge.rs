@@ -77,7 +77,9 @@ fn set(gpu: &mut GpuRow, metric: &str, v: f64, dcgm: bool) {
         "gpudock_gpu_power_watts" | "DCGM_FI_DEV_POWER_USAGE" => put(&mut gpu.power, v),
         "gpudock_gpu_power_limit_watts" => put(&mut gpu.power_limit, v),
         "gpudock_gpu_idle_held_processes" => put(&mut gpu.idle_held, v),
-        "gpudock_gpu_xid_errors_total" | "DCGM_FI_DEV_XID_ERRORS" => put(&mut gpu.xid, v),
+        // dcgm-exporter's XID series is the last XID's code, not a count: the column shows the
+        // last XID from either exporter, never a count from one and a code from the other.
+        "gpudock_gpu_last_xid" | "DCGM_FI_DEV_XID_ERRORS" => put(&mut gpu.xid, v),
         "DCGM_FI_DEV_FB_USED" => put(&mut gpu.mem_used, v * MIB),
         _ => {}
     }

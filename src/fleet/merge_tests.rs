@@ -132,3 +132,15 @@ fn node_rows_from_tagged_stats() {
     let after = std::time::Duration::from_secs(60);
     assert!(!a.stale(1000.0, after) && a.stale(1100.0, after) && rows[1].stale(1000.0, after));
 }
+
+#[test]
+fn the_xid_column_is_the_last_xid_from_either_exporter_never_a_count() {
+    let series = [
+        sample(&[("__name__", "gpudock_gpu_xid_errors_total"), ("UUID", "GPU-1"), ("gpu", "0")], 5.0),
+        sample(&[("__name__", "gpudock_gpu_last_xid"), ("UUID", "GPU-1"), ("gpu", "0")], 79.0),
+        sample(&[("__name__", "DCGM_FI_DEV_XID_ERRORS"), ("UUID", "GPU-2"), ("gpu", "1")], 48.0),
+    ];
+    let d = detail("n1", &series, &[]);
+    let xids: Vec<Option<f64>> = d.gpus.iter().map(|g| g.xid).collect();
+    assert_eq!(xids, [Some(79.0), Some(48.0)], "{d:#?}");
+}

@@ -79,6 +79,7 @@ pub struct GpuRow {
     pub power: Option<f64>,
     pub power_limit: Option<f64>,
     pub idle_held: Option<f64>,
+    /// The last XID error's code (0 or None: none seen).
     pub xid: Option<f64>,
     pub source: Source,
 }

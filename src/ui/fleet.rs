@@ -243,10 +243,10 @@ fn gpus(f: &mut Frame, area: Rect, d: &NodeDetail, st: &Styles) {
         Constraint::Length(9),
     ];
     if wide {
-        titles.extend(["IDLE", "XID", "SOURCE", "MODEL"]);
+        titles.extend(["IDLE", "LAST XID", "SOURCE", "MODEL"]);
         widths.extend([
             Constraint::Length(4),
-            Constraint::Length(4),
+            Constraint::Length(8),
             Constraint::Length(7),
             Constraint::Min(10),
         ]);
@@ -260,7 +260,12 @@ fn gpus(f: &mut Frame, area: Rect, d: &NodeDetail, st: &Styles) {
         let index = g.index.map_or("?".into(), |i| i.to_string());
         let mut cells = vec![index, mem, opt(g.util, "%"), opt(g.temp, "C"), power];
         if wide {
-            cells.extend([opt(g.idle_held, ""), opt(g.xid, ""), g.source.label().into(), g.model.clone()]);
+            cells.extend([
+                opt(g.idle_held, ""),
+                opt(g.xid.filter(|x| *x > 0.0), ""),
+                g.source.label().into(),
+                g.model.clone(),
+            ]);
         }
         let xid = g.xid.is_some_and(|x| x > 0.0);
         let row = Row::new(cells);
