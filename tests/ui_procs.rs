@@ -29,7 +29,7 @@ fn process(pid: u32, container: Option<usize>, gib: u64, sm: Option<u32>, host: 
 fn host(start_time: u64, elapsed_secs: u64, cpu: Option<f64>, rss_mib: u64, cmdline: &str) -> HostProcess {
     HostProcess {
         start_time,
-        elapsed_secs,
+        elapsed_secs: Some(elapsed_secs),
         cpu_percent: cpu,
         rss_bytes: Some(rss_mib << 20),
         cmdline: Some(cmdline.into()),

@@ -29,7 +29,7 @@ fn proc(pid: u32, container_n: Option<&str>, mem_gib: u64, sm: Option<u32>, cpu:
         user: Some(if container_n.is_some() { "root" } else { "alice" }.into()),
         host: Some(HostProcess {
             start_time: u64::from(pid) * 10,
-            elapsed_secs: 100 + u64::from(pid),
+            elapsed_secs: Some(100 + u64::from(pid)),
             cpu_percent: cpu,
             rss_bytes: Some(u64::from(pid) << 20),
             cmdline: Some(format!("python train{pid}.py --epochs 3")),
@@ -294,7 +294,7 @@ fn host_figures_redraw_only_the_process_view() {
     let with_age = |age: u64| {
         let mut p = proc(101, Some("1"), 40, Some(70), Some(350.0));
         if let Some(h) = p.host.as_mut() {
-            h.elapsed_secs = age;
+            h.elapsed_secs = Some(age);
         }
         snapshot(vec![vec![p]])
     };

@@ -86,7 +86,7 @@ impl HostProcs {
             cmdline: cmdline.clone(),
         };
         self.last.insert(pid, seen);
-        let elapsed_secs = uptime.map_or(0, |u| (u - stat.start_time as f64 / hz).max(0.0) as u64);
+        let elapsed_secs = uptime.map(|u| (u - stat.start_time as f64 / hz).max(0.0) as u64);
         let rss_bytes = self.optional(pid, "rss", procfs::rss_bytes(&self.proc_root, pid));
         Ok(HostProcess { start_time: stat.start_time, elapsed_secs, cpu_percent, rss_bytes, cmdline })
     }
@@ -165,7 +165,7 @@ mod tests {
         let p = &first[&42];
         assert_eq!(p.cpu_percent, None, "one reading cannot give a rate");
         assert_eq!(p.start_time, 90_000);
-        assert_eq!(p.elapsed_secs, 100);
+        assert_eq!(p.elapsed_secs, Some(100));
         assert_eq!(p.rss_bytes, Some(5120 * 1024));
         assert_eq!(p.cmdline.as_deref(), Some("python train.py --epochs 3"));
         // Two seconds later it used 3 more CPU seconds: 150% (one and a half cores).
@@ -174,7 +174,7 @@ mod tests {
         let second = procs.sample(&pids(&[42]), t0 + Duration::from_secs(2));
         let p = &second[&42];
         assert!(p.cpu_percent.is_some_and(|c| (c - 150.0).abs() < 1e-6), "{:?}", p.cpu_percent);
-        assert_eq!(p.elapsed_secs, 102);
+        assert_eq!(p.elapsed_secs, Some(102));
         assert_eq!(p.rss_bytes, Some(6144 * 1024));
     }
 
@@ -205,6 +205,16 @@ mod tests {
         let back = procs.sample(&pids(&[42, 43]), t0 + Duration::from_secs(3));
         assert_eq!(back[&43].cpu_percent, None);
         assert!(back[&42].cpu_percent.is_some());
+    }
+
+    #[test]
+    fn without_an_uptime_the_age_is_unknown_not_zero() {
+        let fake = FakeProc::new("no-uptime");
+        fake.process(42, 1000, 100, 1, b"a\0");
+        let mut procs = HostProcs::new(fake.path().to_path_buf()).with_ticks_per_sec(100);
+        let got = procs.sample(&pids(&[42]), Instant::now());
+        assert_eq!(got[&42].elapsed_secs, None);
+        assert_eq!(got[&42].start_time, 1000, "the other figures are still read");
     }
 
     #[test]

@@ -52,7 +52,8 @@ pub struct HostProcess {
     /// is another process, so signals are checked against it.
     pub start_time: u64,
     /// Seconds since it started.
-    pub elapsed_secs: u64,
+    /// None when /proc/uptime cannot be read (an age of 0 would sort it as the youngest).
+    pub elapsed_secs: Option<u64>,
     /// Host CPU over the last interval (100 = one core); None on the first sight.
     pub cpu_percent: Option<f64>,
     pub rss_bytes: Option<u64>,

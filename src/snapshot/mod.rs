@@ -286,7 +286,7 @@ fn assemble(nvml: NvmlStatus, docker: DockerPart, snap: Option<GpuSnapshot>) -> 
                         .and_then(|h| h.cpu_percent)
                         .map(|c| (c * 10.0).round() / 10.0),
                     rss_bytes: p.host.as_ref().and_then(|h| h.rss_bytes),
-                    elapsed_seconds: p.host.as_ref().map(|h| h.elapsed_secs),
+                    elapsed_seconds: p.host.as_ref().and_then(|h| h.elapsed_secs),
                     command_line: p.host.as_ref().and_then(|h| h.cmdline.clone()),
                     gpu_instance_id: p.gpu_instance,
                     compute_instance_id: p.compute_instance,

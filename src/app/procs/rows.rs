@@ -176,7 +176,7 @@ pub fn rows_from(app: &AppState) -> (Vec<ProcRow>, Option<String>) {
                 sm_percent: p.sm_percent,
                 cpu_percent: host.and_then(|h| h.cpu_percent),
                 rss: host.and_then(|h| h.rss_bytes),
-                elapsed: host.map(|h| h.elapsed_secs),
+                elapsed: host.and_then(|h| h.elapsed_secs),
                 idle: app.gpu.idle_held(g.index, p, app.idle_after),
             });
         }
