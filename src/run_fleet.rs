@@ -120,10 +120,7 @@ pub async fn run(config: Config, client: PromClient, refresh: Duration) -> anyho
                     let args = match dashboard_args(&node, &config, &ContextStore::from_env()) {
                         Ok(args) => args,
                         Err(why) => {
-                            state.notice = Some(why);
-                            // A resize to the same size marks the screen for a redraw.
-                            let size = guard.terminal.size()?;
-                            state.update(FleetMsg::Resize(size.width, size.height));
+                            state.update(FleetMsg::Notice(why));
                             continue;
                         }
                     };
@@ -133,7 +130,8 @@ pub async fn run(config: Config, client: PromClient, refresh: Duration) -> anyho
                     let how = dashboard(args, config.path.clone()).await;
                     *guard.terminal = tui::resume(false)?;
                     events = EventStream::new();
-                    state.notice = Some(how);
+                    state.update(FleetMsg::Notice(how));
+                    // The pane may have changed size while the dashboard had it.
                     let size = guard.terminal.size()?;
                     state.update(FleetMsg::Resize(size.width, size.height));
                 }

@@ -45,6 +45,8 @@ pub enum FleetMsg {
     Key(KeyEvent),
     Event(FleetEvent),
     Resize(u16, u16),
+    /// A line for the user from the run loop (why a node's dashboard cannot open, how it ended).
+    Notice(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -145,6 +147,11 @@ impl FleetState {
             }
             FleetMsg::Resize(w, h) => {
                 self.size = (w, h);
+                self.dirty = true;
+                Vec::new()
+            }
+            FleetMsg::Notice(text) => {
+                self.notice = Some(text);
                 self.dirty = true;
                 Vec::new()
             }

@@ -7,13 +7,12 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState};
 
-use super::fmt;
+use super::fmt::{self, SPARKS, spark_level};
 use super::theme::Styles;
 use crate::app::fleet::FleetState;
 use crate::fleet::{NodeDetail, NodeSummary};
 
 const GIB: f64 = (1u64 << 30) as f64;
-const BARS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
 /// "48G", "7.5G", "1.2T": memory in the width of a column.
 pub fn gib(bytes: f64) -> String {
@@ -36,7 +35,8 @@ pub fn sparkline(history: &[Option<f64>], width: usize) -> String {
         .iter()
         .map(|v| match v {
             None => ' ',
-            Some(v) => BARS[((v.clamp(0.0, 100.0) / 100.0 * 8.0).round() as usize).clamp(1, 8)],
+            // A sample of 0 still shows a bar: a gap means no sample.
+            Some(v) => SPARKS[spark_level(*v).max(1)],
         })
         .collect()
 }

@@ -17,6 +17,14 @@ pub fn age(secs: i64) -> String {
     }
 }
 
+/// Block characters for sparklines, empty to full.
+pub const SPARKS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// The sparkline level (0-8) of a percentage: anything above 0 shows at least the lowest bar.
+pub fn spark_level(percent: f64) -> usize {
+    (percent.clamp(0.0, 100.0) * 8.0 / 100.0).ceil() as usize
+}
+
 /// Cuts `s` to `width` characters, marking the cut with an ellipsis.
 pub fn truncate(s: &str, width: usize) -> String {
     if s.chars().count() <= width {

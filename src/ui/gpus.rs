@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use super::fmt::{age, bytes, truncate};
+use super::fmt::{SPARKS, age, bytes, spark_level, truncate};
 use super::theme::Styles;
 use crate::app::{AppState, GpuStatus, Panel};
 use crate::config::{Action, Hint};
@@ -209,13 +209,11 @@ fn bar(percent: Option<f64>, width: usize, st: &Styles) -> Span<'static> {
     Span::styled(format!("{}{}", "█".repeat(full), "░".repeat(width - full)), st.load(p))
 }
 
-const SPARKS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-
 /// The last `width` values (percent) as block characters, right-aligned.
 pub fn spark(values: &VecDeque<u8>, width: usize) -> String {
     let skip = values.len().saturating_sub(width);
     let mut s: String = " ".repeat(width.saturating_sub(values.len()));
-    s.extend(values.iter().skip(skip).map(|v| SPARKS[(usize::from(*v) * 8).div_ceil(100).min(8)]));
+    s.extend(values.iter().skip(skip).map(|v| SPARKS[spark_level(f64::from(*v))]));
     s
 }
 
