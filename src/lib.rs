@@ -14,6 +14,7 @@ pub mod doctor;
 pub mod exec;
 pub mod export;
 pub mod fleet;
+pub mod fmt;
 pub mod gpu;
 pub mod logging;
 pub mod msg;

@@ -102,13 +102,13 @@ impl AlertState {
                     };
                     let c = Condition::Idle(key(i, p));
                     now_true.insert(c);
-                    let mem = p.memory_used.map(crate::ui::fmt::bytes).unwrap_or_default();
+                    let mem = p.memory_used.map(crate::fmt::bytes).unwrap_or_default();
                     raised.push((
                         c,
                         format!(
                             "{} holds {mem} on GPU {i} idle for {}",
                             holder(p),
-                            crate::ui::fmt::age(secs as i64)
+                            crate::fmt::age(secs as i64)
                         ),
                         i,
                     ));

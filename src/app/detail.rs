@@ -199,7 +199,7 @@ fn when(t: Option<i64>, now: i64) -> String {
     if now <= 0 {
         return stamp;
     }
-    format!("{stamp} ({} ago)", crate::ui::fmt::age(now - t))
+    format!("{stamp} ({} ago)", crate::fmt::age(now - t))
 }
 
 /// "given all → 0,1 · used 0": the GPUs a container was given (its request, resolved to

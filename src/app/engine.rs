@@ -39,7 +39,7 @@ impl AppState {
                 // changes, not for every byte. The first change found settles it.
                 let visible = stats.len() != self.stats.len()
                     || stats.iter().any(|(id, new)| {
-                        self.stats.get(id).is_none_or(|old| !crate::ui::same_on_screen(old, new))
+                        self.stats.get(id).is_none_or(|old| !crate::fmt::same_on_screen(old, new))
                     });
                 self.stats = stats;
                 // Only a sort by CPU or memory can move rows when the figures change.

@@ -167,7 +167,7 @@ impl GpuState {
             .iter()
             .flat_map(|s| s.gpus.iter().flat_map(|g| g.processes.iter().map(move |p| (g.index, p))))
             .filter_map(|(g, p)| {
-                self.idle_held(g, p, after).map(|s| (idle_key(g, p), crate::ui::fmt::age(s as i64)))
+                self.idle_held(g, p, after).map(|s| (idle_key(g, p), crate::fmt::age(s as i64)))
             })
             .collect();
         let changed = labels != self.idle_labels;

@@ -60,7 +60,7 @@ pub fn next_idle(app: &mut AppState) {
             let name = &rows[i].1;
             app.set_status(
                 Level::Info,
-                format!("{name} holds GPU memory at 0% SM for {}", crate::ui::fmt::age(secs as i64)),
+                format!("{name} holds GPU memory at 0% SM for {}", crate::fmt::age(secs as i64)),
             );
         }
         None => {

@@ -201,7 +201,7 @@ impl ProcessView {
             );
             return Outcome::stay().say(Level::Error, text);
         };
-        let command = crate::ui::fmt::truncate(row.command_line(), 80);
+        let command = crate::fmt::truncate(row.command_line(), 80);
         let prompt = format!("Send {signal} to PID {} ({command}), {}?", row.pid, row.whereabouts());
         let command = Command::Signal { pid: row.pid, start_time, signal };
         self.pending = Some(Box::new(PendingSignal { prompt, command }));

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::Snapshot;
-use crate::ui::fmt::{bytes, truncate};
+use crate::fmt::{bytes, truncate};
 
 fn opt<T: std::fmt::Display>(v: Option<T>, suffix: &str) -> String {
     v.map(|v| format!("{v}{suffix}")).unwrap_or_else(|| "n/a".into())

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
 
-use super::fmt::{age, bytes, truncate};
+use super::fmt::{age, bytes, stats_text, truncate};
 use super::theme::Styles;
 use crate::app::{AppState, EngineStatus, Panel};
 use crate::config::SortKey;
@@ -263,21 +263,6 @@ fn cell<'a>(col: Col, c: &'a Container, app: &AppState, st: &Styles, flex_width:
             None => dash(),
         },
     }
-}
-
-/// A container's CPU %, memory and memory % as the table writes them (empty when unknown): the
-/// app redraws when these change, not when a byte does.
-pub fn stats_text(s: &crate::docker::ContainerStats) -> [String; 3] {
-    [
-        s.cpu_percent.map(|p| format!("{p:.1}")).unwrap_or_default(),
-        s.mem_used.map(bytes).unwrap_or_default(),
-        s.mem_percent().map(|p| format!("{p:.1}")).unwrap_or_default(),
-    ]
-}
-
-/// Whether two readings of a container look the same in the table.
-pub fn same_on_screen(a: &crate::docker::ContainerStats, b: &crate::docker::ContainerStats) -> bool {
-    a == b || stats_text(a) == stats_text(b)
 }
 
 fn name_style(c: &Container, st: &Styles) -> ratatui::style::Style {

@@ -5,7 +5,6 @@ mod detail;
 mod dialogs;
 mod disk;
 pub mod fleet;
-pub mod fmt;
 mod footer;
 mod gpu_badges;
 mod gpu_detail;
@@ -23,7 +22,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use crate::app::{AppState, Mode};
 use theme::Styles;
 
-pub use containers::{same_on_screen, stats_text, status_text};
+pub use crate::fmt;
+pub use crate::fmt::{same_on_screen, stats_text};
+pub use containers::status_text;
 
 /// Header, body and footer of the screen.
 fn frame_areas(app: &AppState, area: Rect) -> [Rect; 3] {

@@ -1,4 +1,5 @@
-//! Number and time formatting shared by the panels.
+//! Number and time formatting: how figures are written, shared by the panels, the app's messages
+//! and the snapshot. Below both `app` and `ui`, so neither reaches into the other for it.
 
 use humansize::{BINARY, FormatSizeOptions, format_size};
 
@@ -36,6 +37,21 @@ pub fn truncate(s: &str, width: usize) -> String {
     let mut out: String = s.chars().take(width - 1).collect();
     out.push('…');
     out
+}
+
+/// A container's CPU %, memory and memory % as the table writes them (empty when unknown): the
+/// app redraws when these change, not when a byte does.
+pub fn stats_text(s: &crate::docker::ContainerStats) -> [String; 3] {
+    [
+        s.cpu_percent.map(|p| format!("{p:.1}")).unwrap_or_default(),
+        s.mem_used.map(bytes).unwrap_or_default(),
+        s.mem_percent().map(|p| format!("{p:.1}")).unwrap_or_default(),
+    ]
+}
+
+/// Whether two readings of a container look the same in the table.
+pub fn same_on_screen(a: &crate::docker::ContainerStats, b: &crate::docker::ContainerStats) -> bool {
+    a == b || stats_text(a) == stats_text(b)
 }
 
 #[cfg(test)]
