@@ -14,6 +14,24 @@ use crate::docker::{ContainerId, EngineError, EngineEvent, LaunchSpec};
 use crate::gpu::GpuEvent;
 use crate::signal::{Sent, Signal, SignalError};
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Panel {
+    Gpus,
+    Containers,
+}
+
+/// What a mouse click landed on, as the screen's layout says (see `ui::hit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hit {
+    Panel(Panel),
+    /// A GPU by its position in the panel.
+    GpuRow(usize),
+    /// A container by its row in the table as shown.
+    ContainerRow(usize),
+    /// A column header: sort by it (again: reverse).
+    SortBy(crate::config::SortKey),
+}
+
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
@@ -23,11 +41,11 @@ pub enum Msg {
     /// Text pasted into the terminal (bracketed paste): text for a text field, never keys.
     Paste(String),
     /// A left click, on what the layout says is there.
-    Click(crate::app::Hit),
+    Click(Hit),
     /// The wheel turned, over a panel of the main screen (None: elsewhere).
     Wheel {
         down: bool,
-        over: Option<crate::app::Panel>,
+        over: Option<Panel>,
     },
     /// The terminal changed size; the next frame lays itself out anew.
     Resize(u16, u16),

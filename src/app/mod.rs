@@ -34,6 +34,7 @@ use crate::config::{Action, Config, Hint, Keymap, Preset, Scope, Theme};
 use crate::docker::{ContainerId, ContainerStats, EngineEvent, EngineInfo};
 use crate::gpu::GpuEvent;
 use crate::msg::{Command, Msg};
+pub use crate::msg::{Hit, Panel};
 pub use gpu::{GpuState, GpuStatus};
 pub use launch::LaunchForm;
 pub use logs::LogView;
@@ -46,24 +47,6 @@ pub enum EngineStatus {
     Connecting { host: String },
     Up(EngineInfo),
     Down { host: String, reason: String, retry_in: Duration, attempt: u32 },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Panel {
-    Gpus,
-    Containers,
-}
-
-/// What a mouse click landed on, as the screen's layout says (see `ui::hit`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hit {
-    Panel(Panel),
-    /// A GPU by its position in the panel.
-    GpuRow(usize),
-    /// A container by its row in the table as shown.
-    ContainerRow(usize),
-    /// A column header: sort by it (again: reverse).
-    SortBy(crate::config::SortKey),
 }
 
 #[derive(Debug, Clone, PartialEq)]
