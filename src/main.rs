@@ -36,7 +36,10 @@ fn main() -> ExitCode {
     }
     // Everything that can be wrong with the setup is reported before the terminal is touched.
     let path = cli.config.clone().or_else(Config::default_path);
-    let config = match Config::load(path.as_deref(), cli.config.is_some()).map_err(|e| e.to_string()) {
+    let config = Config::load(path.as_deref(), cli.config.is_some())
+        .map_err(|e| e.to_string())
+        .and_then(|c| gpudock::app::view::check_keymap(&c.keymap).map(|()| c));
+    let config = match config {
         Ok(c) => c.with_refresh(cli.refresh),
         Err(e) => Err(e),
     };

@@ -32,6 +32,26 @@ pub enum Hit {
     SortBy(crate::config::SortKey),
 }
 
+/// What fits on screen as the last frame laid it out: the rows each scrolling view shows, so a
+/// page key moves by exactly one visible page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pages {
+    /// Container rows the table shows.
+    pub table: usize,
+    /// Text lines inside the log, detail and process views.
+    pub log: usize,
+    /// Lines of the help screen shown at once, and how far down it scrolls.
+    pub help: u16,
+    pub help_max: u16,
+}
+
+impl Default for Pages {
+    /// Before the first frame: a small terminal's figures; the help clamps its own scroll.
+    fn default() -> Pages {
+        Pages { table: 10, log: 14, help: 10, help_max: u16::MAX }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
@@ -49,6 +69,8 @@ pub enum Msg {
     },
     /// The terminal changed size; the next frame lays itself out anew.
     Resize(u16, u16),
+    /// The frame just drawn holds these pages (see `ui::pages`).
+    Layout(Pages),
     Engine(EngineEvent),
     Gpu(GpuEvent),
     Action(ActionMsg),

@@ -54,8 +54,17 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
         if app.take_dirty() {
             // The terminal went away (SSH dropped, tmux pane killed): nothing to draw on and
             // nobody to tell; leave quietly.
-            if let Err(e) = guard.terminal.draw(|f| ui::draw(f, &app)) {
+            let mut drawn = None;
+            if let Err(e) = guard.terminal.draw(|f| {
+                ui::draw(f, &app);
+                drawn = Some(f.area());
+            }) {
                 return terminal_gone(e);
+            }
+            // Page keys move by what this frame showed; a change redraws (once: the same
+            // layout again changes nothing).
+            if let Some(area) = drawn {
+                app.update(Msg::Layout(ui::pages(&app, area.width, area.height)));
             }
             queued = true;
             if first_full_frame && app.listed {

@@ -65,9 +65,10 @@ fn help_descriptions_wrap_under_their_text() {
     app.update(key(KeyCode::Char('?')));
     let screen = render(&app, 60, 120);
     let lines: Vec<&str> = screen.lines().collect();
-    let i = lines.iter().position(|l| l.contains("in the GPU panel:")).unwrap_or_else(|| panic!("{screen}"));
+    let i =
+        lines.iter().position(|l| l.contains("in the GPU panel: list")).unwrap_or_else(|| panic!("{screen}"));
     let col = |line: &str, byte: usize| line[..byte].chars().count();
-    let first = col(lines[i], lines[i].find("in the GPU panel:").unwrap_or(0));
+    let first = col(lines[i], lines[i].find("in the GPU panel: list").unwrap_or(0));
     let next = lines[i + 1];
     let start = next.find("on that GPU").unwrap_or(0);
     assert_eq!(col(next, start), first, "continuation not under its text:\n{}\n{next}", lines[i]);

@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{NOW, id, render, sample_app};
+use common::{NOW, id, render, resize, sample_app};
 use crossterm::event::{KeyCode, KeyEvent};
 use gpudock::app::AppState;
 use gpudock::app::detail::MASK;
@@ -150,7 +150,7 @@ fn detail_40x12_keeps_labels_and_scrolls_the_text() {
     assert!(screen.contains("GPUs given all → 0,1 · used 0"), "{screen}");
     insta::assert_snapshot!(screen);
     // The env is below the fold: the end of the text shows it, masked, then shown on v.
-    app.update(Msg::Resize(40, 12));
+    resize(&mut app, 40, 12);
     app.update(key(KeyCode::End));
     let screen = render(&app, 40, 12);
     assert!(screen.contains(&format!("HF_TOKEN={MASK}")), "{screen}");
@@ -175,7 +175,7 @@ fn detail_60x20_and_unknown_sm_is_not_zero() {
 fn tiny_panes_draw_what_fits_without_panicking() {
     let mut app = answered(Some(70));
     for (w, h) in [(10, 3), (20, 5), (30, 8), (40, 9), (200, 60)] {
-        app.update(Msg::Resize(w, h));
+        resize(&mut app, w, h);
         app.update(key(KeyCode::End));
         let screen = render(&app, w, h);
         assert!(w < 20 || screen.contains("llama"), "{w}x{h}:\n{screen}");

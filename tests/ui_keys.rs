@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{render, sample_app};
+use common::{render, resize, sample_app};
 use crossterm::event::{KeyCode, KeyEvent};
 use gpudock::app::{AppState, Mode};
 use gpudock::config::Config;
@@ -79,13 +79,16 @@ fn the_help_screen_lists_modal_keys_by_view() {
     // Nothing below: no scroll hint. A short pane says how to scroll before any key closes it.
     assert!(!screen.contains("└ j/k scroll"), "{screen}");
     let short = render(&app, 100, 30);
-    assert!(short.contains("└ j/k scroll ─"), "{short}");
+    assert!(short.contains("└ j/k scroll · PgDn/PgUp page"), "{short}");
 }
 
 #[test]
 fn one_key_in_two_actions_of_one_view_is_refused() {
-    let err = Config::from_sources(Some("[keys]\nsearch = [\"n\"]\n"), None).err().map(|e| e.to_string());
-    let err = err.unwrap_or_default();
+    // The views own their key lists, so the app checks the keymap against them (main does, before
+    // the terminal is touched).
+    let config =
+        Config::from_sources(Some("[keys]\nsearch = [\"n\"]\n"), None).unwrap_or_else(|e| panic!("{e}"));
+    let err = gpudock::app::view::check_keymap(&config.keymap).err().unwrap_or_default();
     assert!(err.contains("key n is bound to both"), "{err}");
 }
 
@@ -147,7 +150,7 @@ fn top_of_the_log_fills_the_pane() {
     use gpudock::docker::LogLine;
     use gpudock::docker::logs::LogChunk;
     let mut app = sample_app();
-    app.update(Msg::Resize(40, 12));
+    resize(&mut app, 40, 12);
     app.update(key(KeyCode::Char('l')));
     let id = app.table.selected().map(|c| c.id.clone()).unwrap_or_default();
     let lines = (0..50).map(|i| LogLine { stderr: false, text: format!("line {i:02}") }).collect();

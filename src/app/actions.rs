@@ -6,8 +6,16 @@ use crossterm::event::KeyEvent;
 use super::launch::{Context, Field, FormAction, LaunchForm};
 use super::logs::LogView;
 use super::table::ContainerTable;
+use super::view::ViewKey;
 use super::{AppState, Confirm, GpuState, Launching, Level, Mode, Outcome};
 use crate::config::{Action, Preset};
+
+pub const CONFIRM_KEYS: &[ViewKey] =
+    &[ViewKey::new(Action::Confirm, "yes, do it (any other key cancels)")
+        .hint(&[Action::Confirm], "confirm")];
+
+pub const LAUNCHING_KEYS: &[ViewKey] =
+    &[ViewKey::new(Action::Cancel, "cancel the launch").hint(&[Action::Cancel], "cancels")];
 use crate::docker::ContainerId;
 use crate::docker::actions::{ActionOutcome, ContainerAction};
 use crate::docker::explain::LaunchError;
@@ -18,7 +26,13 @@ const LOG_TAIL: usize = 1000;
 
 pub fn start(app: &mut AppState, action: Action) -> Vec<Command> {
     if app.read_only && action.mutates() {
-        app.set_status(Level::Error, format!("read-only mode: {} is disabled", action.description()));
+        app.set_status(
+            Level::Error,
+            format!(
+                "read-only mode: {} is disabled",
+                super::view::Scope::Main.help(action).unwrap_or("that")
+            ),
+        );
         return Vec::new();
     }
     if action == Action::NewContainer {

@@ -2,19 +2,26 @@
 //! was given against those it uses, and what `docker inspect` says of it. The text is built
 //! here as plain lines, so the scroll limit and what is drawn never disagree.
 
+use super::view::ViewKey;
 use super::{AppState, Level, Mode, Outcome};
-use crate::config::{Action, Hint};
+use crate::config::Action;
 use crate::docker::ContainerId;
 use crate::docker::EngineError;
 use crate::docker::gpus::GpuRequest;
 use crate::docker::inspect::ContainerDetail;
 use crate::msg::Command;
 
-pub const HINTS: &[Hint] = &[
-    Hint::new(&[Action::Down, Action::Up], "scroll"),
-    Hint::new(&[Action::ShowEnv], "env values"),
-    Hint::new(&[Action::Logs], "logs"),
-    Hint::new(&[Action::Back], "back"),
+pub const KEYS: &[ViewKey] = &[
+    ViewKey::new(Action::Down, "scroll down").hint(&[Action::Down, Action::Up], "scroll"),
+    ViewKey::new(Action::Up, "scroll up"),
+    ViewKey::new(Action::PageUp, "page up"),
+    ViewKey::new(Action::PageDown, "page down"),
+    ViewKey::new(Action::First, "top of the text"),
+    ViewKey::new(Action::Last, "end of the text"),
+    ViewKey::new(Action::ShowEnv, "show / hide the values of the environment variables")
+        .hint(&[Action::ShowEnv], "env values"),
+    ViewKey::new(Action::Logs, "follow this container's logs").hint(&[Action::Logs], "logs"),
+    ViewKey::new(Action::Back, "back to the previous screen").hint(&[Action::Back], "back"),
 ];
 
 /// What is known of the inspect.
@@ -78,10 +85,12 @@ pub fn open(app: &mut AppState) -> Vec<Command> {
 
 /// The inspect came back; the view shows it, or why not.
 pub fn on_inspected(app: &mut AppState, id: ContainerId, result: Result<Box<ContainerDetail>, EngineError>) {
-    let Mode::Detail(v) = &mut app.mode else { return };
-    if v.id != id {
-        return;
-    }
+    // The view may wait under the log view opened from it.
+    let view = std::iter::once(&mut app.mode).chain(app.back.iter_mut()).find_map(|m| match m {
+        Mode::Detail(v) if v.id == id => Some(v),
+        _ => None,
+    });
+    let Some(v) = view else { return };
     v.inspect = match result {
         Ok(d) => Inspect::Done(d),
         Err(e) if e.is_not_found() => {

@@ -1,8 +1,9 @@
 //! The disk view: where Docker's space went, row by row, and reclaiming it with a preview and a
 //! confirmation. Also the "disk almost full" warning the header shows on every screen.
 
+use super::view::{Scope, ViewKey};
 use super::{AppState, Level, Mode, Outcome};
-use crate::config::{Action, Hint, Scope};
+use crate::config::Action;
 use crate::docker::disk::{
     Category, DiskError, DiskItem, DiskUsage, FsUsage, ImageRow, PruneOptions, PruneReport, human_size,
 };
@@ -121,19 +122,29 @@ pub fn on_engine_back(app: &mut AppState) -> Vec<Command> {
     }
 }
 
-pub const ROW_HINTS: &[Hint] = &[
-    Hint::new(&[Action::Down, Action::Up], "row"),
-    Hint::new(&[Action::Preview], "preview & prune"),
-    Hint::new(&[Action::NamedVolumes], "named volumes"),
-    Hint::new(&[Action::Images], "images"),
-    Hint::new(&[Action::Refresh], "refresh"),
-    Hint::new(&[Action::Back], "back"),
+pub const ROW_KEYS: &[ViewKey] = &[
+    ViewKey::new(Action::Down, "next row").hint(&[Action::Down, Action::Up], "row"),
+    ViewKey::new(Action::Up, "previous row"),
+    ViewKey::new(Action::First, "first row"),
+    ViewKey::new(Action::Last, "last row"),
+    ViewKey::new(Action::Preview, "preview what a prune of the row removes, then y prunes")
+        .hint(&[Action::Preview], "preview & prune"),
+    ViewKey::new(Action::NamedVolumes, "include / keep named volumes in the volume prune")
+        .hint(&[Action::NamedVolumes], "named volumes"),
+    ViewKey::new(Action::Images, "list images by size").hint(&[Action::Images], "images"),
+    ViewKey::new(Action::Refresh, "ask the engine again").hint(&[Action::Refresh], "refresh"),
+    ViewKey::new(Action::Back, "back to the previous screen").hint(&[Action::Back], "back"),
 ];
 
-pub const IMAGE_HINTS: &[Hint] = &[
-    Hint::new(&[Action::Down, Action::Up], "move"),
-    Hint::new(&[Action::Remove], "remove"),
-    Hint::new(&[Action::Back], "back"),
+pub const IMAGE_KEYS: &[ViewKey] = &[
+    ViewKey::new(Action::Down, "next row").hint(&[Action::Down, Action::Up], "move"),
+    ViewKey::new(Action::Up, "previous row"),
+    ViewKey::new(Action::PageUp, "page up"),
+    ViewKey::new(Action::PageDown, "page down"),
+    ViewKey::new(Action::First, "first row"),
+    ViewKey::new(Action::Last, "last row"),
+    ViewKey::new(Action::Remove, "remove the selected image (asks first)").hint(&[Action::Remove], "remove"),
+    ViewKey::new(Action::Back, "back to the previous screen").hint(&[Action::Back], "back"),
 ];
 
 impl DiskView {

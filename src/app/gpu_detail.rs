@@ -1,15 +1,18 @@
 //! The GPU detail view (`i`): one GPU's health, clocks, PCIe link, MIG instances and XIDs, and
 //! the keys that reach it from the main screen (next idle holder, marking alerts seen).
 
+use super::view::ViewKey;
 use super::{AppState, Level, Mode, Outcome, Panel};
-use crate::config::{Action, Hint};
+use crate::config::Action;
 
 /// The view's key hints, in its title.
-pub const HINTS: &[Hint] = &[
-    Hint::new(&[Action::Down, Action::Up], "scroll"),
-    Hint::new(&[Action::GpuDetail], "next GPU"),
-    Hint::new(&[Action::AckAlerts], "alerts seen"),
-    Hint::new(&[Action::Back], "back"),
+pub const KEYS: &[ViewKey] = &[
+    ViewKey::new(Action::Down, "scroll down").hint(&[Action::Down, Action::Up], "scroll"),
+    ViewKey::new(Action::Up, "scroll up"),
+    ViewKey::new(Action::GpuDetail, "next GPU").hint(&[Action::GpuDetail], "next GPU"),
+    ViewKey::new(Action::AckAlerts, "mark the alerts in the header seen")
+        .hint(&[Action::AckAlerts], "alerts seen"),
+    ViewKey::new(Action::Back, "back to the previous screen").hint(&[Action::Back], "back"),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,8 +4,60 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::actions::{confirm_key, launch_key, launching_key};
+use super::view::{Scope, ViewKey};
 use super::{AppState, Level, Mode, Outcome, Panel};
-use crate::config::{Action, Scope};
+use crate::config::{Action, Hint};
+
+/// The main screen's keys. The hinted ones show in the footer, in this order: a narrow footer
+/// drops the last.
+pub const KEYS: &[ViewKey] = &[
+    ViewKey::new(Action::Quit, "quit").hint(&[Action::Quit], "quit"),
+    ViewKey::new(Action::Help, "show / hide this help").hint(&[Action::Help], "help"),
+    ViewKey::new(Action::NewContainer, "launch a new container (form)").hint(&[Action::NewContainer], "new"),
+    ViewKey::new(Action::Logs, "follow the selected container's logs").hint(&[Action::Logs], "logs"),
+    ViewKey::new(Action::Stop, "stop the selected container").hint(&[Action::Stop], "stop"),
+    ViewKey::new(Action::DiskUsage, "disk space: what Docker holds, prune it, images")
+        .hint(&[Action::DiskUsage], "disk"),
+    ViewKey::new(Action::Filter, "filter containers by name or image (Enter keeps, Esc clears)")
+        .hint(&[Action::Filter], "filter"),
+    ViewKey::new(
+        Action::Processes,
+        "GPU processes: every process on the GPUs (in the GPU panel: that GPU's)",
+    )
+    .hint(&[Action::Processes], "procs"),
+    ViewKey::new(Action::GpuDetail, "the selected GPU's health: ECC, XIDs, throttling, PCIe, clocks, MIG")
+        .hint(&[Action::GpuDetail], "gpu health"),
+    ViewKey::new(Action::SortNext, "sort by the next column").hint(&[Action::SortNext], "sort"),
+    ViewKey::new(Action::NextPanel, "next panel").hint(&[Action::NextPanel], "panel"),
+    ViewKey::new(Action::Mouse, "mouse on / off (off: the terminal selects text)")
+        .hint(&[Action::Mouse], "mouse"),
+    ViewKey::new(Action::Up, "move up"),
+    ViewKey::new(Action::Down, "move down"),
+    ViewKey::new(Action::PageUp, "page up"),
+    ViewKey::new(Action::PageDown, "page down"),
+    ViewKey::new(Action::First, "first row"),
+    ViewKey::new(Action::Last, "last row"),
+    ViewKey::new(Action::PrevPanel, "previous panel"),
+    ViewKey::new(Action::SortReverse, "reverse the sort order"),
+    ViewKey::new(Action::Restart, "restart the selected container"),
+    ViewKey::new(Action::Remove, "remove the selected container"),
+    ViewKey::new(Action::Kill, "kill the selected container"),
+    ViewKey::new(
+        Action::GpuUsers,
+        "in the GPU panel: list only the containers on that GPU (Esc clears); on a container: its details \
+         (charts, GPUs given and used, inspect)",
+    ),
+    ViewKey::new(Action::Shell, "a shell in the selected container (exit returns here)"),
+    ViewKey::new(Action::NextIdle, "jump to the next container holding GPU memory idle"),
+    ViewKey::new(Action::AckAlerts, "mark the alerts in the header seen"),
+];
+
+/// Keys of the GPU panel, in its title while it has focus: keys of the main screen's list.
+pub const GPU_PANEL_HINTS: &[Hint] = &[
+    Hint::new(&[Action::GpuUsers], "containers"),
+    Hint::new(&[Action::GpuDetail], "health"),
+    Hint::new(&[Action::NextIdle], "next idle"),
+];
 use crate::msg::Command;
 
 pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
@@ -13,7 +65,7 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
     if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
         return vec![Command::Quit];
     }
-    let action = app.keymap.action_in(app.mode.scope(), &key);
+    let action = super::view::action_in(&app.keymap, app.mode.scope(), &key);
     let inner = detail_inner(app);
     let out = match &mut app.mode {
         Mode::Normal => {
@@ -24,27 +76,16 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
             filter_key(app, key);
             return Vec::new();
         }
-        Mode::Help => match action {
-            // Small panes cannot show every key at once: up/down scroll, the rest close.
-            Some(Action::Down) => {
-                app.help_scroll = app.help_scroll.saturating_add(1);
-                Outcome::stay()
-            }
-            Some(Action::Up) => {
-                app.help_scroll = app.help_scroll.saturating_sub(1);
-                Outcome::stay()
-            }
-            _ => {
-                app.help_scroll = 0;
-                Outcome::close()
-            }
-        },
+        Mode::Help => super::help::handle_key(app, action),
         Mode::Confirm(c) => confirm_key(c, action),
         Mode::Launch(form) => launch_key(form, action, key, &app.presets, &app.gpu, &app.table, &app.user),
         Mode::Launching(l) => launching_key(l, action),
-        Mode::Logs(view) => view.handle_key(action, key, app.log_page, app.now),
+        Mode::Logs(view) => view.handle_key(action, key, app.pages.log, app.now),
         Mode::Detail(view) if action == Some(Action::Logs) => {
             let (id, name) = (view.id.clone(), view.name.clone());
+            // The details stay under the logs: back from the logs returns to them.
+            let details = std::mem::replace(&mut app.mode, Mode::Normal);
+            app.back.push(details);
             return super::actions::open_logs(app, id, name);
         }
         Mode::Detail(view) => view.handle_key(action, inner),
@@ -54,7 +95,7 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
             Outcome::stay()
         }
         Mode::GpuDetail(view) => view.handle_key(action, app.gpu.count()),
-        Mode::Processes(view) => view.handle_key(action, key, app.read_only, app.log_page.saturating_sub(1)),
+        Mode::Processes(view) => view.handle_key(action, key, app.read_only, app.pages.log.saturating_sub(1)),
     };
     app.apply(out)
 }
@@ -145,7 +186,7 @@ fn normal_key(app: &mut AppState, action: Option<Action>, key: KeyEvent) -> Vec<
         }
         return Vec::new();
     };
-    let page = app.page as isize;
+    let page = app.pages.table as isize;
     match action {
         Action::Quit => return vec![Command::Quit],
         Action::Help => {
@@ -206,7 +247,7 @@ fn normal_key(app: &mut AppState, action: Option<Action>, key: KeyEvent) -> Vec<
 /// Rows inside the detail view's border: the screen less the header, the footer and the
 /// border, as for the log view.
 fn detail_inner(app: &AppState) -> u16 {
-    u16::try_from(app.log_page).unwrap_or(u16::MAX)
+    u16::try_from(app.pages.log).unwrap_or(u16::MAX)
 }
 
 /// "Who is on GPU N?": the containers given that GPU or running on it.

@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::view::ViewKey;
 use super::{Command, Outcome};
 use crate::config::{Action, Hint};
 use crate::docker::{ContainerId, LogLine};
@@ -11,20 +12,24 @@ use crate::docker::{ContainerId, LogLine};
 /// Most bytes of output kept while viewing a log, whatever `log_lines` allows.
 pub const MAX_BYTES: usize = 32 << 20;
 
-const HINTS: &[Hint] = &[
-    Hint::new(&[Action::Down, Action::Up], "scroll"),
-    Hint::new(&[Action::First, Action::Last], "top/follow"),
-    Hint::new(&[Action::Search], "search"),
-    Hint::new(&[Action::Wrap], "wrap"),
-    Hint::new(&[Action::Save], "save"),
-    Hint::new(&[Action::Back], "back"),
-];
-
-const SEARCH_HINTS: &[Hint] = &[
-    Hint::new(&[Action::OlderMatch], "older"),
-    Hint::new(&[Action::NewerMatch], "newer"),
-    Hint::new(&[Action::Search], "search"),
-    Hint::new(&[Action::Back], "back"),
+pub const KEYS: &[ViewKey] = &[
+    ViewKey::new(Action::Down, "scroll down").hint(&[Action::Down, Action::Up], "scroll"),
+    ViewKey::new(Action::Up, "scroll up"),
+    ViewKey::new(Action::PageUp, "page up"),
+    ViewKey::new(Action::PageDown, "page down"),
+    ViewKey::new(Action::First, "oldest line kept"),
+    ViewKey::new(Action::Last, "newest line, and follow new output")
+        .hint(&[Action::First, Action::Last], "top/follow"),
+    ViewKey::new(Action::OlderMatch, "older match").hint(&[Action::OlderMatch], "older"),
+    ViewKey::new(Action::NewerMatch, "newer match").hint(&[Action::NewerMatch], "newer"),
+    ViewKey::new(Action::Search, "search (Enter finds, Esc clears)").hint(&[Action::Search], "search"),
+    ViewKey::new(Action::Wrap, "wrap long lines, or cut them at the edge").hint(&[Action::Wrap], "wrap"),
+    ViewKey::new(Action::Left, "scroll cut lines left"),
+    ViewKey::new(Action::Right, "scroll cut lines right"),
+    ViewKey::new(Action::Save, "save the lines kept here to a file in the current directory")
+        .hint(&[Action::Save], "save"),
+    ViewKey::new(Action::SaveAll, "save the container's whole log, from the engine, to a file"),
+    ViewKey::new(Action::Back, "back to the previous screen").hint(&[Action::Back], "back"),
 ];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -162,8 +167,17 @@ impl LogView {
     }
 
     /// The keys the view offers now: match jumps once there is a search.
-    pub fn hints(&self) -> &'static [Hint] {
-        if self.search.is_empty() || self.searching { HINTS } else { SEARCH_HINTS }
+    pub fn hints(&self) -> Vec<Hint> {
+        let matches = !(self.search.is_empty() || self.searching);
+        let jumps = [Action::OlderMatch, Action::NewerMatch];
+        let shown = |a: Action| {
+            if matches {
+                jumps.contains(&a) || a == Action::Search || a == Action::Back
+            } else {
+                !jumps.contains(&a)
+            }
+        };
+        KEYS.iter().filter(|k| shown(k.action)).filter_map(|k| k.hint).collect()
     }
 
     /// While the search is typed, keys are text (Enter finds, Esc clears); otherwise `action` is
@@ -264,7 +278,8 @@ mod tests {
 
     /// A key as the default keymap reads it in the log view.
     fn press(v: &mut LogView, key: KeyEvent) {
-        let action = crate::config::Config::default().keymap.action_in(crate::config::Scope::Logs, &key);
+        let km = crate::config::Config::default().keymap;
+        let action = crate::app::view::action_in(&km, crate::app::Scope::Logs, &key);
         v.handle_key(action, key, 10, 0);
     }
 

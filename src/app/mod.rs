@@ -9,6 +9,7 @@ mod engine;
 pub mod fleet;
 pub mod gpu;
 pub mod gpu_detail;
+pub mod help;
 pub mod history;
 mod input;
 pub mod launch;
@@ -25,22 +26,26 @@ mod tests_detail;
 mod tests_launch;
 #[cfg(test)]
 mod tests_procs;
+pub mod view;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{Action, Config, Hint, Keymap, Preset, Scope, Theme};
+use crate::config::{Config, Keymap, Preset, Theme};
 use crate::docker::{ContainerId, ContainerStats, EngineEvent, EngineInfo};
 use crate::gpu::GpuEvent;
 use crate::msg::{Command, Msg};
-pub use crate::msg::{Hit, Panel};
+pub use crate::msg::{Hit, Pages, Panel};
+pub use actions::{CONFIRM_KEYS, LAUNCHING_KEYS};
 pub use gpu::{GpuState, GpuStatus};
+pub use input::GPU_PANEL_HINTS;
 pub use launch::LaunchForm;
 pub use logs::LogView;
 pub use outcome::{Next, Outcome};
 pub use table::ContainerTable;
 use table::Metrics;
+pub use view::{Scope, ViewKey};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum EngineStatus {
@@ -70,40 +75,6 @@ pub enum Mode {
     Processes(Box<procs::ProcessView>),
 }
 
-impl Mode {
-    /// Which keymap view the mode's keys are looked up in.
-    pub fn scope(&self) -> Scope {
-        match self {
-            Mode::Normal | Mode::Filter => Scope::Main,
-            Mode::Help => Scope::Help,
-            Mode::Confirm(_) => Scope::Confirm,
-            Mode::Launch(_) => Scope::Launch,
-            Mode::Launching(_) => Scope::Launching,
-            Mode::Logs(_) => Scope::Logs,
-            Mode::Detail(_) => Scope::Detail,
-            Mode::Disk(v) => v.scope(),
-            Mode::GpuDetail(_) => Scope::GpuDetail,
-            Mode::Processes(v) => v.scope(),
-        }
-    }
-}
-
-/// The main screen's key hints, in the footer.
-pub const MAIN_HINTS: &[Hint] = &[
-    Hint::new(&[Action::Quit], "quit"),
-    Hint::new(&[Action::Help], "help"),
-    Hint::new(&[Action::NewContainer], "new"),
-    Hint::new(&[Action::Logs], "logs"),
-    Hint::new(&[Action::Stop], "stop"),
-    Hint::new(&[Action::DiskUsage], "disk"),
-    Hint::new(&[Action::Filter], "filter"),
-    Hint::new(&[Action::Processes], "procs"),
-    Hint::new(&[Action::GpuDetail], "gpu health"),
-    Hint::new(&[Action::SortNext], "sort"),
-    Hint::new(&[Action::NextPanel], "panel"),
-    Hint::new(&[Action::Mouse], "mouse"),
-];
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct Confirm {
     pub prompt: String,
@@ -121,10 +92,6 @@ pub struct Launching {
     /// The form as typed: a failed or cancelled launch goes back to it.
     pub form: Box<LaunchForm>,
 }
-
-pub const CONFIRM_HINTS: &[Hint] = &[Hint::new(&[Action::Confirm], "confirm")];
-pub const LAUNCHING_HINTS: &[Hint] = &[Hint::new(&[Action::Cancel], "cancels")];
-pub const HELP_HINTS: &[Hint] = &[Hint::new(&[Action::Down, Action::Up], "scroll")];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -164,7 +131,11 @@ pub struct AppState {
     /// Recent figures of every listed container, for the detail view's charts.
     pub history: history::History,
     pub focus: Panel,
+    /// The view on top of the screen.
     pub mode: Mode,
+    /// The views under it, nearest last: back (`Esc`) returns to the one it came from, and the
+    /// main screen is under them all.
+    pub back: Vec<Mode>,
     /// Unix seconds of the latest sample; uptimes are shown relative to it.
     pub now: i64,
     pub status: Option<StatusLine>,
@@ -172,11 +143,8 @@ pub struct AppState {
     pub help_scroll: u16,
     /// Whether a container listing has arrived since the engine (re)connected.
     pub listed: bool,
-    /// Rows that fit on one page of the table, from the terminal's height.
-    pub page: usize,
-    /// Lines that fit in the log view: the whole screen but the header, the footer and the
-    /// view's borders.
-    pub log_page: usize,
+    /// What fits on one page of each scrolling view, as the last frame was laid out.
+    pub pages: Pages,
     /// This machine's files as the doctor reads them (None: not read yet, or a remote engine).
     pub node_files: Option<crate::doctor::HostFiles>,
     /// Whether the mouse is captured (clicks and wheel go to gpudock, not to text selection).
@@ -214,10 +182,10 @@ impl AppState {
             history: history::History::default(),
             focus: Panel::Containers,
             mode: Mode::Normal,
+            back: Vec::new(),
             now: 0,
             status: None,
-            page: 10,
-            log_page: 14,
+            pages: Pages::default(),
             mouse: config.mouse,
             node_files: None,
             listed: false,
@@ -256,11 +224,16 @@ impl AppState {
                 input::paste(self, &text);
                 Vec::new()
             }
-            Msg::Resize(_, height) => {
-                // Header, table borders and footer take about eight lines.
-                self.page = usize::from(height.saturating_sub(8)).max(1);
-                self.log_page = usize::from(height.saturating_sub(4)).max(1);
+            Msg::Resize(..) => {
                 self.dirty = true;
+                Vec::new()
+            }
+            Msg::Layout(pages) => {
+                // Only a change redraws: the loop reports the layout after every frame.
+                if pages != self.pages {
+                    self.pages = pages;
+                    self.dirty = true;
+                }
                 Vec::new()
             }
             Msg::Engine(m) => {
@@ -327,7 +300,7 @@ impl AppState {
         }
         match out.next {
             Next::Stay => {}
-            Next::Close => self.mode = Mode::Normal,
+            Next::Close => self.mode = self.back.pop().unwrap_or(Mode::Normal),
             Next::Open(mode) => self.mode = mode,
         }
         self.dirty = true;

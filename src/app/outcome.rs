@@ -8,7 +8,7 @@ use crate::msg::Command;
 pub enum Next {
     #[default]
     Stay,
-    /// Back to the main screen.
+    /// Back to the view it came from (the main screen under all).
     Close,
     Open(Mode),
 }

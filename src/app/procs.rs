@@ -7,21 +7,32 @@ mod rows;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::view::{Scope, ViewKey};
 use super::{AppState, Level, Mode, Outcome, Panel};
-use crate::config::{Action, Hint, Scope};
+use crate::config::Action;
 use crate::msg::Command;
 use crate::signal::{Sent, Signal, SignalError};
 pub use rows::{ProcRow, ProcSort, rows_from};
 
-pub const PROCESS_HINTS: &[Hint] = &[
-    Hint::new(&[Action::Down, Action::Up], "move"),
+pub const KEYS: &[ViewKey] = &[
+    ViewKey::new(Action::Down, "next row").hint(&[Action::Down, Action::Up], "move"),
+    ViewKey::new(Action::Up, "previous row"),
+    ViewKey::new(Action::PageUp, "page up"),
+    ViewKey::new(Action::PageDown, "page down"),
+    ViewKey::new(Action::First, "first row"),
+    ViewKey::new(Action::Last, "last row"),
     // Early: a narrow pane drops the last hints, and the way out must stay.
-    Hint::new(&[Action::Back], "back"),
-    Hint::new(&[Action::Filter], "filter"),
-    Hint::new(&[Action::SortNext], "sort"),
-    Hint::new(&[Action::SigTerm], "SIGTERM"),
-    Hint::new(&[Action::SigKill], "SIGKILL"),
-    Hint::new(&[Action::SigInt], "SIGINT"),
+    ViewKey::new(Action::Back, "back to the previous screen").hint(&[Action::Back], "back"),
+    ViewKey::new(Action::Filter, "filter by container, user, command or PID (Enter keeps, Esc clears)")
+        .hint(&[Action::Filter], "filter"),
+    ViewKey::new(Action::SortNext, "sort by the next column").hint(&[Action::SortNext], "sort"),
+    ViewKey::new(Action::SortReverse, "reverse the sort order"),
+    ViewKey::new(Action::SigTerm, "send SIGTERM to the selected process (asks first)")
+        .hint(&[Action::SigTerm], "SIGTERM"),
+    ViewKey::new(Action::SigKill, "send SIGKILL to the selected process (asks first)")
+        .hint(&[Action::SigKill], "SIGKILL"),
+    ViewKey::new(Action::SigInt, "send SIGINT to the selected process (asks first)")
+        .hint(&[Action::SigInt], "SIGINT"),
 ];
 
 /// A signal waiting for its yes.

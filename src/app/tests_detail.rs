@@ -64,7 +64,7 @@ fn enter_on_a_container_opens_its_details_and_inspects_it() {
     assert_eq!(cmds, vec![Command::Inspect(id.clone())]);
     assert_eq!(view(&a).id, id);
     assert_eq!(view(&a).name, "train");
-    assert_eq!(a.mode.scope(), crate::config::Scope::Detail);
+    assert_eq!(a.mode.scope(), crate::app::Scope::Detail);
     assert_eq!(text(&a), "inspecting…");
 }
 
@@ -142,7 +142,7 @@ fn the_text_scrolls_no_further_than_its_end() {
     a.update(code(KeyCode::Enter));
     let env = (0..40).map(|i| (format!("V{i}"), i.to_string())).collect();
     inspected(&mut a, Ok(Box::new(ContainerDetail { env, ..Default::default() })));
-    let inner = u16::try_from(a.log_page).unwrap_or(0);
+    let inner = u16::try_from(a.pages.log).unwrap_or(0);
     let max = view(&a).max_scroll(inner);
     assert!(max > 0);
     a.update(code(KeyCode::End));

@@ -179,12 +179,12 @@ fn t_then_y_sends_sigterm_to_that_pid_and_start_time() {
     a.update(key('p'));
     a.update(key('j'));
     assert!(a.update(key('T')).is_empty(), "nothing is sent before the yes");
-    assert_eq!(a.mode.scope(), crate::config::Scope::Confirm);
+    assert_eq!(a.mode.scope(), crate::app::Scope::Confirm);
     let prompt = view(&a).pending.as_ref().map(|p| p.prompt.clone()).unwrap_or_default();
     assert_eq!(prompt, "Send SIGTERM to PID 201 (python train201.py --epochs 3), container serve?");
     let cmds = a.update(key('y'));
     assert_eq!(cmds, vec![Command::Signal { pid: 201, start_time: 2010, signal: Signal::Term }]);
-    assert_eq!(a.mode.scope(), crate::config::Scope::Processes, "the view stays open");
+    assert_eq!(a.mode.scope(), crate::app::Scope::Processes, "the view stays open");
     // K and I likewise; a host process is named with its user.
     a.update(key('G'));
     a.update(key('K'));
@@ -251,8 +251,8 @@ fn remapping_sig_term_changes_its_key_and_its_hint() {
         Config::from_sources(Some("[keys]\nsig_term = [\"x\"]\n"), None).unwrap_or_else(|e| panic!("{e}"));
     let mut a = app_with(&config);
     a.update(key('p'));
-    assert!(a.keymap.hint_line(procs::PROCESS_HINTS).contains("x SIGTERM"));
-    assert!(!a.keymap.hint_line(procs::PROCESS_HINTS).contains("T SIGTERM"));
+    assert!(a.keymap.hint_line(&crate::app::view::hints(procs::KEYS, false)).contains("x SIGTERM"));
+    assert!(!a.keymap.hint_line(&crate::app::view::hints(procs::KEYS, false)).contains("T SIGTERM"));
     a.update(key('T'));
     assert!(view(&a).pending.is_none(), "T is no longer bound");
     a.update(key('x'));

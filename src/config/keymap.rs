@@ -1,11 +1,12 @@
-//! The keymap: action → keys after the user's overrides were laid over the defaults, looked up
-//! per view, so one key can mean different things in different views.
+//! The keymap: action → keys after the user's overrides were laid over the defaults. A key is
+//! looked up among the actions of the view on top (each view's list is in `app::view`), so one
+//! key can mean different things in different views.
 
 use std::collections::BTreeMap;
 
 use crossterm::event::KeyEvent;
 
-use super::actions::{Action, Hint, Scope};
+use super::actions::{Action, Hint};
 use super::keys::KeySpec;
 
 /// Action → keys, after the user's overrides were laid over the defaults.
@@ -19,18 +20,10 @@ impl Keymap {
         Keymap { bindings }
     }
 
-    /// The action `ev` triggers in the view `scope`, if any.
-    pub fn action_in(&self, scope: Scope, ev: &KeyEvent) -> Option<Action> {
+    /// The action among `allowed` (a view's list, in its order) that `ev` triggers, if any.
+    pub fn action_among(&self, allowed: impl IntoIterator<Item = Action>, ev: &KeyEvent) -> Option<Action> {
         let key = KeySpec::from_event(ev);
-        self.bindings
-            .iter()
-            .find(|(action, keys)| action.works_in(scope) && keys.contains(&key))
-            .map(|(action, _)| *action)
-    }
-
-    /// The action `ev` triggers on the main screen.
-    pub fn action_for(&self, ev: &KeyEvent) -> Option<Action> {
-        self.action_in(Scope::Main, ev)
+        allowed.into_iter().find(|a| self.keys(*a).contains(&key))
     }
 
     pub fn keys(&self, action: Action) -> &[KeySpec] {
@@ -81,13 +74,14 @@ impl Keymap {
         line
     }
 
-    /// Two actions on one key in the same view would make one of them unreachable.
-    pub fn conflicts(&self) -> Vec<(KeySpec, Action, Action)> {
+    /// Two actions on one key in the same view would make one of them unreachable: the pairs,
+    /// given each view's actions.
+    pub fn conflicts_among(&self, views: &[Vec<Action>]) -> Vec<(KeySpec, Action, Action)> {
         let mut out = Vec::new();
-        for scope in Scope::ALL {
+        for view in views {
             let mut seen: Vec<(KeySpec, Action)> = Vec::new();
-            for (action, keys) in self.bindings.iter().filter(|(a, _)| a.works_in(scope)) {
-                for key in keys {
+            for action in view {
+                for key in self.keys(*action) {
                     match seen.iter().find(|(k, _)| k == key) {
                         Some((_, other)) if !out.contains(&(*key, *other, *action)) => {
                             out.push((*key, *other, *action))
@@ -122,11 +116,20 @@ mod tests {
         map.insert(Action::Last, vec![spec("G")]);
         map.insert(Action::Quit, vec![spec("ctrl-c")]);
         let km = Keymap::new(map);
-        assert_eq!(km.action_for(&ev(KeyCode::Char('G'), KeyModifiers::SHIFT)), Some(Action::Last));
-        assert_eq!(km.action_for(&ev(KeyCode::Char('G'), KeyModifiers::NONE)), Some(Action::Last));
-        assert_eq!(km.action_for(&ev(KeyCode::Char('g'), KeyModifiers::NONE)), None);
-        assert_eq!(km.action_for(&ev(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
-        assert_eq!(km.action_for(&ev(KeyCode::Char('c'), KeyModifiers::NONE)), None);
+        assert_eq!(
+            km.action_among(Action::ALL, &ev(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Some(Action::Last)
+        );
+        assert_eq!(
+            km.action_among(Action::ALL, &ev(KeyCode::Char('G'), KeyModifiers::NONE)),
+            Some(Action::Last)
+        );
+        assert_eq!(km.action_among(Action::ALL, &ev(KeyCode::Char('g'), KeyModifiers::NONE)), None);
+        assert_eq!(
+            km.action_among(Action::ALL, &ev(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        );
+        assert_eq!(km.action_among(Action::ALL, &ev(KeyCode::Char('c'), KeyModifiers::NONE)), None);
     }
 
     #[test]
@@ -153,13 +156,18 @@ mod tests {
         map.insert(Action::OlderMatch, vec![spec("n")]);
         let km = Keymap::new(map);
         let n = ev(KeyCode::Char('n'), KeyModifiers::NONE);
-        assert_eq!(km.action_in(Scope::Main, &n), Some(Action::NewContainer));
-        assert_eq!(km.action_in(Scope::Logs, &n), Some(Action::OlderMatch));
-        assert!(km.conflicts().is_empty());
+        let (main, logs) =
+            (vec![Action::NewContainer, Action::Quit], vec![Action::Search, Action::OlderMatch]);
+        assert_eq!(km.action_among(main.clone(), &n), Some(Action::NewContainer));
+        assert_eq!(km.action_among(logs.clone(), &n), Some(Action::OlderMatch));
+        assert!(km.conflicts_among(&[main.clone(), logs.clone()]).is_empty());
         let mut map = BTreeMap::new();
         map.insert(Action::Search, vec![spec("n")]);
         map.insert(Action::OlderMatch, vec![spec("n")]);
-        assert_eq!(Keymap::new(map).conflicts(), vec![(spec("n"), Action::Search, Action::OlderMatch)]);
+        assert_eq!(
+            Keymap::new(map).conflicts_among(&[main, logs]),
+            vec![(spec("n"), Action::Search, Action::OlderMatch)]
+        );
     }
 
     #[test]

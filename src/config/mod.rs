@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-pub use actions::{Action, Hint, Scope};
+pub use actions::{Action, Hint};
 pub use alerts::Alerts;
 pub use keymap::Keymap;
 pub use keys::KeySpec;
@@ -244,13 +244,6 @@ impl Config {
             bindings.insert(action, keys);
         }
         let keymap = Keymap::new(bindings);
-        if let Some((key, a, b)) = keymap.conflicts().first() {
-            return Err(invalid(format!(
-                "key {key} is bound to both {} and {} in the same view: [keys] takes one action per key",
-                a.config_name(),
-                b.config_name()
-            )));
-        }
         let log_lines = user.log_lines.or(defaults.log_lines).unwrap_or(10_000);
         if !(100..=1_000_000).contains(&log_lines) {
             return Err(invalid(format!("log_lines = {log_lines}: must be between 100 and 1000000")));

@@ -57,7 +57,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DetailView, st: &Styl
         .then(|| format!(" {}-{} of {} ", first + 1, (first + rows).min(lines.len()), lines.len()));
     let room = usize::from(area.width.saturating_sub(4))
         .saturating_sub(pos.as_ref().map_or(0, |p| p.chars().count()));
-    let hints = app.keymap.hint_line_within(detail::HINTS, room);
+    let hints = app.keymap.hint_line_within(&crate::app::view::hints(detail::KEYS, app.read_only), room);
     block = block.title_bottom(Line::from(Span::styled(format!(" {hints} "), st.dim())));
     if let Some(pos) = pos {
         block = block.title_bottom(Line::from(Span::styled(pos, st.dim())).right_aligned());

@@ -7,7 +7,8 @@ use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
 
 use super::fmt::bytes;
 use super::theme::Styles;
-use crate::app::{CONFIRM_HINTS, Confirm, LAUNCHING_HINTS, Launching};
+use crate::app::view::hints;
+use crate::app::{CONFIRM_KEYS, Confirm, LAUNCHING_KEYS, Launching};
 use crate::config::Keymap;
 
 /// A centred rectangle of at most `w` x `h` inside `area`.
@@ -24,7 +25,7 @@ pub fn confirm(f: &mut Frame, area: Rect, c: &Confirm, keymap: &Keymap, st: &Sty
 /// "y confirm   any other key cancel", with the keys the keymap binds.
 pub fn yes_no_line(keymap: &Keymap, st: &Styles, yes: &str) -> Line<'static> {
     let mut spans = Vec::new();
-    for hint in CONFIRM_HINTS {
+    for hint in &hints(CONFIRM_KEYS, false) {
         if let Some(keys) = keymap.hint_keys(hint) {
             spans.push(Span::styled(keys, st.key()));
             spans.push(Span::raw(format!(" {yes}   ")));
@@ -54,7 +55,9 @@ pub fn launching(f: &mut Frame, area: Rect, l: &Launching, keymap: &Keymap, st: 
         .borders(Borders::ALL)
         .border_style(st.border(true))
         .title(format!(" Launching {} ", l.image))
-        .title_bottom(Line::from(format!(" {} ", keymap.hint_line(LAUNCHING_HINTS))).right_aligned());
+        .title_bottom(
+            Line::from(format!(" {} ", keymap.hint_line(&hints(LAUNCHING_KEYS, false)))).right_aligned(),
+        );
     let ratio = if l.total > 0 { (l.done as f64 / l.total as f64).clamp(0.0, 1.0) } else { 0.0 };
     let label = if l.total > 0 {
         format!("{} {} / {}", l.status, bytes(l.done), bytes(l.total))

@@ -10,7 +10,8 @@ use super::dialogs::centered;
 use super::fmt::{age, truncate};
 use super::theme::Styles;
 use crate::app::AppState;
-use crate::app::disk::{DiskView, IMAGE_HINTS, ROW_HINTS, Stage};
+use crate::app::disk::{DiskView, IMAGE_KEYS, ROW_KEYS, Stage};
+use crate::app::view::hints;
 use crate::config::Action;
 use crate::docker::disk::{Category, DiskItem, DiskUsage, ImageRow, human_size};
 
@@ -18,7 +19,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, st: &Styles
     if let Stage::Images { rows, selected, confirm } = &v.stage {
         return images(f, area, app, rows.as_deref(), *selected, confirm.as_deref(), st);
     }
-    let hint = format!(" {} ", app.keymap.hint_line(ROW_HINTS));
+    let hint = format!(" {} ", app.keymap.hint_line(&hints(ROW_KEYS, app.read_only)));
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(st.border(true))
@@ -230,12 +231,7 @@ fn preview(
 
 /// The image list's hints; read-only mode does not offer removal.
 fn image_hints(app: &AppState) -> String {
-    let hints: Vec<_> = IMAGE_HINTS
-        .iter()
-        .copied()
-        .filter(|h| !(app.read_only && h.actions.contains(&Action::Remove)))
-        .collect();
-    app.keymap.hint_line(&hints)
+    app.keymap.hint_line(&hints(IMAGE_KEYS, app.read_only))
 }
 
 fn images(

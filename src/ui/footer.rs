@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::theme::Styles;
-use crate::app::{AppState, Level, MAIN_HINTS, Mode};
+use crate::app::{AppState, Level, Mode, Scope};
 
 pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
     let line = if app.mode == Mode::Filter {
@@ -19,16 +19,16 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
     } else if let Some(status) = &app.status {
         let style = if status.level == Level::Error { st.error() } else { Style::default() };
         Line::from(Span::styled(status.text.clone(), style))
-    } else if matches!(app.mode, Mode::Logs(_) | Mode::Disk(_) | Mode::Detail(_) | Mode::Processes(_)) {
-        // Those views list their own keys; the main screen's would mislead (n, d mean other things).
+    } else if app.mode != Mode::Normal {
+        // Every other view lists its own keys in its border or dialog; the main screen's here
+        // would mislead (`n`, `d` and `q` mean other things there, or type into a field).
         Line::from("")
     } else {
         let mut spans = Vec::new();
-        // Read-only mode offers nothing it would refuse.
         // Whole hints only: a narrow pane drops the last ones rather than cutting one in half.
         let mut used = 0;
-        for hint in MAIN_HINTS.iter().filter(|h| !(app.read_only && h.actions.iter().any(|a| a.mutates()))) {
-            if let Some(keys) = app.keymap.hint_keys(hint) {
+        for hint in crate::app::view::hints(Scope::Main.keys(), app.read_only) {
+            if let Some(keys) = app.keymap.hint_keys(&hint) {
                 let label = format!(" {}  ", hint.label);
                 let w = keys.chars().count() + label.chars().count();
                 if used + w > usize::from(area.width) + 2 {

@@ -11,7 +11,7 @@ use super::gpus::{mem_text, short_name, users};
 use super::theme::Styles;
 use crate::app::AppState;
 use crate::app::alerts::xid_meaning;
-use crate::app::gpu_detail::{GpuDetailView, HINTS};
+use crate::app::gpu_detail::{GpuDetailView, KEYS};
 use crate::gpu::health::{problems, throttle_names};
 use crate::gpu::{EccCounts, GpuSample};
 
@@ -26,7 +26,13 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, view: &GpuDetailView, st:
         .border_style(st.border(true))
         .title(Span::styled(title, st.title()))
         .title_bottom(Line::from(Span::styled(
-            format!(" {} ", app.keymap.hint_line_within(HINTS, usize::from(area.width).saturating_sub(4))),
+            format!(
+                " {} ",
+                app.keymap.hint_line_within(
+                    &crate::app::view::hints(KEYS, app.read_only),
+                    usize::from(area.width).saturating_sub(4)
+                )
+            ),
             st.dim(),
         )));
     let inner = block.inner(area);

@@ -11,16 +11,8 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use super::fmt::{SPARKS, age, bytes, spark_level, truncate};
 use super::theme::Styles;
 use crate::app::{AppState, GpuStatus, Panel};
-use crate::config::{Action, Hint};
 use crate::gpu::model::host_owner;
 use crate::gpu::{GpuProcess, GpuSample};
-
-/// Keys of the GPU panel, in its title while it has focus.
-const GPU_HINTS: &[Hint] = &[
-    Hint::new(&[Action::GpuUsers], "containers"),
-    Hint::new(&[Action::GpuDetail], "health"),
-    Hint::new(&[Action::NextIdle], "next idle"),
-];
 
 /// Lines the panel wants for `app`'s GPUs: (one line per GPU, two lines per GPU), each plus a
 /// line per MIG instance.
@@ -115,7 +107,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
     };
     // Only whole hints, and never over the title: the footer has the keys too.
     let room = usize::from(area.width).saturating_sub(title.chars().count() + 6);
-    let hints = app.keymap.hint_line_within(GPU_HINTS, room);
+    let hints = app.keymap.hint_line_within(crate::app::GPU_PANEL_HINTS, room);
     let fits = !hints.is_empty();
     let hints = format!(" {hints} ");
     let mut block = Block::default()

@@ -7,8 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::theme::Styles;
-use crate::app::{AppState, HELP_HINTS};
-use crate::config::{Action, Scope};
+use crate::app::view::hints;
+use crate::app::{AppState, Scope};
 use crate::doctor::{Finding, Level};
 
 /// Columns the key column takes, with its space.
@@ -88,18 +88,44 @@ pub fn fix_line(f: &Finding, st: &Styles) -> Option<Line<'static>> {
     Some(Line::from(vec![Span::raw(" ".repeat(5)), Span::styled(format!("fix: {fix}"), st.dim())]))
 }
 
-pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
+/// Where the help sits on `area` and how it scrolls: its pane, the rows of text once wrapped,
+/// and how far down it scrolls.
+struct Geometry {
+    popup: Rect,
+    text_width: usize,
+    max_scroll: u16,
+}
+
+fn geometry(app: &AppState, area: Rect, st: &Styles) -> (Geometry, Vec<Line<'static>>) {
     let width = 76.min(area.width);
     // Inside the border.
     let text_width = usize::from(width.saturating_sub(2));
+    let lines = lines(app, st, text_width);
+    // Rows once wrapped: the last ones must be reachable by scrolling.
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(text_width.max(1))).sum();
+    let rows = u16::try_from(rows).unwrap_or(u16::MAX);
+    let height = rows.saturating_add(2).min(area.height);
+    let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(width)]).flex(Flex::Center).areas(popup);
+    let max_scroll = rows.saturating_add(2).saturating_sub(height);
+    (Geometry { popup, text_width, max_scroll }, lines)
+}
+
+/// Lines the help shows at once on `area`, and how far down it scrolls.
+pub fn page(app: &AppState, area: Rect) -> (u16, u16) {
+    let (g, _) = geometry(app, area, &Styles::new(app.theme));
+    (g.popup.height.saturating_sub(2).max(1), g.max_scroll)
+}
+
+fn lines(app: &AppState, st: &Styles, text_width: usize) -> Vec<Line<'static>> {
     let mut lines: Vec<Line> = Vec::new();
     for scope in Scope::ALL {
         if scope != Scope::Main {
             lines.push(Line::from(""));
             lines.push(Line::from(Span::styled(scope.title(), st.title())));
         }
-        for a in Action::ALL.iter().filter(|a| a.works_in(scope)) {
-            lines.extend(entry(&app.keymap.label(*a), a.describe(scope), text_width, st));
+        for k in scope.keys() {
+            lines.extend(entry(&app.keymap.label(k.action), k.help, text_width, st));
         }
     }
     lines.push(Line::from(Span::styled(
@@ -126,23 +152,18 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "built-in defaults".into());
     lines.push(Line::from(Span::styled(format!("config: {config}"), st.dim())));
-    lines.push(Line::from(Span::styled(
-        format!("{} · any other key closes this help", app.keymap.hint_line(HELP_HINTS)),
-        st.dim(),
-    )));
+    lines.push(Line::from(Span::styled(app.keymap.hint_line(&hints(Scope::Help.keys(), false)), st.dim())));
+    lines
+}
 
-    // Rows once wrapped: the last ones must be reachable by scrolling.
-    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(text_width.max(1))).sum();
-    let rows = u16::try_from(rows).unwrap_or(u16::MAX);
-    let height = rows.saturating_add(2).min(area.height);
-    let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
-    let [popup] = Layout::horizontal([Constraint::Length(width)]).flex(Flex::Center).areas(popup);
+pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
+    let (Geometry { popup, text_width, max_scroll }, lines) = geometry(app, area, st);
     f.render_widget(Clear, popup);
-    let max_scroll = rows.saturating_add(2).saturating_sub(height);
     let mut block = Block::default().borders(Borders::ALL).border_style(st.border(true)).title(" Keys ");
     if max_scroll > 0 {
         // More below than the pane shows: say how to get there, before any key closes the help.
-        let hint = app.keymap.hint_line_within(HELP_HINTS, text_width.saturating_sub(2));
+        let hint =
+            app.keymap.hint_line_within(&hints(Scope::Help.keys(), false), text_width.saturating_sub(2));
         block = block.title_bottom(Line::from(Span::styled(format!(" {hint} "), st.dim())));
     }
     f.render_widget(

@@ -26,7 +26,13 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &S
         .borders(Borders::ALL)
         .border_style(st.border(true))
         .title(Span::styled(" New container ", st.title()))
-        .title_bottom(Line::from(format!(" {} ", app.keymap.hint_line(LaunchForm::HINTS))).centered());
+        .title_bottom(
+            Line::from(format!(
+                " {} ",
+                app.keymap.hint_line(&crate::app::view::hints(crate::app::launch::KEYS, app.read_only))
+            ))
+            .centered(),
+        );
     let inner = block.inner(r);
     f.render_widget(block, r);
     // Labels take at most half a narrow pane.

@@ -42,9 +42,9 @@ pub fn draw(f: &mut Frame, area: Rect, v: &LogView, keymap: &Keymap, st: &Styles
             (_, _, true) => format!("{pos} of {total}, no more that way · "),
             _ => format!("{pos} of {total} · "),
         };
-        format!(" \"{}\": {found}{} ", v.search, keymap.hint_line(v.hints()))
+        format!(" \"{}\": {found}{} ", v.search, keymap.hint_line(&v.hints()))
     } else {
-        format!(" {} ", keymap.hint_line(v.hints()))
+        format!(" {} ", keymap.hint_line(&v.hints()))
     };
     let block = Block::default()
         .borders(Borders::ALL)

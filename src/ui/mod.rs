@@ -58,6 +58,25 @@ pub fn hit(app: &AppState, width: u16, height: u16, x: u16, y: u16) -> Option<cr
     Some(containers::hit(app, container_area, x, y))
 }
 
+/// What fits on one page of each scrolling view on a `width` x `height` screen, by the layout
+/// `draw` uses: the loop hands it to the app after each frame, so page keys move by what shows.
+pub fn pages(app: &AppState, width: u16, height: u16) -> crate::msg::Pages {
+    let area = Rect::new(0, 0, width, height);
+    let [_, body, _] = frame_areas(app, area);
+    let [_, container_area] = panels(app, body);
+    // The help's text is built only while it is open; it re-measures on its first frame.
+    let (help, help_max) =
+        if app.mode == Mode::Help { help::page(app, area) } else { (app.pages.help, app.pages.help_max) };
+    crate::msg::Pages {
+        // Inside the table's border, less its header row.
+        table: usize::from(container_area.height.saturating_sub(3)).max(1),
+        // Inside the view's border.
+        log: usize::from(body.height.saturating_sub(2)).max(1),
+        help,
+        help_max,
+    }
+}
+
 pub fn draw(f: &mut Frame, app: &AppState) {
     let st = Styles::new(app.theme);
     let area = f.area();

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, 
 use super::fmt::{bytes, truncate};
 use super::theme::Styles;
 use crate::app::AppState;
-use crate::app::procs::{PROCESS_HINTS, ProcRow, ProcessView};
+use crate::app::procs::{KEYS, ProcRow, ProcessView};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Col {
@@ -204,11 +204,7 @@ fn bottom_line(app: &AppState, v: &ProcessView, width: u16, st: &Styles) -> Line
             Span::styled(" Enter keep · Esc clear ", st.dim()),
         ]);
     }
-    let allowed: Vec<_> = PROCESS_HINTS
-        .iter()
-        .filter(|h| !(app.read_only && h.actions.iter().any(|a| a.mutates())))
-        .copied()
-        .collect();
+    let allowed = crate::app::view::hints(KEYS, app.read_only);
     let hints = app.keymap.hint_line_within(&allowed, usize::from(width).saturating_sub(2));
     let mut text = if hints.is_empty() { String::new() } else { format!(" {hints}") };
     if !v.filter.is_empty() && text.chars().count() + v.filter.chars().count() + 12 <= usize::from(width) {

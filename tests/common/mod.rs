@@ -83,6 +83,14 @@ pub fn render(app: &AppState, width: u16, height: u16) -> String {
     term.backend().to_string()
 }
 
+/// A resize as the run loop sees it: the terminal's new size, then the pages of the frame
+/// drawn at that size.
+pub fn resize(app: &mut AppState, width: u16, height: u16) {
+    app.update(Msg::Resize(width, height));
+    render(app, width, height);
+    app.update(Msg::Layout(gpudock::ui::pages(app, width, height)));
+}
+
 /// The cells of one frame, for tests of style where style carries meaning.
 pub fn render_buffer(app: &AppState, width: u16, height: u16) -> ratatui::buffer::Buffer {
     let mut term = Terminal::new(TestBackend::new(width, height)).unwrap_or_else(|e| panic!("{e}"));

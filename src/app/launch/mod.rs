@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::config::{Action, Hint, Preset};
+use super::view::ViewKey;
+use crate::config::{Action, Preset};
 use crate::docker::LaunchSpec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -114,15 +115,16 @@ impl Default for LaunchForm {
     }
 }
 
-impl LaunchForm {
-    pub const HINTS: &'static [Hint] = &[
-        Hint::new(&[Action::NextField, Action::PrevField], "move"),
-        Hint::new(&[Action::ChoiceNext], "change"),
-        Hint::new(&[Action::ClearField], "clear"),
-        Hint::new(&[Action::Submit], "launch"),
-        Hint::new(&[Action::Cancel], "cancel"),
-    ];
-}
+pub const KEYS: &[ViewKey] = &[
+    ViewKey::new(Action::NextField, "next field").hint(&[Action::NextField, Action::PrevField], "move"),
+    ViewKey::new(Action::PrevField, "previous field"),
+    ViewKey::new(Action::ChoiceNext, "next choice (preset, --rm, IPC, network)")
+        .hint(&[Action::ChoiceNext], "change"),
+    ViewKey::new(Action::ChoicePrev, "previous choice"),
+    ViewKey::new(Action::ClearField, "clear the field").hint(&[Action::ClearField], "clear"),
+    ViewKey::new(Action::Submit, "check the form and launch").hint(&[Action::Submit], "launch"),
+    ViewKey::new(Action::Cancel, "close the form without launching").hint(&[Action::Cancel], "cancel"),
+];
 
 /// What a key press in the form asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
