@@ -4,6 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::actions::{confirm_key, launch_key, launching_key};
+use super::text_input::{Edit, TextInput};
 use super::view::{Scope, ViewKey};
 use super::{AppState, Level, Mode, Outcome, Panel};
 use crate::config::{Action, Hint};
@@ -163,12 +164,13 @@ pub fn paste(app: &mut AppState, text: &str) {
     let text: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     match &mut app.mode {
         Mode::Filter => {
-            let filter = format!("{}{text}", app.table.filter());
+            let mut filter = app.table.filter().to_string();
+            TextInput(&mut filter).paste(&text);
             app.with_table(|t, m| t.set_filter(filter, m));
             app.table.select(0);
         }
         Mode::Launch(form) => form.paste(&text),
-        Mode::Logs(view) if view.searching => view.search.push_str(&text),
+        Mode::Logs(view) if view.searching => TextInput(&mut view.search).paste(&text),
         Mode::Processes(view) => view.paste(&text),
         _ => {}
     }
@@ -279,23 +281,19 @@ fn gpu_users(app: &mut AppState) {
 
 fn filter_key(app: &mut AppState, key: KeyEvent) {
     let mut text = app.table.filter().to_string();
-    match key.code {
-        KeyCode::Esc => {
+    match TextInput(&mut text).key(&key) {
+        Edit::Esc => {
             app.mode = Mode::Normal;
             app.with_table(|t, m| t.set_filter(String::new(), m));
             return;
         }
-        KeyCode::Enter => {
+        Edit::Enter => {
             app.mode = Mode::Normal;
             app.table.select(0);
             return;
         }
-        KeyCode::Backspace => {
-            text.pop();
-        }
-        KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => text.clear(),
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
-        _ => return,
+        Edit::Changed => {}
+        Edit::Ignored => return,
     }
     app.with_table(|t, m| t.set_filter(text, m));
     // Typing narrows the rows; keep the best match under the cursor.

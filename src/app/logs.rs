@@ -2,8 +2,9 @@
 
 use std::collections::VecDeque;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 
+use super::text_input::{Edit, TextInput};
 use super::view::ViewKey;
 use super::{Command, Outcome};
 use crate::config::{Action, Hint};
@@ -204,13 +205,13 @@ impl LogView {
 
     pub fn handle_key(&mut self, action: Option<Action>, key: KeyEvent, page: usize, now: i64) -> Outcome {
         if self.searching {
-            match key.code {
-                KeyCode::Esc => {
+            match TextInput(&mut self.search).key(&key) {
+                Edit::Esc => {
                     self.searching = false;
                     self.search.clear();
                     self.current = None;
                 }
-                KeyCode::Enter => {
+                Edit::Enter => {
                     self.searching = false;
                     // Search starts from the newest line.
                     let keep = self.bottom;
@@ -220,11 +221,7 @@ impl LogView {
                         self.bottom = keep;
                     }
                 }
-                KeyCode::Backspace => {
-                    self.search.pop();
-                }
-                KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => self.search.push(c),
-                _ => {}
+                Edit::Changed | Edit::Ignored => {}
             }
             return Outcome::stay();
         }
@@ -274,6 +271,8 @@ impl LogView {
 
 #[cfg(test)]
 mod tests {
+    use crossterm::event::KeyCode;
+
     use super::*;
 
     /// A key as the default keymap reads it in the log view.

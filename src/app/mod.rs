@@ -26,6 +26,7 @@ mod tests_detail;
 mod tests_launch;
 #[cfg(test)]
 mod tests_procs;
+pub mod text_input;
 pub mod view;
 
 use std::collections::HashMap;

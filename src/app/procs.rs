@@ -5,8 +5,9 @@
 
 mod rows;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 
+use super::text_input::{Edit, TextInput};
 use super::view::{Scope, ViewKey};
 use super::{AppState, Level, Mode, Outcome, Panel};
 use crate::config::Action;
@@ -220,18 +221,14 @@ impl ProcessView {
     }
 
     fn filter_key(&mut self, key: KeyEvent) {
-        match key.code {
-            KeyCode::Esc => {
+        match TextInput(&mut self.filter).key(&key) {
+            Edit::Esc => {
                 self.filtering = false;
                 self.filter.clear();
             }
-            KeyCode::Enter => self.filtering = false,
-            KeyCode::Backspace => {
-                self.filter.pop();
-            }
-            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => self.filter.clear(),
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => self.filter.push(c),
-            _ => return,
+            Edit::Enter => self.filtering = false,
+            Edit::Changed => {}
+            Edit::Ignored => return,
         }
         // Typing narrows the rows; keep the best match under the cursor.
         self.selected = 0;
@@ -241,7 +238,7 @@ impl ProcessView {
     /// Pasted text while the filter is typed goes into it.
     pub fn paste(&mut self, text: &str) {
         if self.filtering {
-            self.filter.push_str(text);
+            TextInput(&mut self.filter).paste(text);
             self.selected = 0;
             self.reshow(None);
         }

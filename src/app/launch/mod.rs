@@ -5,8 +5,9 @@ pub mod validate;
 
 use std::collections::BTreeMap;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 
+use super::text_input::{Edit, TextInput};
 use super::view::ViewKey;
 use crate::config::{Action, Preset};
 use crate::docker::LaunchSpec;
@@ -226,7 +227,6 @@ impl LaunchForm {
 
     /// `action` is what the keymap made of `key` in the form; keys it does not bind type text.
     pub fn handle_key(&mut self, action: Option<Action>, key: KeyEvent, presets: &[Preset]) -> FormAction {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let choice = self.focus.is_choice();
         match action {
             // Esc on a warning takes the warning back, not the whole form.
@@ -242,7 +242,7 @@ impl LaunchForm {
                     t.clear();
                 }
             }
-            _ => return self.type_key(key, ctrl),
+            _ => return self.type_key(key),
         }
         self.edited();
         FormAction::None
@@ -262,25 +262,20 @@ impl LaunchForm {
     /// Pasted text, into the focused text field.
     pub fn paste(&mut self, text: &str) {
         if let Some(t) = self.text_mut(self.focus) {
-            t.push_str(text);
+            TextInput(t).paste(text);
             self.edited();
         }
     }
 
     /// A key no form action took: text editing in the focused field.
-    fn type_key(&mut self, key: KeyEvent, ctrl: bool) -> FormAction {
-        match key.code {
-            KeyCode::Backspace => {
-                if let Some(t) = self.text_mut(self.focus) {
-                    t.pop();
-                }
-            }
-            KeyCode::Char(c) if !ctrl => {
-                if let Some(t) = self.text_mut(self.focus) {
-                    t.push(c);
-                }
-            }
-            _ => return FormAction::None,
+    fn type_key(&mut self, key: KeyEvent) -> FormAction {
+        // Enter and Esc are form actions (submit, cancel) when bound; unbound, they edit nothing.
+        if matches!(key.code, KeyCode::Enter | KeyCode::Esc) {
+            return FormAction::None;
+        }
+        let Some(t) = self.text_mut(self.focus) else { return FormAction::None };
+        if TextInput(t).key(&key) != Edit::Changed {
+            return FormAction::None;
         }
         self.edited();
         FormAction::None
