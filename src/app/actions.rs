@@ -86,7 +86,11 @@ pub fn open_logs(app: &mut AppState, id: ContainerId, name: String) -> Vec<Comma
 
 /// What the status line says while an action runs: a stop can take the whole grace period.
 fn in_progress(command: &Command) -> Option<String> {
-    let Command::Container { name, action, .. } = command else { return None };
+    let (name, action) = match command {
+        Command::Container { name, action, .. } => (name, action),
+        Command::Signal { pid, signal, .. } => return Some(format!("sending {signal} to PID {pid}…")),
+        _ => return None,
+    };
     Some(match action {
         ContainerAction::Stop { timeout } => format!("stopping {name} (up to {timeout}s)…"),
         ContainerAction::Restart { timeout } => format!("restarting {name} (up to {timeout}s)…"),
@@ -103,7 +107,11 @@ fn not_running(app: &mut AppState, name: &str, what: &str) -> Vec<Command> {
 /// A key while a question waits: the confirm key says yes, any other key no.
 pub fn confirm_key(c: &mut Confirm, action: Option<Action>) -> Outcome {
     if action != Some(Action::Confirm) {
-        return Outcome::close().say(Level::Info, "cancelled");
+        let text = match c.command {
+            Command::Signal { .. } => "cancelled: no signal sent",
+            _ => "cancelled",
+        };
+        return Outcome::close().say(Level::Info, text);
     }
     if let Some(next) = c.then.take() {
         return Outcome::open(Mode::Confirm(*next));

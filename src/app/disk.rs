@@ -24,9 +24,6 @@ pub enum Stage {
     Images {
         rows: Option<Vec<ImageRow>>,
         selected: usize,
-        /// The image `d` was pressed on, waiting for a yes: the removal is bound to it, whatever
-        /// a refresh of the list does to the rows meanwhile.
-        confirm: Option<Box<ImageRow>>,
     },
 }
 
@@ -43,6 +40,21 @@ pub struct DiskView {
     /// An image listing was asked for and has not come back: asking again would only queue a
     /// second expensive request behind it.
     pub images_pending: bool,
+}
+
+/// The question before an image goes: which image, how big, and which of its tags go with it.
+fn image_prompt(img: &ImageRow) -> String {
+    let tags = match img.tags.as_slice() {
+        [] => "It has no tags".to_string(),
+        [one] => format!("Its tag {one} goes"),
+        many => format!("All {} of its tags go: {}", many.len(), many.join(", ")),
+    };
+    format!(
+        "Remove image {} ({}, {})? {tags}.",
+        img.name,
+        crate::docker::disk::short_id(&img.id),
+        crate::docker::disk::human_size(img.size)
+    )
 }
 
 impl DiskView {
@@ -152,7 +164,7 @@ impl DiskView {
     pub fn scope(&self) -> Scope {
         match &self.stage {
             Stage::Rows | Stage::Pruning(_) => Scope::Disk,
-            Stage::Preview { .. } | Stage::Images { confirm: Some(_), .. } => Scope::Confirm,
+            Stage::Preview { .. } => Scope::Confirm,
             Stage::Images { .. } => Scope::Images,
         }
     }
@@ -188,15 +200,7 @@ impl DiskView {
                 }
             }
             Stage::Pruning(_) => Outcome::stay(),
-            Stage::Images { rows, selected, confirm } => {
-                if let Some(img) = confirm.take() {
-                    return match action {
-                        Some(Action::Confirm) => {
-                            Outcome::stay().run(Command::RemoveImage { id: img.id, name: img.name })
-                        }
-                        _ => Outcome::stay().say(Level::Info, "cancelled"),
-                    };
-                }
+            Stage::Images { rows, selected } => {
                 let current = rows.as_ref().and_then(|r| r.get(*selected));
                 let last = rows.as_ref().map_or(0, |r| r.len().saturating_sub(1));
                 match action {
@@ -220,7 +224,12 @@ impl DiskView {
                             );
                             return Outcome::stay().say(Level::Error, text);
                         }
-                        Some(img) => *confirm = Some(Box::new(img.clone())),
+                        // The question carries the image `d` was pressed on: the removal is
+                        // bound to it, whatever a refresh of the list does to the rows meanwhile.
+                        Some(img) => {
+                            let command = Command::RemoveImage { id: img.id.clone(), name: img.name.clone() };
+                            return Outcome::ask(image_prompt(img), command);
+                        }
                         None => {}
                     },
                     _ => {}
@@ -260,7 +269,7 @@ impl DiskView {
                 return Outcome::stay().run(Command::DiskUsage);
             }
             Some(Action::Images) => {
-                self.stage = Stage::Images { rows: None, selected: 0, confirm: None };
+                self.stage = Stage::Images { rows: None, selected: 0 };
                 if self.images_pending {
                     return Outcome::stay();
                 }

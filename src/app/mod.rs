@@ -303,6 +303,10 @@ impl AppState {
             Next::Stay => {}
             Next::Close => self.mode = self.back.pop().unwrap_or(Mode::Normal),
             Next::Open(mode) => self.mode = mode,
+            Next::Push(mode) => {
+                let under = std::mem::replace(&mut self.mode, mode);
+                self.back.push(under);
+            }
         }
         self.dirty = true;
         out.commands

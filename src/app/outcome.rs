@@ -10,7 +10,10 @@ pub enum Next {
     Stay,
     /// Back to the view it came from (the main screen under all).
     Close,
+    /// In place of the view on top.
     Open(Mode),
+    /// Over the view on top, which comes back on `Close` (a question over the process view).
+    Push(Mode),
 }
 
 /// A view's answer to a key: where to go next, what to carry out, what to tell the user.
@@ -32,6 +35,15 @@ impl Outcome {
 
     pub fn open(mode: Mode) -> Outcome {
         Outcome { next: Next::Open(mode), ..Default::default() }
+    }
+
+    pub fn push(mode: Mode) -> Outcome {
+        Outcome { next: Next::Push(mode), ..Default::default() }
+    }
+
+    /// A yes/no question over the current view: the one `Confirm` view, whoever asks.
+    pub fn ask(prompt: String, command: Command) -> Outcome {
+        Outcome::push(Mode::Confirm(super::Confirm { prompt, command, then: None }))
     }
 
     pub fn run(mut self, command: Command) -> Outcome {

@@ -8,7 +8,7 @@ mod rows;
 use crossterm::event::KeyEvent;
 
 use super::text_input::{Edit, TextInput};
-use super::view::{Scope, ViewKey};
+use super::view::ViewKey;
 use super::{AppState, Level, Mode, Outcome, Panel};
 use crate::config::Action;
 use crate::msg::Command;
@@ -36,13 +36,6 @@ pub const KEYS: &[ViewKey] = &[
         .hint(&[Action::SigInt], "SIGINT"),
 ];
 
-/// A signal waiting for its yes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PendingSignal {
-    pub prompt: String,
-    pub command: Command,
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessView {
     /// Only this GPU's processes (opened from the GPU panel).
@@ -52,7 +45,6 @@ pub struct ProcessView {
     pub filtering: bool,
     pub sort: ProcSort,
     pub reverse: bool,
-    pub pending: Option<Box<PendingSignal>>,
     /// Why there are no processes to show at all (NVML down, a remote engine).
     pub unavailable: Option<String>,
     all: Vec<ProcRow>,
@@ -69,17 +61,11 @@ impl ProcessView {
             filtering: false,
             sort: ProcSort::GpuMemory,
             reverse: false,
-            pending: None,
             unavailable: None,
             all: Vec::new(),
             shown: Vec::new(),
             selected: 0,
         }
-    }
-
-    /// A question waits for its yes; otherwise the view's own keys.
-    pub fn scope(&self) -> Scope {
-        if self.pending.is_some() { Scope::Confirm } else { Scope::Processes }
     }
 
     /// The rows of a new sample; the cursor stays on its process. Returns whether they differ.
@@ -150,16 +136,6 @@ impl ProcessView {
         read_only: bool,
         page: usize,
     ) -> Outcome {
-        if let Some(p) = self.pending.take() {
-            if action != Some(Action::Confirm) {
-                return Outcome::stay().say(Level::Info, "cancelled: no signal sent");
-            }
-            let text = match &p.command {
-                Command::Signal { pid, signal, .. } => format!("sending {signal} to PID {pid}…"),
-                _ => String::new(),
-            };
-            return Outcome::stay().run(p.command).say(Level::Info, text);
-        }
         if self.filtering {
             self.filter_key(key);
             return Outcome::stay();
@@ -216,8 +192,7 @@ impl ProcessView {
         let command = crate::fmt::truncate(row.command_line(), 80);
         let prompt = format!("Send {signal} to PID {} ({command}), {}?", row.pid, row.whereabouts());
         let command = Command::Signal { pid: row.pid, start_time, signal };
-        self.pending = Some(Box::new(PendingSignal { prompt, command }));
-        Outcome::stay()
+        Outcome::ask(prompt, command)
     }
 
     fn filter_key(&mut self, key: KeyEvent) {

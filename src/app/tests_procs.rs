@@ -73,10 +73,19 @@ fn app() -> AppState {
     app_with(&Config::default())
 }
 
+/// The process view, on top or under the question it asked.
 fn view(a: &AppState) -> &ProcessView {
-    match &a.mode {
-        Mode::Processes(v) => v,
-        other => panic!("not the process view: {other:?}"),
+    match (&a.mode, a.back.last()) {
+        (Mode::Processes(v), _) | (Mode::Confirm(_), Some(Mode::Processes(v))) => v,
+        (other, _) => panic!("not the process view: {other:?}"),
+    }
+}
+
+/// The question waiting over the process view, if any.
+fn pending(a: &AppState) -> Option<String> {
+    match (&a.mode, a.back.last()) {
+        (Mode::Confirm(c), Some(Mode::Processes(_))) => Some(c.prompt.clone()),
+        _ => None,
     }
 }
 
@@ -167,7 +176,7 @@ fn filter_matches_container_user_command_and_pid() {
     assert_eq!(rows(&a), [(1, 201)]);
     // Keys typed into the filter are text: `q` and `T` neither close nor signal.
     type_filter(&mut a, "qT");
-    assert!(view(&a).is_empty() && view(&a).pending.is_none());
+    assert!(view(&a).is_empty() && pending(&a).is_none());
     a.update(key('/'));
     a.update(code(KeyCode::Esc));
     assert_eq!(view(&a).len(), 4);
@@ -180,7 +189,7 @@ fn t_then_y_sends_sigterm_to_that_pid_and_start_time() {
     a.update(key('j'));
     assert!(a.update(key('T')).is_empty(), "nothing is sent before the yes");
     assert_eq!(a.mode.scope(), crate::app::Scope::Confirm);
-    let prompt = view(&a).pending.as_ref().map(|p| p.prompt.clone()).unwrap_or_default();
+    let prompt = pending(&a).unwrap_or_default();
     assert_eq!(prompt, "Send SIGTERM to PID 201 (python train201.py --epochs 3), container serve?");
     let cmds = a.update(key('y'));
     assert_eq!(cmds, vec![Command::Signal { pid: 201, start_time: 2010, signal: Signal::Term }]);
@@ -188,7 +197,7 @@ fn t_then_y_sends_sigterm_to_that_pid_and_start_time() {
     // K and I likewise; a host process is named with its user.
     a.update(key('G'));
     a.update(key('K'));
-    let prompt = view(&a).pending.as_ref().map(|p| p.prompt.clone()).unwrap_or_default();
+    let prompt = pending(&a).unwrap_or_default();
     assert!(prompt.starts_with("Send SIGKILL to PID 102 (") && prompt.ends_with("host process, user alice?"));
     assert_eq!(
         a.update(key('Y')),
@@ -205,13 +214,13 @@ fn any_other_key_cancels_the_signal() {
     for no in [key('n'), key('T'), code(KeyCode::Esc), code(KeyCode::Enter)] {
         a.update(key('T'));
         assert!(a.update(no).is_empty());
-        assert!(view(&a).pending.is_none());
+        assert!(pending(&a).is_none());
         assert_eq!(a.status.as_ref().map(|s| s.text.as_str()), Some("cancelled: no signal sent"));
     }
     // Keys typed before the question appeared never answer it.
     a.update(key('T'));
     assert!(a.update(Msg::TypedAhead(KeyEvent::from(KeyCode::Char('y')))).is_empty());
-    assert!(view(&a).pending.is_some());
+    assert!(pending(&a).is_some());
 }
 
 #[test]
@@ -221,7 +230,7 @@ fn read_only_refuses_signals_and_says_so() {
     a.update(key('p'));
     for k in ['T', 'K', 'I'] {
         assert!(a.update(key(k)).is_empty());
-        assert!(view(&a).pending.is_none(), "{k} asked in read-only mode");
+        assert!(pending(&a).is_none(), "{k} asked in read-only mode");
         let status = a.status.clone().unwrap_or_else(|| panic!("{k}: no status"));
         assert_eq!(status.level, Level::Error);
         assert!(status.text.starts_with("read-only mode: signals are disabled"), "{}", status.text);
@@ -237,7 +246,7 @@ fn a_process_not_in_proc_is_never_signalled() {
     a.update(snapshot(vec![vec![hidden]]));
     a.update(key('p'));
     assert!(a.update(key('T')).is_empty());
-    assert!(view(&a).pending.is_none());
+    assert!(pending(&a).is_none());
     let text = a.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
     assert!(
         text.contains("PID 555 is not in this machine's /proc") && text.contains("nothing was sent"),
@@ -254,7 +263,7 @@ fn remapping_sig_term_changes_its_key_and_its_hint() {
     assert!(a.keymap.hint_line(&crate::app::view::hints(procs::KEYS, false)).contains("x SIGTERM"));
     assert!(!a.keymap.hint_line(&crate::app::view::hints(procs::KEYS, false)).contains("T SIGTERM"));
     a.update(key('T'));
-    assert!(view(&a).pending.is_none(), "T is no longer bound");
+    assert!(pending(&a).is_none(), "T is no longer bound");
     a.update(key('x'));
     assert_eq!(
         a.update(key('y')),

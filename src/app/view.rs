@@ -127,7 +127,7 @@ impl Mode {
             Mode::Detail(_) => Scope::Detail,
             Mode::Disk(v) => v.scope(),
             Mode::GpuDetail(_) => Scope::GpuDetail,
-            Mode::Processes(v) => v.scope(),
+            Mode::Processes(_) => Scope::Processes,
         }
     }
 }

@@ -16,8 +16,8 @@ use crate::config::Action;
 use crate::docker::disk::{Category, DiskItem, DiskUsage, ImageRow, human_size};
 
 pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, st: &Styles) {
-    if let Stage::Images { rows, selected, confirm } = &v.stage {
-        return images(f, area, app, rows.as_deref(), *selected, confirm.as_deref(), st);
+    if let Stage::Images { rows, selected } = &v.stage {
+        return images(f, area, app, rows.as_deref(), *selected, st);
     }
     let hint = format!(" {} ", app.keymap.hint_line(&hints(ROW_KEYS, app.read_only)));
     let block = Block::default()
@@ -240,7 +240,6 @@ fn images(
     app: &AppState,
     rows: Option<&[ImageRow]>,
     selected: usize,
-    confirm: Option<&ImageRow>,
     st: &Styles,
 ) {
     let block = Block::default()
@@ -281,18 +280,4 @@ fn images(
     let table = Table::new(body, widths).header(header).row_highlight_style(st.selected());
     let mut state = TableState::default().with_selected((!rows.is_empty()).then(|| selected - offset));
     f.render_stateful_widget(table, inner, &mut state);
-    if let Some(img) = confirm {
-        let tags = match img.tags.as_slice() {
-            [] => "It has no tags".to_string(),
-            [one] => format!("Its tag {one} goes"),
-            many => format!("All {} of its tags go: {}", many.len(), many.join(", ")),
-        };
-        let prompt = format!(
-            "Remove image {} ({}, {})? {tags}.",
-            img.name,
-            crate::docker::disk::short_id(&img.id),
-            human_size(img.size)
-        );
-        super::dialogs::confirm_text(f, area, &prompt, &app.keymap, st);
-    }
 }

@@ -85,8 +85,13 @@ pub fn draw(f: &mut Frame, app: &AppState) {
     }
     let [header_area, body, footer_area] = frame_areas(app, area);
     header::draw(f, header_area, app, &st);
+    // A question draws over the view that asked it (the process view, the image list).
+    let under = match (&app.mode, app.back.last()) {
+        (Mode::Confirm(_), Some(view)) => view,
+        (mode, _) => mode,
+    };
     // Views that take the whole body; the main screen's dialogs draw over the panels below.
-    let whole_body = match &app.mode {
+    let whole_body = match under {
         Mode::Logs(view) => {
             logs::draw(f, body, view, &app.keymap, &st);
             true
@@ -111,6 +116,9 @@ pub fn draw(f: &mut Frame, app: &AppState) {
     };
     if whole_body {
         footer::draw(f, footer_area, app, &st);
+        if let Mode::Confirm(c) = &app.mode {
+            dialogs::confirm(f, area, c, &app.keymap, &st);
+        }
         return;
     }
     let [gpu_area, container_area] = panels(app, body);

@@ -110,9 +110,6 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &ProcessView, st: &Sty
     } else {
         table(f, inner, v, st);
     }
-    if let Some(p) = &v.pending {
-        super::dialogs::confirm_text(f, area, &p.prompt, &app.keymap, st);
-    }
 }
 
 fn table(f: &mut Frame, inner: Rect, v: &ProcessView, st: &Styles) {
