@@ -81,6 +81,7 @@ pub async fn run(config: Config, client: PromClient, refresh: Duration) -> anyho
     let (focus_tx, focus) = watch::channel(None);
     let mut state = FleetState::new(client.url());
     state.theme = config.theme;
+    state.keymap = config.keymap.clone();
     tokio::spawn(FleetCollector { client, refresh, focus, tx }.run());
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;

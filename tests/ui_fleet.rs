@@ -145,3 +145,24 @@ fn a_node_opened_shows_its_gpus_and_containers() {
     let (help, _) = render(&s, 60, 20);
     assert!(help.contains("cycle the sort"), "{help}");
 }
+
+/// `[keys]` reaches the fleet: a remapped sort key is the one that sorts, and the footer and
+/// the help say so.
+#[test]
+fn remapping_sort_next_changes_the_fleets_key_hint_and_help() {
+    let config = gpudock::config::Config::from_sources(Some("[keys]\nsort_next = [\"S\"]\n"), None);
+    let mut s = fleet();
+    s.keymap = config.unwrap_or_else(|e| panic!("{e}")).keymap;
+    let (text, _) = render(&s, 120, 40);
+    let footer = text.lines().last().unwrap_or_default().to_string();
+    assert!(footer.contains("S sort") && !footer.contains("o sort"), "{footer}");
+    let before = s.sort;
+    s.update(FleetMsg::Key(KeyEvent::from(KeyCode::Char('o'))));
+    assert_eq!(s.sort, before, "o is no longer bound");
+    s.update(FleetMsg::Key(KeyEvent::from(KeyCode::Char('S'))));
+    assert_ne!(s.sort, before);
+    s.update(FleetMsg::Key(KeyEvent::from(KeyCode::Char('?'))));
+    let (help, _) = render(&s, 100, 30);
+    let line = help.lines().find(|l| l.contains("cycle the sort")).unwrap_or_default();
+    assert!(line.contains(" S ") && !line.contains(" o "), "{line}\n{help}");
+}

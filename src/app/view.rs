@@ -144,8 +144,10 @@ pub fn hints(keys: &[ViewKey], read_only: bool) -> Vec<Hint> {
 
 /// Two actions on one key in the same view would make one of them unreachable.
 pub fn conflicts(keymap: &Keymap) -> Vec<(KeySpec, Action, Action)> {
+    let dashboard = Scope::ALL.iter().map(|s| s.keys());
+    let fleet = super::fleet::keys::ALL.iter().map(|(_, keys)| *keys);
     let views: Vec<Vec<Action>> =
-        Scope::ALL.iter().map(|s| s.keys().iter().map(|k| k.action).collect()).collect();
+        dashboard.chain(fleet).map(|keys| keys.iter().map(|k| k.action).collect()).collect();
     keymap.conflicts_among(&views)
 }
 
@@ -183,6 +185,16 @@ mod tests {
         let main: Vec<Action> = Scope::Main.keys().iter().map(|k| k.action).collect();
         for a in super::super::GPU_PANEL_HINTS.iter().flat_map(|h| h.actions) {
             assert!(main.contains(a), "the GPU panel hints {a:?}, which the main screen does not handle");
+        }
+        for (view, keys) in crate::app::fleet::keys::ALL {
+            let actions: Vec<Action> = keys.iter().map(|k| k.action).collect();
+            for key in keys {
+                listed.insert(key.action);
+                assert!(!keymap.keys(key.action).is_empty(), "fleet {view}: {:?} has no key", key.action);
+                for a in key.hint.iter().flat_map(|h| h.actions) {
+                    assert!(actions.contains(a), "fleet {view} hints {a:?}, which it does not handle");
+                }
+            }
         }
         for a in Action::ALL {
             assert!(listed.contains(&a), "{a:?} is in no view's list: it would do nothing");

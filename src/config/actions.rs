@@ -59,10 +59,14 @@ pub enum Action {
     SigTerm,
     SigKill,
     SigInt,
+    /// The fleet: open the node under the cursor.
+    Open,
+    /// The fleet: the open node's full dashboard.
+    Dashboard,
 }
 
 impl Action {
-    pub const ALL: [Action; 52] = [
+    pub const ALL: [Action; 54] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -115,6 +119,8 @@ impl Action {
         Action::SigTerm,
         Action::SigKill,
         Action::SigInt,
+        Action::Open,
+        Action::Dashboard,
     ];
 
     /// Its name in `[keys]`, as the user writes it ("gpu_users").

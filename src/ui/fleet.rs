@@ -74,7 +74,7 @@ pub fn draw(f: &mut Frame, s: &FleetState) {
     }
     f.render_widget(Paragraph::new(footer(s, &st, area.width)), foot);
     if s.help {
-        help(f, area, &st);
+        help(f, area, s, &st);
     }
 }
 
@@ -109,15 +109,15 @@ fn footer(s: &FleetState, st: &Styles, width: u16) -> Line<'static> {
         return Line::from(vec![Span::styled("/", st.key()), Span::raw(s.filter.clone()), Span::raw("▏")]);
     }
     let mut spans = Vec::new();
-    let keys: &[(&str, &str)] = if s.open.is_some() {
-        &[("enter", "dashboard"), ("esc", "back"), ("?", "help"), ("q", "quit")]
-    } else {
-        &[("enter", "open"), ("o", "sort"), ("/", "filter"), ("?", "help"), ("q", "quit")]
-    };
+    // The hints of the fleet view on top, as the keymap binds them.
+    let keys: Vec<(String, &str)> = crate::app::view::hints(s.keys(), false)
+        .iter()
+        .filter_map(|h| Some((s.keymap.hint_keys(h)?, h.label)))
+        .collect();
     // Narrow: the first word of each hint only ("/ filt"), so every key still shows.
     let narrow = width < 60;
     for (k, what) in keys {
-        spans.push(Span::styled(*k, st.key()));
+        spans.push(Span::styled(k, st.key()));
         let what = if narrow { what.chars().take(4).collect::<String>() } else { what.to_string() };
         spans.push(Span::raw(format!(" {what}{}", if narrow { " " } else { "  " })));
     }
@@ -317,28 +317,43 @@ fn containers(f: &mut Frame, area: Rect, d: &NodeDetail, st: &Styles) {
     table(f, area, rows, widths, titles, block, st);
 }
 
-fn help(f: &mut Frame, area: Rect, st: &Styles) {
-    let lines: Vec<Line> = [
-        ("enter", "open the node: its GPUs and containers"),
-        ("enter", "on an open node: its full dashboard (a Docker context or [[nodes]] entry)"),
-        ("esc", "back / clear the filter"),
-        ("o", "cycle the sort: free GPUs, name, util, memory, power"),
-        ("/", "filter by node or container name"),
-        ("j k ↑ ↓", "move"),
-        ("q", "quit"),
-    ]
-    .into_iter()
-    .map(|(k, what)| Line::from(vec![Span::styled(format!("{k:>8} "), st.key()), Span::raw(what)]))
-    .chain([
-        Line::raw(""),
-        Line::styled("GPU t/b/i: total / busy (util > 5 %) / held by idle processes", Style::default()),
-        Line::styled("stale: no sample from the node's exporter (dimmed, with its age)", Style::default()),
-    ])
-    .collect();
-    let w = area.width.min(72);
-    let h = (lines.len() as u16 + 2).min(area.height);
+fn help(f: &mut Frame, area: Rect, s: &FleetState, st: &Styles) {
+    // The same lists the keys are resolved against, as the keymap binds them.
+    let keys =
+        [("", crate::app::fleet::keys::LIST_KEYS), ("on an open node: ", crate::app::fleet::keys::NODE_KEYS)];
+    let mut seen = Vec::new();
+    let lines: Vec<Line> = keys
+        .into_iter()
+        .flat_map(|(when, list)| list.iter().map(move |k| (when, k)))
+        .filter(|(_, k)| {
+            // Quit and help read the same in both views: listed once.
+            let once = matches!(k.action, crate::config::Action::Quit | crate::config::Action::Help);
+            !(once && seen.contains(&k.action)) && {
+                seen.push(k.action);
+                true
+            }
+        })
+        .map(|(when, k)| {
+            Line::from(vec![
+                Span::styled(format!("{:>12} ", s.keymap.label(k.action)), st.key()),
+                Span::raw(format!("{when}{}", k.help)),
+            ])
+        })
+        .chain([
+            Line::raw(""),
+            Line::styled("GPU t/b/i: total / busy (util > 5 %) / held by idle processes", Style::default()),
+            Line::styled(
+                "stale: no sample from the node's exporter (dimmed, with its age)",
+                Style::default(),
+            ),
+        ])
+        .collect();
+    let w = area.width.min(80);
+    let inner = usize::from(w.saturating_sub(2)).max(1);
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum();
+    let h = u16::try_from(rows + 2).unwrap_or(u16::MAX).min(area.height);
     let r = Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h);
     f.render_widget(Clear, r);
     let block = Block::default().borders(Borders::ALL).title(" fleet keys (any key closes) ");
-    f.render_widget(Paragraph::new(lines).block(block), r);
+    f.render_widget(Paragraph::new(lines).block(block).wrap(ratatui::widgets::Wrap { trim: false }), r);
 }

@@ -1,3 +1,5 @@
+use crossterm::event::{KeyCode, KeyEvent};
+
 use super::*;
 use crate::fleet::FleetSnapshot;
 

@@ -1,10 +1,12 @@
 //! The fleet view's state: one row per node from the collector's snapshots, sort, filter, the
-//! node opened with Enter. Keys are handled here, apart from the main screen's keymap: the fleet
-//! view has a handful of keys of its own and none of the container actions.
+//! node opened with Enter. Its keys (`keys.rs`) go through the same keymap as the dashboard's,
+//! from the fleet's own key lists: `[keys]` remaps them too.
+
+pub mod keys;
 
 use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 
 use crate::fleet::{FleetEvent, FleetSnapshot, NodeDetail, NodeSummary};
 
@@ -85,6 +87,7 @@ pub struct FleetState {
     pub stale_after: Duration,
     pub size: (u16, u16),
     pub theme: crate::config::Theme,
+    pub keymap: crate::config::Keymap,
     dirty: bool,
 }
 
@@ -93,6 +96,7 @@ impl FleetState {
         FleetState {
             url: url.into(),
             stale_after: Duration::from_secs(120),
+            keymap: crate::config::Config::default().keymap,
             dirty: true,
             ..Default::default()
         }
@@ -201,7 +205,7 @@ impl FleetState {
     }
 
     /// Puts the cursor back on the remembered node after the rows moved.
-    fn follow(&mut self) {
+    pub(super) fn follow(&mut self) {
         let rows = self.visible();
         let at = self.selected_host.as_deref().and_then(|h| rows.iter().position(|n| n.hostname == h));
         self.selected = at.unwrap_or(self.selected).min(rows.len().saturating_sub(1));
@@ -209,91 +213,10 @@ impl FleetState {
     }
 
     /// Remembers the node under the cursor after the cursor moved.
-    fn remember(&mut self) {
+    pub(super) fn remember(&mut self) {
         self.selected_host = self.selected_node().map(|n| n.hostname.clone());
-    }
-
-    fn key(&mut self, k: KeyEvent) -> Vec<FleetCommand> {
-        if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c') {
-            return vec![FleetCommand::Quit];
-        }
-        if self.filtering {
-            match k.code {
-                KeyCode::Enter => self.filtering = false,
-                KeyCode::Esc => {
-                    self.filtering = false;
-                    self.filter.clear();
-                }
-                KeyCode::Backspace => {
-                    self.filter.pop();
-                }
-                KeyCode::Char(c) => self.filter.push(c),
-                _ => {}
-            }
-            self.selected = 0;
-            self.remember();
-            return Vec::new();
-        }
-        if self.help {
-            if matches!(k.code, KeyCode::Char('q')) {
-                return vec![FleetCommand::Quit];
-            }
-            self.help = false;
-            return Vec::new();
-        }
-        let len = self.visible().len();
-        match k.code {
-            KeyCode::Char('q') => return vec![FleetCommand::Quit],
-            KeyCode::Char('?') => self.help = true,
-            KeyCode::Esc if self.open.is_some() => {
-                self.open = None;
-                self.detail = None;
-                return vec![FleetCommand::Focus(None)];
-            }
-            KeyCode::Esc => {
-                self.filter.clear();
-                self.follow();
-            }
-            KeyCode::Char('/') if self.open.is_none() => self.filtering = true,
-            KeyCode::Char('o') => {
-                self.sort = self.sort.next();
-                self.follow();
-            }
-            // The node list is not on screen while a node is open: its cursor stays put.
-            KeyCode::Down | KeyCode::Char('j') if self.open.is_none() => {
-                self.selected = (self.selected + 1).min(len.saturating_sub(1));
-                self.remember();
-            }
-            KeyCode::Up | KeyCode::Char('k') if self.open.is_none() => {
-                self.selected = self.selected.saturating_sub(1);
-                self.remember();
-            }
-            KeyCode::Home | KeyCode::Char('g') if self.open.is_none() => {
-                self.selected = 0;
-                self.remember();
-            }
-            KeyCode::End | KeyCode::Char('G') if self.open.is_none() => {
-                self.selected = len.saturating_sub(1);
-                self.remember();
-            }
-            // On an open node: its full dashboard, with actions, on its own engine.
-            KeyCode::Enter if self.open.is_some() => {
-                self.notice = None;
-                return self.open.clone().map(FleetCommand::Dashboard).into_iter().collect();
-            }
-            KeyCode::Enter if self.open.is_none() => {
-                if let Some(host) = self.selected_node().map(|n| n.hostname.clone()) {
-                    self.open = Some(host.clone());
-                    self.detail = None;
-                    return vec![FleetCommand::Focus(Some(host))];
-                }
-            }
-            _ => {}
-        }
-        Vec::new()
     }
 }
 
 #[cfg(test)]
-#[path = "fleet_tests.rs"]
 mod tests;
