@@ -157,9 +157,8 @@ impl Executor {
                     if !host.is_local() {
                         return ActionMsg::NodeChecked(None);
                     }
-                    let path = std::path::Path::new(crate::doctor::DAEMON_JSON);
-                    match tokio::task::spawn_blocking(move || crate::doctor::host_files(path, &cdi_dirs))
-                        .await
+                    let path = std::path::Path::new(crate::probe::DAEMON_JSON);
+                    match tokio::task::spawn_blocking(move || crate::probe::host_files(path, &cdi_dirs)).await
                     {
                         Ok(files) => ActionMsg::NodeChecked(Some(Box::new(files))),
                         Err(e) => {

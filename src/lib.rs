@@ -18,6 +18,7 @@ pub mod fmt;
 pub mod gpu;
 pub mod logging;
 pub mod msg;
+pub mod probe;
 pub mod procfs;
 pub mod run;
 pub mod run_fleet;

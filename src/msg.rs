@@ -132,7 +132,7 @@ pub enum ActionMsg {
     },
     /// This machine's files as the doctor reads them; None when the engine is elsewhere and
     /// they say nothing about it.
-    NodeChecked(Option<Box<crate::doctor::HostFiles>>),
+    NodeChecked(Option<Box<crate::probe::HostFiles>>),
     /// A shell ended: its exit code, or why it could not run.
     ShellEnded {
         name: String,

@@ -7,7 +7,7 @@ use common::{NOW, engine_info, id, render, sample_app};
 use crossterm::event::{KeyCode, KeyEvent};
 use gpudock::app::node;
 use gpudock::docker::EngineEvent;
-use gpudock::doctor::{DaemonJson, HostFiles, Level};
+use gpudock::doctor::{Check, DaemonJson, HostFiles, Level};
 use gpudock::gpu::{GpuEvent, GpuProcess, GpuSample, GpuSnapshot, ProcessKind};
 use gpudock::msg::{ActionMsg, Command, Msg};
 
@@ -54,7 +54,7 @@ fn files_edited_not_restarted() -> Msg {
     Msg::Action(ActionMsg::NodeChecked(Some(Box::new(files))))
 }
 
-fn find<'a>(all: &'a [gpudock::doctor::Finding], check: &str) -> Option<&'a gpudock::doctor::Finding> {
+fn find(all: &[gpudock::doctor::Finding], check: Check) -> Option<&gpudock::doctor::Finding> {
     all.iter().find(|f| f.check == check)
 }
 
@@ -73,16 +73,16 @@ fn help_and_launch_form_show_the_doctors_findings_with_their_fixes() {
     );
     // Before they arrive, only what the app knows: no verdict on files it has not read.
     let before = node::findings(&app).unwrap_or_default();
-    assert!(find(&before, "NVIDIA Container Toolkit").is_none(), "{before:?}");
-    let runtime = find(&before, "nvidia runtime").map(|f| f.level);
+    assert!(find(&before, Check::Toolkit).is_none(), "{before:?}");
+    let runtime = find(&before, Check::NvidiaRuntime).map(|f| f.level);
     assert_eq!(runtime, Some(Level::Fail), "{before:?}");
-    let unasked = find(&before, "GPUs held without asking").map(|f| (f.level, f.detail.clone()));
+    let unasked = find(&before, Check::Unasked).map(|f| (f.level, f.detail.clone()));
     assert_eq!(unasked, Some((Level::Warn, "llama-finetune on GPU 0".into())));
 
     app.update(files_edited_not_restarted());
     let after = node::findings(&app).unwrap_or_default();
-    assert_eq!(find(&after, "NVIDIA Container Toolkit").map(|f| f.level), Some(Level::Ok));
-    let runtime = find(&after, "nvidia runtime").cloned();
+    assert_eq!(find(&after, Check::Toolkit).map(|f| f.level), Some(Level::Ok));
+    let runtime = find(&after, Check::NvidiaRuntime).cloned();
     assert!(runtime.as_ref().is_some_and(|f| f.detail.contains("edited but not restarted")), "{runtime:?}");
 
     // The help screen lists every check; scrolled to its end it shows the fix.
@@ -119,9 +119,9 @@ fn a_remote_engine_gets_no_verdicts_from_this_machines_files_or_driver() {
     app.gpu.remote("ssh://gpu-07".into());
     app.update(Msg::Action(ActionMsg::NodeChecked(None)));
     let all = node::findings(&app).unwrap_or_default();
-    let checks: Vec<&str> = all.iter().map(|f| f.check).collect();
-    assert!(checks.contains(&"Docker engine") && checks.contains(&"nvidia runtime"), "{checks:?}");
-    for local in ["NVIDIA driver", "NVIDIA Container Toolkit", "CDI specs"] {
+    let checks: Vec<Check> = all.iter().map(|f| f.check).collect();
+    assert!(checks.contains(&Check::Engine) && checks.contains(&Check::NvidiaRuntime), "{checks:?}");
+    for local in [Check::Driver, Check::Toolkit, Check::CdiSpecs] {
         assert!(!checks.contains(&local), "{local} judged from this machine: {checks:?}");
     }
 }

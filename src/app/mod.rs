@@ -147,7 +147,7 @@ pub struct AppState {
     /// What fits on one page of each scrolling view, as the last frame was laid out.
     pub pages: Pages,
     /// This machine's files as the doctor reads them (None: not read yet, or a remote engine).
-    pub node_files: Option<crate::doctor::HostFiles>,
+    pub node_files: Option<crate::probe::HostFiles>,
     /// Whether the mouse is captured (clicks and wheel go to gpudock, not to text selection).
     pub mouse: bool,
     /// GPU memory held at 0 % SM this long marks the holder idle.

@@ -3,15 +3,16 @@
 //! executor read for it, so the help screen and the launch form say what the doctor says.
 
 use super::{AppState, EngineStatus, GpuStatus};
-use crate::doctor::{self, Facts, Finding, Level};
+use crate::docker::EngineError;
+use crate::doctor::{self, Check, Driver, Facts, Finding, Level};
 use crate::msg::Command;
 
 /// Checks that decide whether `--gpus` can work at all.
-const GPU_LAUNCH: [&str; 5] =
-    ["NVIDIA driver", "NVIDIA Container Toolkit", "nvidia runtime", "default runtime", "daemon.json"];
+const GPU_LAUNCH: [Check; 5] =
+    [Check::Driver, Check::Toolkit, Check::NvidiaRuntime, Check::DefaultRuntime, Check::DaemonJson];
 /// Checks that read this machine's files: meaningless before the files were read, or when the
 /// engine runs elsewhere.
-const FROM_FILES: [&str; 3] = ["NVIDIA Container Toolkit", "CDI specs", "daemon.json"];
+const FROM_FILES: [Check; 3] = [Check::Toolkit, Check::CdiSpecs, Check::DaemonJson];
 
 /// Asks the executor to read the files again: the user may have just fixed one.
 pub fn refresh(app: &AppState) -> Command {
@@ -25,20 +26,22 @@ pub fn refresh(app: &AppState) -> Command {
 /// Every finding the app can back with facts; None while the driver has not answered yet.
 pub fn findings(app: &AppState) -> Option<Vec<Finding>> {
     let nvml = match (&app.gpu.status, &app.gpu.snapshot) {
-        (GpuStatus::Up, Some(s)) => Ok((
-            s.driver_version.clone().unwrap_or_else(|| "?".into()),
-            s.cuda_version.clone().unwrap_or_else(|| "?".into()),
-            s.gpus.len(),
-        )),
-        (GpuStatus::Unavailable { reason, .. }, _) => Err(reason.clone()),
+        (GpuStatus::Up, Some(s)) => Driver::Up {
+            driver: s.driver_version.clone().unwrap_or_else(|| "?".into()),
+            cuda: s.cuda_version.clone().unwrap_or_else(|| "?".into()),
+            gpus: s.gpus.len(),
+        },
+        (GpuStatus::Unavailable { reason, .. }, _) => Driver::Down(reason.clone()),
         // Another machine's engine: this machine's driver says nothing about it.
-        (GpuStatus::Remote { .. }, _) => Err(String::new()),
+        (GpuStatus::Remote { .. }, _) => Driver::Remote,
         _ => return None,
     };
     let remote = matches!(app.gpu.status, GpuStatus::Remote { .. });
     let (host, engine) = match &app.engine {
         EngineStatus::Up(info) => (info.host.clone(), Ok(info.clone())),
-        EngineStatus::Down { host, reason, .. } => (host.clone(), Err(reason.clone())),
+        // The collector hands over the engine's words only: the doctor's permission-denied fix
+        // needs the error's kind, which `gpudock doctor` itself has.
+        EngineStatus::Down { host, reason, .. } => (host.clone(), Err(EngineError::Other(reason.clone()))),
         EngineStatus::Connecting { .. } => return None,
     };
     let files = app.node_files.clone().unwrap_or_default();
@@ -49,8 +52,7 @@ pub fn findings(app: &AppState) -> Option<Vec<Finding>> {
         .filter(|c| c.gpus.is_none())
         .filter_map(|c| {
             let used = &app.gpu.usage.get(&c.id)?.gpus;
-            let list: Vec<String> = used.iter().map(u32::to_string).collect();
-            (!used.is_empty()).then(|| (c.name.clone(), list.join(",")))
+            (!used.is_empty()).then(|| (c.name.clone(), used.clone()))
         })
         .collect();
     let facts = Facts {

@@ -3,8 +3,69 @@
 
 use serde::Serialize;
 
-use crate::docker::EngineInfo;
 use crate::docker::disk::{FsUsage, human_size};
+use crate::docker::{EngineError, EngineInfo};
+use crate::probe::DaemonJson;
+
+/// Which check a finding is from: what `app::node` and the launch form filter on, never the
+/// title a person reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    Driver,
+    Engine,
+    Toolkit,
+    DaemonJson,
+    NvidiaRuntime,
+    DefaultRuntime,
+    CdiSpecs,
+    Cgroups,
+    DiskSpace,
+    Unasked,
+}
+
+impl Check {
+    /// Its name as `gpudock doctor` prints it (and its JSON carries it).
+    pub fn title(self) -> &'static str {
+        match self {
+            Check::Driver => "NVIDIA driver",
+            Check::Engine => "Docker engine",
+            Check::Toolkit => "NVIDIA Container Toolkit",
+            Check::DaemonJson => "daemon.json",
+            Check::NvidiaRuntime => "nvidia runtime",
+            Check::DefaultRuntime => "default runtime",
+            Check::CdiSpecs => "CDI specs",
+            Check::Cgroups => "cgroups",
+            Check::DiskSpace => "disk space",
+            Check::Unasked => "GPUs held without asking",
+        }
+    }
+}
+
+impl std::fmt::Display for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.title())
+    }
+}
+
+impl Serialize for Check {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.title())
+    }
+}
+
+/// What the driver said, as the checks read it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Driver {
+    Up {
+        driver: String,
+        cuda: String,
+        gpus: usize,
+    },
+    /// Why NVML did not open or answer.
+    Down(String),
+    /// The engine is another machine's: this machine's driver says nothing about it.
+    Remote,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -16,37 +77,27 @@ pub enum Level {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
-    pub check: &'static str,
+    pub check: Check,
     pub level: Level,
     pub detail: String,
     /// What to do, in one or two lines; None when nothing needs doing.
     pub fix: Option<String>,
 }
 
-fn finding(check: &'static str, level: Level, detail: impl Into<String>, fix: Option<&str>) -> Finding {
+fn finding(check: Check, level: Level, detail: impl Into<String>, fix: Option<&str>) -> Finding {
     Finding { check, level, detail: detail.into(), fix: fix.map(str::to_string) }
-}
-
-/// What `/etc/docker/daemon.json` says, as far as GPUs go.
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
-pub struct DaemonJson {
-    #[serde(default)]
-    pub runtimes: std::collections::BTreeMap<String, serde_json::Value>,
-    #[serde(rename = "default-runtime")]
-    pub default_runtime: Option<String>,
 }
 
 /// Everything the checks look at, gathered by `doctor::gather`.
 #[derive(Debug, Clone)]
 pub struct Facts {
-    /// Driver version, CUDA version, GPU count; or why NVML did not open.
-    pub nvml: Result<(String, String, usize), String>,
+    pub nvml: Driver,
     pub engine_host: String,
     /// The engine runs on this machine, so this machine's driver, files and PATH are its own.
     /// When false, the checks of those are left out rather than judged on the wrong machine.
     pub local: bool,
     /// The engine's self-description, or why it could not be reached.
-    pub engine: Result<EngineInfo, String>,
+    pub engine: Result<EngineInfo, EngineError>,
     /// The daemon.json path and its contents: None when there is no such file.
     pub daemon_json: (String, Option<Result<DaemonJson, String>>),
     /// Each toolkit program and where it was found on PATH.
@@ -56,13 +107,13 @@ pub struct Facts {
     /// The filesystem under Docker's data root, and what pruning would free.
     pub disk: Option<(String, FsUsage, Option<u64>)>,
     pub disk_floor: u64,
-    /// Containers with processes on GPUs they did not ask for: (name, GPUs).
-    pub unasked: Vec<(String, String)>,
+    /// Containers with processes on GPUs they did not ask for: (name, GPU indices).
+    pub unasked: Vec<(String, Vec<u32>)>,
 }
 
 /// Checks that look at this machine rather than at the engine.
-pub const OF_THIS_MACHINE: [&str; 5] =
-    ["NVIDIA driver", "NVIDIA Container Toolkit", "CDI specs", "daemon.json", "default runtime"];
+pub const OF_THIS_MACHINE: [Check; 5] =
+    [Check::Driver, Check::Toolkit, Check::CdiSpecs, Check::DaemonJson, Check::DefaultRuntime];
 
 pub fn check(f: &Facts) -> Vec<Finding> {
     let mut out = vec![driver(f), engine(f), toolkit(f)];
@@ -77,7 +128,7 @@ pub fn check(f: &Facts) -> Vec<Finding> {
             info.cgroup_version.as_deref().unwrap_or("?"),
             info.cgroup_driver.as_deref().unwrap_or("?")
         );
-        out.push(finding("cgroups", Level::Ok, cgroup, None));
+        out.push(finding(Check::Cgroups, Level::Ok, cgroup, None));
     }
     out.extend(disk(f));
     out.push(unasked(f));
@@ -86,12 +137,19 @@ pub fn check(f: &Facts) -> Vec<Finding> {
 
 fn driver(f: &Facts) -> Finding {
     match &f.nvml {
-        Ok((driver, cuda, gpus)) => {
+        Driver::Up { driver, cuda, gpus } => {
             let s = if *gpus == 1 { "" } else { "s" };
-            finding("NVIDIA driver", Level::Ok, format!("driver {driver}, CUDA {cuda}, {gpus} GPU{s}"), None)
+            finding(Check::Driver, Level::Ok, format!("driver {driver}, CUDA {cuda}, {gpus} GPU{s}"), None)
         }
-        Err(why) => finding(
-            "NVIDIA driver",
+        // Left out of the findings for a remote engine; said here for completeness.
+        Driver::Remote => finding(
+            Check::Driver,
+            Level::Ok,
+            "the engine is another machine: its driver is not read from here",
+            None,
+        ),
+        Driver::Down(why) => finding(
+            Check::Driver,
             Level::Fail,
             why.clone(),
             Some("install the NVIDIA driver for these GPUs (nvidia-smi must work on the host)"),
@@ -102,19 +160,19 @@ fn driver(f: &Facts) -> Finding {
 fn engine(f: &Facts) -> Finding {
     match &f.engine {
         Ok(info) => finding(
-            "Docker engine",
+            Check::Engine,
             Level::Ok,
             format!("{} answers: Docker {}", f.engine_host, info.server_version.as_deref().unwrap_or("?")),
             None,
         ),
-        Err(why) if why.contains("docker group") || why.contains("ermission denied") => finding(
-            "Docker engine",
+        Err(why @ EngineError::PermissionDenied(_)) => finding(
+            Check::Engine,
             Level::Fail,
             format!("{}: {why}", f.engine_host),
             Some("sudo usermod -aG docker $USER, then log in again (or run gpudock with sudo)"),
         ),
         Err(why) => finding(
-            "Docker engine",
+            Check::Engine,
             Level::Fail,
             format!("{}: {why}", f.engine_host),
             Some("start dockerd (sudo systemctl start docker), or point --docker-host at the engine"),
@@ -128,13 +186,13 @@ fn toolkit(f: &Facts) -> Finding {
     if found.is_empty() {
         let names: Vec<&str> = f.toolkit.iter().map(|t| t.0).collect();
         return finding(
-            "NVIDIA Container Toolkit",
+            Check::Toolkit,
             Level::Fail,
             format!("none of {} is on PATH", names.join(", ")),
             Some("install nvidia-container-toolkit (NVIDIA's apt/yum repository)"),
         );
     }
-    finding("NVIDIA Container Toolkit", Level::Ok, found.join(", "), None)
+    finding(Check::Toolkit, Level::Ok, found.join(", "), None)
 }
 
 const CONFIGURE: &str = "sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker";
@@ -148,7 +206,7 @@ fn runtimes(f: &Facts) -> Vec<Finding> {
         Some(Ok(d)) => Some(d),
         Some(Err(e)) => {
             out.push(finding(
-                "daemon.json",
+                Check::DaemonJson,
                 Level::Fail,
                 format!("{path} is not valid JSON: {e}"),
                 Some("fix the file: dockerd will not start with it"),
@@ -163,19 +221,19 @@ fn runtimes(f: &Facts) -> Vec<Finding> {
     let default = info.default_runtime.as_deref().unwrap_or("?");
     out.push(match (registered, in_file) {
         (true, _) => finding(
-            "nvidia runtime",
+            Check::NvidiaRuntime,
             Level::Ok,
             format!("registered in dockerd (runtimes: {}; default {default})", info.runtimes.join(", ")),
             None,
         ),
         (false, true) => finding(
-            "nvidia runtime",
+            Check::NvidiaRuntime,
             Level::Fail,
             format!("{path} names it, but the running dockerd does not have it: edited but not restarted?"),
             Some("sudo systemctl restart docker"),
         ),
         (false, false) => finding(
-            "nvidia runtime",
+            Check::NvidiaRuntime,
             Level::Fail,
             format!(
                 "dockerd has no `nvidia` runtime (runtimes: {}; default {default}): --gpus cannot give GPUs",
@@ -188,7 +246,7 @@ fn runtimes(f: &Facts) -> Vec<Finding> {
         && want != default
     {
         out.push(finding(
-            "default runtime",
+            Check::DefaultRuntime,
             Level::Warn,
             format!("{path} sets default-runtime {want}, the running dockerd uses {default}: not restarted?"),
             Some("sudo systemctl restart docker"),
@@ -204,7 +262,7 @@ fn cdi(f: &Facts) -> Finding {
     };
     if f.cdi_specs.is_empty() {
         return finding(
-            "CDI specs",
+            Check::CdiSpecs,
             Level::Warn,
             format!("no NVIDIA CDI spec in {dirs}: `--device nvidia.com/gpu=…` will not work"),
             Some(
@@ -212,7 +270,7 @@ fn cdi(f: &Facts) -> Finding {
             ),
         );
     }
-    finding("CDI specs", Level::Ok, f.cdi_specs.join(", "), None)
+    finding(Check::CdiSpecs, Level::Ok, f.cdi_specs.join(", "), None)
 }
 
 fn disk(f: &Facts) -> Option<Finding> {
@@ -224,28 +282,32 @@ fn disk(f: &Facts) -> Option<Finding> {
     let low = used > 85.0 || fs.free < f.disk_floor;
     Some(if low {
         finding(
-            "disk space",
+            Check::DiskSpace,
             Level::Warn,
             detail,
             Some("gpudock, then `c`, shows what Docker holds and prunes it"),
         )
     } else {
-        finding("disk space", Level::Ok, detail, None)
+        finding(Check::DiskSpace, Level::Ok, detail, None)
     })
 }
 
 fn unasked(f: &Facts) -> Finding {
     if f.unasked.is_empty() {
         return finding(
-            "GPUs held without asking",
+            Check::Unasked,
             Level::Ok,
             "every GPU process is in a container that asked for GPUs, or on the host",
             None,
         );
     }
-    let list: Vec<String> = f.unasked.iter().map(|(n, g)| format!("{n} on GPU {g}")).collect();
+    let list: Vec<String> = f
+        .unasked
+        .iter()
+        .map(|(n, g)| format!("{n} on GPU {}", g.iter().map(u32::to_string).collect::<Vec<_>>().join(",")))
+        .collect();
     finding(
-        "GPUs held without asking",
+        Check::Unasked,
         Level::Warn,
         list.join(", "),
         Some(

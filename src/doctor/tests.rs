@@ -2,8 +2,9 @@
 //! (as `nvidia-ctk runtime configure` writes them).
 
 use super::checks::*;
-use crate::docker::EngineInfo;
 use crate::docker::disk::FsUsage;
+use crate::docker::{EngineError, EngineInfo};
+use crate::probe::DaemonJson;
 
 fn engine(runtimes: &[&str], default: &str) -> EngineInfo {
     EngineInfo {
@@ -24,7 +25,9 @@ fn daemon(text: &str) -> Option<Result<DaemonJson, String>> {
 /// This machine as it is: no driver, an engine without the nvidia runtime, no toolkit.
 fn bare() -> Facts {
     Facts {
-        nvml: Err("NVML not available: libnvidia-ml.so.1 not found — no NVIDIA driver on this host?".into()),
+        nvml: Driver::Down(
+            "NVML not available: libnvidia-ml.so.1 not found — no NVIDIA driver on this host?".into(),
+        ),
         engine_host: "unix:///var/run/docker.sock".into(),
         local: true,
         engine: Ok(engine(&["io.containerd.runc.v2", "runc"], "runc")),
@@ -41,21 +44,21 @@ fn bare() -> Facts {
     }
 }
 
-fn find<'a>(f: &'a [Finding], check: &str) -> &'a Finding {
+fn find(f: &[Finding], check: Check) -> &Finding {
     f.iter().find(|x| x.check == check).unwrap_or_else(|| panic!("no {check} finding in {f:?}"))
 }
 
 #[test]
 fn a_node_without_the_nvidia_runtime_fails_and_says_how_to_fix_it() {
     let f = check(&bare());
-    let rt = find(&f, "nvidia runtime");
+    let rt = find(&f, Check::NvidiaRuntime);
     assert_eq!(rt.level, Level::Fail);
     assert!(rt.detail.contains("no `nvidia` runtime"), "{rt:?}");
     assert!(rt.fix.as_deref().is_some_and(|x| x.contains("nvidia-ctk runtime configure --runtime=docker")));
-    assert_eq!(find(&f, "NVIDIA driver").level, Level::Fail);
-    assert_eq!(find(&f, "NVIDIA Container Toolkit").level, Level::Fail);
-    assert_eq!(find(&f, "CDI specs").level, Level::Warn);
-    assert_eq!(find(&f, "disk space").level, Level::Ok);
+    assert_eq!(find(&f, Check::Driver).level, Level::Fail);
+    assert_eq!(find(&f, Check::Toolkit).level, Level::Fail);
+    assert_eq!(find(&f, Check::CdiSpecs).level, Level::Warn);
+    assert_eq!(find(&f, Check::DiskSpace).level, Level::Ok);
     assert_eq!(exit_code(&f), 2);
 }
 
@@ -64,10 +67,10 @@ fn daemon_json_edited_but_dockerd_not_restarted() {
     let mut facts = bare();
     facts.daemon_json.1 = daemon(include_str!("../../tests/fixtures/daemon-nvidia-default.json"));
     let f = check(&facts);
-    let rt = find(&f, "nvidia runtime");
+    let rt = find(&f, Check::NvidiaRuntime);
     assert!(rt.detail.contains("edited but not restarted"), "{rt:?}");
     assert_eq!(rt.fix.as_deref(), Some("sudo systemctl restart docker"));
-    let default = find(&f, "default runtime");
+    let default = find(&f, Check::DefaultRuntime);
     assert_eq!(default.level, Level::Warn);
     assert!(default.detail.contains("default-runtime nvidia") && default.detail.contains("uses runc"));
 }
@@ -75,7 +78,7 @@ fn daemon_json_edited_but_dockerd_not_restarted() {
 #[test]
 fn a_ready_node_is_all_good() {
     let mut facts = bare();
-    facts.nvml = Ok(("550.54.15".into(), "12.4".into(), 8));
+    facts.nvml = Driver::Up { driver: "550.54.15".into(), cuda: "12.4".into(), gpus: 8 };
     facts.engine = Ok(engine(&["nvidia", "runc"], "runc"));
     facts.daemon_json.1 = daemon(include_str!("../../tests/fixtures/daemon-nvidia.json"));
     facts.toolkit = vec![
@@ -86,24 +89,24 @@ fn a_ready_node_is_all_good() {
     let f = check(&facts);
     assert!(f.iter().all(|x| x.level == Level::Ok), "{f:#?}");
     assert_eq!(exit_code(&f), 0);
-    assert!(find(&f, "NVIDIA driver").detail.contains("8 GPUs"));
+    assert!(find(&f, Check::Driver).detail.contains("8 GPUs"));
 }
 
 #[test]
 fn warnings_alone_exit_1() {
     let mut facts = bare();
-    facts.nvml = Ok(("550.54.15".into(), "12.4".into(), 1));
+    facts.nvml = Driver::Up { driver: "550.54.15".into(), cuda: "12.4".into(), gpus: 1 };
     facts.engine = Ok(engine(&["nvidia", "runc"], "runc"));
     facts.toolkit = vec![("nvidia-ctk", Some("/usr/bin/nvidia-ctk".into()))];
-    facts.unasked = vec![("sneaky".into(), "3".into())];
+    facts.unasked = vec![("sneaky".into(), vec![3])];
     facts.disk = Some((
         "/var/lib/docker".into(),
         FsUsage { total: 100_000_000_000, free: 5_000_000_000, used: 95_000_000_000 },
         Some(9_100_000_000),
     ));
     let f = check(&facts);
-    assert_eq!(find(&f, "GPUs held without asking").detail, "sneaky on GPU 3");
-    let disk = find(&f, "disk space");
+    assert_eq!(find(&f, Check::Unasked).detail, "sneaky on GPU 3");
+    let disk = find(&f, Check::DiskSpace);
     assert!(disk.level == Level::Warn && disk.detail.contains("pruning could free 9.1 GB"), "{disk:?}");
     assert_eq!(exit_code(&f), 1);
 }
@@ -112,16 +115,21 @@ fn warnings_alone_exit_1() {
 fn an_unreadable_daemon_json_and_a_locked_socket_say_what_to_do() {
     let mut facts = bare();
     facts.daemon_json.1 = daemon("{ not json");
-    facts.engine = Err("Permission denied (os error 13) — is your user in the docker group?".into());
+    // The error's kind decides the fix, not its words.
+    facts.engine = Err(EngineError::PermissionDenied("Permission denied (os error 13)".into()));
     let f = check(&facts);
-    let engine = find(&f, "Docker engine");
+    let engine = find(&f, Check::Engine);
     assert!(engine.fix.as_deref().is_some_and(|x| x.contains("usermod -aG docker")), "{engine:?}");
+    // A refused connection, even one whose words mention the docker group, is not a permission fix.
+    facts.engine = Err(EngineError::Other("is your user in the docker group?".into()));
+    let f = check(&facts);
+    assert!(find(&f, Check::Engine).fix.as_deref().is_some_and(|x| x.contains("start dockerd")));
     // The runtime checks need the engine: they are left out rather than guessed.
-    assert!(f.iter().all(|x| x.check != "nvidia runtime"));
+    assert!(f.iter().all(|x| x.check != Check::NvidiaRuntime));
     let mut facts = bare();
     facts.daemon_json.1 = daemon("{ not json");
     let f = check(&facts);
-    assert_eq!(find(&f, "daemon.json").level, Level::Fail);
+    assert_eq!(find(&f, Check::DaemonJson).level, Level::Fail);
 }
 
 #[test]
@@ -134,6 +142,6 @@ fn a_remote_engine_is_not_judged_by_this_machines_driver_and_files() {
         assert!(f.iter().all(|x| x.check != local), "{local} judged on the wrong machine: {f:?}");
     }
     // The engine's own report still counts: no nvidia runtime there, whatever this daemon.json says.
-    let rt = find(&f, "nvidia runtime");
+    let rt = find(&f, Check::NvidiaRuntime);
     assert!(rt.level == Level::Fail && !rt.detail.contains("edited"), "{rt:?}");
 }

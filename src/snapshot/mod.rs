@@ -6,17 +6,14 @@ mod text;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::clock::unix_now;
-use crate::docker::lister::Lister;
-use crate::docker::stats::StatsSampler;
-use crate::docker::{Container, ContainerId, ContainerStats, DockerHost, EngineError};
+use crate::docker::{Container, ContainerId, ContainerStats, DockerHost};
 use crate::gpu::model::usage_by_container;
-use crate::gpu::nvml::NvmlBackend;
 use crate::gpu::{GpuSnapshot, ProcessKind};
+use crate::probe::{self, Nvml};
 
 #[derive(Debug, Serialize)]
 pub struct Snapshot {
@@ -112,100 +109,47 @@ pub struct ContainerDoc {
     pub memory_limit_bytes: Option<u64>,
 }
 
-/// CPU % needs two readings; this far apart.
-const CPU_WINDOW: Duration = Duration::from_millis(500);
-
 struct DockerPart {
     status: DockerStatus,
     containers: Vec<Container>,
     stats: HashMap<ContainerId, ContainerStats>,
 }
 
-async fn docker_part(host: &DockerHost) -> DockerPart {
-    let mut status = DockerStatus {
-        connected: false,
-        host: host.to_string(),
-        server_version: None,
-        api_version: None,
-        error: None,
-    };
-    let fail = |mut status: DockerStatus, e: EngineError| {
-        status.error = Some(e.to_string());
-        DockerPart { status, containers: Vec::new(), stats: HashMap::new() }
-    };
-    let docker = match crate::docker::connect(host).await {
-        Ok(d) => d,
-        Err(e) => return fail(status, e),
-    };
-    match docker.version().await {
-        Ok(v) => {
-            status.server_version = v.version;
-            status.api_version = v.api_version;
-        }
-        Err(e) => return fail(status, e.into()),
-    }
-    status.connected = true;
-    let mut lister = Lister::for_host(host);
-    let containers = match lister.refresh(&docker).await {
-        Ok(c) => c,
-        Err(e) => return fail(status, e),
-    };
-    let mut sampler = StatsSampler::for_host(host);
-    sampler.sample(&docker, &containers).await;
-    tokio::time::sleep(CPU_WINDOW).await;
-    let stats = sampler.sample(&docker, &containers).await;
-    DockerPart { status, containers, stats }
-}
-
-fn gpu_part(lib: Option<&Path>) -> (NvmlStatus, Option<GpuSnapshot>) {
-    let mut status = NvmlStatus::default();
-    match NvmlBackend::open(lib) {
-        Err(e) => {
-            status.error = Some(format!("NVML not available: {e}"));
-            (status, None)
-        }
-        Ok(mut backend) => {
-            status.library = Some(backend.lib.clone());
-            // Per-process SM % needs a window: the first sample only opens it.
-            backend.interval = CPU_WINDOW;
-            if let Err(e) = backend.sample(unix_now()) {
-                tracing::debug!(error = %crate::gpu::nvml::describe(&e), "first GPU sample failed");
-            }
-            std::thread::sleep(CPU_WINDOW);
-            match backend.sample(unix_now()) {
-                Ok(snap) => {
-                    status.available = true;
-                    status.driver_version = snap.driver_version.clone();
-                    status.cuda_driver_version = snap.cuda_version.clone();
-                    (status, Some(snap))
-                }
-                Err(e) => {
-                    status.error = Some(format!("NVML error: {}", crate::gpu::nvml::describe(&e)));
-                    (status, None)
-                }
-            }
-        }
-    }
-}
-
 pub async fn collect(host: &DockerHost, lib: Option<&Path>) -> Snapshot {
-    if !host.is_local() {
+    let probe::Probe { nvml, engine } = probe::collect(host, lib).await;
+    let docker = DockerPart {
+        status: DockerStatus {
+            connected: engine.version.is_some(),
+            host: engine.host,
+            server_version: engine.version.as_ref().and_then(|v| v.0.clone()),
+            api_version: engine.version.as_ref().and_then(|v| v.1.clone()),
+            error: engine.error.map(|e| e.to_string()),
+        },
+        containers: engine.containers,
+        stats: engine.stats,
+    };
+    let (status, snap) = match nvml {
+        Nvml::Up { library, snapshot } => {
+            let status = NvmlStatus {
+                available: true,
+                library: Some(library),
+                driver_version: snapshot.driver_version.clone(),
+                cuda_driver_version: snapshot.cuda_version.clone(),
+                error: None,
+            };
+            (status, Some(snapshot))
+        }
+        Nvml::Failed { library, reason } => {
+            (NvmlStatus { library: Some(library), error: Some(reason), ..Default::default() }, None)
+        }
+        Nvml::Unavailable(reason) => (NvmlStatus { error: Some(reason), ..Default::default() }, None),
         // This host's GPUs are not the remote engine's: attributing them would be wrong.
-        let error = format!("GPUs are shown for local engines only: {host} is another machine");
-        return assemble(
-            NvmlStatus { error: Some(error), ..Default::default() },
-            docker_part(host).await,
-            None,
-        );
-    }
-    let lib_owned = lib.map(Path::to_path_buf);
-    let gpu = tokio::task::spawn_blocking(move || gpu_part(lib_owned.as_deref()));
-    let docker = docker_part(host).await;
-    let (nvml, snap) = gpu.await.unwrap_or_else(|e| {
-        let status = NvmlStatus { error: Some(format!("NVML sampler failed: {e}")), ..Default::default() };
-        (status, None)
-    });
-    assemble(nvml, docker, snap)
+        Nvml::Remote { host } => {
+            let error = format!("GPUs are shown for local engines only: {host} is another machine");
+            (NvmlStatus { error: Some(error), ..Default::default() }, None)
+        }
+    };
+    assemble(status, docker, snap)
 }
 
 fn assemble(nvml: NvmlStatus, docker: DockerPart, snap: Option<GpuSnapshot>) -> Snapshot {
