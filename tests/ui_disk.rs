@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{render, sample_app};
+use common::{render, render_buffer, sample_app};
 use crossterm::event::{KeyCode, KeyEvent};
 use gpudock::app::AppState;
 use gpudock::docker::EngineEvent;
@@ -194,4 +194,32 @@ fn the_disk_view_says_at_once_when_the_engine_is_down_and_retries() {
     assert!(screen.contains("unreachable") && screen.contains("retrying"), "{screen}");
     let cmds = app.update(Msg::Engine(EngineEvent::Connected(Box::new(common::engine_info()))));
     assert_eq!(cmds, vec![Command::DiskUsage]);
+}
+
+/// The volume preview's warning is red and its frame the warning colour; the way out is dim.
+#[test]
+fn the_volume_previews_warning_is_coloured() {
+    let mut app = disk_app();
+    for _ in 0..4 {
+        app.update(key(KeyCode::Char('j')));
+    }
+    app.update(key(KeyCode::Enter));
+    let buf = render_buffer(&app, 120, 24);
+    let st = gpudock::ui::theme::Styles::new(app.theme);
+    let at = |needle: &str| -> (u16, u16) {
+        (0..buf.area.height)
+            .find_map(|y| {
+                let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect();
+                line.find(needle).map(|i| (line[..i].chars().count() as u16, y))
+            })
+            .unwrap_or_else(|| panic!("{needle:?} not on screen"))
+    };
+    let (x, y) = at("Volumes hold data");
+    assert_eq!(Some(buf[(x, y)].fg), st.error().fg);
+    let (x, y) = at(" Prune ");
+    // The frame left of the title is the warning colour.
+    assert_eq!(Some(buf[(x - 1, y)].fg), st.warn().fg);
+    let (x, y) = at("any key goes back");
+    assert_eq!(buf[(x, y)].fg, st.dim().fg.unwrap_or_default());
+    assert!(st.error().fg.is_some() && st.warn().fg.is_some());
 }
