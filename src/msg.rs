@@ -43,12 +43,14 @@ pub struct Pages {
     /// Lines of the help screen shown at once, and how far down it scrolls.
     pub help: u16,
     pub help_max: u16,
+    /// The first row of the help that holds its search text, if any does.
+    pub help_match: Option<u16>,
 }
 
 impl Default for Pages {
     /// Before the first frame: a small terminal's figures; the help clamps its own scroll.
     fn default() -> Pages {
-        Pages { table: 10, log: 14, help: 10, help_max: u16::MAX }
+        Pages { table: 10, log: 14, help: 10, help_max: u16::MAX, help_match: None }
     }
 }
 

@@ -108,3 +108,29 @@ fn page_down_moves_exactly_one_visible_page_of_containers_on_an_8_gpu_node() {
         );
     }
 }
+
+#[test]
+fn the_help_searches_and_pages_by_what_the_frame_showed() {
+    let mut app = sample_app();
+    app.update(ch('?'));
+    resize(&mut app, 120, 40);
+    app.update(key(KeyCode::End));
+    resize(&mut app, 120, 40);
+    let end = render(&app, 120, 40);
+    assert!(end.contains("config: built-in defaults"), "End shows the help's last line:\n{end}");
+    app.update(ch('g'));
+    app.update(ch('/'));
+    for c in "sigkill".chars() {
+        app.update(ch(c));
+        // The loop reports each frame's layout, the search's match row among it.
+        resize(&mut app, 120, 40);
+    }
+    assert_eq!(app.mode, Mode::Help, "typing a search does not close the help");
+    app.update(key(KeyCode::Enter));
+    assert!(app.help_scroll > 0, "Enter jumps down to the match");
+    let screen = render(&app, 120, 40);
+    let first = screen.lines().nth(1).unwrap_or_default();
+    assert!(first.contains("SIGKILL"), "the match is the first row shown:\n{screen}");
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.mode, Mode::Normal);
+}

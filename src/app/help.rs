@@ -1,8 +1,11 @@
 //! The help screen as a view: it scrolls by line, page and end, and only its own keys (`?`,
 //! `Esc`, `q`) close it, so paging through it never drops the reader back on the dashboard.
 
+use crossterm::event::KeyEvent;
+
+use super::text_input::{Edit, TextInput};
 use super::view::ViewKey;
-use super::{AppState, Outcome};
+use super::{AppState, Level, Outcome};
 use crate::config::Action;
 
 pub const KEYS: &[ViewKey] = &[
@@ -12,11 +15,30 @@ pub const KEYS: &[ViewKey] = &[
     ViewKey::new(Action::PageUp, "page up"),
     ViewKey::new(Action::First, "top"),
     ViewKey::new(Action::Last, "end"),
+    ViewKey::new(Action::Search, "search (Enter jumps to the first match, Esc clears)")
+        .hint(&[Action::Search], "search"),
     ViewKey::new(Action::Help, "close this help").hint(&[Action::Help], "close"),
     ViewKey::new(Action::Back, "close this help"),
 ];
 
-pub fn handle_key(app: &mut AppState, action: Option<Action>) -> Outcome {
+pub fn handle_key(app: &mut AppState, action: Option<Action>, key: KeyEvent) -> Outcome {
+    // While the search is typed, keys are text.
+    if let Some((text, typing @ true)) = &mut app.help_search {
+        match TextInput(text).key(&key) {
+            Edit::Enter => {
+                *typing = false;
+                match app.pages.help_match {
+                    Some(row) => app.help_scroll = row.min(app.pages.help_max),
+                    None => {
+                        return Outcome::stay().say(Level::Info, format!("\"{text}\" is not in the help"));
+                    }
+                }
+            }
+            Edit::Esc => app.help_search = None,
+            Edit::Changed | Edit::Ignored => {}
+        }
+        return Outcome::stay();
+    }
     let page = app.pages.help.max(1);
     let max = app.pages.help_max;
     let by = |s: u16, d: i32| u16::try_from((i32::from(s) + d).clamp(0, i32::from(max))).unwrap_or(max);
@@ -28,8 +50,13 @@ pub fn handle_key(app: &mut AppState, action: Option<Action>) -> Outcome {
         Some(Action::PageUp) => by(s, -i32::from(page)),
         Some(Action::First) => 0,
         Some(Action::Last) => max,
+        Some(Action::Search) => {
+            app.help_search = Some((String::new(), true));
+            s
+        }
         Some(Action::Help | Action::Back) => {
             app.help_scroll = 0;
+            app.help_search = None;
             return Outcome::close();
         }
         _ => s,

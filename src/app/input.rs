@@ -77,7 +77,7 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
             filter_key(app, key);
             return Vec::new();
         }
-        Mode::Help => super::help::handle_key(app, action),
+        Mode::Help => super::help::handle_key(app, action, key),
         Mode::Confirm(c) => confirm_key(c, action),
         Mode::Launch(form) => launch_key(form, action, key, &app.presets, &app.gpu, &app.table, &app.user),
         Mode::Launching(l) => launching_key(l, action),

@@ -142,6 +142,8 @@ pub struct AppState {
     pub status: Option<StatusLine>,
     /// First line of the help overlay shown (it scrolls in small panes).
     pub help_scroll: u16,
+    /// The help's `/` search: the text, and whether it is being typed.
+    pub help_search: Option<(String, bool)>,
     /// Whether a container listing has arrived since the engine (re)connected.
     pub listed: bool,
     /// What fits on one page of each scrolling view, as the last frame was laid out.
@@ -191,6 +193,7 @@ impl AppState {
             node_files: None,
             listed: false,
             help_scroll: 0,
+            help_search: None,
             dirty: true,
         }
     }

@@ -111,10 +111,23 @@ fn geometry(app: &AppState, area: Rect, st: &Styles) -> (Geometry, Vec<Line<'sta
     (Geometry { popup, text_width, max_scroll }, lines)
 }
 
-/// Lines the help shows at once on `area`, and how far down it scrolls.
-pub fn page(app: &AppState, area: Rect) -> (u16, u16) {
-    let (g, _) = geometry(app, area, &Styles::new(app.theme));
-    (g.popup.height.saturating_sub(2).max(1), g.max_scroll)
+/// Lines the help shows at once on `area`, how far down it scrolls, and the first row that holds
+/// the search text (case aside).
+pub fn page(app: &AppState, area: Rect) -> (u16, u16, Option<u16>) {
+    let (g, lines) = geometry(app, area, &Styles::new(app.theme));
+    let found = app.help_search.as_ref().filter(|(t, _)| !t.is_empty()).and_then(|(text, _)| {
+        let needle = text.to_lowercase();
+        let mut row = 0usize;
+        for l in &lines {
+            let words: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
+            if words.to_lowercase().contains(&needle) {
+                return u16::try_from(row).ok();
+            }
+            row += l.width().max(1).div_ceil(g.text_width.max(1));
+        }
+        None
+    });
+    (g.popup.height.saturating_sub(2).max(1), g.max_scroll, found)
 }
 
 fn lines(app: &AppState, st: &Styles, text_width: usize) -> Vec<Line<'static>> {
@@ -160,7 +173,13 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
     let (Geometry { popup, text_width, max_scroll }, lines) = geometry(app, area, st);
     f.render_widget(Clear, popup);
     let mut block = Block::default().borders(Borders::ALL).border_style(st.border(true)).title(" Keys ");
-    if max_scroll > 0 {
+    if let Some((text, typing)) = &app.help_search {
+        let cursor = if *typing { "█" } else { "" };
+        block = block.title_bottom(Line::from(vec![
+            Span::styled(" /", st.key()),
+            Span::raw(format!("{text}{cursor} ")),
+        ]));
+    } else if max_scroll > 0 {
         // More below than the pane shows: say how to get there, before any key closes the help.
         let hint =
             app.keymap.hint_line_within(&hints(Scope::Help.keys(), false), text_width.saturating_sub(2));

@@ -65,8 +65,11 @@ pub fn pages(app: &AppState, width: u16, height: u16) -> crate::msg::Pages {
     let [_, body, _] = frame_areas(app, area);
     let [_, container_area] = panels(app, body);
     // The help's text is built only while it is open; it re-measures on its first frame.
-    let (help, help_max) =
-        if app.mode == Mode::Help { help::page(app, area) } else { (app.pages.help, app.pages.help_max) };
+    let (help, help_max, help_match) = if app.mode == Mode::Help {
+        help::page(app, area)
+    } else {
+        (app.pages.help, app.pages.help_max, app.pages.help_match)
+    };
     crate::msg::Pages {
         // Inside the table's border, less its header row.
         table: usize::from(container_area.height.saturating_sub(3)).max(1),
@@ -74,6 +77,7 @@ pub fn pages(app: &AppState, width: u16, height: u16) -> crate::msg::Pages {
         log: usize::from(body.height.saturating_sub(2)).max(1),
         help,
         help_max,
+        help_match,
     }
 }
 
