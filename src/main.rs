@@ -120,9 +120,12 @@ fn main() -> ExitCode {
                 None => Ok(()),
             }
         }
-        Some(Sub::Snapshot { json }) => {
-            runtime.block_on(gpudock::snapshot::print(&host, cli.nvml_lib.as_deref(), json))
-        }
+        Some(Sub::Snapshot { json }) => runtime.block_on(gpudock::snapshot::print(
+            &host,
+            cli.nvml_lib.as_deref(),
+            json,
+            &config.owner_labels,
+        )),
         Some(Sub::Completions { .. } | Sub::Man) => Ok(()),
         Some(Sub::Export { listen, hostname }) => {
             let res = runtime.block_on(gpudock::export::run(config, host, cli.nvml_lib, listen, hostname));

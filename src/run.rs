@@ -37,7 +37,11 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
     } else {
         app.gpu.remote(host.to_string());
     }
-    tokio::spawn(DockerCollector::new(host, config.refresh, tx.clone()).run());
+    tokio::spawn(
+        DockerCollector::new(host, config.refresh, tx.clone())
+            .with_owner_labels(config.owner_labels.clone())
+            .run(),
+    );
 
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;

@@ -74,7 +74,11 @@ pub async fn run(
     } else {
         tracing::warn!(%host, "remote engine: no GPUs exported (this host's GPUs are not the engine's)");
     }
-    tokio::spawn(DockerCollector::new(host.clone(), config.refresh, tx).run());
+    tokio::spawn(
+        DockerCollector::new(host.clone(), config.refresh, tx)
+            .with_owner_labels(config.owner_labels.clone())
+            .run(),
+    );
     tracing::info!(%listen, %host, "serving metrics at /metrics");
     let server = tokio::spawn(server::serve(listener, state.clone()));
 

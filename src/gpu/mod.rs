@@ -8,6 +8,7 @@ pub mod idle;
 pub mod mig;
 pub mod model;
 pub mod nvml;
+pub mod owners;
 mod putil;
 pub mod sampler;
 pub mod xid;
