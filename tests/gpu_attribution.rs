@@ -77,6 +77,9 @@ fn snapshot_json_attributes_gpu_memory_to_the_container() {
     assert_eq!(row["gpus"], "1*");
     assert!(row["cpu_percent"].is_number());
     assert!(row["memory_used_bytes"].as_u64().is_some_and(|m| m > 0));
+    // No label, mount or user names its owner: said so, not guessed.
+    assert!(row["owner"].is_null(), "{row}");
+    assert_eq!(row["owner_source"], "unknown");
 }
 
 /// One docker user could once kill every operator's dashboard with `--gpus 4294967295`
