@@ -137,7 +137,7 @@ async fn dashboard_shows_the_containers_gpu_memory_and_follows_changes() {
     let (tx, mut rx) = mpsc::channel(64);
     let config = Config::default().with_refresh(Some(0.5)).unwrap_or_else(|e| panic!("{e}"));
     tokio::spawn(DockerCollector::new(host.clone(), config.refresh, tx.clone()).run());
-    GpuSampler { lib: Some(lib(Variant::Full)), refresh: config.refresh, tx }
+    GpuSampler { lib: Some(lib(Variant::Full)), refresh: config.refresh, tx, beat: None }
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
     let mut app = AppState::new(&config, host.to_string());

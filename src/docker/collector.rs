@@ -84,6 +84,8 @@ pub struct DockerCollector<M> {
     refresh: Duration,
     tx: Sender<M>,
     owner_labels: Vec<String>,
+    /// CPU, memory and the data root's free space every refresh (off for `gpudock export`).
+    stats: bool,
 }
 
 /// Why a session with the engine ended.
@@ -98,7 +100,13 @@ enum End {
 
 impl<M: From<EngineEvent> + Send + 'static> DockerCollector<M> {
     pub fn new(host: DockerHost, refresh: Duration, tx: Sender<M>) -> DockerCollector<M> {
-        DockerCollector { host, refresh, tx, owner_labels: Vec::new() }
+        DockerCollector { host, refresh, tx, owner_labels: Vec::new(), stats: true }
+    }
+
+    /// Only the container list: no per-tick stats or disk figures (nobody reads them).
+    pub fn without_stats(mut self) -> DockerCollector<M> {
+        self.stats = false;
+        self
     }
 
     /// The labels that name a container's owner (`owner_labels` in the config).
@@ -211,7 +219,7 @@ impl<M: From<EngineEvent> + Send + 'static> DockerCollector<M> {
                     Wake::Refresh
                 }
                 _ = reconcile.tick() => Wake::Refresh,
-                _ = tick.tick() => Wake::Sample,
+                _ = tick.tick(), if self.stats => Wake::Sample,
             };
             match wake {
                 Wake::Refresh => {
