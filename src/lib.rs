@@ -19,6 +19,7 @@ pub mod gpu;
 pub mod logging;
 pub mod msg;
 pub mod procfs;
+pub mod report;
 pub mod run;
 pub mod run_fleet;
 pub mod sanitize;

@@ -43,7 +43,8 @@ pub fn cdi_dirs(info: Option<&crate::docker::EngineInfo>) -> Vec<String> {
 }
 
 pub async fn gather(host: &DockerHost, lib: Option<&Path>, daemon_json: &Path, disk_floor: u64) -> Facts {
-    let snap = snapshot::collect(host, lib).await;
+    // Doctor shows no owners.
+    let snap = snapshot::collect(host, lib, &[]).await;
     let nvml = match (&snap.nvml.error, snap.nvml.available) {
         (None, true) => Ok((
             snap.nvml.driver_version.clone().unwrap_or_else(|| "?".into()),

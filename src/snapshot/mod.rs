@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::clock::unix_now;
 use crate::docker::lister::Lister;
+use crate::docker::owner::OwnerRules;
 use crate::docker::stats::StatsSampler;
 use crate::docker::{Container, ContainerId, ContainerStats, DockerHost, EngineError};
 use crate::gpu::model::usage_by_container;
@@ -110,6 +111,10 @@ pub struct ContainerDoc {
     pub cpu_percent: Option<f64>,
     pub memory_used_bytes: Option<u64>,
     pub memory_limit_bytes: Option<u64>,
+    /// Whose it is (null when unknown); `owner_source` says how that is known: `label`,
+    /// `owner_label:<key>`, `home_mount` (a guess), `user`, `unknown`.
+    pub owner: Option<String>,
+    pub owner_source: String,
 }
 
 /// CPU % needs two readings; this far apart.
@@ -121,7 +126,7 @@ struct DockerPart {
     stats: HashMap<ContainerId, ContainerStats>,
 }
 
-async fn docker_part(host: &DockerHost) -> DockerPart {
+async fn docker_part(host: &DockerHost, owner_labels: &[String]) -> DockerPart {
     let mut status = DockerStatus {
         connected: false,
         host: host.to_string(),
@@ -145,7 +150,8 @@ async fn docker_part(host: &DockerHost) -> DockerPart {
         Err(e) => return fail(status, e.into()),
     }
     status.connected = true;
-    let mut lister = Lister::for_host(host);
+    let owners = OwnerRules::new(owner_labels.to_vec(), host.is_local());
+    let mut lister = Lister::for_host(host).with_owners(owners);
     let containers = match lister.refresh(&docker).await {
         Ok(c) => c,
         Err(e) => return fail(status, e),
@@ -188,19 +194,20 @@ fn gpu_part(lib: Option<&Path>) -> (NvmlStatus, Option<GpuSnapshot>) {
     }
 }
 
-pub async fn collect(host: &DockerHost, lib: Option<&Path>) -> Snapshot {
+/// `owner_labels`: as in the config, so owners read as the dashboard shows them.
+pub async fn collect(host: &DockerHost, lib: Option<&Path>, owner_labels: &[String]) -> Snapshot {
     if !host.is_local() {
         // This host's GPUs are not the remote engine's: attributing them would be wrong.
         let error = format!("GPUs are shown for local engines only: {host} is another machine");
         return assemble(
             NvmlStatus { error: Some(error), ..Default::default() },
-            docker_part(host).await,
+            docker_part(host, owner_labels).await,
             None,
         );
     }
     let lib_owned = lib.map(Path::to_path_buf);
     let gpu = tokio::task::spawn_blocking(move || gpu_part(lib_owned.as_deref()));
-    let docker = docker_part(host).await;
+    let docker = docker_part(host, owner_labels).await;
     let (nvml, snap) = gpu.await.unwrap_or_else(|e| {
         let status = NvmlStatus { error: Some(format!("NVML sampler failed: {e}")), ..Default::default() };
         (status, None)
@@ -239,6 +246,8 @@ fn assemble(nvml: NvmlStatus, docker: DockerPart, snap: Option<GpuSnapshot>) -> 
                 cpu_percent: s.and_then(|s| s.cpu_percent).map(|p| (p * 10.0).round() / 10.0),
                 memory_used_bytes: s.and_then(|s| s.mem_used),
                 memory_limit_bytes: s.and_then(|s| s.mem_limit),
+                owner: c.owner.name.clone(),
+                owner_source: c.owner.source.as_str().into_owned(),
             }
         })
         .collect();
@@ -311,9 +320,14 @@ pub fn hostname() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-pub async fn print(host: &DockerHost, lib: Option<&Path>, json: bool) -> anyhow::Result<()> {
+pub async fn print(
+    host: &DockerHost,
+    lib: Option<&Path>,
+    json: bool,
+    owner_labels: &[String],
+) -> anyhow::Result<()> {
     use std::io::Write;
-    let snap = collect(host, lib).await;
+    let snap = collect(host, lib, owner_labels).await;
     // Names, commands and errors come from other users: nothing in them may reach the
     // terminal as a control sequence.
     let text = if json {
