@@ -138,6 +138,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
     if let Some(g) = app.table.gpu_filter() {
         title.push(Span::styled(format!("on GPU {g} · "), st.warn()));
     }
+    if let Some(o) = app.table.owner_filter() {
+        let o = if o.is_empty() { "unknown" } else { o };
+        title.push(Span::styled(format!("owner {o} · "), st.warn()));
+    }
     let shown = app.table.len();
     let total = app.table.all().len();
     title.push(Span::raw(if shown == total {
@@ -163,6 +167,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
     if app.table.is_empty() {
         let text = if let Some(g) = app.table.gpu_filter() {
             format!("No container was given GPU {g} or runs on it (Esc shows all).")
+        } else if let Some(o) = app.table.owner_filter() {
+            format!(
+                "No container of {} is listed now (Esc shows all).",
+                if o.is_empty() { "unknown owners" } else { o }
+            )
         } else if app.table.filter().is_empty() {
             "No containers. Start one with docker run, or press the help key for keys.".to_string()
         } else {
