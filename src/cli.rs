@@ -71,6 +71,25 @@ pub enum Sub {
         #[arg(long, value_name = "URL")]
         prometheus: Option<String>,
     },
+    /// GPU time per owner, container or node from Prometheus' history of `gpudock export`
+    /// (and dcgm-exporter, per node): GPU-hours held, busy and idle-held, and peak memory.
+    Report {
+        /// Prometheus base URL (http only); default: prometheus_url from the config file.
+        #[arg(long, value_name = "URL")]
+        prometheus: Option<String>,
+        /// How far back: 7d, 36h, 10m (1m to 400d).
+        #[arg(long, value_name = "DURATION", default_value = "7d")]
+        since: String,
+        /// One row per owner, per container or per node.
+        #[arg(long, value_enum, default_value = "owner")]
+        by: crate::report::By,
+        /// JSON instead of a table.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// CSV instead of a table.
+        #[arg(long)]
+        csv: bool,
+    },
     /// Print one sample of every GPU and container, then exit.
     Snapshot {
         /// JSON instead of a plain table.

@@ -20,6 +20,7 @@ pub mod logging;
 pub mod msg;
 pub mod probe;
 pub mod procfs;
+pub mod report;
 pub mod run;
 pub mod run_fleet;
 pub mod sanitize;

@@ -57,9 +57,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // The fleet view needs no Docker engine: only a Prometheus server.
+    // The fleet view and the report need no Docker engine: only a Prometheus server.
     let fleet = match &cli.command {
-        Some(Sub::Fleet { prometheus }) => {
+        Some(Sub::Fleet { prometheus } | Sub::Report { prometheus, .. }) => {
             match gpudock::run_fleet::prometheus_url(prometheus.as_deref(), &config)
                 .and_then(|url| gpudock::run_fleet::client(&url, &config))
             {
@@ -123,9 +123,24 @@ fn main() -> ExitCode {
                 None => Ok(()),
             }
         }
-        Some(Sub::Snapshot { json }) => {
-            runtime.block_on(gpudock::snapshot::print(&host, cli.nvml_lib.as_deref(), json))
-        }
+        Some(Sub::Report { since, by, json, csv, .. }) => match (fleet, gpudock::report::parse_since(&since))
+        {
+            (_, Err(e)) => {
+                say(&format!("gpudock: {e}"));
+                return ExitCode::from(2);
+            }
+            // No client: main said why and returned above.
+            (None, _) => Ok(()),
+            (Some(client), Ok(since)) => {
+                runtime.block_on(gpudock::report::print(&client, by, since, json, csv))
+            }
+        },
+        Some(Sub::Snapshot { json }) => runtime.block_on(gpudock::snapshot::print(
+            &host,
+            cli.nvml_lib.as_deref(),
+            json,
+            &config.owner_labels,
+        )),
         Some(Sub::Completions { .. } | Sub::Man) => Ok(()),
         Some(Sub::Export { listen, hostname }) => {
             let res = runtime.block_on(gpudock::export::run(config, host, cli.nvml_lib, listen, hostname));

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::clock::unix_now;
 use crate::docker::lister::Lister;
+use crate::docker::owner::OwnerRules;
 use crate::docker::stats::StatsSampler;
 use crate::docker::{Container, ContainerId, ContainerStats, DockerHost, EngineError};
 use crate::gpu::GpuSnapshot;
@@ -77,18 +78,22 @@ impl Probe {
 }
 
 /// One sample of the driver and the engine, side by side.
-pub async fn collect(host: &DockerHost, lib: Option<&Path>) -> Probe {
+/// `owner_labels`: as in the config (`docker::owner`).
+pub async fn collect(host: &DockerHost, lib: Option<&Path>, owner_labels: &[String]) -> Probe {
     if !host.is_local() {
-        return Probe { nvml: Nvml::Remote { host: host.to_string() }, engine: engine(host).await };
+        return Probe {
+            nvml: Nvml::Remote { host: host.to_string() },
+            engine: engine(host, owner_labels).await,
+        };
     }
     let lib_owned = lib.map(Path::to_path_buf);
     let gpu = tokio::task::spawn_blocking(move || nvml(lib_owned.as_deref()));
-    let engine = engine(host).await;
+    let engine = engine(host, owner_labels).await;
     let nvml = gpu.await.unwrap_or_else(|e| Nvml::Unavailable(format!("NVML sampler failed: {e}")));
     Probe { nvml, engine }
 }
 
-async fn engine(host: &DockerHost) -> Engine {
+async fn engine(host: &DockerHost, owner_labels: &[String]) -> Engine {
     let mut out = Engine {
         host: host.to_string(),
         version: None,
@@ -104,7 +109,8 @@ async fn engine(host: &DockerHost) -> Engine {
         Ok(v) => out.version = Some((v.version, v.api_version)),
         Err(e) => return Engine { error: Some(e.into()), ..out },
     }
-    let mut lister = Lister::for_host(host);
+    let owners = OwnerRules::new(owner_labels.to_vec(), host.is_local());
+    let mut lister = Lister::for_host(host).with_owners(owners);
     out.containers = match lister.refresh(&docker).await {
         Ok(c) => c,
         Err(e) => return Engine { error: Some(e), ..out },

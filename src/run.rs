@@ -33,11 +33,15 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
     // NVML describes this machine: beside a remote engine's containers it would be wrong.
     if host.is_local() {
         XidWatcher { lib: nvml_lib.clone(), tx: tx.clone() }.spawn()?;
-        GpuSampler { lib: nvml_lib, refresh: config.refresh, tx: tx.clone() }.spawn()?;
+        GpuSampler { lib: nvml_lib, refresh: config.refresh, tx: tx.clone(), beat: None }.spawn()?;
     } else {
         app.gpu.remote(host.to_string());
     }
-    tokio::spawn(DockerCollector::new(host, config.refresh, tx.clone()).run());
+    tokio::spawn(
+        DockerCollector::new(host, config.refresh, tx.clone())
+            .with_owner_labels(config.owner_labels.clone())
+            .run(),
+    );
 
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;

@@ -33,6 +33,7 @@ fn container(n: u8, name: &str, launched_by: &str) -> Container {
         pid: Some(1000 + u32::from(n)),
         gpus: GpuRequest::Count(1),
         launched_by: Some(launched_by.into()),
+        owner: Default::default(),
         pending: false,
     }
 }

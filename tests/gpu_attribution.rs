@@ -77,6 +77,9 @@ fn snapshot_json_attributes_gpu_memory_to_the_container() {
     assert_eq!(row["gpus"], "1*");
     assert!(row["cpu_percent"].is_number());
     assert!(row["memory_used_bytes"].as_u64().is_some_and(|m| m > 0));
+    // No label, mount or user names its owner: said so, not guessed.
+    assert!(row["owner"].is_null(), "{row}");
+    assert_eq!(row["owner_source"], "unknown");
 }
 
 /// One docker user could once kill every operator's dashboard with `--gpus 4294967295`
@@ -134,7 +137,7 @@ async fn dashboard_shows_the_containers_gpu_memory_and_follows_changes() {
     let (tx, mut rx) = mpsc::channel(64);
     let config = Config::default().with_refresh(Some(0.5)).unwrap_or_else(|e| panic!("{e}"));
     tokio::spawn(DockerCollector::new(host.clone(), config.refresh, tx.clone()).run());
-    GpuSampler { lib: Some(lib(Variant::Full)), refresh: config.refresh, tx }
+    GpuSampler { lib: Some(lib(Variant::Full)), refresh: config.refresh, tx, beat: None }
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
     let mut app = AppState::new(&config, host.to_string());

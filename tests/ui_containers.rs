@@ -89,3 +89,33 @@ fn a_listing_before_its_inspects_shows_what_is_pending() {
     let screen = render(&app, 120, 14);
     assert!(!screen.contains("Up …") && !screen.contains("Exited …"), "{screen}");
 }
+
+#[test]
+fn the_owner_column_says_how_sure_it_is() {
+    use gpudock::docker::owner::{Owner, OwnerSource};
+    let mut app = sample_app();
+    let mut list = app.table.all().to_vec();
+    let set = |name: &str, owner: Option<Owner>, list: &mut Vec<gpudock::docker::Container>| {
+        if let Some(c) = list.iter_mut().find(|c| c.name == name) {
+            c.owner = owner.unwrap_or_default();
+        }
+    };
+    set("llama-finetune", Owner::new("bob", OwnerSource::LaunchedBy), &mut list);
+    set("jupyter-alice", Owner::new("alice", OwnerSource::HomeMount), &mut list);
+    set(
+        "triton-server",
+        Owner::new("a-very-long-team-name", OwnerSource::OwnerLabel("team".into())),
+        &mut list,
+    );
+    app.update(Msg::Engine(EngineEvent::Containers(list)));
+    let screen = render(&app, 120, 14);
+    let row = |name: &str| screen.lines().find(|l| l.contains(name)).unwrap_or_default().to_string();
+    assert!(screen.contains("OWNER"), "{screen}");
+    assert!(row("llama-finetune").contains(" bob "), "{screen}");
+    assert!(row("jupyter-alice").contains(" alice? "), "a home mount is a guess:\n{screen}");
+    assert!(row("triton-server").contains(" a-very-l… "), "{screen}");
+    assert!(row("cuda-smoke").contains(" - "), "{screen}");
+    // In a narrow pane the owner goes before the figures do.
+    let narrow = render(&app, 60, 12);
+    assert!(!narrow.contains("OWNER") && narrow.contains("GPU MEM"), "{narrow}");
+}

@@ -25,6 +25,7 @@ pub fn containers(n: usize, gpus: impl Fn(usize) -> GpuRequest) -> Vec<Container
             pid: Some(10_000 + i as u32),
             gpus: gpus(i),
             launched_by: None,
+            owner: Default::default(),
             pending: false,
         })
         .collect()

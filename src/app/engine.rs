@@ -22,6 +22,7 @@ impl AppState {
             EngineEvent::Containers(list) => {
                 self.listed = true;
                 self.history.prune(&list);
+                self.users_clock.containers(&list);
                 self.with_table(|t, m| t.set_containers(list, m));
                 self.dirty = true;
             }

@@ -26,6 +26,8 @@ pub const KEYS: &[ViewKey] = &[
         "GPU processes: every process on the GPUs (in the GPU panel: that GPU's)",
     )
     .hint(&[Action::Processes], "procs"),
+    ViewKey::new(Action::Users, "who holds what: GPU memory, GPUs and idle time per owner")
+        .hint(&[Action::Users], "users"),
     ViewKey::new(Action::GpuDetail, "the selected GPU's health: ECC, XIDs, throttling, PCIe, clocks, MIG")
         .hint(&[Action::GpuDetail], "gpu health"),
     ViewKey::new(Action::SortNext, "sort by the next column").hint(&[Action::SortNext], "sort"),
@@ -97,6 +99,19 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
         }
         Mode::GpuDetail(view) => view.handle_key(action, app.gpu.count()),
         Mode::Processes(view) => view.handle_key(action, key, app.read_only, app.pages.log.saturating_sub(1)),
+        Mode::Users(view) if action == Some(Action::GpuUsers) => {
+            let selected = view.selected;
+            super::users::show_containers(app, selected)
+        }
+        Mode::Users(_) => {
+            // Built only while the view is open.
+            let rows = super::users::rows(app);
+            let page = app.pages.log.saturating_sub(1);
+            match &mut app.mode {
+                Mode::Users(view) => view.handle_key(action, &rows, page),
+                _ => Outcome::stay(),
+            }
+        }
     };
     app.apply(out)
 }
@@ -185,6 +200,9 @@ fn normal_key(app: &mut AppState, action: Option<Action>, key: KeyEvent) -> Vec<
             if app.table.gpu_filter().is_some() {
                 app.with_table(|t, m| t.set_gpu_filter(None, m));
             }
+            if app.table.owner_filter().is_some() {
+                app.with_table(|t, m| t.set_owner_filter(None, m));
+            }
         }
         return Vec::new();
     };
@@ -233,6 +251,7 @@ fn normal_key(app: &mut AppState, action: Option<Action>, key: KeyEvent) -> Vec<
         Action::NextIdle => super::gpu_detail::next_idle(app),
         Action::AckAlerts => super::gpu_detail::ack_alerts(app),
         Action::Processes => super::procs::open(app),
+        Action::Users => super::users::open(app),
         a if a.mutates() || a == Action::Logs => return super::actions::start(app, a),
         Action::SortReverse => {
             let (sort, rev) = (app.table.sort, !app.table.reverse);

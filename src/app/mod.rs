@@ -27,6 +27,7 @@ mod tests_launch;
 #[cfg(test)]
 mod tests_procs;
 pub mod text_input;
+pub mod users;
 pub mod view;
 
 use std::collections::HashMap;
@@ -74,6 +75,8 @@ pub enum Mode {
     GpuDetail(gpu_detail::GpuDetailView),
     /// The GPU processes of the host (`p`).
     Processes(Box<procs::ProcessView>),
+    /// Who holds what, per owner (`U`).
+    Users(users::UsersView),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -156,6 +159,8 @@ pub struct AppState {
     pub idle_after: Duration,
     pub alert_rules: crate::config::Alerts,
     pub alerts: alerts::AlertState,
+    /// GPU-hours held per owner this session, for the Users view.
+    pub users_clock: users::SessionClock,
     dirty: bool,
 }
 
@@ -180,6 +185,7 @@ impl AppState {
             idle_after: config.idle_gpu_after,
             alert_rules: config.alerts.clone(),
             alerts: alerts::AlertState::default(),
+            users_clock: users::SessionClock::default(),
             stats: HashMap::new(),
             gpu: GpuState::default(),
             history: history::History::default(),
@@ -256,6 +262,7 @@ impl AppState {
                             self.with_table(|t, m| t.rebuild(m));
                         }
                         self.record(history::Source::Gpu);
+                        self.tick_users_clock();
                         changed
                     }
                     GpuEvent::Unavailable { reason, retry_in } => self.gpu.unavailable(reason, retry_in),
@@ -313,6 +320,14 @@ impl AppState {
         }
         self.dirty = true;
         out.commands
+    }
+
+    /// Adds the latest GPU sample's interval to each owner's GPU-hours held.
+    fn tick_users_clock(&mut self) {
+        let Some(snap) = &self.gpu.snapshot else { return };
+        // A gap of more than a few samples (NVML down) is not counted as held.
+        let max_gap = (self.refresh.as_secs_f64() * 5.0).ceil() as i64;
+        self.users_clock.tick(&snap.gpus, snap.at, max_gap);
     }
 
     pub fn set_status(&mut self, level: Level, text: impl Into<String>) {

@@ -23,6 +23,8 @@ pub struct ContainerTable {
     pending_select: Option<String>,
     /// Only containers given or using this GPU: (index, uuid).
     gpu_filter: Option<(u32, String)>,
+    /// Only this owner's containers (the owner's name; empty: owner unknown).
+    owner_filter: Option<String>,
 }
 
 /// Per-container numbers the sort needs besides the container itself.
@@ -105,6 +107,16 @@ impl ContainerTable {
         self.rebuild(metrics);
     }
 
+    /// The owner the table is narrowed to (the Users view's Enter).
+    pub fn owner_filter(&self) -> Option<&str> {
+        self.owner_filter.as_deref()
+    }
+
+    pub fn set_owner_filter(&mut self, owner: Option<String>, metrics: &dyn SortMetrics) {
+        self.owner_filter = owner;
+        self.rebuild(metrics);
+    }
+
     pub fn set_filter(&mut self, filter: String, metrics: &dyn SortMetrics) {
         self.filter = filter;
         self.rebuild(metrics);
@@ -142,6 +154,7 @@ impl ContainerTable {
         let gpu = self.gpu_filter.as_ref();
         self.rows = (0..self.all.len())
             .filter(|&i| gpu.is_none_or(|(index, uuid)| on_gpu(&self.all[i], *index, uuid, metrics)))
+            .filter(|&i| self.owner_filter.as_deref().is_none_or(|o| self.all[i].owner.key() == o))
             .filter(|&i| {
                 needle.is_empty() || {
                     let c = &self.all[i];

@@ -25,6 +25,7 @@ pub fn container(id: &str, name: &str, state: ContainerState) -> Container {
         pid: None,
         gpus: GpuRequest::None,
         launched_by: None,
+        owner: Default::default(),
         pending: false,
     }
 }

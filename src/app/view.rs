@@ -53,15 +53,18 @@ pub enum Scope {
     GpuDetail,
     /// The GPU processes of the host (`p`).
     Processes,
+    /// GPU use per owner (`U`).
+    Users,
 }
 
 impl Scope {
     /// In the order the help screen lists them.
-    pub const ALL: [Scope; 11] = [
+    pub const ALL: [Scope; 12] = [
         Scope::Main,
         Scope::Detail,
         Scope::GpuDetail,
         Scope::Processes,
+        Scope::Users,
         Scope::Logs,
         Scope::Disk,
         Scope::Images,
@@ -84,6 +87,7 @@ impl Scope {
             Scope::Images => "Image list",
             Scope::GpuDetail => "GPU detail view",
             Scope::Processes => "GPU processes",
+            Scope::Users => "Users (who holds what)",
         }
     }
 
@@ -101,6 +105,7 @@ impl Scope {
             Scope::Images => super::disk::IMAGE_KEYS,
             Scope::GpuDetail => super::gpu_detail::KEYS,
             Scope::Processes => super::procs::KEYS,
+            Scope::Users => super::users::KEYS,
         }
     }
 
@@ -128,6 +133,7 @@ impl Mode {
             Mode::Disk(v) => v.scope(),
             Mode::GpuDetail(_) => Scope::GpuDetail,
             Mode::Processes(_) => Scope::Processes,
+            Mode::Users(_) => Scope::Users,
         }
     }
 }

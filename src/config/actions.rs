@@ -56,6 +56,8 @@ pub enum Action {
     NextIdle,
     AckAlerts,
     Processes,
+    /// Who holds what: GPU use per owner.
+    Users,
     SigTerm,
     SigKill,
     SigInt,
@@ -66,7 +68,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 54] = [
+    pub const ALL: [Action; 55] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -116,6 +118,7 @@ impl Action {
         Action::NextIdle,
         Action::AckAlerts,
         Action::Processes,
+        Action::Users,
         Action::SigTerm,
         Action::SigKill,
         Action::SigInt,

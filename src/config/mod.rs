@@ -137,6 +137,7 @@ struct FileConfig {
     keys: Option<HashMap<Action, Vec<KeySpec>>>,
     presets: Option<Vec<Preset>>,
     idle_gpu_after: Option<String>,
+    owner_labels: Option<Vec<String>>,
     alerts: Option<alerts::AlertsFile>,
     prometheus_url: Option<String>,
     prometheus_user: Option<String>,
@@ -180,6 +181,8 @@ pub struct Config {
     pub path: Option<PathBuf>,
     /// GPU memory held at 0 % SM this long marks the holder idle.
     pub idle_gpu_after: Duration,
+    /// Labels that name a container's owner, after gpudock's own `io.gpudock.launched-by`.
+    pub owner_labels: Vec<String>,
     pub alerts: Alerts,
     /// Where `gpudock fleet` asks.
     pub prometheus: PrometheusConfig,
@@ -282,6 +285,12 @@ impl Config {
         let idle = user.idle_gpu_after.or(defaults.idle_gpu_after).unwrap_or_else(|| "30m".into());
         let idle_gpu_after = alerts::idle_after(&idle).map_err(invalid)?;
         let alerts = alerts::AlertsFile::merge(user.alerts, defaults.alerts).map_err(invalid)?;
+        let owner_labels = user.owner_labels.or(defaults.owner_labels).unwrap_or_default();
+        if owner_labels.len() > 32 || owner_labels.iter().any(|l| l.trim().is_empty() || l.len() > 256) {
+            return Err(invalid(
+                "owner_labels: at most 32 label keys, none empty or over 256 characters".to_string(),
+            ));
+        }
         let prometheus = PrometheusConfig {
             url: user.prometheus_url.or(defaults.prometheus_url).filter(|u| !u.trim().is_empty()),
             user: user.prometheus_user.or(defaults.prometheus_user),
@@ -295,6 +304,7 @@ impl Config {
             )));
         }
         Ok(Config {
+            owner_labels,
             prometheus,
             nodes,
             idle_gpu_after,

@@ -13,6 +13,7 @@ use super::disk::FsUsage;
 use super::host::DockerHost;
 use super::lister::Lister;
 use super::model::{Container, ContainerId, ContainerStats, EngineInfo};
+use super::owner::OwnerRules;
 use super::stats::StatsSampler;
 use super::{EngineError, convert};
 
@@ -82,6 +83,9 @@ pub struct DockerCollector<M> {
     host: DockerHost,
     refresh: Duration,
     tx: Sender<M>,
+    owner_labels: Vec<String>,
+    /// CPU, memory and the data root's free space every refresh (off for `gpudock export`).
+    stats: bool,
 }
 
 /// Why a session with the engine ended.
@@ -96,7 +100,19 @@ enum End {
 
 impl<M: From<EngineEvent> + Send + 'static> DockerCollector<M> {
     pub fn new(host: DockerHost, refresh: Duration, tx: Sender<M>) -> DockerCollector<M> {
-        DockerCollector { host, refresh, tx }
+        DockerCollector { host, refresh, tx, owner_labels: Vec::new(), stats: true }
+    }
+
+    /// Only the container list: no per-tick stats or disk figures (nobody reads them).
+    pub fn without_stats(mut self) -> DockerCollector<M> {
+        self.stats = false;
+        self
+    }
+
+    /// The labels that name a container's owner (`owner_labels` in the config).
+    pub fn with_owner_labels(mut self, labels: Vec<String>) -> DockerCollector<M> {
+        self.owner_labels = labels;
+        self
     }
 
     pub async fn run(self) {
@@ -156,7 +172,8 @@ impl<M: From<EngineEvent> + Send + 'static> DockerCollector<M> {
             .unwrap_or_else(super::events::local_clock);
         let mut events = super::events::subscribe(&docker, &since);
 
-        let mut lister = Lister::for_host(&self.host);
+        let owners = OwnerRules::new(self.owner_labels.clone(), self.host.is_local());
+        let mut lister = Lister::for_host(&self.host).with_owners(owners);
         let mut sampler = StatsSampler::for_host(&self.host);
         let mut sent: Option<Vec<Container>> = None;
         if let Err(end) = self.refresh(&docker, &mut lister, &mut sent).await {
@@ -202,7 +219,7 @@ impl<M: From<EngineEvent> + Send + 'static> DockerCollector<M> {
                     Wake::Refresh
                 }
                 _ = reconcile.tick() => Wake::Refresh,
-                _ = tick.tick() => Wake::Sample,
+                _ = tick.tick(), if self.stats => Wake::Sample,
             };
             match wake {
                 Wake::Refresh => {

@@ -4,6 +4,7 @@ use bollard::models::{ContainerInspectResponse, ContainerSummary, SystemInfo, Sy
 
 use super::gpus;
 use super::model::{ApiVersion, Container, ContainerId, ContainerState, EngineInfo, Health, StatsSource};
+use super::owner::OwnerRules;
 
 /// Engine timestamps are RFC 3339 with nanoseconds; the zero time ("0001-01-01T00:00:00Z") means
 /// "never" (a container that never started or never finished).
@@ -36,6 +37,8 @@ pub struct InspectFacts {
     pub pid: Option<u32>,
     pub gpus: gpus::GpuRequest,
     pub labels_launched_by: Option<String>,
+    /// `Config.User`, for the owner when no label or home mount names one.
+    pub config_user: Option<String>,
 }
 
 pub fn inspect_facts(inspect: &ContainerInspectResponse) -> InspectFacts {
@@ -62,15 +65,18 @@ pub fn inspect_facts(inspect: &ContainerInspectResponse) -> InspectFacts {
             .and_then(|c| c.labels.as_ref())
             .and_then(|l| l.get(super::model::LAUNCHED_BY_LABEL))
             .cloned(),
+        config_user: config.and_then(|c| c.user.clone()).filter(|u| !u.is_empty()),
     }
 }
 
 /// One container from its listing entry and its inspect (None while no inspect has succeeded).
 /// `inspect_is_fresh`: the inspect was made after this listing, so its state is the newer one.
+/// Labels and mounts come with the listing, so most owners are known before the inspect.
 pub fn container(
     summary: &ContainerSummary,
     inspect: Option<&InspectFacts>,
     inspect_is_fresh: bool,
+    owners: &OwnerRules,
 ) -> Container {
     let id = ContainerId::new(
         summary.id.clone().or_else(|| inspect.and_then(|i| i.id.clone())).unwrap_or_default(),
@@ -103,9 +109,24 @@ pub fn container(
             .and_then(|l| l.get(super::model::LAUNCHED_BY_LABEL))
             .cloned()
             .or_else(|| inspect.and_then(|i| i.labels_launched_by.clone())),
+        owner: owners.resolve(
+            summary.labels.as_ref(),
+            bind_sources(summary),
+            inspect.and_then(|i| i.config_user.as_deref()),
+        ),
         pending: inspect.is_none(),
         id,
     }
+}
+
+/// Host paths of a container's bind mounts.
+fn bind_sources(summary: &ContainerSummary) -> impl Iterator<Item = &str> {
+    summary
+        .mounts
+        .iter()
+        .flatten()
+        .filter(|m| m.typ.as_deref() == Some("bind"))
+        .filter_map(|m| m.source.as_deref())
 }
 
 pub fn engine_info(host: String, version: &SystemVersion, info: &SystemInfo, local: bool) -> EngineInfo {
@@ -171,15 +192,18 @@ mod tests {
             state: Some(bollard::models::ContainerSummaryStateEnum::RUNNING),
             ..Default::default()
         };
-        let c = container(&running, Some(&facts), false);
+        let c = container(&running, Some(&facts), false, &OwnerRules::default());
         assert_eq!((c.name.as_str(), c.pid, c.started_at), ("trainer", Some(4242), Some(1_795_958_337)));
         assert_eq!((c.finished_at, c.launched_by.as_deref()), (None, Some("ana")));
         assert_eq!(c.gpus, gpus::GpuRequest::Count(2));
         // A listing that says exited, with an older inspect: no PID to read counters from.
         let exited =
             ContainerSummary { state: Some(bollard::models::ContainerSummaryStateEnum::EXITED), ..running };
-        assert_eq!(container(&exited, Some(&facts), false).pid, None);
-        assert_eq!(container(&exited, Some(&facts), true).state, ContainerState::Running);
+        assert_eq!(container(&exited, Some(&facts), false, &OwnerRules::default()).pid, None);
+        assert_eq!(
+            container(&exited, Some(&facts), true, &OwnerRules::default()).state,
+            ContainerState::Running
+        );
     }
 
     #[test]

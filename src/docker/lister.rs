@@ -9,6 +9,7 @@ use bollard::query_parameters::ListContainersOptionsBuilder;
 use futures_util::{StreamExt, stream};
 
 use super::model::Container;
+use super::owner::OwnerRules;
 use super::{EngineError, convert};
 
 /// Facts, not whole answers: 500 inspects held at once until the merge were megabytes.
@@ -23,6 +24,7 @@ pub struct Lister {
     failed: HashSet<String>,
     /// Inspects in flight at once; `None`: `INSPECT_IN_FLIGHT`.
     in_flight: Option<usize>,
+    owners: OwnerRules,
 }
 
 /// Inspects in flight at once to an engine that is cheap to reach.
@@ -32,6 +34,12 @@ impl Lister {
     /// Few inspects at once to an engine over ssh (each connection is an ssh process).
     pub fn for_host(host: &super::DockerHost) -> Lister {
         Lister { in_flight: Some(host.in_flight(INSPECT_IN_FLIGHT)), ..Lister::default() }
+    }
+
+    /// How owners are found (`owner_labels`; the host's accounts for a local engine).
+    pub fn with_owners(mut self, owners: OwnerRules) -> Lister {
+        self.owners = owners;
+        self
     }
 
     /// An event named this container: inspect it again at the next refresh.
@@ -65,7 +73,9 @@ impl Lister {
     pub fn preview(&self, summaries: &[ContainerSummary]) -> Vec<Container> {
         summaries
             .iter()
-            .filter_map(|s| Some(convert::container(s, self.inspected.get(s.id.as_deref()?), false)))
+            .filter_map(|s| {
+                Some(convert::container(s, self.inspected.get(s.id.as_deref()?), false, &self.owners))
+            })
             .collect()
     }
 
@@ -136,7 +146,7 @@ impl Lister {
             .filter_map(|s| {
                 let id = s.id.as_deref()?;
                 let inspect = self.inspected.get(id);
-                Some(convert::container(s, inspect, just_inspected.contains(id)))
+                Some(convert::container(s, inspect, just_inspected.contains(id), &self.owners))
             })
             .collect();
         self.current.clone()

@@ -18,6 +18,7 @@ pub mod launch;
 pub mod lister;
 pub mod logs;
 pub mod model;
+pub mod owner;
 pub mod shell;
 pub mod ssh;
 pub mod stats;

@@ -89,7 +89,7 @@ impl Health {
 }
 
 /// One container as the table needs it. Times are Unix seconds.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Container {
     pub id: ContainerId,
     pub name: String,
@@ -105,6 +105,8 @@ pub struct Container {
     pub gpus: GpuRequest,
     /// Who launched it from gpudock (the `io.gpudock.launched-by` label); None for others.
     pub launched_by: Option<String>,
+    /// Whose it is, and how that is known (see `docker::owner`).
+    pub owner: super::owner::Owner,
     /// Known from the listing alone: its inspect (PID, GPU request, start time, health) has
     /// not come yet. The first listing of a session is shown before 500 inspects are back.
     pub pending: bool,

@@ -13,7 +13,8 @@ use crate::docker::{DockerHost, convert, disk};
 use crate::probe::{self, Nvml};
 
 pub async fn gather(host: &DockerHost, lib: Option<&Path>, daemon_json: &Path, disk_floor: u64) -> Facts {
-    let probe = probe::collect(host, lib).await;
+    // Doctor shows no owners.
+    let probe = probe::collect(host, lib, &[]).await;
     let nvml = match &probe.nvml {
         Nvml::Up { snapshot, .. } => Driver::Up {
             driver: snapshot.driver_version.clone().unwrap_or_else(|| "?".into()),

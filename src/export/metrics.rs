@@ -243,12 +243,17 @@ fn containers(
             }
         }
     }
-    let names: HashMap<&ContainerId, [(&str, Cow<str>); 3]> = running
+    let names: HashMap<&ContainerId, [(&str, Cow<str>); 4]> = running
         .values()
         .map(|c| {
             (
                 &c.id,
-                [("container", label(&c.name)), ("container_id", label(&c.id)), ("image", label(&c.image))],
+                [
+                    ("container", label(&c.name)),
+                    ("container_id", label(&c.id)),
+                    ("image", label(&c.image)),
+                    ("owner", label(c.owner.key())),
+                ],
             )
         })
         .collect();
@@ -276,11 +281,37 @@ fn containers(
     let rows = listed().map(|(c, l)| {
         let mut l = l.to_vec();
         l.push(("launched_by", c.launched_by.as_deref().map_or(Cow::Borrowed(""), label)));
+        l.push(("owner_source", c.owner.source.as_str()));
         (l, V::Int(1))
     });
     family(enc, "container_info", "A running container", rows)?;
+    owners(state, enc, samples, now, after)?;
     let rows = host
         .into_iter()
         .map(|((user, n), m)| ([("user", user), labels[n][0].clone(), labels[n][1].clone()], V::Int(int(m))));
     family(enc, "host_gpu_memory_used_bytes", "GPU memory used by host processes, per user and GPU", rows)
+}
+
+/// One series per owner (no PIDs, no GPUs): the label set stays as small as the team.
+fn owners(
+    state: &State,
+    enc: &mut DescriptorEncoder,
+    samples: &[GpuSample],
+    now: i64,
+    after: u64,
+) -> fmt::Result {
+    let idle = |gpu, p: &_| state.idle.idle_seconds(gpu, p, now).filter(|s| *s >= after);
+    let rows = crate::gpu::owners::by_owner(samples, &state.containers, idle);
+    fn owner(r: &crate::gpu::owners::OwnerUsage) -> [(&'static str, Cow<'_, str>); 1] {
+        [("owner", label(r.owner.key()))]
+    }
+    let mem = rows.iter().map(|r| (owner(r), V::Int(int(r.memory_used))));
+    family(
+        enc,
+        "owner_gpu_memory_used_bytes",
+        "GPU memory held by an owner's containers and processes",
+        mem,
+    )?;
+    let held = rows.iter().map(|r| (owner(r), V::Int(r.gpus_held.len() as i64)));
+    family(enc, "owner_gpus_held", "GPUs where an owner's processes hold memory", held)
 }

@@ -63,18 +63,25 @@ pub async fn run(
         tokio::net::TcpListener::bind(listen).await.map_err(|source| BindError { addr: listen, source })?;
     // A scrape takes the current state by its pointer; an update while a scrape still encodes
     // the old one works on a copy.
-    let state = Arc::new(Mutex::new(Arc::new(State::new(
-        hostname.unwrap_or_else(crate::snapshot::hostname),
-        config.idle_gpu_after,
-    ))));
+    let beat = Arc::new(crate::gpu::beat::Beat::new(config.refresh));
+    let mut first = State::new(hostname.unwrap_or_else(crate::snapshot::hostname), config.idle_gpu_after);
+    first.beat = Some(beat.clone());
+    let state = Arc::new(Mutex::new(Arc::new(first)));
     let (tx, mut rx) = mpsc::channel::<ExportMsg>(CHANNEL);
     if host.is_local() {
         XidWatcher { lib: nvml_lib.clone(), tx: tx.clone() }.spawn()?;
-        GpuSampler { lib: nvml_lib, refresh: config.refresh, tx: tx.clone() }.spawn()?;
+        // Sampled just before each scrape, not every refresh: nobody reads the ones between.
+        GpuSampler { lib: nvml_lib, refresh: config.refresh, tx: tx.clone(), beat: Some(beat) }.spawn()?;
     } else {
         tracing::warn!(%host, "remote engine: no GPUs exported (this host's GPUs are not the engine's)");
     }
-    tokio::spawn(DockerCollector::new(host.clone(), config.refresh, tx).run());
+    // No container CPU or memory is exported: the collector only follows the list.
+    tokio::spawn(
+        DockerCollector::new(host.clone(), config.refresh, tx)
+            .with_owner_labels(config.owner_labels.clone())
+            .without_stats()
+            .run(),
+    );
     tracing::info!(%listen, %host, "serving metrics at /metrics");
     let server = tokio::spawn(server::serve(listener, state.clone()));
 

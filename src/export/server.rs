@@ -63,6 +63,9 @@ pub fn respond(method: &Method, path: &str, state: &Mutex<Arc<State>>) -> Respon
     }
     // The collectors wait only for the clone of a pointer, not for the encoding.
     let state = state.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if let Some(beat) = &state.beat {
+        beat.note_scrape();
+    }
     let text = metrics::render(&state);
     let mut r = Response::new(Full::new(Bytes::from(text)));
     r.headers_mut().insert(CONTENT_TYPE, hyper::header::HeaderValue::from_static(metrics::CONTENT_TYPE));

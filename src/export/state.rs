@@ -52,6 +52,8 @@ pub struct State {
     pub idle_after: Duration,
     /// By GPU UUID.
     pub xids: HashMap<String, XidCount>,
+    /// Where scrapes are noted, for the GPU sampler's beat (none in tests).
+    pub beat: Option<std::sync::Arc<crate::gpu::beat::Beat>>,
 }
 
 impl State {

@@ -2,6 +2,7 @@ use std::time::Duration;
 
 use super::state::{ExportMsg, State, XidCount};
 use crate::docker::gpus::GpuRequest;
+use crate::docker::owner::{Owner, OwnerSource};
 use crate::docker::{Container, ContainerId, ContainerState, EngineEvent};
 use crate::gpu::{
     EccCounts, GpuEvent, GpuHealth, GpuProcess, GpuSample, GpuSnapshot, HostProcess, RemappedRows, XidError,
@@ -32,6 +33,7 @@ fn container(n: u8, name: &str, state: ContainerState) -> Container {
         pid: Some(1000 + u32::from(n)),
         gpus: GpuRequest::None,
         launched_by: None,
+        owner: Default::default(),
         pending: false,
     }
 }
@@ -71,6 +73,7 @@ fn state() -> State {
     let mut train = container(1, "train", ContainerState::Running);
     train.gpus = GpuRequest::All;
     train.launched_by = Some("alice".into());
+    train.owner = Owner::new("alice", OwnerSource::LaunchedBy).unwrap_or_default();
     let old = container(2, "old", ContainerState::Exited);
     let idle = container(3, "idle", ContainerState::Running);
     s.apply(EngineEvent::Connected(Box::default()).into());
@@ -294,4 +297,25 @@ fn only_get_and_head_on_metrics() {
     let post = super::server::respond(&Method::POST, "/metrics", &s);
     assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(post.headers()["allow"], "GET, HEAD");
+}
+
+#[test]
+fn owners_label_container_series_and_add_up_per_owner() {
+    let text = render(&state());
+    let with = ["container=\"train\"", "gpu=\"0\"", "owner=\"alice\""];
+    one(&text, "gpudock_container_gpu_memory_used_bytes", &with);
+    one(
+        &text,
+        "gpudock_container_info",
+        &["container=\"train\"", "owner=\"alice\"", "owner_source=\"label\""],
+    );
+    one(&text, "gpudock_container_info", &["container=\"idle\"", "owner=\"\"", "owner_source=\"unknown\""]);
+    // alice: train's 4+1 GiB on GPU 0 and 2 GiB on GPU 1, plus her host processes' 1+2 GiB on GPU 0.
+    let alice = one(&text, "gpudock_owner_gpu_memory_used_bytes", &["owner=\"alice\""]);
+    assert_eq!(value(alice), (10 * GIB) as f64);
+    assert_eq!(value(one(&text, "gpudock_owner_gpus_held", &["owner=\"alice\""])), 2.0);
+    assert_eq!(value(one(&text, "gpudock_owner_gpu_memory_used_bytes", &["owner=\"bob\""])), GIB as f64);
+    // The unowned `idle` container holds 1 GiB on GPU 1; the exited one's stale process counts nothing.
+    assert_eq!(value(one(&text, "gpudock_owner_gpu_memory_used_bytes", &["owner=\"\""])), GIB as f64);
+    assert_eq!(series(&text, "gpudock_owner_gpus_held").len(), 3, "one series per owner, no PIDs");
 }

@@ -1,6 +1,7 @@
 //! GPUs: the NVML sampler thread and its backend, GPU health, MIG, and the XID event watcher.
 //! Which container a GPU process lives in comes from `procfs`.
 
+pub mod beat;
 pub mod health;
 pub mod hostproc;
 mod identity;
@@ -8,6 +9,7 @@ pub mod idle;
 pub mod mig;
 pub mod model;
 pub mod nvml;
+pub mod owners;
 mod putil;
 pub mod sampler;
 pub mod xid;

@@ -31,6 +31,8 @@ pub struct GpuSampler<M> {
     pub lib: Option<PathBuf>,
     pub refresh: Duration,
     pub tx: Sender<M>,
+    /// `gpudock export`: sample when its scrapes are due rather than every `refresh`.
+    pub beat: Option<std::sync::Arc<super::beat::Beat>>,
 }
 
 impl<M: From<GpuEvent> + Send + 'static> GpuSampler<M> {
@@ -81,9 +83,12 @@ impl<M: From<GpuEvent> + Send + 'static> GpuSampler<M> {
                         break;
                     }
                 }
-                // Sleep to the shared beat rather than for a full period: no drift, and the
-                // Docker sample lands at the same moment.
-                std::thread::sleep(crate::clock::until_next_tick(self.refresh));
+                match &self.beat {
+                    Some(beat) => std::thread::sleep(beat.wait()),
+                    // Sleep to the shared beat rather than for a full period: no drift, and the
+                    // Docker sample lands at the same moment.
+                    None => std::thread::sleep(crate::clock::until_next_tick(self.refresh)),
+                }
             }
         }
     }

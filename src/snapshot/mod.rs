@@ -107,6 +107,10 @@ pub struct ContainerDoc {
     pub cpu_percent: Option<f64>,
     pub memory_used_bytes: Option<u64>,
     pub memory_limit_bytes: Option<u64>,
+    /// Whose it is (null when unknown); `owner_source` says how that is known: `label`,
+    /// `owner_label:<key>`, `home_mount` (a guess), `user`, `unknown`.
+    pub owner: Option<String>,
+    pub owner_source: String,
 }
 
 struct DockerPart {
@@ -115,8 +119,9 @@ struct DockerPart {
     stats: HashMap<ContainerId, ContainerStats>,
 }
 
-pub async fn collect(host: &DockerHost, lib: Option<&Path>) -> Snapshot {
-    let probe::Probe { nvml, engine } = probe::collect(host, lib).await;
+/// `owner_labels`: as in the config, so owners read as the dashboard shows them.
+pub async fn collect(host: &DockerHost, lib: Option<&Path>, owner_labels: &[String]) -> Snapshot {
+    let probe::Probe { nvml, engine } = probe::collect(host, lib, owner_labels).await;
     let docker = DockerPart {
         status: DockerStatus {
             connected: engine.version.is_some(),
@@ -183,6 +188,8 @@ fn assemble(nvml: NvmlStatus, docker: DockerPart, snap: Option<GpuSnapshot>) -> 
                 cpu_percent: s.and_then(|s| s.cpu_percent).map(|p| (p * 10.0).round() / 10.0),
                 memory_used_bytes: s.and_then(|s| s.mem_used),
                 memory_limit_bytes: s.and_then(|s| s.mem_limit),
+                owner: c.owner.name.clone(),
+                owner_source: c.owner.source.as_str().into_owned(),
             }
         })
         .collect();
@@ -255,9 +262,14 @@ pub fn hostname() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-pub async fn print(host: &DockerHost, lib: Option<&Path>, json: bool) -> anyhow::Result<()> {
+pub async fn print(
+    host: &DockerHost,
+    lib: Option<&Path>,
+    json: bool,
+    owner_labels: &[String],
+) -> anyhow::Result<()> {
     use std::io::Write;
-    let snap = collect(host, lib).await;
+    let snap = collect(host, lib, owner_labels).await;
     // Names, commands and errors come from other users: nothing in them may reach the
     // terminal as a control sequence.
     let text = if json {

@@ -9,6 +9,15 @@ fn opt<T: std::fmt::Display>(v: Option<T>, suffix: &str) -> String {
     v.map(|v| format!("{v}{suffix}")).unwrap_or_else(|| "n/a".into())
 }
 
+/// The owner as the dashboard shows it: `carol?` for a guess from a home mount, `-` unknown.
+fn owner_shown(c: &super::ContainerDoc) -> String {
+    match (&c.owner, c.owner_source.as_str()) {
+        (Some(o), "home_mount") => format!("{o}?"),
+        (Some(o), _) => o.clone(),
+        (None, _) => "-".into(),
+    }
+}
+
 /// The plain-text form of the snapshot.
 pub fn table(s: &Snapshot) -> String {
     let mut out = String::new();
@@ -82,15 +91,16 @@ pub fn table(s: &Snapshot) -> String {
     if !s.containers.is_empty() {
         let _ = writeln!(
             out,
-            "\n{:<24}{:<10}{:>8}{:>10}{:>6}{:>8}{:>10}  IMAGE",
-            "CONTAINER", "STATE", "GPUS", "GPU MEM", "SM%", "CPU%", "MEM"
+            "\n{:<24}{:<10}{:<13}{:>8}{:>10}{:>6}{:>8}{:>10}  IMAGE",
+            "CONTAINER", "STATE", "OWNER", "GPUS", "GPU MEM", "SM%", "CPU%", "MEM"
         );
         for c in &s.containers {
             let _ = writeln!(
                 out,
-                "{:<24}{:<10}{:>8}{:>10}{:>6}{:>8}{:>10}  {}",
+                "{:<24}{:<10}{:<13}{:>8}{:>10}{:>6}{:>8}{:>10}  {}",
                 truncate(&c.name, 23),
                 c.state,
+                truncate(&owner_shown(c), 12),
                 c.gpus.as_deref().unwrap_or("-"),
                 if c.gpu_memory_used_bytes > 0 { bytes(c.gpu_memory_used_bytes) } else { "-".into() },
                 c.gpu_sm_percent.map_or_else(|| "-".to_string(), |p| p.to_string()),

@@ -15,6 +15,7 @@ use crate::docker::{Container, ContainerState};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Col {
     Name,
+    Owner,
     Image,
     State,
     Status,
@@ -28,8 +29,9 @@ enum Col {
 
 impl Col {
     /// Display order.
-    const ALL: [Col; 10] = [
+    const ALL: [Col; 11] = [
         Col::Name,
+        Col::Owner,
         Col::Image,
         Col::State,
         Col::Status,
@@ -42,13 +44,14 @@ impl Col {
     ];
     /// Which columns survive when space runs out: earlier in this list wins. The name is
     /// coloured by state, so STATE can go before the figures do.
-    const PRIORITY: [Col; 10] = [
+    const PRIORITY: [Col; 11] = [
         Col::Name,
         Col::GpuMem,
         Col::Cpu,
         Col::Mem,
         Col::State,
         Col::Gpus,
+        Col::Owner,
         Col::Status,
         Col::Sm,
         Col::Image,
@@ -58,6 +61,7 @@ impl Col {
     fn header(self) -> &'static str {
         match self {
             Col::Name => "NAME",
+            Col::Owner => "OWNER",
             Col::Image => "IMAGE",
             Col::State => "STATE",
             Col::Status => "STATUS",
@@ -73,6 +77,7 @@ impl Col {
     fn min_width(self) -> u16 {
         match self {
             Col::Name => 12,
+            Col::Owner => 9,
             Col::Image => 14,
             Col::State => 7,
             Col::Status => 20,
@@ -88,6 +93,7 @@ impl Col {
     /// The sort a click on this column's header asks for.
     fn sort_key(self) -> Option<SortKey> {
         Some(match self {
+            Col::Owner => return None,
             Col::Name => SortKey::Name,
             Col::Image => SortKey::Image,
             Col::State => SortKey::State,
@@ -132,6 +138,10 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
     if let Some(g) = app.table.gpu_filter() {
         title.push(Span::styled(format!("on GPU {g} · "), st.warn()));
     }
+    if let Some(o) = app.table.owner_filter() {
+        let o = if o.is_empty() { "unknown" } else { o };
+        title.push(Span::styled(format!("owner {o} · "), st.warn()));
+    }
     let shown = app.table.len();
     let total = app.table.all().len();
     title.push(Span::raw(if shown == total {
@@ -157,6 +167,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
     if app.table.is_empty() {
         let text = if let Some(g) = app.table.gpu_filter() {
             format!("No container was given GPU {g} or runs on it (Esc shows all).")
+        } else if let Some(o) = app.table.owner_filter() {
+            format!(
+                "No container of {} is listed now (Esc shows all).",
+                if o.is_empty() { "unknown owners" } else { o }
+            )
         } else if app.table.filter().is_empty() {
             "No containers. Start one with docker run, or press the help key for keys.".to_string()
         } else {
@@ -232,6 +247,9 @@ fn cell<'a>(col: Col, c: &'a Container, app: &AppState, st: &Styles, flex_width:
     let dash = || Cell::from(Span::styled("-", st.dim()));
     match col {
         Col::Name => Cell::from(Span::styled(truncate(&c.name, flex_width), name_style(c, st))),
+        // A guess from a home mount reads `carol?`; an unknown owner is `-`.
+        Col::Owner if c.owner.name.is_none() => dash(),
+        Col::Owner => Cell::from(truncate(&c.owner.shown(), usize::from(Col::Owner.min_width()))),
         Col::Image => Cell::from(Span::styled(truncate(&c.image, flex_width), st.dim())),
         Col::State => Cell::from(Span::styled(c.state.as_str(), st.state(c.state))),
         Col::Status => Cell::from(status_text(c, app.now)),

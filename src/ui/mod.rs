@@ -15,6 +15,7 @@ mod launch;
 mod logs;
 mod procs;
 pub mod theme;
+mod users;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -114,6 +115,10 @@ pub fn draw(f: &mut Frame, app: &AppState) {
         }
         Mode::Processes(view) => {
             procs::draw(f, body, app, view, &st);
+            true
+        }
+        Mode::Users(view) => {
+            users::draw(f, body, app, view, &crate::app::users::rows(app), &st);
             true
         }
         _ => false,

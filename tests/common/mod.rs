@@ -38,6 +38,7 @@ pub fn container(n: usize, name: &str, image: &str, state: ContainerState) -> Co
         pid: None,
         gpus: GpuRequest::None,
         launched_by: None,
+        owner: Default::default(),
         pending: false,
     }
 }

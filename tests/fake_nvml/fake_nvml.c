@@ -1233,3 +1233,28 @@ nvmlReturn_t nvmlEventSetWait_v2(nvmlEventSet_t set, nvmlEventData_t *data, unsi
 nvmlReturn_t nvmlEventSetWait(nvmlEventSet_t set, nvmlEventData_t *data, unsigned timeoutms) {
     return event_wait(set, data, timeoutms, 0);
 }
+
+/* -------------------------------------------- what other monitors ask */
+
+/* nvitop asks every GPU for these each refresh; without the symbols it logs a traceback per
+ * call. Answered NOT_SUPPORTED (after the handle is checked), so peers measured side by side
+ * with gpudock run their normal path against the same fake node. */
+#define NOT_SUPPORTED_1(name, type) \
+    nvmlReturn_t name(nvmlDevice_t dev, type *out) { (void)out; return device_error(dev, NVML_ERROR_NOT_SUPPORTED); }
+#define NOT_SUPPORTED_2(name, type) \
+    nvmlReturn_t name(nvmlDevice_t dev, type *a, type *b) { (void)a; (void)b; return device_error(dev, NVML_ERROR_NOT_SUPPORTED); }
+NOT_SUPPORTED_1(nvmlDeviceGetComputeMode, unsigned)
+NOT_SUPPORTED_1(nvmlDeviceGetPerformanceState, unsigned)
+NOT_SUPPORTED_1(nvmlDeviceGetPersistenceMode, unsigned)
+NOT_SUPPORTED_1(nvmlDeviceGetDisplayActive, unsigned)
+NOT_SUPPORTED_1(nvmlDeviceGetDisplayMode, unsigned)
+NOT_SUPPORTED_2(nvmlDeviceGetDriverModel, unsigned)
+NOT_SUPPORTED_2(nvmlDeviceGetDriverModel_v2, unsigned)
+NOT_SUPPORTED_2(nvmlDeviceGetEncoderUtilization, unsigned)
+NOT_SUPPORTED_2(nvmlDeviceGetDecoderUtilization, unsigned)
+
+/* pynvml (nvitop) initialises through the flags variant. */
+nvmlReturn_t nvmlInitWithFlags(unsigned flags) {
+    (void)flags;
+    return nvmlInit_v2();
+}
