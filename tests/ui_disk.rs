@@ -223,3 +223,24 @@ fn the_volume_previews_warning_is_coloured() {
     assert_eq!(buf[(x, y)].fg, st.dim().fg.unwrap_or_default());
     assert!(st.error().fg.is_some() && st.warn().fg.is_some());
 }
+
+/// The prune question is the one `Confirm` view, over the disk view: keys typed before it
+/// appeared never answer it, and any other key cancels back to the rows.
+#[test]
+fn the_prune_preview_is_the_confirm_view_over_the_disk_view() {
+    use gpudock::app::Mode;
+    let mut app = disk_app();
+    app.update(key(KeyCode::Enter));
+    assert!(matches!(app.mode, Mode::Confirm(_)), "{:?}", app.mode);
+    assert!(matches!(app.back.last(), Some(Mode::Disk(_))), "{:?}", app.back);
+    assert!(app.update(Msg::TypedAhead(KeyEvent::from(KeyCode::Char('y')))).is_empty());
+    assert!(matches!(app.mode, Mode::Confirm(_)), "a typed-ahead y does not answer");
+    assert!(app.update(key(KeyCode::Esc)).is_empty());
+    assert!(matches!(app.mode, Mode::Disk(_)), "{:?}", app.mode);
+    assert_eq!(app.status.as_ref().map(|s| s.text.as_str()), Some("prune cancelled"));
+    app.update(key(KeyCode::Enter));
+    let cmds = app.update(key(KeyCode::Char('y')));
+    assert!(matches!(cmds.as_slice(), [Command::Prune { .. }]), "{cmds:?}");
+    let screen = render(&app, 120, 24);
+    assert!(screen.contains("Pruning stopped containers…"), "{screen}");
+}

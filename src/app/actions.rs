@@ -46,6 +46,8 @@ pub fn start(app: &mut AppState, action: Action) -> Vec<Command> {
     let (id, name, running) = (c.id.clone(), c.name.clone(), c.state.is_running());
     let timeout = app.stop_timeout;
     let ask = |prompt: String, action: ContainerAction| Confirm {
+        refused: None,
+        shows: super::Shows::Prompt,
         prompt,
         command: Command::Container { id: id.clone(), name: name.clone(), action },
         then: None,
@@ -109,9 +111,13 @@ pub fn confirm_key(c: &mut Confirm, action: Option<Action>) -> Outcome {
     if action != Some(Action::Confirm) {
         let text = match c.command {
             Command::Signal { .. } => "cancelled: no signal sent",
+            Command::Prune { .. } => "prune cancelled",
             _ => "cancelled",
         };
         return Outcome::close().say(Level::Info, text);
+    }
+    if let Some(why) = c.refused.take() {
+        return Outcome::close().say(why.level, why.text);
     }
     if let Some(next) = c.then.take() {
         return Outcome::open(Mode::Confirm(*next));

@@ -2,7 +2,7 @@
 //! confirmation. Also the "disk almost full" warning the header shows on every screen.
 
 use super::view::{Scope, ViewKey};
-use super::{AppState, Level, Mode, Outcome};
+use super::{AppState, Confirm, Level, Mode, Outcome, Shows, StatusLine};
 use crate::config::Action;
 use crate::docker::disk::{
     Category, DiskError, DiskItem, DiskUsage, FsUsage, ImageRow, PruneOptions, PruneReport, human_size,
@@ -12,19 +12,8 @@ use crate::msg::Command;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stage {
     Rows,
-    /// Exactly what the prune of this row removes, fixed when the preview opened: `y` removes
-    /// these and nothing that appeared since. Err: why there is no list (a bad `prune_until`).
-    Preview {
-        category: Category,
-        items: Result<Vec<DiskItem>, String>,
-        /// About how many bytes they free, as the row said.
-        bytes: u64,
-    },
     Pruning(Category),
-    Images {
-        rows: Option<Vec<ImageRow>>,
-        selected: usize,
-    },
+    Images { rows: Option<Vec<ImageRow>>, selected: usize },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -160,11 +149,10 @@ pub const IMAGE_KEYS: &[ViewKey] = &[
 ];
 
 impl DiskView {
-    /// A preview or an image removal waits for a yes; otherwise the rows or the image list.
+    /// The rows or the image list (questions are the `Confirm` view over this one).
     pub fn scope(&self) -> Scope {
         match &self.stage {
             Stage::Rows | Stage::Pruning(_) => Scope::Disk,
-            Stage::Preview { .. } => Scope::Confirm,
             Stage::Images { .. } => Scope::Images,
         }
     }
@@ -178,27 +166,7 @@ impl DiskView {
         now: i64,
     ) -> Outcome {
         match &mut self.stage {
-            Stage::Rows => self.rows_key(action, prune_until, now),
-            Stage::Preview { category, items, .. } => {
-                let category = *category;
-                let items = std::mem::replace(items, Ok(Vec::new()));
-                self.stage = Stage::Rows;
-                if action != Some(Action::Confirm) {
-                    return Outcome::stay().say(Level::Info, "prune cancelled");
-                }
-                if read_only {
-                    return Outcome::stay().say(Level::Error, "read-only mode: pruning is disabled");
-                }
-                match items {
-                    Ok(items) if !items.is_empty() => {
-                        self.stage = Stage::Pruning(category);
-                        Outcome::stay().run(Command::Prune { category, items })
-                    }
-                    Ok(_) => Outcome::stay()
-                        .say(Level::Info, format!("Nothing to remove: no {}", category.label())),
-                    Err(e) => Outcome::stay().say(Level::Error, e),
-                }
-            }
+            Stage::Rows => self.rows_key(action, read_only, prune_until, now),
             Stage::Pruning(_) => Outcome::stay(),
             Stage::Images { rows, selected } => {
                 let current = rows.as_ref().and_then(|r| r.get(*selected));
@@ -248,7 +216,13 @@ impl DiskView {
         Ok(selected.into_iter().cloned().collect())
     }
 
-    fn rows_key(&mut self, action: Option<Action>, prune_until: Option<&str>, now: i64) -> Outcome {
+    fn rows_key(
+        &mut self,
+        action: Option<Action>,
+        read_only: bool,
+        prune_until: Option<&str>,
+        now: i64,
+    ) -> Outcome {
         let last = Category::ALL.len() - 1;
         match action {
             Some(Action::Back) => return Outcome::close(),
@@ -277,9 +251,22 @@ impl DiskView {
                 return Outcome::stay().run(Command::ListImages);
             }
             Some(Action::Preview) if self.usage.is_some() => {
+                let category = self.category();
                 let items = self.preview_items(prune_until, now);
-                let bytes = self.figures(self.category(), prune_until, now).map_or(0, |f| f.1);
-                self.stage = Stage::Preview { category: self.category(), items, bytes };
+                let bytes = self.figures(category, prune_until, now).map_or(0, |f| f.1);
+                let say = |level, text: String| Some(StatusLine { text, level });
+                let refused = match &items {
+                    _ if read_only => say(Level::Error, "read-only mode: pruning is disabled".into()),
+                    Err(e) => say(Level::Error, e.clone()),
+                    Ok(list) if list.is_empty() => {
+                        say(Level::Info, format!("Nothing to remove: no {}", category.label()))
+                    }
+                    Ok(_) => None,
+                };
+                let command = Command::Prune { category, items: items.clone().unwrap_or_default() };
+                let prompt = format!("Prune {}?", category.label());
+                let shows = Shows::Prune { category, items, bytes };
+                return Outcome::push(Mode::Confirm(Confirm { prompt, command, then: None, refused, shows }));
             }
             _ => {}
         }
@@ -297,6 +284,17 @@ pub fn on_usage(app: &mut AppState, res: Result<Box<DiskUsage>, DiskError>) {
             }
             Err(e) => v.error = Some(e.to_string()),
         }
+    }
+}
+
+/// A yes to a prune: the disk view under the question says it is pruning until the answer.
+pub fn on_confirmed(back: &mut [Mode], out: &Outcome) {
+    let pruning = out.commands.iter().find_map(|c| match c {
+        Command::Prune { category, .. } => Some(*category),
+        _ => None,
+    });
+    if let (Some(category), Some(Mode::Disk(v))) = (pruning, back.last_mut()) {
+        v.stage = Stage::Pruning(category);
     }
 }
 

@@ -80,7 +80,11 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
             return Vec::new();
         }
         Mode::Help => super::help::handle_key(app, action, key),
-        Mode::Confirm(c) => confirm_key(c, action),
+        Mode::Confirm(c) => {
+            let out = confirm_key(c, action);
+            super::disk::on_confirmed(&mut app.back, &out);
+            out
+        }
         Mode::Launch(form) => launch_key(form, action, key, &app.presets, &app.gpu, &app.table, &app.user),
         Mode::Launching(l) => launching_key(l, action),
         Mode::Logs(view) => view.handle_key(action, key, app.pages.log, app.now),

@@ -85,6 +85,24 @@ pub struct Confirm {
     pub command: Command,
     /// A second question before the command (removing a running container).
     pub then: Option<Box<Confirm>>,
+    /// Why a yes does nothing (nothing to prune, read-only): said instead of running `command`.
+    pub refused: Option<StatusLine>,
+    /// What the question shows: its prompt, or a prune's exact list.
+    pub shows: Shows,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Shows {
+    #[default]
+    Prompt,
+    /// Exactly what the prune removes, fixed when the question opened: `y` removes these and
+    /// nothing that appeared since. Err: why there is no list (a bad `prune_until`).
+    Prune {
+        category: crate::docker::disk::Category,
+        items: Result<Vec<crate::docker::disk::DiskItem>, String>,
+        /// About how many bytes they free, as the row said.
+        bytes: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

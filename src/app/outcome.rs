@@ -43,7 +43,8 @@ impl Outcome {
 
     /// A yes/no question over the current view: the one `Confirm` view, whoever asks.
     pub fn ask(prompt: String, command: Command) -> Outcome {
-        Outcome::push(Mode::Confirm(super::Confirm { prompt, command, then: None }))
+        let shows = super::Shows::Prompt;
+        Outcome::push(Mode::Confirm(super::Confirm { prompt, command, then: None, refused: None, shows }))
     }
 
     pub fn run(mut self, command: Command) -> Outcome {

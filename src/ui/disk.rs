@@ -67,17 +67,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, st: &Styles
     )));
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), bottom);
 
-    match &v.stage {
-        Stage::Preview { category, items, bytes } => {
-            preview(f, area, app, v, (*category, *bytes), items.as_deref(), st)
-        }
-        Stage::Pruning(c) => {
-            let r = centered(area, 50, 3);
-            f.render_widget(Clear, r);
-            let b = Block::default().borders(Borders::ALL).border_style(st.border(true));
-            f.render_widget(Paragraph::new(format!("Pruning {}…", c.label())).block(b), r);
-        }
-        _ => {}
+    if let Stage::Pruning(c) = &v.stage {
+        let r = centered(area, 50, 3);
+        f.render_widget(Clear, r);
+        let b = Block::default().borders(Borders::ALL).border_style(st.border(true));
+        f.render_widget(Paragraph::new(format!("Pruning {}…", c.label())).block(b), r);
     }
 }
 
@@ -140,7 +134,8 @@ fn rows(f: &mut Frame, area: Rect, app: &AppState, u: &DiskUsage, v: &DiskView, 
     f.render_stateful_widget(table, area, &mut state);
 }
 
-fn preview(
+/// The prune question over the disk view: exactly what goes, and `y` if anything does.
+pub fn preview(
     f: &mut Frame,
     area: Rect,
     app: &AppState,

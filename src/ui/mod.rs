@@ -125,8 +125,14 @@ pub fn draw(f: &mut Frame, app: &AppState) {
     };
     if whole_body {
         footer::draw(f, footer_area, app, &st);
-        if let Mode::Confirm(c) = &app.mode {
-            dialogs::confirm(f, area, c, &app.keymap, &st);
+        match (&app.mode, under) {
+            (Mode::Confirm(c), Mode::Disk(v))
+                if let crate::app::Shows::Prune { category, items, bytes } = &c.shows =>
+            {
+                disk::preview(f, body, app, v, (*category, *bytes), items.as_deref(), &st)
+            }
+            (Mode::Confirm(c), _) => dialogs::confirm(f, area, c, &app.keymap, &st),
+            _ => {}
         }
         return;
     }
