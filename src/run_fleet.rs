@@ -79,10 +79,11 @@ pub async fn run(config: Config, client: PromClient, refresh: Duration) -> anyho
     tui::install_panic_hook();
     let (tx, mut rx) = mpsc::channel(16);
     let (focus_tx, focus) = watch::channel(None);
+    let (users_tx, users) = watch::channel(false);
     let mut state = FleetState::new(client.url());
     state.theme = config.theme;
     state.keymap = config.keymap.clone();
-    tokio::spawn(FleetCollector { client, refresh, focus, tx }.run());
+    tokio::spawn(FleetCollector { client, refresh, focus, users, tx }.run());
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut guard = tui::enter(false)?;
@@ -116,6 +117,9 @@ pub async fn run(config: Config, client: PromClient, refresh: Duration) -> anyho
                 FleetCommand::Quit => return Ok(()),
                 FleetCommand::Focus(node) => {
                     let _ = focus_tx.send(node);
+                }
+                FleetCommand::Users(open) => {
+                    let _ = users_tx.send(open);
                 }
                 FleetCommand::Dashboard(node) => {
                     let args = match dashboard_args(&node, &config, &ContextStore::from_env()) {

@@ -92,8 +92,10 @@ fn the_collector_reports_a_server_that_is_down_and_keeps_going() {
         .unwrap_or_else(|e| panic!("{e}"));
     let (tx, mut rx) = mpsc::channel(4);
     let (_focus_tx, focus) = watch::channel(None);
+    let (_users_tx, users) = watch::channel(false);
     rt.block_on(async {
-        let task = tokio::spawn(FleetCollector { client, refresh: Duration::from_secs(1), focus, tx }.run());
+        let task =
+            tokio::spawn(FleetCollector { client, refresh: Duration::from_secs(1), focus, users, tx }.run());
         let ev = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.ok().flatten();
         match ev {
             Some(FleetEvent::Down { reason, retry_in }) => {

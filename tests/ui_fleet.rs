@@ -43,7 +43,7 @@ fn fleet() -> FleetState {
         node("gpu-b01", 4, 2, 2, 200.0, true),
         node("gpu-c01", 2, 1, 0, 30.0, false),
     ];
-    let snap = FleetSnapshot { at: NOW, nodes, queries: 4, bytes: 4000, detail: None };
+    let snap = FleetSnapshot { at: NOW, nodes, queries: 4, bytes: 4000, detail: None, users: None };
     s.update(FleetMsg::Event(FleetEvent::Snapshot(Box::new(snap))));
     s
 }
@@ -129,10 +129,17 @@ fn a_node_opened_shows_its_gpus_and_containers() {
             mem_used: Some(50.0 * GIB),
             sm_percent: Some(95.0),
             launched_by: "bob".into(),
+            owner: "alice".into(),
         }],
     };
-    let snap =
-        FleetSnapshot { at: NOW, nodes: s.nodes.clone(), queries: 6, bytes: 6000, detail: Some(detail) };
+    let snap = FleetSnapshot {
+        at: NOW,
+        nodes: s.nodes.clone(),
+        queries: 6,
+        bytes: 6000,
+        detail: Some(detail),
+        users: None,
+    };
     s.update(FleetMsg::Event(FleetEvent::Snapshot(Box::new(snap))));
     let (text, _) = render(&s, 120, 40);
     insta::assert_snapshot!("fleet_node_120x40", text);
@@ -165,4 +172,50 @@ fn remapping_sort_next_changes_the_fleets_key_hint_and_help() {
     let (help, _) = render(&s, 100, 30);
     let line = help.lines().find(|l| l.contains("cycle the sort")).unwrap_or_default();
     assert!(line.contains(" S ") && !line.contains(" o "), "{line}\n{help}");
+}
+
+#[test]
+fn the_users_view_sums_owners_over_the_fleet() {
+    use gpudock::fleet::OwnerRow;
+    let mut s = fleet();
+    s.update(FleetMsg::Key(KeyEvent::from(KeyCode::Char('U'))));
+    let (screen, _) = render(&s, 120, 20);
+    assert!(screen.contains("asking Prometheus"), "{screen}");
+    let users = vec![
+        OwnerRow {
+            owner: "alice".into(),
+            nodes: 2,
+            containers: 3,
+            gpus_held: 5,
+            mem_used: 200.0 * GIB,
+            idle_mem: 0.0,
+            sm_percent: Some(71.0),
+        },
+        OwnerRow {
+            owner: String::new(),
+            nodes: 1,
+            containers: 1,
+            gpus_held: 1,
+            mem_used: 2.0 * GIB,
+            idle_mem: 2.0 * GIB,
+            sm_percent: None,
+        },
+    ];
+    let snap = FleetSnapshot {
+        at: NOW,
+        nodes: s.nodes.clone(),
+        queries: 5,
+        bytes: 5000,
+        detail: None,
+        users: Some(users),
+    };
+    s.update(FleetMsg::Event(FleetEvent::Snapshot(Box::new(snap))));
+    let (screen, _) = render(&s, 120, 20);
+    let row = |n: &str| screen.lines().find(|l| l.contains(n)).unwrap_or_default().to_string();
+    assert!(screen.contains("Users across the fleet") && screen.contains("IDLE-HELD"), "{screen}");
+    assert!(row("alice").contains("71") && row("alice").split_whitespace().any(|w| w == "5"), "{screen}");
+    assert!(row("- (unknown)").contains("n/a"), "{screen}");
+    assert!(screen.contains("Esc back"), "its own keys in the footer:\n{screen}");
+    let (narrow, _) = render(&s, 40, 12);
+    assert!(narrow.contains("alice") && !narrow.contains("IDLE-HELD"), "{narrow}");
 }

@@ -19,6 +19,8 @@ pub struct FleetCollector {
     pub refresh: Duration,
     /// The node on screen (its detail queries run only while one is open).
     pub focus: watch::Receiver<Option<String>>,
+    /// Whether the Users view is open (its owners query runs only then).
+    pub users: watch::Receiver<bool>,
     pub tx: mpsc::Sender<FleetEvent>,
 }
 
@@ -28,7 +30,9 @@ impl FleetCollector {
         let mut history = History::default();
         loop {
             let focus = self.focus.borrow_and_update().clone();
-            let (event, wait) = match refresh_once(&self.client, focus.as_deref(), &mut history).await {
+            let users = *self.users.borrow_and_update();
+            let (event, wait) = match refresh_with(&self.client, focus.as_deref(), users, &mut history).await
+            {
                 Ok(s) => (FleetEvent::Snapshot(Box::new(s)), self.refresh),
                 Err(e) => {
                     tracing::debug!(error = %e, "prometheus query failed");
@@ -41,6 +45,7 @@ impl FleetCollector {
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 changed = self.focus.changed() => if changed.is_err() { return },
+                changed = self.users.changed() => if changed.is_err() { return },
             }
         }
     }
@@ -132,6 +137,16 @@ pub async fn refresh_once(
     focus: Option<&str>,
     history: &mut History,
 ) -> Result<FleetSnapshot, PromError> {
+    refresh_with(client, focus, false, history).await
+}
+
+/// `refresh_once`, and with `users` every owner across the fleet: one query more.
+pub async fn refresh_with(
+    client: &PromClient,
+    focus: Option<&str>,
+    users: bool,
+    history: &mut History,
+) -> Result<FleetSnapshot, PromError> {
     // The server's clock, not ours: the range query's steps and the ages come from it.
     let (now, b0) = client.query("time()", None).await?;
     let now = match now {
@@ -165,6 +180,12 @@ pub async fn refresh_once(
         snap.detail = Some(merge::detail(host, &vector(g)?, &vector(c)?));
         snap.queries += 2;
         snap.bytes += bg + bc;
+    }
+    if users {
+        let (u, bu) = client.query(&queries::owners(), Some(now)).await?;
+        snap.users = Some(merge::owners(&vector(u)?));
+        snap.queries += 1;
+        snap.bytes += bu;
     }
     Ok(snap)
 }

@@ -44,8 +44,13 @@ pub fn nodes(
         let (Some(host), Some(name)) = (prom::hostname(&s.labels), s.labels.get("container")) else {
             continue;
         };
+        // Named with its owner where the node's exporter knows it: `train (alice)`.
+        let shown = match s.labels.get("owner").filter(|o| !o.is_empty()) {
+            Some(owner) => format!("{name} ({owner})"),
+            None => name.clone(),
+        };
         if s.value.is_finite() {
-            row(&mut rows, host).top.push((name.clone(), s.value * MIB));
+            row(&mut rows, host).top.push((shown, s.value * MIB));
         }
     }
     for (host, line) in lines {
@@ -143,7 +148,7 @@ pub fn detail(host: &str, gpus: &[Sample], containers: &[Sample]) -> NodeDetail 
 /// Container rows: gpudock's per-container series joined with its `container_info`, and pods
 /// from dcgm-exporter's Kubernetes labels.
 fn containers_of(series: &[Sample], gpus: &[Sample]) -> Vec<ContainerRow> {
-    let mut info: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
+    let mut info: BTreeMap<&str, (&str, &str, &str)> = BTreeMap::new();
     let mut rows: BTreeMap<(String, String), ContainerRow> = BTreeMap::new();
     for s in series {
         let l = &s.labels;
@@ -151,7 +156,8 @@ fn containers_of(series: &[Sample], gpus: &[Sample]) -> Vec<ContainerRow> {
         let id = l.get("container_id").map(String::as_str).unwrap_or_default();
         if name == "gpudock_container_info" {
             let by = l.get("launched_by").map(String::as_str).unwrap_or_default();
-            info.insert(id, (by, l.get("image").map(String::as_str).unwrap_or_default()));
+            let owner = l.get("owner").map(String::as_str).unwrap_or_default();
+            info.insert(id, (by, l.get("image").map(String::as_str).unwrap_or_default(), owner));
             continue;
         }
         // A row is a container on a GPU: series without a `gpu` label (GPUs requested, which
@@ -161,6 +167,7 @@ fn containers_of(series: &[Sample], gpus: &[Sample]) -> Vec<ContainerRow> {
             name: l.get("container").cloned().unwrap_or_default(),
             id: id.into(),
             image: l.get("image").cloned().unwrap_or_default(),
+            owner: l.get("owner").cloned().unwrap_or_default(),
             gpu,
             ..Default::default()
         });
@@ -183,13 +190,18 @@ fn containers_of(series: &[Sample], gpus: &[Sample]) -> Vec<ContainerRow> {
             gpu,
             mem_used: s.value.is_finite().then_some(s.value * MIB),
             launched_by: "kubernetes".into(),
+            // Pods as owners, where dcgm-exporter's labels carry them: their namespace.
+            owner: ns.to_string(),
             ..Default::default()
         });
     }
     let mut out: Vec<ContainerRow> = rows.into_values().collect();
     for r in &mut out {
-        if let Some((by, image)) = info.get(r.id.as_str()) {
+        if let Some((by, image, owner)) = info.get(r.id.as_str()) {
             r.launched_by = by.to_string();
+            if r.owner.is_empty() {
+                r.owner = owner.to_string();
+            }
             if r.image.is_empty() {
                 r.image = image.to_string();
             }
@@ -198,6 +210,31 @@ fn containers_of(series: &[Sample], gpus: &[Sample]) -> Vec<ContainerRow> {
     out.sort_by(|a, b| {
         b.mem_used.unwrap_or(0.0).total_cmp(&a.mem_used.unwrap_or(0.0)).then_with(|| a.name.cmp(&b.name))
     });
+    out
+}
+
+/// Owner rows from `queries::owners`, most GPU memory first.
+pub fn owners(samples: &[Sample]) -> Vec<super::model::OwnerRow> {
+    let mut rows: BTreeMap<String, super::model::OwnerRow> = BTreeMap::new();
+    for s in samples.iter().filter(|s| s.value.is_finite()) {
+        let Some(tag) = s.labels.get("s") else { continue };
+        let owner = crate::sanitize::line(s.labels.get("owner").map_or("", String::as_str)).into_owned();
+        let r = rows
+            .entry(owner.clone())
+            .or_insert_with(|| super::model::OwnerRow { owner, ..Default::default() });
+        let n = s.value.max(0.0);
+        match tag.as_str() {
+            "m" => r.mem_used = n,
+            "g" => r.gpus_held = n.round() as u32,
+            "c" => r.containers = n.round() as u32,
+            "n" => r.nodes = n.round() as u32,
+            "i" => r.idle_mem = n,
+            "sm" => r.sm_percent = Some(n.min(100.0)),
+            _ => {}
+        }
+    }
+    let mut out: Vec<_> = rows.into_values().collect();
+    out.sort_by(|a, b| b.mem_used.total_cmp(&a.mem_used).then_with(|| a.owner.cmp(&b.owner)));
     out
 }
 

@@ -144,3 +144,43 @@ fn the_xid_column_is_the_last_xid_from_either_exporter_never_a_count() {
     let xids: Vec<Option<f64>> = d.gpus.iter().map(|g| g.xid).collect();
     assert_eq!(xids, [Some(79.0), Some(48.0)], "{d:#?}");
 }
+
+#[test]
+fn owners_sum_over_the_fleet_and_containers_and_top_name_theirs() {
+    let tagged = |s: &str, owner: &str, v: f64| sample(&[("s", s), ("owner", owner)], v);
+    let rows = owners(&[
+        tagged("m", "alice", 40.0 * 1e9),
+        tagged("g", "alice", 3.0),
+        tagged("c", "alice", 2.0),
+        tagged("n", "alice", 2.0),
+        tagged("sm", "alice", 140.0),
+        tagged("m", "bob", 80.0 * 1e9),
+        tagged("i", "bob", 12.0 * 1e9),
+        tagged("m", "", 1e9),
+        tagged("g", "carol", f64::NAN),
+    ]);
+    let names: Vec<&str> = rows.iter().map(|r| r.owner.as_str()).collect();
+    assert_eq!(names, ["bob", "alice", ""], "most memory first; a NaN makes no row");
+    assert_eq!((rows[1].gpus_held, rows[1].containers, rows[1].nodes), (3, 2, 2));
+    assert_eq!(rows[1].sm_percent, Some(100.0), "never above 100");
+    assert_eq!(rows[0].idle_mem, 12.0 * 1e9);
+    // The TOP column names the owner where the exporter knows it.
+    let top = [
+        sample(&[("Hostname", "n1"), ("container", "train"), ("owner", "alice")], 2048.0),
+        sample(&[("Hostname", "n1"), ("container", "pod-x")], 1024.0),
+    ];
+    let n = nodes(&[], &top, BTreeMap::new(), 2);
+    let shown: Vec<&str> = n[0].top.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(shown, ["train (alice)", "pod-x"]);
+    // A node's container rows carry the owner label of their series.
+    let series = [sample(
+        &[
+            ("__name__", "gpudock_container_gpu_memory_used_bytes"),
+            ("container_id", "c1"),
+            ("gpu", "0"),
+            ("owner", "alice"),
+        ],
+        1e9,
+    )];
+    assert_eq!(detail("n1", &[], &series).containers[0].owner, "alice");
+}

@@ -10,5 +10,5 @@ pub mod prom;
 pub mod queries;
 
 pub use client::{PromClient, PromError};
-pub use collector::{FleetCollector, History, refresh_once};
-pub use model::{ContainerRow, FleetEvent, FleetSnapshot, GpuRow, NodeDetail, NodeSummary, Source};
+pub use collector::{FleetCollector, History, refresh_once, refresh_with};
+pub use model::{ContainerRow, FleetEvent, FleetSnapshot, GpuRow, NodeDetail, NodeSummary, OwnerRow, Source};

@@ -94,6 +94,9 @@ pub struct ContainerRow {
     pub mem_used: Option<f64>,
     pub sm_percent: Option<f64>,
     pub launched_by: String,
+    /// Whose it is, as the node's `gpudock export` says (`owner`), else who launched it;
+    /// a Kubernetes pod's namespace.
+    pub owner: String,
 }
 
 /// The node on screen, from its own series.
@@ -107,6 +110,22 @@ pub struct NodeDetail {
     pub containers: Vec<ContainerRow>,
 }
 
+/// One owner across the fleet (the Users view): `gpudock export`'s per-owner series summed over
+/// the nodes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OwnerRow {
+    /// Empty: containers whose owner no node knows.
+    pub owner: String,
+    pub nodes: u32,
+    pub containers: u32,
+    pub gpus_held: u32,
+    pub mem_used: f64,
+    /// GPU memory held by containers idle past `idle_gpu_after`.
+    pub idle_mem: f64,
+    /// Mean SM % over the GPUs its containers are on.
+    pub sm_percent: Option<f64>,
+}
+
 /// One refresh.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FleetSnapshot {
@@ -114,6 +133,8 @@ pub struct FleetSnapshot {
     pub at: f64,
     pub nodes: Vec<NodeSummary>,
     pub detail: Option<NodeDetail>,
+    /// Every owner, while the Users view is open.
+    pub users: Option<Vec<OwnerRow>>,
     /// Queries this refresh ran and bytes of answers they read.
     pub queries: usize,
     pub bytes: usize,

@@ -106,8 +106,26 @@ pub fn top_containers() -> String {
         dcgm(r#"DCGM_FI_DEV_FB_USED{pod!=""} or DCGM_FI_DEV_FB_USED{exported_pod!=""}"#)
     );
     format!(
-        "topk by (Hostname) ({TOP}, round(sum by (Hostname, container) (gpudock_container_gpu_memory_used_bytes) / {MIB} or {pods}))"
+        "topk by (Hostname) ({TOP}, round(sum by (Hostname, container, owner) (gpudock_container_gpu_memory_used_bytes) / {MIB} or {pods}))"
     )
+}
+
+/// Every owner across the fleet in one query, tagged by `s`: m (GPU memory), g (GPUs held),
+/// c (running containers), n (nodes), i (idle-held memory), sm (mean SM %). Asked only while
+/// the Users view is open.
+pub fn owners() -> String {
+    [
+        tagged("m", "sum by (owner) (gpudock_owner_gpu_memory_used_bytes)"),
+        tagged("g", "sum by (owner) (gpudock_owner_gpus_held)"),
+        tagged("c", "count by (owner) (gpudock_container_info)"),
+        tagged("n", "count by (owner) (max by (owner, Hostname) (gpudock_owner_gpus_held))"),
+        tagged(
+            "i",
+            "sum by (owner) (gpudock_container_gpu_memory_used_bytes and on (Hostname, container_id, gpu) gpudock_container_gpu_idle_seconds)",
+        ),
+        tagged("sm", "avg by (owner) (gpudock_container_gpu_sm_percent)"),
+    ]
+    .join(" or ")
 }
 
 /// Average GPU utilization per node, for the sparklines (a range query).
@@ -162,7 +180,9 @@ mod tests {
 
     #[test]
     fn parentheses_balance() {
-        for q in [node_stats(), top_containers(), util_history(), node_gpus("n"), node_containers("n")] {
+        for q in
+            [node_stats(), top_containers(), util_history(), node_gpus("n"), node_containers("n"), owners()]
+        {
             let open = q.matches('(').count();
             assert_eq!(open, q.matches(')').count(), "{q}");
         }

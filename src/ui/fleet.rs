@@ -69,6 +69,7 @@ pub fn draw(f: &mut Frame, s: &FleetState) {
         );
     }
     match &s.open {
+        _ if s.users_open => super::fleet_users::draw(f, body, s, &st),
         Some(host) => detail(f, body, s, host, &st),
         None => nodes(f, body, s, &st),
     }
@@ -300,14 +301,16 @@ fn containers(f: &mut Frame, area: Rect, d: &NodeDetail, st: &Styles) {
     let mut widths =
         vec![Constraint::Min(10), Constraint::Length(3), Constraint::Length(7), Constraint::Length(4)];
     if wide {
-        titles.extend(["BY", "IMAGE"]);
+        titles.extend(["OWNER", "IMAGE"]);
         widths.extend([Constraint::Length(10), Constraint::Min(10)]);
     }
     let rows = d.containers.iter().map(|c| {
         let mut cells =
             vec![c.name.clone(), c.gpu.clone(), c.mem_used.map_or("-".into(), gib), opt(c.sm_percent, "%")];
         if wide {
-            cells.extend([c.launched_by.clone(), c.image.clone()]);
+            // Whose it is; who launched it when the node's exporter knows no owner.
+            let owner = if c.owner.is_empty() { c.launched_by.clone() } else { c.owner.clone() };
+            cells.extend([owner, c.image.clone()]);
         }
         Row::new(cells)
     });

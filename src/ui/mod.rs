@@ -5,6 +5,7 @@ mod detail;
 mod dialogs;
 mod disk;
 pub mod fleet;
+mod fleet_users;
 mod footer;
 mod gpu_badges;
 mod gpu_detail;

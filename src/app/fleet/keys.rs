@@ -12,9 +12,12 @@ pub const LIST_KEYS: &[ViewKey] = &[
     ViewKey::new(Action::Open, "open the node: its GPUs and containers").hint(&[Action::Open], "open"),
     ViewKey::new(Action::SortNext, "cycle the sort: free GPUs, name, util, memory, power")
         .hint(&[Action::SortNext], "sort"),
-    ViewKey::new(Action::Filter, "filter by node or container name").hint(&[Action::Filter], "filter"),
+    ViewKey::new(Action::Filter, "filter by node, container or owner name").hint(&[Action::Filter], "filter"),
     ViewKey::new(Action::Help, "show / hide this help").hint(&[Action::Help], "help"),
     ViewKey::new(Action::Quit, "quit").hint(&[Action::Quit], "quit"),
+    // After quit: a narrow footer drops it first.
+    ViewKey::new(Action::Users, "who holds what across the fleet: one row per owner")
+        .hint(&[Action::Users], "users"),
     ViewKey::new(Action::Down, "next node"),
     ViewKey::new(Action::Up, "previous node"),
     ViewKey::new(Action::First, "first node"),
@@ -31,18 +34,27 @@ pub const NODE_KEYS: &[ViewKey] = &[
     ViewKey::new(Action::SortNext, "cycle the node list's sort"),
 ];
 
+/// The fleet's Users view: owners summed over the nodes.
+pub const USERS_KEYS: &[ViewKey] = &[
+    ViewKey::new(Action::Cancel, "back to the node list").hint(&[Action::Cancel], "back"),
+    ViewKey::new(Action::Help, "show / hide this help").hint(&[Action::Help], "help"),
+    ViewKey::new(Action::Quit, "quit").hint(&[Action::Quit], "quit"),
+];
+
 /// The help closes on any key but quit, which still quits.
 pub const HELP_KEYS: &[ViewKey] = &[ViewKey::new(Action::Quit, "quit")];
 
 /// Every fleet view's list, for the keymap's conflict check and the help.
-pub const ALL: [(&str, &[ViewKey]); 3] =
-    [("Node list", LIST_KEYS), ("An open node", NODE_KEYS), ("This help", HELP_KEYS)];
+pub const ALL: [(&str, &[ViewKey]); 4] =
+    [("Node list", LIST_KEYS), ("An open node", NODE_KEYS), ("Users", USERS_KEYS), ("This help", HELP_KEYS)];
 
 impl FleetState {
     /// The key list of the fleet view on top.
     pub fn keys(&self) -> &'static [ViewKey] {
         if self.help {
             HELP_KEYS
+        } else if self.users_open {
+            USERS_KEYS
         } else if self.open.is_some() {
             NODE_KEYS
         } else {
@@ -81,6 +93,15 @@ impl FleetState {
         match action {
             Action::Quit => return vec![FleetCommand::Quit],
             Action::Help => self.help = true,
+            Action::Cancel if self.users_open => {
+                self.users_open = false;
+                self.users = None;
+                return vec![FleetCommand::Users(false)];
+            }
+            Action::Users => {
+                self.users_open = true;
+                return vec![FleetCommand::Users(true)];
+            }
             Action::Cancel if self.open.is_some() => {
                 self.open = None;
                 self.detail = None;

@@ -56,6 +56,8 @@ pub enum FleetCommand {
     Quit,
     /// The node whose detail queries the collector should run (None: no node open).
     Focus(Option<String>),
+    /// Whether the collector should ask for every owner (the Users view is open).
+    Users(bool),
     /// Hand the terminal to the full dashboard on this node's engine until it quits.
     Dashboard(String),
 }
@@ -79,6 +81,9 @@ pub struct FleetState {
     selected_host: Option<String>,
     pub open: Option<String>,
     pub detail: Option<NodeDetail>,
+    /// The Users view (`U`) is open; its rows, once the collector has asked.
+    pub users_open: bool,
+    pub users: Option<Vec<crate::fleet::OwnerRow>>,
     pub help: bool,
     /// A one-line answer to the last key (why a node's dashboard cannot open, how it ended).
     pub notice: Option<String>,
@@ -181,7 +186,7 @@ impl FleetState {
     }
 
     fn snapshot(&mut self, s: FleetSnapshot) {
-        let FleetSnapshot { at, mut nodes, detail, queries, bytes } = s;
+        let FleetSnapshot { at, mut nodes, detail, users, queries, bytes } = s;
         // A stale node keeps the figures it last had, and the last time it was seen.
         for n in nodes.iter_mut().filter(|n| !n.fresh) {
             if let Some(old) = self.nodes.iter().find(|o| o.hostname == n.hostname) {
@@ -199,6 +204,10 @@ impl FleetState {
             && self.open.as_deref() == Some(d.hostname.as_str())
         {
             self.detail = Some(d);
+        }
+        if self.users_open && users.is_some() {
+            self.dirty |= self.users != users;
+            self.users = users;
         }
         self.follow();
         self.dirty |= changed;

@@ -125,3 +125,21 @@ fn the_cursor_stays_on_its_node_when_a_refresh_reorders_the_list() {
     s.update(key(KeyCode::Esc));
     assert_eq!(s.selected_node().map(|n| n.hostname.as_str()), Some("d"));
 }
+
+#[test]
+fn u_opens_the_users_view_which_asks_only_while_open() {
+    let mut s = state(vec![node("a", 8, 2, true)]);
+    assert_eq!(s.update(FleetMsg::Key(KeyEvent::from(KeyCode::Char('U')))), [FleetCommand::Users(true)]);
+    assert!(s.users_open);
+    let rows = vec![crate::fleet::OwnerRow { owner: "alice".into(), ..Default::default() }];
+    let snap = FleetSnapshot {
+        at: 1005.0,
+        nodes: vec![node("a", 8, 2, true)],
+        users: Some(rows.clone()),
+        ..Default::default()
+    };
+    s.update(FleetMsg::Event(FleetEvent::Snapshot(Box::new(snap))));
+    assert_eq!(s.users.as_deref(), Some(rows.as_slice()));
+    assert_eq!(s.update(key(KeyCode::Esc)), [FleetCommand::Users(false)]);
+    assert!(!s.users_open && s.users.is_none());
+}
