@@ -139,7 +139,8 @@ fn an_xid_raises_an_alert_until_seen_and_stays_in_the_detail_view() {
     let cmds = app.update(Msg::Gpu(GpuEvent::Xid(xid)));
     assert_eq!(cmds, vec![Command::Bell], "bell = true rings once per alert");
     let screen = render(&app, 120, 40);
-    assert!(screen.contains("⚠ GPU 1 XID 79 (fallen off the bus)"), "{screen}");
+    // The header alert says what to do, not just the code.
+    assert!(screen.contains("⚠ GPU 1 XID 79 (GPU has fallen off the bus; reboot the node)"), "{screen}");
     assert!(screen.contains("⚠XID 79"), "badge on the GPU row:\n{screen}");
     app.update(key('!'));
     let screen = render(&app, 120, 40);
@@ -152,7 +153,8 @@ fn an_xid_raises_an_alert_until_seen_and_stays_in_the_detail_view() {
     assert!(matches!(app.mode, Mode::GpuDetail(_)));
     let screen = render(&app, 120, 40);
     assert!(screen.contains("GPU 1 · A100-SXM4-80GB"), "{screen}");
-    assert!(screen.contains("XID 79 (fallen off the bus) 0s ago"), "{screen}");
+    assert!(screen.contains("XID 79 (GPU has fallen off the bus; reboot the node) 0s ago"), "{screen}");
+    assert!(screen.contains("state             broken"), "a fatal XID breaks the GPU:\n{screen}");
     app.update(Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
     assert_eq!(app.mode, Mode::Normal);
 }
@@ -185,11 +187,14 @@ fn the_detail_view_shows_health_fields_and_na_where_unsupported() {
     sick.health.ecc_aggregate = EccCounts::default();
     snapshot(&mut app, NOW, vec![sick, gpu(1, Vec::new())]);
     let panel = render(&app, 120, 40);
-    assert!(panel.contains("⚠reset needed+2"), "{panel}");
+    // Every problem, each short, on the row's second line: not "⚠reset needed+2".
+    assert!(panel.contains("   ⚠reset ⚠hw-thermal ⚠PCIe x8/16 mem"), "{panel}");
     app.update(key('i'));
     let screen = render(&app, 120, 40);
     for want in [
-        "health            reset needed · throttled: hw thermal · PCIe x8 of x16",
+        "state             broken",
+        "faults            reset needed",
+        "health            throttled: hw thermal · PCIe x8 of x16",
         "clocks held by    sw power cap, hw thermal",
         "PCIe link         gen 4 of gen 4, x8 of x16 (down-trained)",
         "ECC volatile      corrected 3  uncorrected 0",

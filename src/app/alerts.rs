@@ -140,22 +140,9 @@ impl AlertState {
     }
 }
 
-/// What the common XIDs mean, from NVIDIA's XID catalogue, for the alert text.
-pub fn xid_meaning(xid: u64) -> &'static str {
-    match xid {
-        13 => " (graphics engine exception)",
-        31 => " (GPU memory page fault)",
-        43 => " (GPU stopped processing)",
-        45 => " (preemptive cleanup)",
-        48 => " (double-bit ECC error)",
-        63 | 64 => " (ECC page retirement / row remap)",
-        74 => " (NVLink error)",
-        79 => " (fallen off the bus)",
-        92 => " (high single-bit ECC rate)",
-        94 | 95 => " (contained / uncontained ECC error)",
-        119 | 120 => " (GSP error)",
-        _ => "",
-    }
+/// What an XID means and what to do about it, from the catalogue (`assets/xid.toml`).
+pub fn xid_meaning(xid: u64) -> String {
+    crate::gpu::xid_catalog::describe(xid)
 }
 
 impl super::AppState {

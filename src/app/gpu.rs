@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::docker::ContainerId;
 use crate::gpu::idle::{IdleTracker, ProcessKey, key as idle_key};
 use crate::gpu::model::usage_by_container;
+use crate::gpu::state::{Assessment, assess};
 use crate::gpu::{ContainerGpuUsage, GpuProcess, GpuSample, GpuSnapshot, XidError};
 
 /// Five minutes at the default 1 s refresh. Bounded so a dashboard left open for weeks uses
@@ -77,6 +78,14 @@ pub struct GpuState {
     idle_containers: HashMap<ContainerId, u64>,
     /// XID errors seen since start, newest last (bounded).
     pub xids: VecDeque<XidError>,
+    /// Each GPU's state (free, held, busy, broken) and problems, by index: computed once per
+    /// sample or XID, read by every view.
+    assessed: HashMap<u32, Assessment>,
+}
+
+/// Whether XID `x` was reported for `g`: by UUID where the driver gave one.
+pub fn xid_on(x: &XidError, g: &GpuSample) -> bool {
+    if x.gpu_uuid.is_empty() { x.gpu_index == g.index } else { x.gpu_uuid == g.uuid }
 }
 
 /// XID errors kept for the GPU detail view.
@@ -95,6 +104,7 @@ impl Default for GpuState {
             idle_labels: Vec::new(),
             idle_containers: HashMap::new(),
             xids: VecDeque::new(),
+            assessed: HashMap::new(),
         }
     }
 }
@@ -150,7 +160,29 @@ impl GpuState {
         self.selected = self.selected.min(count.saturating_sub(1));
         self.idle.observe(&snap.gpus, snap.at);
         self.snapshot = Some(snap);
+        self.assess();
         changed
+    }
+
+    fn assess(&mut self) {
+        let Some(snap) = &self.snapshot else {
+            self.assessed.clear();
+            return;
+        };
+        let xids = &self.xids;
+        self.assessed = snap
+            .gpus
+            .iter()
+            .map(|g| {
+                let codes = xids.iter().filter(|x| xid_on(x, g)).map(|x| x.xid);
+                (g.index, assess(g, codes))
+            })
+            .collect();
+    }
+
+    /// GPU `index`'s state and problems; None when no sample has it.
+    pub fn assessment(&self, index: u32) -> Option<&Assessment> {
+        self.assessed.get(&index)
     }
 
     /// Seconds `p` has held GPU memory at 0 % SM, once that is at least `after`.
@@ -209,6 +241,7 @@ impl GpuState {
             self.xids.pop_front();
         }
         self.xids.push_back(x);
+        self.assess();
     }
 
     /// The engine is remote: NVML here would describe the wrong machine.
@@ -217,6 +250,7 @@ impl GpuState {
         self.snapshot = None;
         self.usage.clear();
         self.history.clear();
+        self.assessed.clear();
     }
 
     pub fn unavailable(&mut self, reason: String, retry_in: Duration) -> bool {
@@ -225,6 +259,7 @@ impl GpuState {
         self.status = status;
         self.snapshot = None;
         self.usage.clear();
+        self.assessed.clear();
         changed
     }
 

@@ -18,6 +18,7 @@ use prometheus_client::registry::Registry;
 use super::state::State;
 use crate::docker::{Container, ContainerId};
 use crate::gpu::GpuSample;
+use crate::gpu::state::{State as GpuState, assess};
 
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -185,6 +186,20 @@ fn encode(state: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
     family(enc, "gpu_xid_errors", "XID errors seen since gpudock export started", xids)?;
     let last = gpus().filter(|(g, _)| xid(g).total > 0).map(|(g, l)| (l.clone(), V::Int(int(xid(g).last))));
     family(enc, "gpu_last_xid", "The last XID error seen on this GPU", last)?;
+    let states = gpus().flat_map(|(g, l)| {
+        let state = assess(g, xid(g).fatal.codes().iter().copied()).state;
+        GpuState::ALL.into_iter().map(move |s| {
+            let mut l = l.to_vec();
+            l.push(("state", s.as_str().into()));
+            (l, V::Int((s == state).into()))
+        })
+    });
+    family(
+        enc,
+        "gpu_state",
+        "1 for the GPU's state: free (healthy, nobody's memory), held (memory held, not busy), busy (utilisation above 5 %), broken (a fault: unfit for new work)",
+        states,
+    )?;
     let held = gpus().map(|(g, l)| {
         let idle = |p| state.idle.idle_seconds(g.index, p, now).is_some_and(|s| s >= after);
         (l.clone(), V::Int(g.processes.iter().filter(|p| idle(p)).count() as i64))

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use super::state::{ExportMsg, State, XidCount};
+use super::state::{ExportMsg, State};
 use crate::docker::gpus::GpuRequest;
 use crate::docker::{Container, ContainerId, ContainerState, EngineEvent};
 use crate::gpu::{
@@ -253,12 +253,26 @@ fn a_removed_container_disappears_at_the_next_scrape() {
 #[test]
 fn xids_count_per_gpu_and_nvml_loss_drops_the_gpus() {
     let mut s = state();
-    for xid in [79, 48] {
+    let state_of = |text: &str, gpu: &str| -> Vec<String> {
+        series(text, "gpudock_gpu_state")
+            .into_iter()
+            .filter(|l| l.contains(&format!("gpu=\"{gpu}\"")) && value(l) == 1.0)
+            .filter_map(|l| l.split("state=\"").nth(1)?.split('"').next().map(String::from))
+            .collect()
+    };
+    let text = render(&s);
+    assert_eq!(state_of(&text, "0"), ["broken"], "a row remap waits for a reset");
+    assert_eq!(state_of(&text, "1"), ["busy"]);
+    assert_eq!(series(&text, "gpudock_gpu_state").len(), 8, "a state set: one series per state");
+    // 13 is the application's own error: no GPU action, the GPU stays as it is.
+    for xid in [13, 79, 48] {
         s.apply(GpuEvent::Xid(XidError { gpu_index: 1, gpu_uuid: "GPU-1".into(), xid, at: NOW }).into());
     }
-    assert_eq!(s.xids["GPU-1"], XidCount { total: 2, last: 48 });
+    assert_eq!((s.xids["GPU-1"].total, s.xids["GPU-1"].last), (3, 48));
+    assert_eq!(s.xids["GPU-1"].fatal.codes(), [79, 48]);
     let text = render(&s);
-    assert_eq!(value(one(&text, "gpudock_gpu_xid_errors_total", &["gpu=\"1\""])), 2.0);
+    assert_eq!(state_of(&text, "1"), ["broken"], "a fatal XID breaks the GPU");
+    assert_eq!(value(one(&text, "gpudock_gpu_xid_errors_total", &["gpu=\"1\""])), 3.0);
     assert_eq!(value(one(&text, "gpudock_gpu_xid_errors_total", &["gpu=\"0\""])), 0.0);
     assert_eq!(value(one(&text, "gpudock_gpu_last_xid", &["gpu=\"1\""])), 48.0);
     assert_eq!(series(&text, "gpudock_gpu_last_xid").len(), 1);

@@ -10,7 +10,9 @@ pub mod model;
 pub mod nvml;
 mod putil;
 pub mod sampler;
+pub mod state;
 pub mod xid;
+pub mod xid_catalog;
 
 pub use model::{
     ContainerGpuUsage, EccCounts, GpuHealth, GpuProcess, GpuSample, GpuSnapshot, HostProcess, MigInstance,

@@ -16,6 +16,7 @@ use crate::docker::stats::StatsSampler;
 use crate::docker::{Container, ContainerId, ContainerStats, DockerHost, EngineError};
 use crate::gpu::model::usage_by_container;
 use crate::gpu::nvml::NvmlBackend;
+use crate::gpu::state::{State, assess};
 use crate::gpu::{GpuSnapshot, ProcessKind};
 
 #[derive(Debug, Serialize)]
@@ -63,6 +64,12 @@ pub struct GpuDoc {
     pub fan_percent: Option<u32>,
     /// Why the GPU is lost (the driver cannot reach it); null when it is fine.
     pub lost: Option<String>,
+    /// free, held, busy or broken: the same meaning as the dashboard, `export` and the fleet.
+    pub state: State,
+    /// Why it is broken, in words (empty unless broken).
+    pub faults: Vec<String>,
+    /// Problems that do not break it (throttling, a PCIe link below its maximum).
+    pub warnings: Vec<String>,
     pub health: health::HealthDoc,
     /// Null when the GPU does not support MIG.
     pub mig: Option<health::MigDoc>,
@@ -244,7 +251,8 @@ fn assemble(nvml: NvmlStatus, docker: DockerPart, snap: Option<GpuSnapshot>) -> 
         .collect();
     let gpus = samples
         .iter()
-        .map(|g| GpuDoc {
+        .map(|g| (g, assess(g, [])))
+        .map(|(g, a)| GpuDoc {
             index: g.index,
             name: g.name.clone(),
             uuid: g.uuid.clone(),
@@ -259,6 +267,9 @@ fn assemble(nvml: NvmlStatus, docker: DockerPart, snap: Option<GpuSnapshot>) -> 
             memory_clock_mhz: g.mem_clock_mhz,
             fan_percent: g.fan_percent,
             lost: g.lost.clone(),
+            state: a.state,
+            faults: a.faults(),
+            warnings: a.warnings(),
             health: (&g.health).into(),
             mig: g.mig.as_ref().map(Into::into),
             processes: g

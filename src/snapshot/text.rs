@@ -35,8 +35,8 @@ pub fn table(s: &Snapshot) -> String {
     if !s.gpus.is_empty() {
         let _ = writeln!(
             out,
-            "\n{:<4}{:<24}{:>22}{:>6}{:>6}{:>12}",
-            "GPU", "NAME", "MEMORY", "UTIL", "TEMP", "POWER"
+            "\n{:<4}{:<24}{:>22}{:>6}{:>6}{:>12}  {:<7} HEALTH",
+            "GPU", "NAME", "MEMORY", "UTIL", "TEMP", "POWER", "STATE"
         );
         for g in &s.gpus {
             let mem = match (g.memory_used_bytes, g.memory_total_bytes) {
@@ -48,15 +48,18 @@ pub fn table(s: &Snapshot) -> String {
                 (Some(p), None) => format!("{p:.0}W"),
                 _ => "n/a".into(),
             };
+            let health: Vec<&str> = g.faults.iter().chain(&g.warnings).map(String::as_str).collect();
             let _ = writeln!(
                 out,
-                "{:<4}{:<24}{:>22}{:>6}{:>6}{:>12}",
+                "{:<4}{:<24}{:>22}{:>6}{:>6}{:>12}  {:<7} {}",
                 g.index,
                 truncate(&g.name, 23),
                 mem,
                 opt(g.utilization_gpu_percent, "%"),
                 opt(g.temperature_c, "C"),
-                power
+                power,
+                g.state.as_str(),
+                if health.is_empty() { "ok".to_string() } else { health.join(", ") }
             );
             for p in &g.processes {
                 let who = match (&p.container_name, &p.container_id) {

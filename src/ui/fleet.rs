@@ -11,6 +11,7 @@ use super::fmt::{self, SPARKS, spark_level};
 use super::theme::Styles;
 use crate::app::fleet::FleetState;
 use crate::fleet::{NodeDetail, NodeSummary};
+use crate::gpu::state::State;
 
 const GIB: f64 = (1u64 << 30) as f64;
 
@@ -81,6 +82,7 @@ pub fn draw(f: &mut Frame, s: &FleetState) {
 fn header(s: &FleetState, st: &Styles, width: u16) -> Line<'static> {
     let live: Vec<&NodeSummary> = s.nodes.iter().filter(|n| !s.stale(n)).collect();
     let free: u32 = live.iter().map(|n| n.free()).sum();
+    let broken: u32 = live.iter().map(|n| n.broken).sum();
     let gpus: u32 = live.iter().map(|n| n.gpus).sum();
     // Float sums start at -0.0: an empty fleet would say "-0G".
     let used = live.iter().map(|n| n.mem_used).sum::<f64>() + 0.0;
@@ -89,13 +91,15 @@ fn header(s: &FleetState, st: &Styles, width: u16) -> Line<'static> {
     let nodes = format!("{}/{} up", live.len(), s.nodes.len());
     let figures = if width >= 100 {
         format!(
-            "  nodes {nodes}  free GPUs {free}/{gpus}  memory {}/{}  power {}",
+            "  nodes {nodes}  free GPUs {free}/{gpus}  broken {broken}  memory {}/{}  power {}",
             gib(used),
             gib(total),
             watts(power)
         )
     } else if width >= 60 {
-        format!("  {nodes}  free {free}/{gpus}  mem {}/{}  {}", gib(used), gib(total), watts(power))
+        format!("  {nodes}  free {free}/{gpus}  broken {broken}  mem {}/{}", gib(used), gib(total))
+    } else if broken > 0 {
+        format!(" {nodes} free {free}/{gpus} broken {broken}")
     } else {
         format!(" {nodes} free {free}/{gpus}")
     };
@@ -149,8 +153,8 @@ fn nodes(f: &mut Frame, area: Rect, s: &FleetState, st: &Styles) {
     let name_w = rows_shown.iter().map(|n| n.hostname.chars().count()).max().unwrap_or(4).clamp(4, 18) as u16;
     let (wide, mid) = (w >= 100, w >= 60);
     let spark_w: usize = if wide { 21 } else { 10 };
-    let mut titles = vec!["NODE", "STATE", "GPU t/b/i"];
-    let mut widths = vec![Constraint::Length(name_w), Constraint::Length(9), Constraint::Length(9)];
+    let mut titles = vec!["NODE", "STATE", "GPU t/b/h/x"];
+    let mut widths = vec![Constraint::Length(name_w), Constraint::Length(9), Constraint::Length(11)];
     if mid {
         titles.extend(["FREE", "MEMORY", "UTIL 10m"]);
         widths.extend([
@@ -170,7 +174,11 @@ fn nodes(f: &mut Frame, area: Rect, s: &FleetState, st: &Styles) {
         let mut cells = vec![
             Cell::from(n.hostname.clone()),
             state_cell(s, n, st),
-            Cell::from(format!("{}/{}/{}", n.gpus, n.busy, n.idle_held)),
+            Cell::from(format!("{}/{}/{}/{}", n.gpus, n.busy, n.held, n.broken)).style(if n.broken > 0 {
+                st.error()
+            } else {
+                Style::default()
+            }),
         ];
         if mid {
             let util = n.util_now().map_or("  -".into(), |u| format!("{u:>3.0}%"));
@@ -234,9 +242,10 @@ fn gpus(f: &mut Frame, area: Rect, d: &NodeDetail, st: &Styles) {
         title.push_str(&format!("· driver {v} "));
     }
     let wide = area.width >= 100;
-    let mut titles = vec!["GPU", "MEMORY", "UTIL", "TEMP", "POWER"];
+    let mut titles = vec!["GPU", "HEALTH", "MEMORY", "UTIL", "TEMP", "POWER"];
     let mut widths = vec![
         Constraint::Length(3),
+        Constraint::Length(6),
         Constraint::Length(9),
         Constraint::Length(4),
         Constraint::Length(4),
@@ -258,7 +267,8 @@ fn gpus(f: &mut Frame, area: Rect, d: &NodeDetail, st: &Styles) {
             (p, _) => opt(p, "W"),
         };
         let index = g.index.map_or("?".into(), |i| i.to_string());
-        let mut cells = vec![index, mem, opt(g.util, "%"), opt(g.temp, "C"), power];
+        let state = g.state.map_or("-", |s| s.as_str()).to_string();
+        let mut cells = vec![index, state, mem, opt(g.util, "%"), opt(g.temp, "C"), power];
         if wide {
             cells.extend([
                 opt(g.idle_held, ""),
@@ -267,9 +277,9 @@ fn gpus(f: &mut Frame, area: Rect, d: &NodeDetail, st: &Styles) {
                 g.model.clone(),
             ]);
         }
-        let xid = g.xid.is_some_and(|x| x > 0.0);
+        let bad = g.xid.is_some_and(|x| x > 0.0) || g.state == Some(State::Broken);
         let row = Row::new(cells);
-        if xid { row.style(st.error()) } else { row }
+        if bad { row.style(st.error()) } else { row }
     });
     let block = Block::default().borders(Borders::TOP).title(title).border_style(st.border(true));
     table(f, area, rows, widths, titles, block, st);
@@ -331,7 +341,8 @@ fn help(f: &mut Frame, area: Rect, st: &Styles) {
     .map(|(k, what)| Line::from(vec![Span::styled(format!("{k:>8} "), st.key()), Span::raw(what)]))
     .chain([
         Line::raw(""),
-        Line::styled("GPU t/b/i: total / busy (util > 5 %) / held by idle processes", Style::default()),
+        Line::styled("GPU t/b/h/x: total / busy (util > 5 %) / held (memory held, not", Style::default()),
+        Line::styled("  busy) / broken (a health fault); free: none of these", Style::default()),
         Line::styled("stale: no sample from the node's exporter (dimmed, with its age)", Style::default()),
     ])
     .collect();

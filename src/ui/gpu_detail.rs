@@ -10,9 +10,10 @@ use super::fmt::{age, bytes};
 use super::gpus::{mem_text, short_name, users};
 use super::theme::Styles;
 use crate::app::AppState;
-use crate::app::alerts::xid_meaning;
 use crate::app::gpu_detail::{GpuDetailView, HINTS};
-use crate::gpu::health::{problems, throttle_names};
+use crate::gpu::health::throttle_names;
+use crate::gpu::state::State;
+use crate::gpu::xid_catalog;
 use crate::gpu::{EccCounts, GpuSample};
 
 pub fn draw(f: &mut Frame, area: Rect, app: &AppState, view: &GpuDetailView, st: &Styles) {
@@ -56,21 +57,27 @@ fn lines(g: &GpuSample, app: &AppState, st: &Styles) -> Vec<Line<'static>> {
     let h = &g.health;
     let mut out = Vec::new();
     let mut row = |name: &str, value: Span<'static>| out.push(Line::from(vec![label(name, st), value]));
-    if let Some(why) = &g.lost {
-        row("state", Span::styled(format!("LOST — {why}"), st.error()));
+    if let Some(a) = app.gpu.assessment(g.index) {
+        let style = match a.state {
+            State::Broken => st.error(),
+            _ => st.ok(),
+        };
+        row("state", Span::styled(a.state.as_str().to_string(), style));
+        let (faults, warnings) = (a.faults(), a.warnings());
+        if !faults.is_empty() {
+            row("faults", Span::styled(faults.join(" · "), st.error()));
+        }
+        row(
+            "health",
+            if warnings.is_empty() && faults.is_empty() {
+                Span::styled("no problem reported", st.ok())
+            } else if warnings.is_empty() {
+                Span::styled("no warning", st.dim())
+            } else {
+                Span::styled(warnings.join(" · "), st.warn())
+            },
+        );
     }
-    let mut found = problems(h);
-    if let Some(x) = app.gpu.xids.iter().rev().find(|x| x.gpu_index == g.index) {
-        found.insert(0, format!("XID {} {} ago", x.xid, age(app.now - x.at)));
-    }
-    row(
-        "health",
-        if found.is_empty() {
-            Span::styled("no problem reported", st.ok())
-        } else {
-            Span::styled(found.join(" · "), st.warn())
-        },
-    );
     row("uuid", Span::raw(g.uuid.clone()));
     row("memory", Span::raw(mem_text(g)));
     let util = match (g.util_gpu, g.util_memory) {
@@ -138,8 +145,8 @@ fn lines(g: &GpuSample, app: &AppState, st: &Styles) -> Vec<Line<'static>> {
         .xids
         .iter()
         .rev()
-        .filter(|x| x.gpu_index == g.index)
-        .map(|x| format!("XID {}{} {} ago", x.xid, xid_meaning(x.xid), age(app.now - x.at)))
+        .filter(|x| crate::app::gpu::xid_on(x, g))
+        .map(|x| format!("XID {}{} {} ago", x.xid, xid_catalog::describe(x.xid), age(app.now - x.at)))
         .collect();
     row(
         "XID errors",

@@ -177,15 +177,15 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
                 Span::styled(format!("{:>2} ", g.index), st.key()),
                 Span::styled(format!("LOST {} — {why}", short_name(&g.name)), st.error()),
             ]),
-            None if wide => wide_line(g, app, st, inner.width),
-            None => compact_line(g, app, st, inner.width),
+            None if wide => wide_line(g, app, st, inner.width, !detail),
+            None => compact_line(g, app, st, inner.width, !detail),
         };
         if selected {
             line = line.style(st.selected());
         }
         lines.push(line);
         if detail {
-            lines.push(if g.lost.is_some() { Line::from("") } else { detail_line(g, app, st) });
+            lines.push(if g.lost.is_some() { Line::from("") } else { detail_line(g, app, st, inner.width) });
         }
         if layout.mig {
             lines.extend(super::gpu_badges::mig_rows(g, app, st, inner.width));
@@ -193,6 +193,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
     }
     f.render_widget(Paragraph::new(lines), inner);
 }
+
+/// Columns a GPU row keeps for who is on it before health badges take the rest.
+const USERS_MIN: usize = 16;
 
 fn na(st: &Styles) -> Span<'static> {
     Span::styled("n/a", st.dim())
@@ -304,7 +307,8 @@ fn users_span(g: &GpuSample, app: &AppState, st: &Styles, width: usize) -> Span<
     Span::raw(truncate(&list.join(", "), width))
 }
 
-fn wide_line(g: &GpuSample, app: &AppState, st: &Styles, width: u16) -> Line<'static> {
+/// `problems`: the health problems go on this line (there is no second line for them).
+fn wide_line(g: &GpuSample, app: &AppState, st: &Styles, width: u16, problems: bool) -> Line<'static> {
     let hist = app.gpu.history.get(&g.index);
     let util_hist = hist.map(|h| spark(&h.util, 10)).unwrap_or_else(|| " ".repeat(10));
     let mut spans = vec![
@@ -317,7 +321,10 @@ fn wide_line(g: &GpuSample, app: &AppState, st: &Styles, width: u16) -> Line<'st
         temp(g.temperature_c, st),
         Span::raw(format!(" {:>10} ", power(g))),
     ];
-    spans.extend(super::gpu_badges::badges(g, app, st));
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    // Who is on it keeps a readable name's worth of room.
+    let room = usize::from(width).saturating_sub(used + 2 + USERS_MIN);
+    spans.extend(super::gpu_badges::badges(g, app, st, room, problems));
     let used: usize = spans.iter().map(|s| s.width()).sum();
     let rest = usize::from(width).saturating_sub(used + 2);
     spans.push(Span::styled("│ ", st.dim()));
@@ -334,7 +341,7 @@ fn memory_text(g: &GpuSample) -> String {
     }
 }
 
-fn compact_line(g: &GpuSample, app: &AppState, st: &Styles, width: u16) -> Line<'static> {
+fn compact_line(g: &GpuSample, app: &AppState, st: &Styles, width: u16, problems: bool) -> Line<'static> {
     let mut spans = vec![
         Span::styled(format!("{} ", g.index), st.key()),
         bar(g.memory_percent(), 5, st),
@@ -345,20 +352,25 @@ fn compact_line(g: &GpuSample, app: &AppState, st: &Styles, width: u16) -> Line<
         temp(g.temperature_c, st),
         Span::raw(" "),
     ];
-    spans.extend(super::gpu_badges::badges(g, app, st));
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let room = usize::from(width).saturating_sub(used + USERS_MIN);
+    spans.extend(super::gpu_badges::badges(g, app, st, room, problems));
     let used: usize = spans.iter().map(|s| s.width()).sum();
     spans.push(users_span(g, app, st, usize::from(width).saturating_sub(used)));
     Line::from(spans)
 }
 
-fn detail_line(g: &GpuSample, app: &AppState, st: &Styles) -> Line<'static> {
+/// The row's second line: every health problem that fits first (they matter more than the
+/// sparklines after them, which the pane's edge cuts), then memory and power history, clocks, fan.
+fn detail_line(g: &GpuSample, app: &AppState, st: &Styles, width: u16) -> Line<'static> {
     let hist = app.gpu.history.get(&g.index);
     let sp = |f: fn(&crate::app::gpu::GpuHistory) -> &VecDeque<u8>| {
         hist.map(|h| spark(f(h), 16)).unwrap_or_else(|| " ".repeat(16))
     };
     let clock = |v: Option<u32>| v.map(|c| format!("{c}MHz")).unwrap_or_else(|| "n/a".into());
-    let mut spans = vec![
-        Span::raw("   "),
+    let mut spans = vec![Span::raw("   ")];
+    spans.extend(super::gpu_badges::problem_spans(g, app, st, usize::from(width).saturating_sub(3)));
+    spans.extend([
         Span::styled("mem ", st.dim()),
         Span::styled(sp(|h| &h.memory), st.ok()),
         Span::styled(" pwr ", st.dim()),
@@ -370,7 +382,7 @@ fn detail_line(g: &GpuSample, app: &AppState, st: &Styles) -> Line<'static> {
         Span::styled(" memclk ", st.dim()),
         Span::raw(clock(g.mem_clock_mhz)),
         Span::styled(" fan ", st.dim()),
-    ];
+    ]);
     spans.push(match g.fan_percent {
         Some(f) => Span::raw(format!("{f}%")),
         None => na(st),
