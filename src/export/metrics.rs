@@ -242,9 +242,7 @@ fn containers(
             });
             let u = &mut uses[slot].1;
             u.memory += p.memory_used.unwrap_or(0);
-            if let Some(sm) = p.sm_percent {
-                u.sm = Some(u.sm.unwrap_or(0) + sm);
-            }
+            u.sm = crate::gpu::model::sm_on_gpu([u.sm, p.sm_percent]);
             // As the dashboard: idle when every process of it holding memory here is idle-held.
             if p.memory_used.is_none_or(|m| m == 0) {
                 continue;

@@ -113,6 +113,7 @@ pub struct ContainerDoc {
     /// GPUs given or used, ascending; null when the GPU list is unknown.
     pub gpu_indices: Option<Vec<u32>>,
     pub gpu_memory_used_bytes: u64,
+    /// The mean over the GPUs it runs on, as the dashboard's SM% (never above 100).
     pub gpu_sm_percent: Option<u32>,
     pub cpu_percent: Option<f64>,
     pub memory_used_bytes: Option<u64>,

@@ -96,7 +96,12 @@ pub fn table(s: &Snapshot) -> String {
                 c.state,
                 c.gpus.as_deref().unwrap_or("-"),
                 if c.gpu_memory_used_bytes > 0 { bytes(c.gpu_memory_used_bytes) } else { "-".into() },
-                c.gpu_sm_percent.map_or_else(|| "-".to_string(), |p| p.to_string()),
+                match (c.gpu_sm_percent, c.gpu_memory_used_bytes) {
+                    (Some(p), _) => p.to_string(),
+                    // On a GPU, but the driver gives no share (MIG): unknown, not none.
+                    (None, m) if m > 0 => "n/a".into(),
+                    (None, _) => "-".into(),
+                },
                 c.cpu_percent.map(|p| format!("{p:.1}")).unwrap_or_else(|| "-".into()),
                 c.memory_used_bytes.map(bytes).unwrap_or_else(|| "-".into()),
                 c.image

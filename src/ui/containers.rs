@@ -258,8 +258,10 @@ fn cell<'a>(col: Col, c: &'a Container, app: &AppState, st: &Styles, flex_width:
         Col::Sm if let Some(secs) = app.gpu.container_idle(&c.id).filter(|_| c.state.is_running()) => {
             Cell::from(Span::styled(format!("idle {}", super::fmt::age(secs as i64)), st.warn()))
         }
-        Col::Sm => match app.gpu.usage_of(c).and_then(|u| u.sm_percent) {
-            Some(p) => Cell::from(Span::styled(format!("{p}"), st.load(f64::from(p)))),
+        // The mean over its GPUs; n/a: on a GPU, but the driver gives no share (MIG); -: none.
+        Col::Sm => match app.gpu.usage_of(c).map(|u| u.sm_percent) {
+            Some(Some(p)) => Cell::from(Span::styled(format!("{p}"), st.load(f64::from(p)))),
+            Some(None) => Cell::from(Span::styled("n/a", st.dim())),
             None => dash(),
         },
     }

@@ -109,7 +109,19 @@ fn charts(app: &AppState, live: Option<&Container>) -> [Chart; 4] {
     } else {
         na()
     };
-    let sm = usage.and_then(|u| u.sm_percent).map_or_else(na, |p| format!("{p}%"));
+    // The mean over its GPUs, and each GPU's own share when it has more than one.
+    let sm = match usage {
+        Some(u) if u.gpus.len() > 1 => {
+            let each: Vec<String> = u
+                .gpus
+                .iter()
+                .zip(&u.sm_by_gpu)
+                .map(|(g, p)| format!("GPU {g} {}", p.map_or_else(na, |p| format!("{p}%"))))
+                .collect();
+            format!("{} mean · {}", u.sm_percent.map_or_else(na, |p| format!("{p}%")), each.join(" · "))
+        }
+        _ => usage.and_then(|u| u.sm_percent).map_or_else(na, |p| format!("{p}%")),
+    };
     let cpu = stats.and_then(|s| s.cpu_percent).map_or_else(na, |p| format!("{p:.1}%"));
     let mem = stats.and_then(|s| s.mem_used).map_or_else(na, bytes);
     [
