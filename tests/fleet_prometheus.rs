@@ -80,7 +80,8 @@ fn fleet_against_a_real_prometheus() {
     assert_eq!(states, want, "the health column is gpudock's state");
     assert_eq!(detail.engine_up, Some(true));
     let names: Vec<&str> = detail.containers.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["llama-finetune", "jupyter-alice"]);
+    // Host processes' memory too, a PID in another namespace named as such.
+    assert_eq!(names, ["llama-finetune", "jupyter-alice", "host: (not visible here: other PID namespace)"]);
     assert_eq!(detail.containers[1].launched_by, "alice");
     let dc = refresh(Some("gpu-c")).detail.unwrap_or_default();
     assert_eq!(dc.gpus.len(), 3);

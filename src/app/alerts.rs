@@ -155,7 +155,7 @@ impl super::AppState {
                 Some(c) => format!("container {}", c.name),
                 None => format!("container {}", id.short()),
             },
-            None => crate::gpu::model::host_owner(p.command.as_deref(), p.user.as_deref()),
+            None => crate::gpu::model::host_owner(p),
         };
         let raised = self.alerts.evaluate(&self.alert_rules, snap, &self.gpu.idle, self.idle_after, holder);
         if raised > 0 {

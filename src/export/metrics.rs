@@ -227,7 +227,12 @@ fn containers(
     for (n, g) in samples.iter().enumerate() {
         for p in &g.processes {
             let Some(id) = &p.container_id else {
-                let user = p.user.as_deref().map_or(Cow::Borrowed("unknown"), label);
+                // Alive in another PID namespace, or ended: said so, never "unknown".
+                let user = match (p.presence.words(), p.user.as_deref()) {
+                    (Some(w), _) => Cow::Borrowed(w),
+                    (None, Some(u)) => label(u),
+                    (None, None) => Cow::Borrowed("unknown"),
+                };
                 match host.iter_mut().find(|((u, i), _)| *i == n && *u == user) {
                     Some((_, m)) => *m += p.memory_used.unwrap_or(0),
                     None => host.push(((user, n), p.memory_used.unwrap_or(0))),

@@ -309,3 +309,17 @@ fn only_get_and_head_on_metrics() {
     assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(post.headers()["allow"], "GET, HEAD");
 }
+
+#[test]
+fn a_process_in_another_pid_namespace_is_named_so_not_unknown() {
+    let mut s = state();
+    let mut hidden = proc(60, None, 2 * GIB, Some(0), "ignored");
+    hidden.user = None;
+    hidden.host = None;
+    hidden.presence = crate::gpu::model::Presence::NotVisible;
+    let g = gpu(0, vec![hidden]);
+    s.apply(GpuEvent::Snapshot(GpuSnapshot { at: NOW, gpus: vec![g], ..Default::default() }).into());
+    let text = render(&s);
+    let line = one(&text, "gpudock_host_gpu_memory_used_bytes", &[]);
+    assert!(line.contains(r#"user="(not visible here: other PID namespace)""#), "{line}");
+}

@@ -180,6 +180,22 @@ fn containers_of(series: &[Sample], gpus: &[Sample]) -> Vec<ContainerRow> {
         // A row is a container on a GPU: series without a `gpu` label (GPUs requested, which
         // every running container has) would add a row for every CPU-only container.
         let Some(gpu) = l.get("gpu").cloned() else { continue };
+        if name == "gpudock_host_gpu_memory_used_bytes" {
+            // Host processes per user ("(not visible here: …)" for another PID namespace).
+            let user = l.get("user").map(String::as_str).unwrap_or("unknown");
+            let name = format!("host: {user}");
+            rows.insert(
+                (name.clone(), gpu.clone()),
+                ContainerRow {
+                    name,
+                    gpu,
+                    mem_used: s.value.is_finite().then_some(s.value),
+                    launched_by: "-".into(),
+                    ..Default::default()
+                },
+            );
+            continue;
+        }
         let row = rows.entry((id.to_string(), gpu.clone())).or_insert_with(|| ContainerRow {
             name: l.get("container").cloned().unwrap_or_default(),
             id: id.into(),

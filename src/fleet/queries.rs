@@ -175,9 +175,12 @@ pub fn node_gpus(host: &str) -> String {
     format!(r#"{{__name__=~"{GPU_NAMES}", Hostname={h}}} or {{__name__=~"{GPU_NAMES}", hostname={h}}}"#)
 }
 
-/// The container series of one node.
+/// The container series of one node, and its host processes' memory per user.
 pub fn node_containers(host: &str) -> String {
-    format!(r#"{{__name__=~"gpudock_container_.*", Hostname={}}}"#, quote(host))
+    format!(
+        r#"{{__name__=~"gpudock_container_.*|gpudock_host_gpu_memory_used_bytes", Hostname={}}}"#,
+        quote(host)
+    )
 }
 
 #[cfg(test)]

@@ -20,9 +20,50 @@ pub fn gpu_ids(gpus: &[GpuSample]) -> Vec<(u32, &str)> {
     gpus.iter().map(|g| (g.index, g.uuid.as_str())).chain(migs).collect()
 }
 
-/// How a GPU process outside any container is named everywhere: `command(user)`.
-pub fn host_owner(command: Option<&str>, user: Option<&str>) -> String {
+/// How a GPU process outside any container is named everywhere: `command(user)`, or what
+/// this machine's /proc says of it when it cannot show it.
+pub fn host_owner(p: &GpuProcess) -> String {
+    match p.presence.words() {
+        Some(w) => w.to_string(),
+        None => command_user(p.command.as_deref(), p.user.as_deref()),
+    }
+}
+
+/// `command(user)`, `?` for what is unknown.
+pub fn command_user(command: Option<&str>, user: Option<&str>) -> String {
     format!("{}({})", command.unwrap_or("?"), user.unwrap_or("?"))
+}
+
+/// Whether this machine's /proc shows a GPU process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    #[default]
+    Here,
+    /// /proc showed it and no longer does: it ended (NVML may list it a moment longer).
+    Exited,
+    /// /proc never showed it while NVML reports it holding memory: it lives in another PID
+    /// namespace (gpudock in a container without `--pid=host`). Alive, not exited.
+    NotVisible,
+}
+
+impl Presence {
+    /// How it is named everywhere in place of `command(user)`; None: it is here.
+    pub fn words(self) -> Option<&'static str> {
+        match self {
+            Presence::Here => None,
+            Presence::Exited => Some("(exited)"),
+            Presence::NotVisible => Some("(not visible here: other PID namespace)"),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Presence::Here => "here",
+            Presence::Exited => "exited",
+            Presence::NotVisible => "not_visible",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -43,6 +84,8 @@ pub struct GpuProcess {
     /// MIG GPU instance and compute instance it runs in; None outside MIG.
     pub gpu_instance: Option<u32>,
     pub compute_instance: Option<u32>,
+    /// Whether this machine's /proc shows it.
+    pub presence: Presence,
 }
 
 /// What /proc says about a GPU process on the host.
@@ -249,6 +292,7 @@ mod tests {
             host: None,
             gpu_instance: None,
             compute_instance: None,
+            presence: Presence::Here,
         }
     }
 

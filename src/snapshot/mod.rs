@@ -14,6 +14,7 @@ use crate::clock::unix_now;
 use crate::docker::lister::Lister;
 use crate::docker::stats::StatsSampler;
 use crate::docker::{Container, ContainerId, ContainerStats, DockerHost, EngineError};
+use crate::gpu::model::Presence;
 use crate::gpu::model::usage_by_container;
 use crate::gpu::nvml::NvmlBackend;
 use crate::gpu::state::{State, assess};
@@ -87,6 +88,9 @@ pub struct ProcessDoc {
     pub container_name: Option<String>,
     pub command: Option<String>,
     pub user: Option<String>,
+    /// `here`; `exited` (/proc showed it and no longer does); `not_visible` (/proc never showed
+    /// it while NVML reports it holding memory: alive in another PID namespace).
+    pub presence: Presence,
     /// Host figures from /proc (null where /proc does not show the process): CPU over the
     /// snapshot's half-second window (100 = one core), resident memory, age, command line.
     pub cpu_percent: Option<f64>,
@@ -292,6 +296,7 @@ fn assemble(nvml: NvmlStatus, docker: DockerPart, snap: Option<GpuSnapshot>) -> 
                         .map(|n| n.to_string()),
                     command: p.command.clone(),
                     user: p.user.clone(),
+                    presence: p.presence,
                     cpu_percent: p
                         .host
                         .as_ref()

@@ -65,6 +65,9 @@ pub fn table(s: &Snapshot) -> String {
                 let who = match (&p.container_name, &p.container_id) {
                     (Some(n), _) => format!("container {n}"),
                     (None, Some(id)) => format!("container {}", crate::docker::short_id(id)),
+                    (None, None) if p.presence.words().is_some() => {
+                        format!("host {}", p.presence.words().unwrap_or_default())
+                    }
                     (None, None) => format!(
                         "host {} ({})",
                         p.command.as_deref().unwrap_or("?"),

@@ -273,7 +273,7 @@ pub(super) fn users<'a>(
             Some((_, Some(c))) if !c.state.is_running() => format!("pid {} ({} stopped)", p.pid, c.name),
             Some((_, Some(c))) => c.name.clone(),
             Some((id, None)) => id.short().to_string(),
-            None => format!("{} pid {}", host_owner(p.command.as_deref(), p.user.as_deref()), p.pid),
+            None => format!("{} pid {}", host_owner(p), p.pid),
         };
         let mem = p.memory_used.unwrap_or(0);
         let idle = app.gpu.idle_held(gpu, p, app.idle_after);
