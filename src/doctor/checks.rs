@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::docker::EngineInfo;
 use crate::docker::disk::{FsUsage, human_size};
+use crate::gpu::state::State;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -58,14 +59,34 @@ pub struct Facts {
     pub disk_floor: u64,
     /// Containers with processes on GPUs they did not ask for: (name, GPUs).
     pub unasked: Vec<(String, String)>,
+    /// Each GPU's state with its faults and warnings (`gpu::state`), as `snapshot` says them.
+    pub gpus: Vec<GpuFact>,
+}
+
+/// One GPU as the health check sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GpuFact {
+    pub index: u32,
+    pub name: String,
+    pub state: crate::gpu::state::State,
+    pub faults: Vec<String>,
+    pub warnings: Vec<String>,
 }
 
 /// Checks that look at this machine rather than at the engine.
-pub const OF_THIS_MACHINE: [&str; 5] =
-    ["NVIDIA driver", "NVIDIA Container Toolkit", "CDI specs", "daemon.json", "default runtime"];
+pub const OF_THIS_MACHINE: [&str; 6] = [
+    "NVIDIA driver",
+    "GPU health",
+    "NVIDIA Container Toolkit",
+    "CDI specs",
+    "daemon.json",
+    "default runtime",
+];
 
 pub fn check(f: &Facts) -> Vec<Finding> {
-    let mut out = vec![driver(f), engine(f), toolkit(f)];
+    let mut out = vec![driver(f)];
+    out.extend(gpu_health(f));
+    out.extend([engine(f), toolkit(f)]);
     out.extend(runtimes(f));
     out.push(cdi(f));
     if !f.local {
@@ -97,6 +118,47 @@ fn driver(f: &Facts) -> Finding {
             Some("install the NVIDIA driver for these GPUs (nvidia-smi must work on the host)"),
         ),
     }
+}
+
+/// Broken GPUs fail (exit 2) with what is wrong with each; throttling and a PCIe link below
+/// its maximum warn (exit 1). Nothing to say without a driver: the driver check says why.
+fn gpu_health(f: &Facts) -> Option<Finding> {
+    if f.nvml.is_err() || f.gpus.is_empty() {
+        return None;
+    }
+    let name = |g: &GpuFact, what: &[String]| format!("GPU {} ({}): {}", g.index, g.name, what.join(", "));
+    let broken: Vec<String> =
+        f.gpus.iter().filter(|g| g.state == State::Broken).map(|g| name(g, &g.faults)).collect();
+    let warned: Vec<String> =
+        f.gpus.iter().filter(|g| !g.warnings.is_empty()).map(|g| name(g, &g.warnings)).collect();
+    Some(if !broken.is_empty() {
+        let mut detail = format!("broken, unfit for new work: {}", broken.join("; "));
+        if !warned.is_empty() {
+            detail.push_str(&format!("; warnings: {}", warned.join("; ")));
+        }
+        finding(
+            "GPU health",
+            Level::Fail,
+            detail,
+            Some(
+                "keep new work off these GPUs; reset a GPU that needs it (nvidia-smi -r -i N, with nothing \
+                 running on it), reboot after XID 79, drain the node and report the hardware after a failed \
+                 row remap",
+            ),
+        )
+    } else if !warned.is_empty() {
+        finding(
+            "GPU health",
+            Level::Warn,
+            warned.join("; "),
+            Some(
+                "thermal or power throttling slows jobs: check cooling and power; a PCIe link below its maximum: reseat or check the slot",
+            ),
+        )
+    } else {
+        let n = f.gpus.len();
+        finding("GPU health", Level::Ok, format!("{n} GPU{} healthy", if n == 1 { "" } else { "s" }), None)
+    })
 }
 
 fn engine(f: &Facts) -> Finding {

@@ -6,7 +6,7 @@ mod checks;
 
 use std::path::Path;
 
-pub use checks::{DaemonJson, Facts, Finding, Level, OF_THIS_MACHINE, check, exit_code};
+pub use checks::{DaemonJson, Facts, Finding, GpuFact, Level, OF_THIS_MACHINE, check, exit_code};
 
 use crate::docker::{DockerHost, convert, disk};
 use crate::snapshot;
@@ -88,6 +88,17 @@ pub async fn gather(host: &DockerHost, lib: Option<&Path>, daemon_json: &Path, d
         disk,
         disk_floor,
         unasked,
+        gpus: snap
+            .gpus
+            .iter()
+            .map(|g| GpuFact {
+                index: g.index,
+                name: g.name.clone(),
+                state: g.state,
+                faults: g.faults.clone(),
+                warnings: g.warnings.clone(),
+            })
+            .collect(),
     }
 }
 
