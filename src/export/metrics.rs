@@ -186,6 +186,13 @@ fn encode(state: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
     family(enc, "gpu_xid_errors", "XID errors seen since gpudock export started", xids)?;
     let last = gpus().filter(|(g, _)| xid(g).total > 0).map(|(g, l)| (l.clone(), V::Int(int(xid(g).last))));
     family(enc, "gpu_last_xid", "The last XID error seen on this GPU", last)?;
+    let at = gpus().filter(|(g, _)| xid(g).total > 0).map(|(g, l)| (l.clone(), V::Int(xid(g).last_at)));
+    family(
+        enc,
+        "gpu_last_xid_timestamp_seconds",
+        "When the last XID error on this GPU was seen (unix seconds)",
+        at,
+    )?;
     let states = gpus().flat_map(|(g, l)| {
         let state = assess(g, xid(g).fatal.codes().iter().copied()).state;
         GpuState::ALL.into_iter().map(move |s| {

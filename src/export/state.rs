@@ -32,6 +32,8 @@ impl From<GpuEvent> for ExportMsg {
 pub struct XidCount {
     pub total: u64,
     pub last: u64,
+    /// Unix seconds when the last one was seen: an XID is an event with a time.
+    pub last_at: i64,
     /// The codes seen whose action is a GPU reset or more (the GPU is broken since): few
     /// distinct codes exist, so this stays small.
     pub fatal: FatalXids,
@@ -138,6 +140,7 @@ impl State {
                 let c = self.xids.entry(x.gpu_uuid).or_default();
                 c.total += 1;
                 c.last = x.xid;
+                c.last_at = x.at;
                 if crate::gpu::xid_catalog::breaks_gpu(x.xid) {
                     c.fatal.add(x.xid);
                 }

@@ -276,6 +276,7 @@ fn xids_count_per_gpu_and_nvml_loss_drops_the_gpus() {
     assert_eq!(value(one(&text, "gpudock_gpu_xid_errors_total", &["gpu=\"0\""])), 0.0);
     assert_eq!(value(one(&text, "gpudock_gpu_last_xid", &["gpu=\"1\""])), 48.0);
     assert_eq!(series(&text, "gpudock_gpu_last_xid").len(), 1);
+    assert_eq!(value(one(&text, "gpudock_gpu_last_xid_timestamp_seconds", &["gpu=\"1\""])), NOW as f64);
     s.apply(GpuEvent::Unavailable { reason: "gone".into(), retry_in: Duration::ZERO }.into());
     let text = render(&s);
     assert_eq!(value(one(&text, "gpudock_nvml_up", &[])), 0.0);
