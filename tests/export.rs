@@ -31,6 +31,16 @@ impl Exporter {
     }
 
     fn start_with(docker_host: &str, nvml_lib: &Path, cfg: Option<&FakeConfig>, extra: &[&str]) -> Exporter {
+        Exporter::start_env(docker_host, nvml_lib, cfg, extra, &[])
+    }
+
+    fn start_env(
+        docker_host: &str,
+        nvml_lib: &Path,
+        cfg: Option<&FakeConfig>,
+        extra: &[&str],
+        env: &[(&str, &Path)],
+    ) -> Exporter {
         let port = free_port();
         let log = std::env::temp_dir().join(format!("gpudock-export-{}-{port}.log", std::process::id()));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_gpudock"));
@@ -45,6 +55,9 @@ impl Exporter {
             .stderr(Stdio::null());
         if let Some(cfg) = cfg {
             cmd.env("FAKE_NVML_CONFIG", &cfg.path);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
         }
         let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start gpudock export: {e}"));
         let ex = Exporter { child, port, log };
@@ -350,4 +363,60 @@ fn every_surface_gives_each_gpu_the_same_state() {
         assert!(!detail.contains(other), "only GPU 3 is broken: {detail}");
     }
     assert!(detail.contains("warnings: GPU 0 (NVIDIA H100 80GB HBM3): throttled: hw thermal"), "{detail}");
+}
+
+/// Idle tracking survives a restart: the state file under `$XDG_STATE_HOME/gpudock/` is written
+/// when the idle state changes and on exit, and the next run keeps the idle start it read.
+#[test]
+fn idle_start_survives_a_restart() {
+    let state = std::env::temp_dir().join(format!("gpudock-xdg-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&state);
+    let me = std::process::id();
+    // This test process, as the fake driver's GPU process: /proc shows it, with a start time.
+    let cfg = FakeConfig::new(
+        "idle-restart",
+        &format!(
+            "driver 550.54.15\ncuda 12040\n{}proc 0 pid={me} used=1073741824 sm=0\n",
+            gpu_line(0, "util_gpu=0")
+        ),
+    );
+    let file = state.join("gpudock").join("idle-export.json");
+    let since = |text: &str| -> Option<i64> {
+        let doc: serde_json::Value = serde_json::from_str(text).ok()?;
+        let entry = doc["idle"].as_array()?.iter().find(|e| e["pid"] == me)?.clone();
+        entry["since"].as_i64()
+    };
+    let run = || {
+        let ex = Exporter::start_env(
+            "unix:///nonexistent/docker.sock",
+            &lib(Variant::Full),
+            Some(&cfg),
+            &[],
+            &[("XDG_STATE_HOME", state.as_path())],
+        );
+        ex.scrape_until(10, "a GPU sample", |b| b.contains("gpudock_gpu_state{"));
+        ex
+    };
+    let mut first = run();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let started = loop {
+        if let Some(t) = std::fs::read_to_string(&file).ok().as_deref().and_then(since) {
+            break t;
+        }
+        assert!(Instant::now() < deadline, "no idle state written; log:\n{}", first.log_text());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let pid = i32::try_from(first.child.id()).unwrap_or_else(|e| panic!("{e}"));
+    // SAFETY: kill(2) on the child we started and still own.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let _ = first.child.wait();
+    std::thread::sleep(Duration::from_millis(1100));
+    let mut second = run();
+    let pid = i32::try_from(second.child.id()).unwrap_or_else(|e| panic!("{e}"));
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let _ = second.child.wait();
+    let after = std::fs::read_to_string(&file).ok().as_deref().and_then(since);
+    assert_eq!(after, Some(started), "the restart kept the idle start, not its own start time");
+    let _ = std::fs::remove_dir_all(&state);
 }

@@ -86,6 +86,12 @@ fn app_with(idle_after: &str, bell: bool) -> AppState {
 fn memory_held_at_zero_percent_is_marked_idle_after_the_configured_time() {
     let mut app = app_with("5s", false);
     let train = || vec![gpu(0, vec![proc(4242, Some(1), 20 << 30, Some(0))]), gpu(1, Vec::new())];
+    // Seen working first: its idle time has an exact start (no "≥").
+    snapshot(
+        &mut app,
+        NOW - 1,
+        vec![gpu(0, vec![proc(4242, Some(1), 20 << 30, Some(40))]), gpu(1, Vec::new())],
+    );
     snapshot(&mut app, NOW, train());
     assert!(!render(&app, 120, 40).contains("idle 0s"), "not before idle_gpu_after");
     snapshot(&mut app, NOW + 3, train());
@@ -128,7 +134,9 @@ fn next_idle_key_jumps_to_the_idle_holder() {
     app.update(key('I'));
     assert_eq!(app.table.selected().map(|c| c.name.as_str()), Some("triton-server"));
     let screen = render(&app, 120, 40);
-    assert!(screen.contains("triton-server holds GPU memory at 0% SM for 2s"), "{screen}");
+    // Idle when first seen: since some time before that, so a lower bound.
+    assert!(screen.contains("triton-server holds GPU memory at 0% SM for ≥2s"), "{screen}");
+    assert!(screen.contains("200/400W idle ≥2s │ triton-server"), "{screen}");
 }
 
 #[test]

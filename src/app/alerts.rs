@@ -108,7 +108,7 @@ impl AlertState {
                         format!(
                             "{} holds {mem} on GPU {i} idle for {}",
                             holder(p),
-                            crate::ui::fmt::age(secs as i64)
+                            super::gpu::idle_age(secs, idle.lower_bound(i, p))
                         ),
                         i,
                     ));

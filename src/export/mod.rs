@@ -67,6 +67,11 @@ pub async fn run(
         hostname.unwrap_or_else(crate::snapshot::hostname),
         config.idle_gpu_after,
     ))));
+    // The same idle tracking as the dashboard, kept across restarts in a file of its own.
+    let (mut idle_keeper, saved) = crate::gpu::idle_store::Keeper::open("idle-export");
+    if let Ok(mut guard) = state.lock() {
+        Arc::make_mut(&mut guard).idle.restore(&saved);
+    }
     let (tx, mut rx) = mpsc::channel::<ExportMsg>(CHANNEL);
     if host.is_local() {
         XidWatcher { lib: nvml_lib.clone(), tx: tx.clone() }.spawn()?;
@@ -88,6 +93,7 @@ pub async fn run(
                 while let Ok(m) = rx.try_recv() {
                     s.apply(m);
                 }
+                idle_keeper.tick(&s.idle);
             }
             _ = sigterm.recv() => break,
             _ = sigint.recv() => break,

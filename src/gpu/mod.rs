@@ -5,6 +5,7 @@ pub mod health;
 pub mod hostproc;
 mod identity;
 pub mod idle;
+pub mod idle_store;
 pub mod mig;
 pub mod model;
 pub mod nvml;

@@ -255,8 +255,8 @@ fn cell<'a>(col: Col, c: &'a Container, app: &AppState, st: &Styles, flex_width:
             Some(u) => Cell::from(Span::styled(bytes(u.memory_used), st.key())),
             None => dash(),
         },
-        Col::Sm if let Some(secs) = app.gpu.container_idle(&c.id).filter(|_| c.state.is_running()) => {
-            Cell::from(Span::styled(format!("idle {}", super::fmt::age(secs as i64)), st.warn()))
+        Col::Sm if let Some(text) = app.gpu.container_idle_text(&c.id).filter(|_| c.state.is_running()) => {
+            Cell::from(Span::styled(format!("idle {text}"), st.warn()))
         }
         // The mean over its GPUs; n/a: on a GPU, but the driver gives no share (MIG); -: none.
         Col::Sm => match app.gpu.usage_of(c).map(|u| u.sm_percent) {

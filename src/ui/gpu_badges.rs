@@ -2,7 +2,7 @@
 
 use ratatui::text::{Line, Span};
 
-use super::fmt::{age, bytes, truncate};
+use super::fmt::{bytes, truncate};
 use super::gpus::{short_name, users};
 use super::theme::Styles;
 use crate::app::AppState;
@@ -18,8 +18,16 @@ pub fn badges(g: &GpuSample, app: &AppState, st: &Styles, room: usize, problems:
     if let Some(code) = latest {
         out.push(Span::styled(format!("⚠XID {code} "), st.error()));
     }
-    let idle = g.processes.iter().filter_map(|p| app.gpu.idle_held(g.index, p, app.idle_after)).max();
-    let idle = idle.map(|secs| Span::styled(format!("idle {} ", age(secs as i64)), st.warn()));
+    let idle = g
+        .processes
+        .iter()
+        .filter_map(|p| {
+            Some((app.gpu.idle_held(g.index, p, app.idle_after)?, app.gpu.idle_lower_bound(g.index, p)))
+        })
+        .max_by_key(|(s, _)| *s);
+    let idle = idle.map(|(secs, bound)| {
+        Span::styled(format!("idle {} ", crate::app::gpu::idle_age(secs, bound)), st.warn())
+    });
     if problems {
         let used: usize = out.iter().map(|s| s.width()).sum();
         let budget = room.saturating_sub(used + idle.as_ref().map_or(0, |s| s.width()));

@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use super::fmt::{SPARKS, age, bytes, spark_level, truncate};
+use super::fmt::{SPARKS, bytes, spark_level, truncate};
 use super::theme::Styles;
 use crate::app::{AppState, GpuStatus, Panel};
 use crate::config::{Action, Hint};
@@ -264,6 +264,8 @@ pub(super) fn users<'a>(
         sm: Option<u32>,
         /// Idle seconds while every process of the row is idle-held.
         idle: Option<u64>,
+        /// Some process of it was already idle when first seen: its idle time is a lower bound.
+        bound: bool,
     }
     let mut rows: Vec<Row> = Vec::new();
     for p in processes {
@@ -277,6 +279,7 @@ pub(super) fn users<'a>(
         };
         let mem = p.memory_used.unwrap_or(0);
         let idle = app.gpu.idle_held(gpu, p, app.idle_after);
+        let bound = app.gpu.idle_lower_bound(gpu, p);
         match rows.iter_mut().find(|r| r.label == label && p.container_id.is_some()) {
             Some(r) => {
                 r.mem += mem;
@@ -285,14 +288,17 @@ pub(super) fn users<'a>(
                     (a, b) => a.or(b),
                 };
                 r.idle = r.idle.zip(idle).map(|(a, b)| a.min(b));
+                r.bound |= bound;
             }
-            None => rows.push(Row { label, mem, sm: p.sm_percent, idle }),
+            None => rows.push(Row { label, mem, sm: p.sm_percent, idle, bound }),
         }
     }
     rows.sort_by_key(|r| std::cmp::Reverse(r.mem));
     rows.into_iter()
         .map(|r| match (r.idle, r.sm) {
-            (Some(secs), _) => format!("{} {} idle {}", r.label, bytes(r.mem), age(secs as i64)),
+            (Some(secs), _) => {
+                format!("{} {} idle {}", r.label, bytes(r.mem), crate::app::gpu::idle_age(secs, r.bound))
+            }
             (None, Some(sm)) => format!("{} {} {sm}%", r.label, bytes(r.mem)),
             (None, None) => format!("{} {}", r.label, bytes(r.mem)),
         })

@@ -175,7 +175,8 @@ fn cell(col: Col, r: &ProcRow, owner: usize, command: usize, st: &Styles) -> Cel
 /// join it in one place.
 fn sm_cell(r: &ProcRow, st: &Styles) -> Cell<'static> {
     if let Some(secs) = r.idle {
-        return Cell::from(Span::styled(format!("idle {}", super::fmt::age(secs as i64)), st.warn()));
+        let text = format!("idle {}", crate::app::gpu::idle_age(secs, r.idle_bound));
+        return Cell::from(Span::styled(text, st.warn()));
     }
     match r.sm_percent {
         Some(p) => Cell::from(Span::styled(p.to_string(), st.load(f64::from(p)))),

@@ -102,6 +102,8 @@ pub struct ProcRow {
     pub elapsed: Option<u64>,
     /// Seconds it has held GPU memory at 0 % SM, once past `idle_gpu_after`.
     pub idle: Option<u64>,
+    /// It was already idle when first seen: `idle` is a lower bound.
+    pub idle_bound: bool,
 }
 
 impl ProcRow {
@@ -179,6 +181,7 @@ pub fn rows_from(app: &AppState) -> (Vec<ProcRow>, Option<String>) {
                 rss: host.and_then(|h| h.rss_bytes),
                 elapsed: host.and_then(|h| h.elapsed_secs),
                 idle: app.gpu.idle_held(g.index, p, app.idle_after),
+                idle_bound: app.gpu.idle_lower_bound(g.index, p),
             });
         }
     }
