@@ -124,6 +124,7 @@ pub fn engine_info(host: String, version: &SystemVersion, info: &SystemInfo, loc
         cdi_spec_dirs: info.cdi_spec_dirs.clone().unwrap_or_default(),
         stats_source: if local { StatsSource::Cgroup } else { StatsSource::Api },
         context: None,
+        node_name: info.name.clone().filter(|n| !n.is_empty()),
     }
 }
 

@@ -153,6 +153,8 @@ pub struct EngineInfo {
     pub stats_source: StatsSource,
     /// The Docker context the engine was chosen through, if any.
     pub context: Option<String>,
+    /// The name of the machine the engine runs on (`docker info`'s `Name`): the node.
+    pub node_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -98,9 +98,9 @@ impl Col {
         })
     }
 
-    /// Its width; SM% widens to hold "idle 42m" while some container holds a GPU idle.
+    /// Its width; SM% widens to hold "idle ≥42m" while some container holds a GPU idle.
     fn width(self, sm_wide: bool) -> u16 {
-        if self == Col::Sm && sm_wide { 8 } else { self.min_width() }
+        if self == Col::Sm && sm_wide { 10 } else { self.min_width() }
     }
 
     fn flexible(self) -> bool {
