@@ -178,10 +178,20 @@ fn a_condition_that_lasts_raises_one_alert() {
     }
     let texts: Vec<&str> = app.alerts.list.iter().map(|a| a.text.as_str()).collect();
     assert_eq!(texts, ["GPU 0 at 91°C", "GPU 0: 2 uncorrected ECC errors"]);
-    // It cools down, then heats up again: a new alert.
+    // It cools down: the alerts are resolved, with when, and the header says it is over.
     snapshot(&mut app, NOW + 6, vec![gpu(0, Vec::new())]);
+    let ended: Vec<Option<i64>> = app.alerts.list.iter().map(|a| a.ended).collect();
+    assert_eq!(ended, [Some(NOW + 6), Some(NOW + 6)]);
+    app.now = NOW + 66;
+    let screen = render(&app, 160, 40);
+    let header = screen.lines().next().unwrap_or_default();
+    assert!(header.contains("ended 1m ago"), "no present tense for what is over: {header}");
+    // Then heats up again: a new alert, active, first in the session's list.
     snapshot(&mut app, NOW + 7, vec![hot.clone()]);
     assert_eq!(app.alerts.list.len(), 4);
+    let session: Vec<(bool, Option<i64>)> =
+        app.alerts.session().iter().map(|a| (a.active(), a.ended)).collect();
+    assert_eq!(session, [(true, None), (true, None), (false, Some(NOW + 6)), (false, Some(NOW + 6))]);
 }
 
 #[test]

@@ -193,7 +193,14 @@ fn lines(g: &GpuSample, app: &AppState, st: &Styles) -> Vec<Line<'static>> {
         .rev()
         .filter(|a| a.gpu == Some(g.index))
         .take(10)
-        .map(|a| format!("{} ({} ago){}", a.text, age(app.now - a.at), if a.seen { "" } else { " · new" }))
+        .map(|a| {
+            format!(
+                "{} (raised {} ago){}",
+                a.describe(app.now),
+                age(app.now - a.at),
+                if a.seen { "" } else { " · new" }
+            )
+        })
         .collect();
     if !alerts.is_empty() {
         out.push(Line::from(Span::styled("alerts", st.dim())));

@@ -69,7 +69,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
             vec![
                 Span::styled(app.keymap.label(Action::AckAlerts), st.key()),
                 Span::raw(" seen: "),
-                Span::styled(format!("⚠ {}{more}", newest.text), st.error()),
+                Span::styled(format!("⚠ {}{more}", newest.describe(app.now)), st.error()),
             ],
         );
     }
