@@ -95,11 +95,22 @@ fn fleet_at_60x20_and_40x12() {
 fn prometheus_down_says_why() {
     let mut s = fleet();
     let reason = "cannot reach Prometheus at http://prometheus:9090: Connection refused (os error 111)";
-    s.update(FleetMsg::Event(FleetEvent::Down { reason: reason.into(), retry_in: Duration::from_secs(5) }));
+    let down = |at: f64| FleetEvent::Down { reason: reason.into(), retry_in: Duration::from_secs(5), at };
+    s.update(FleetMsg::Event(down(NOW + 5.0)));
+    s.update(FleetMsg::Event(down(NOW + 65.0)));
     let (text, _) = render(&s, 120, 40);
-    assert!(text.contains("Prometheus down (retrying every 5 s): cannot reach"), "{text}");
+    assert!(text.contains("Prometheus down since"), "{text}");
+    assert!(text.contains("(1m ago) (retrying every 5 s): cannot reach"), "{text}");
+    // Nothing shown is current: every row is stale, with the age of its data.
+    for host in ["gpu-a01", "gpu-a02", "gpu-b01"] {
+        let row = text.lines().find(|l| l.contains(host)).unwrap_or_default();
+        assert!(row.contains("stale 1m"), "{host}: {row}");
+    }
+    assert!(text.contains("nodes 0/4 up"), "{text}");
     let (small, _) = render(&s, 40, 12);
-    assert!(small.contains("Prometheus down"), "{small}");
+    // Wrapped, not cut: the whole reason is on screen.
+    let joined: String = small.lines().map(|l| l.trim_matches('"').trim_end()).collect::<Vec<_>>().join(" ");
+    assert!(joined.contains("Prometheus down") && joined.contains("(os error 111)"), "{small}");
 }
 
 #[test]

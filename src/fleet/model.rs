@@ -134,5 +134,8 @@ pub enum FleetEvent {
     Down {
         reason: String,
         retry_in: Duration,
+        /// Unix seconds when this refresh failed (this machine's clock: Prometheus is not there
+        /// to ask).
+        at: f64,
     },
 }

@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 
 use super::fmt::{self, SPARKS, spark_level};
 use super::theme::Styles;
@@ -15,13 +15,13 @@ use crate::gpu::state::State;
 
 const GIB: f64 = (1u64 << 30) as f64;
 
-/// "48G", "7.5G", "1.2T": memory in the width of a column.
+/// "48GiB", "7.5GiB", "1.2TiB": memory in the dashboard's units, in the width of a column.
 pub fn gib(bytes: f64) -> String {
     let g = bytes / GIB;
     match g {
-        g if g >= 1024.0 => format!("{:.1}T", g / 1024.0),
-        g if g >= 10.0 || g == 0.0 => format!("{g:.0}G"),
-        g => format!("{g:.1}G"),
+        g if g >= 1024.0 => format!("{:.1}TiB", g / 1024.0),
+        g if g >= 10.0 || g == 0.0 => format!("{g:.0}GiB"),
+        g => format!("{g:.1}GiB"),
     }
 }
 
@@ -48,7 +48,21 @@ pub fn draw(f: &mut Frame, s: &FleetState) {
     if area.width < 10 || area.height < 4 {
         return;
     }
-    let down_rows = u16::from(s.down.is_some() || s.notice.is_some());
+    // The reason Prometheus is down is wrapped, never cut: it is what the user needs to fix it.
+    let down_text = s.down.as_ref().map(|(reason, retry)| {
+        let since = s.down_since.map(|(since, last)| {
+            format!(" since {} ({} ago)", clock(since), fmt::age((last - since).max(0.0) as i64))
+        });
+        format!(
+            "Prometheus down{} (retrying every {} s): {reason}",
+            since.unwrap_or_default(),
+            retry.as_secs()
+        )
+    });
+    let down_rows = match &down_text {
+        Some(t) => (t.chars().count().div_ceil(usize::from(area.width).max(1)) as u16).clamp(1, 4),
+        None => u16::from(s.notice.is_some()),
+    };
     let [head, down, body, foot] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(down_rows),
@@ -57,12 +71,8 @@ pub fn draw(f: &mut Frame, s: &FleetState) {
     ])
     .areas(area);
     f.render_widget(Paragraph::new(header(s, &st, area.width)), head);
-    if let Some((reason, retry)) = &s.down {
-        let text = format!("Prometheus down (retrying every {} s): {reason}", retry.as_secs());
-        f.render_widget(
-            Paragraph::new(Span::styled(fmt::truncate(&text, area.width.into()), st.error())),
-            down,
-        );
+    if let Some(text) = down_text {
+        f.render_widget(Paragraph::new(Span::styled(text, st.error())).wrap(Wrap { trim: false }), down);
     } else if let Some(notice) = &s.notice {
         f.render_widget(
             Paragraph::new(Span::styled(fmt::truncate(notice, area.width.into()), st.warn())),
@@ -137,11 +147,17 @@ fn footer(s: &FleetState, st: &Styles, width: u16) -> Line<'static> {
     Line::from(spans)
 }
 
+/// "02:41:10 UTC": the time of day of unix seconds `t`.
+fn clock(t: f64) -> String {
+    let secs = (t.max(0.0) as u64) % 86_400;
+    format!("{:02}:{:02}:{:02} UTC", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
 fn state_cell(s: &FleetState, n: &NodeSummary, st: &Styles) -> Cell<'static> {
     if !s.stale(n) {
         return Cell::from(Span::styled("up", st.ok()));
     }
-    match n.age(s.at) {
+    match s.age(n) {
         Some(a) => Cell::from(format!("stale {}", fmt::age(a as i64))),
         None => Cell::from("stale"),
     }
@@ -153,18 +169,23 @@ fn nodes(f: &mut Frame, area: Rect, s: &FleetState, st: &Styles) {
     let name_w = rows_shown.iter().map(|n| n.hostname.chars().count()).max().unwrap_or(4).clamp(4, 18) as u16;
     let (wide, mid) = (w >= 100, w >= 60);
     let spark_w: usize = if wide { 21 } else { 10 };
-    let mut titles = vec!["NODE", "STATE", "GPU t/b/h/x"];
-    let mut widths = vec![Constraint::Length(name_w), Constraint::Length(9), Constraint::Length(11)];
+    // Below 100 columns the GPU counts drop their "GPU " so memory keeps its units.
+    let mut titles = vec!["NODE", "STATE", if wide { "GPU t/b/h/x" } else { "t/b/h/x" }];
+    let mut widths = vec![
+        Constraint::Length(name_w),
+        Constraint::Length(9),
+        Constraint::Length(if wide { 11 } else { 7 }),
+    ];
     if mid {
         titles.extend(["FREE", "MEMORY", "UTIL 10m"]);
         widths.extend([
             Constraint::Length(4),
-            Constraint::Length(11),
+            Constraint::Length(13),
             Constraint::Length(spark_w as u16 + 5),
         ]);
     } else {
         titles.push("MEM");
-        widths.push(Constraint::Length(9));
+        widths.push(Constraint::Length(13));
     }
     if wide {
         titles.extend(["POWER", "TOP CONTAINERS"]);
@@ -246,7 +267,7 @@ fn gpus(f: &mut Frame, area: Rect, d: &NodeDetail, st: &Styles) {
     let mut widths = vec![
         Constraint::Length(3),
         Constraint::Length(6),
-        Constraint::Length(9),
+        Constraint::Length(12),
         Constraint::Length(4),
         Constraint::Length(4),
         Constraint::Length(9),
@@ -308,7 +329,7 @@ fn containers(f: &mut Frame, area: Rect, d: &NodeDetail, st: &Styles) {
     let wide = area.width >= 100;
     let mut titles = vec!["CONTAINER", "GPU", "MEMORY", "SM"];
     let mut widths =
-        vec![Constraint::Min(10), Constraint::Length(3), Constraint::Length(7), Constraint::Length(4)];
+        vec![Constraint::Min(10), Constraint::Length(3), Constraint::Length(8), Constraint::Length(4)];
     if wide {
         titles.extend(["BY", "IMAGE"]);
         widths.extend([Constraint::Length(10), Constraint::Min(10)]);
