@@ -125,6 +125,8 @@ pub fn engine_info(host: String, version: &SystemVersion, info: &SystemInfo, loc
         stats_source: if local { StatsSource::Cgroup } else { StatsSource::Api },
         context: None,
         node_name: info.name.clone().filter(|n| !n.is_empty()),
+        ncpu: info.ncpu.and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0),
+        mem_total: info.mem_total.and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0),
     }
 }
 

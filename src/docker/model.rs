@@ -155,6 +155,10 @@ pub struct EngineInfo {
     pub context: Option<String>,
     /// The name of the machine the engine runs on (`docker info`'s `Name`): the node.
     pub node_name: Option<String>,
+    /// That machine's CPUs and memory (`NCPU`, `MemTotal`): what a container's CPU % and memory
+    /// are measured against when it has no limit of its own.
+    pub ncpu: Option<u64>,
+    pub mem_total: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
