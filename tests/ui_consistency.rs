@@ -79,7 +79,8 @@ fn help_descriptions_wrap_under_their_text() {
 fn the_header_never_pushes_out_the_node_engine_and_driver() {
     use gpudock::gpu::{GpuEvent, GpuSample, GpuSnapshot, XidError};
     let mut app = sample_app();
-    let info = gpudock::docker::EngineInfo { node_name: Some("dgx-07".into()), ..common::engine_info() };
+    let machine = gpudock::docker::model::Machine { name: Some("dgx-07".into()), ..Default::default() };
+    let info = gpudock::docker::EngineInfo { machine: Some(Box::new(machine)), ..common::engine_info() };
     app.update(Msg::Engine(EngineEvent::Connected(Box::new(info))));
     let snap = GpuSnapshot {
         driver_version: Some("550.54.15".into()),

@@ -130,7 +130,9 @@ fn charts(app: &AppState, live: Option<&Container>) -> [Chart; 4] {
     // the mean over its GPUs), 100 % per core of the engine's machine, its memory limit (or the
     // machine's memory when the limit is none or larger).
     let host = match &app.engine {
-        crate::app::EngineStatus::Up(info) => (info.ncpu, info.mem_total),
+        crate::app::EngineStatus::Up(info) => {
+            info.machine.as_ref().map_or((None, None), |m| (m.ncpu, m.mem_total))
+        }
         _ => (None, None),
     };
     let gpu_total: u64 = usage

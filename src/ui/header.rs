@@ -116,7 +116,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
         tail
     };
     let node = match &app.engine {
-        EngineStatus::Up(info) => info.node_name.as_deref().map(|n| truncate(&crate::sanitize::line(n), 24)),
+        EngineStatus::Up(info) => info
+            .machine
+            .as_ref()
+            .and_then(|m| m.name.as_deref())
+            .map(|n| truncate(&crate::sanitize::line(n), 24)),
         _ => None,
     };
     let help =
