@@ -227,6 +227,14 @@ fn the_detail_view_shows_health_fields_and_na_where_unsupported() {
     // `i` again: the next GPU.
     app.update(key('i'));
     assert!(render(&app, 120, 40).contains("GPU 1 · A100"));
+    // A GPU that reports no clocks: one n/a, not "n/a / n/a MHz".
+    let mut bare = gpu(1, Vec::new());
+    bare.sm_clock_mhz = None;
+    bare.health.sm_clock_max_mhz = None;
+    let first = app.gpu.snapshot.as_ref().map(|s| s.gpus[0].clone()).unwrap_or_default();
+    snapshot(&mut app, NOW + 1, vec![first, bare]);
+    let screen = render(&app, 120, 40);
+    assert!(screen.contains("SM clock          n/a ") && !screen.contains("n/a / n/a"), "{screen}");
     // A small pane still shows the view's title and first fields.
     let small = render(&app, 40, 12);
     assert!(small.contains("GPU 1"), "{small}");

@@ -94,7 +94,11 @@ fn lines(g: &GpuSample, app: &AppState, st: &Styles) -> Vec<Line<'static>> {
             g.power_limit_watts.map_or("n/a".into(), |p| format!("{p:.0}"))
         )),
     );
-    let clock = |cur: Option<u32>, max: Option<u32>| format!("{} / {} MHz", opt(cur), opt(max));
+    // One n/a when the GPU reports neither, not "n/a / n/a MHz".
+    let clock = |cur: Option<u32>, max: Option<u32>| match (cur, max) {
+        (None, None) => "n/a".to_string(),
+        _ => format!("{} / {} MHz", opt(cur), opt(max)),
+    };
     row("SM clock", Span::raw(clock(g.sm_clock_mhz, h.sm_clock_max_mhz)));
     row("memory clock", Span::raw(clock(g.mem_clock_mhz, h.mem_clock_max_mhz)));
     let throttle = match h.throttle_reasons {
