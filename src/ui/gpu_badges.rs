@@ -3,7 +3,8 @@
 use ratatui::text::{Line, Span};
 
 use super::fmt::{bytes, truncate};
-use super::gpus::{short_name, users};
+use super::gpu_users::users;
+use super::gpus::short_name;
 use super::theme::Styles;
 use crate::app::AppState;
 use crate::gpu::GpuSample;

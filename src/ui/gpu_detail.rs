@@ -7,7 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::fmt::{age, bytes};
-use super::gpus::{mem_text, short_name, users};
+use super::gpu_users::users;
+use super::gpus::{mem_text, short_name};
 use super::theme::Styles;
 use crate::app::AppState;
 use crate::app::gpu_detail::{GpuDetailView, HINTS};

@@ -9,6 +9,7 @@ pub mod fmt;
 mod footer;
 mod gpu_badges;
 mod gpu_detail;
+mod gpu_users;
 mod gpus;
 mod header;
 mod help;
