@@ -220,9 +220,12 @@ pub async fn collect(host: &DockerHost, lib: Option<&Path>) -> Snapshot {
     assemble(nvml, docker, snap)
 }
 
-fn assemble(nvml: NvmlStatus, docker: DockerPart, snap: Option<GpuSnapshot>) -> Snapshot {
+fn assemble(nvml: NvmlStatus, mut docker: DockerPart, snap: Option<GpuSnapshot>) -> Snapshot {
     let samples = snap.map(|s| s.gpus).unwrap_or_default();
     let usage = usage_by_container(&samples);
+    // The dashboard's order (its default sort: state, then name), so both read alike.
+    let metrics = crate::app::table::Metrics { stats: &docker.stats, gpu: &usage };
+    crate::app::table::dashboard_order(&mut docker.containers, crate::config::SortKey::default(), &metrics);
     let names: HashMap<&str, &str> =
         docker.containers.iter().map(|c| (c.id.as_str(), c.name.as_str())).collect();
     let ids = crate::gpu::model::gpu_ids(&samples);
@@ -342,5 +345,53 @@ pub async fn print(host: &DockerHost, lib: Option<&Path>, json: bool) -> anyhow:
         // `gpudock snapshot | head` closing the pipe early is not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docker::ContainerState;
+    use crate::docker::gpus::GpuRequest;
+
+    fn container(n: u8, name: &str, state: ContainerState) -> Container {
+        Container {
+            id: ContainerId::new(format!("{n:x}").repeat(64)),
+            name: name.into(),
+            image: "img".into(),
+            state,
+            created: 0,
+            started_at: None,
+            finished_at: None,
+            exit_code: None,
+            health: None,
+            pid: None,
+            gpus: GpuRequest::None,
+            launched_by: None,
+            pending: false,
+        }
+    }
+
+    #[test]
+    fn containers_are_listed_in_the_dashboards_order() {
+        let docker = DockerPart {
+            status: DockerStatus {
+                connected: true,
+                host: "unix:///x".into(),
+                server_version: None,
+                api_version: None,
+                error: None,
+            },
+            containers: vec![
+                container(1, "zeta", ContainerState::Exited),
+                container(2, "beta", ContainerState::Running),
+                container(3, "alpha", ContainerState::Exited),
+                container(4, "gamma", ContainerState::Running),
+            ],
+            stats: HashMap::new(),
+        };
+        let snap = assemble(NvmlStatus::default(), docker, None);
+        let names: Vec<&str> = snap.containers.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["beta", "gamma", "alpha", "zeta"], "running first, then by name, as on screen");
     }
 }
