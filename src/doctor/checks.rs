@@ -281,8 +281,7 @@ fn disk(f: &Facts) -> Option<Finding> {
     let (dir, fs, reclaimable) = f.disk.as_ref()?;
     let used = fs.used_percent()?;
     let can = reclaimable.map(|r| format!("; pruning could free {}", human_size(r))).unwrap_or_default();
-    let detail =
-        format!("{dir}: {} free of {} ({used:.0}% used){can}", human_size(fs.free), human_size(fs.total));
+    let detail = format!("{dir}: {}{can}", fs.describe());
     let low = used > 85.0 || fs.free < f.disk_floor;
     Some(if low {
         finding(
