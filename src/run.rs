@@ -28,6 +28,9 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
     let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
     let mut app = AppState::new(&config, host.to_string());
     app.user = current_user();
+    // Idle times survive a restart; the keeper writes them back on every way out of here.
+    let (mut idle_keeper, saved) = crate::gpu::idle_store::Keeper::open("idle-dashboard");
+    app.gpu.idle.restore(&saved);
     let mut executor = Executor::new(host.clone(), tx.clone());
     let shell_host = host.clone();
     // NVML describes this machine: beside a remote engine's containers it would be wrong.
@@ -140,6 +143,7 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
         while let Ok(m) = rx.try_recv() {
             commands.extend(app.update(m));
         }
+        idle_keeper.tick(&app.gpu.idle);
         for command in commands {
             match command {
                 Command::Quit => return Ok(()),

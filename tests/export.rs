@@ -31,6 +31,16 @@ impl Exporter {
     }
 
     fn start_with(docker_host: &str, nvml_lib: &Path, cfg: Option<&FakeConfig>, extra: &[&str]) -> Exporter {
+        Exporter::start_env(docker_host, nvml_lib, cfg, extra, &[])
+    }
+
+    fn start_env(
+        docker_host: &str,
+        nvml_lib: &Path,
+        cfg: Option<&FakeConfig>,
+        extra: &[&str],
+        env: &[(&str, &Path)],
+    ) -> Exporter {
         let port = free_port();
         let log = std::env::temp_dir().join(format!("gpudock-export-{}-{port}.log", std::process::id()));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_gpudock"));
@@ -45,6 +55,9 @@ impl Exporter {
             .stderr(Stdio::null());
         if let Some(cfg) = cfg {
             cmd.env("FAKE_NVML_CONFIG", &cfg.path);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
         }
         let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start gpudock export: {e}"));
         let ex = Exporter { child, port, log };
@@ -270,4 +283,140 @@ fn hostname_names_the_node_in_every_series() {
     let body = ex.scrape_until(5, "the scrape", |b| b.contains("gpudock_up"));
     let up = body.lines().find(|l| l.starts_with("gpudock_up{")).unwrap_or_default();
     assert_eq!(up, "gpudock_up{Hostname=\"dgx-07\"} 1", "{body}");
+}
+
+/// The same fake node read through every surface: the dashboard's state, `snapshot --json`,
+/// `export` and `doctor` give each GPU the same state (free, busy, held, broken).
+#[test]
+fn every_surface_gives_each_gpu_the_same_state() {
+    let _g = common::fake_nvml::lock();
+    let me = std::process::id();
+    let text = format!(
+        "driver 550.54.15\ncuda 12040\n{}{}{}{}\
+         proc 1 pid={me} used=8589934592 sm=70\nproc 2 pid=4194999 used=2147483648 sm=0\n",
+        gpu_line(0, "util_gpu=0 mem_used=0 throttle=0x40"),
+        gpu_line(1, "util_gpu=70"),
+        gpu_line(2, "util_gpu=0"),
+        gpu_line(3, "util_gpu=0 mem_used=0 ecc_vol_uncorr=2"),
+    );
+    let cfg = FakeConfig::new("surfaces", &text);
+    let want = ["free", "busy", "held", "broken"];
+    let dead = "unix:///nonexistent/docker.sock";
+
+    // The dashboard: the real sampler path into the app state.
+    cfg.activate();
+    let mut backend =
+        gpudock::gpu::nvml::NvmlBackend::open(Some(&lib(Variant::Full))).unwrap_or_else(|e| panic!("{e}"));
+    let snap = backend.sample(gpudock::clock::unix_now()).unwrap_or_else(|e| panic!("{e}"));
+    let mut app = gpudock::app::AppState::new(&gpudock::config::Config::default(), dead.into());
+    app.update(gpudock::msg::Msg::Gpu(gpudock::gpu::GpuEvent::Snapshot(snap)));
+    let dashboard: Vec<&str> =
+        (0..4).map(|i| app.gpu.assessment(i).map_or("?", |a| a.state.as_str())).collect();
+    assert_eq!(dashboard, want, "dashboard");
+    assert_eq!(app.gpu.assessment(0).map(|a| a.warnings()), Some(vec!["throttled: hw thermal".to_string()]));
+
+    // snapshot --json
+    let out = Command::new(env!("CARGO_BIN_EXE_gpudock"))
+        .args(["snapshot", "--json", "--docker-host", dead, "--nvml-lib"])
+        .arg(lib(Variant::Full))
+        .env("FAKE_NVML_CONFIG", &cfg.path)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let snapshot: Vec<&str> = (0..4).map(|i| doc["gpus"][i]["state"].as_str().unwrap_or("?")).collect();
+    assert_eq!(snapshot, want, "snapshot --json");
+    assert_eq!(doc["gpus"][3]["faults"], serde_json::json!(["ECC uncorrected 2"]));
+    let hidden = &doc["gpus"][2]["processes"][0];
+    assert_eq!(hidden["presence"], "not_visible", "{hidden}");
+
+    // export
+    let ex = Exporter::start(dead, &lib(Variant::Full), Some(&cfg));
+    let body = ex.scrape_until(10, "GPU states", |b| b.contains("gpudock_gpu_state{"));
+    let export: Vec<String> = (0..4)
+        .map(|i| {
+            let on = lines(&body, "gpudock_gpu_state", &[&format!("gpu=\"{i}\"")]);
+            let set: Vec<&str> = on.into_iter().filter(|l| value(l) == 1.0).collect();
+            assert_eq!(set.len(), 1, "one state per GPU: {set:?}");
+            set[0].split("state=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("?").to_string()
+        })
+        .collect();
+    assert_eq!(export, want, "export");
+    let host = lines(&body, "gpudock_host_gpu_memory_used_bytes", &["gpu=\"2\""]);
+    assert!(host.iter().any(|l| l.contains("user=\"(not visible here: other PID namespace)\"")), "{body}");
+    drop(ex);
+
+    // doctor: the broken GPU by name, exit 2.
+    let out = Command::new(env!("CARGO_BIN_EXE_gpudock"))
+        .args(["doctor", "--json", "--docker-host", dead, "--nvml-lib"])
+        .arg(lib(Variant::Full))
+        .env("FAKE_NVML_CONFIG", &cfg.path)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let findings = doc["findings"].as_array().cloned().unwrap_or_default();
+    let health = findings.iter().find(|f| f["check"] == "GPU health").cloned().unwrap_or_default();
+    assert_eq!(health["level"], "fail", "{health}");
+    let detail = health["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("GPU 3 (NVIDIA H100 80GB HBM3): ECC uncorrected 2"), "{detail}");
+    for other in ["GPU 0 (NVIDIA H100 80GB HBM3): ECC", "GPU 1 (", "GPU 2 ("] {
+        assert!(!detail.contains(other), "only GPU 3 is broken: {detail}");
+    }
+    assert!(detail.contains("warnings: GPU 0 (NVIDIA H100 80GB HBM3): throttled: hw thermal"), "{detail}");
+}
+
+/// Idle tracking survives a restart: the state file under `$XDG_STATE_HOME/gpudock/` is written
+/// when the idle state changes and on exit, and the next run keeps the idle start it read.
+#[test]
+fn idle_start_survives_a_restart() {
+    let state = std::env::temp_dir().join(format!("gpudock-xdg-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&state);
+    let me = std::process::id();
+    // This test process, as the fake driver's GPU process: /proc shows it, with a start time.
+    let cfg = FakeConfig::new(
+        "idle-restart",
+        &format!(
+            "driver 550.54.15\ncuda 12040\n{}proc 0 pid={me} used=1073741824 sm=0\n",
+            gpu_line(0, "util_gpu=0")
+        ),
+    );
+    let file = state.join("gpudock").join("idle-export.json");
+    let since = |text: &str| -> Option<i64> {
+        let doc: serde_json::Value = serde_json::from_str(text).ok()?;
+        let entry = doc["idle"].as_array()?.iter().find(|e| e["pid"] == me)?.clone();
+        entry["since"].as_i64()
+    };
+    let run = || {
+        let ex = Exporter::start_env(
+            "unix:///nonexistent/docker.sock",
+            &lib(Variant::Full),
+            Some(&cfg),
+            &[],
+            &[("XDG_STATE_HOME", state.as_path())],
+        );
+        ex.scrape_until(10, "a GPU sample", |b| b.contains("gpudock_gpu_state{"));
+        ex
+    };
+    let mut first = run();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let started = loop {
+        if let Some(t) = std::fs::read_to_string(&file).ok().as_deref().and_then(since) {
+            break t;
+        }
+        assert!(Instant::now() < deadline, "no idle state written; log:\n{}", first.log_text());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let pid = i32::try_from(first.child.id()).unwrap_or_else(|e| panic!("{e}"));
+    // SAFETY: kill(2) on the child we started and still own.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let _ = first.child.wait();
+    std::thread::sleep(Duration::from_millis(1100));
+    let mut second = run();
+    let pid = i32::try_from(second.child.id()).unwrap_or_else(|e| panic!("{e}"));
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let _ = second.child.wait();
+    let after = std::fs::read_to_string(&file).ok().as_deref().and_then(since);
+    assert_eq!(after, Some(started), "the restart kept the idle start, not its own start time");
+    let _ = std::fs::remove_dir_all(&state);
 }

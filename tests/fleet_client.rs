@@ -98,7 +98,7 @@ fn the_collector_reports_a_server_that_is_down_and_keeps_going() {
             tokio::spawn(FleetCollector { client, refresh: Duration::from_secs(1), focus, users, tx }.run());
         let ev = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.ok().flatten();
         match ev {
-            Some(FleetEvent::Down { reason, retry_in }) => {
+            Some(FleetEvent::Down { reason, retry_in, .. }) => {
                 assert!(reason.contains("cannot reach Prometheus") && reason.contains("refused"), "{reason}");
                 assert_eq!(retry_in, Duration::from_secs(5));
             }

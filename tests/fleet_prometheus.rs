@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::prom::{Exposition, Prometheus, fixture, prometheus_binary};
 use gpudock::fleet::{FleetSnapshot, History, PromClient, refresh_once};
+use gpudock::gpu::state::State;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| panic!("{e}"))
@@ -54,29 +55,42 @@ fn fleet_against_a_real_prometheus() {
         |s: &FleetSnapshot, h: &str| s.nodes.iter().find(|n| n.hostname == h).cloned().unwrap_or_default();
     let na = node(&snap, "gpu-a");
     assert!(na.fresh, "{na:?}");
-    assert_eq!((na.gpus, na.busy, na.idle_held, na.free()), (4, 1, 1, 2), "{na:?}");
+    // gpudock's own states: a0 busy, a1 held (idle, 8 GiB), a2 free, a3 broken.
+    assert_eq!((na.gpus, na.busy, na.held, na.broken, na.idle_held, na.free()), (4, 1, 1, 1, 1, 1), "{na:?}");
     assert_eq!(na.mem_used, 48.0 * (1u64 << 30) as f64);
     assert_eq!(na.mem_total, 320.0 * (1u64 << 30) as f64);
     assert_eq!(na.top.iter().map(|t| t.0.as_str()).collect::<Vec<_>>(), ["llama-finetune", "jupyter-alice"]);
     let nb = node(&snap, "gpu-b");
-    assert_eq!((nb.gpus, nb.busy, nb.idle_held), (2, 1, 0), "{nb:?}");
+    // An exporter without state series: busy and held from utilization and memory.
+    assert_eq!((nb.gpus, nb.busy, nb.held, nb.broken, nb.free()), (2, 1, 0, 0, 1), "{nb:?}");
     assert_eq!(nb.top.first().map(|t| t.0.as_str()), Some("triton-server"));
     let nc = node(&snap, "gpu-c");
-    assert_eq!((nc.gpus, nc.busy), (2, 1), "dcgm node: {nc:?}");
-    assert_eq!(nc.mem_total, (30720.0 + 15340.0 + 46060.0) * 1_048_576.0);
-    assert!((nc.power - 337.0).abs() < 1.0, "{nc:?}");
+    // dcgm node: c2 holds 38000 of 46060 MiB at 2 %: held by DCGM_FI_DEV_FB_USED, never free.
+    assert_eq!((nc.gpus, nc.busy, nc.held, nc.free()), (3, 1, 1, 1), "dcgm node: {nc:?}");
+    assert_eq!(nc.mem_total, (30720.0 + 15340.0 + 46060.0 + 38000.0 + 8060.0) * 1_048_576.0);
+    assert!((nc.power - 417.0).abs() < 1.0, "{nc:?}");
     assert_eq!(nc.top, [("llm-0".to_string(), 30720.0 * 1_048_576.0)], "a Kubernetes pod from dcgm's labels");
     assert_eq!(na.util_history.len(), 21);
     assert!(na.util_now().is_some(), "{na:?}");
 
     let detail = refresh(Some("gpu-a")).detail.unwrap_or_default();
     assert_eq!(detail.gpus.len(), 4);
+    let states: Vec<Option<State>> = detail.gpus.iter().map(|g| g.state).collect();
+    let want = [State::Busy, State::Held, State::Free, State::Broken].map(Some);
+    assert_eq!(states, want, "the health column is gpudock's state");
     assert_eq!(detail.engine_up, Some(true));
     let names: Vec<&str> = detail.containers.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["llama-finetune", "jupyter-alice"]);
+    // Host processes' memory too, a PID in another namespace named as such.
+    assert_eq!(names, ["llama-finetune", "jupyter-alice", "host: (not visible here: other PID namespace)"]);
     assert_eq!(detail.containers[1].launched_by, "alice");
     let dc = refresh(Some("gpu-c")).detail.unwrap_or_default();
-    assert_eq!(dc.gpus.len(), 2);
+    assert_eq!(dc.gpus.len(), 3);
+    let states: Vec<Option<State>> = dc.gpus.iter().map(|g| g.state).collect();
+    assert_eq!(
+        states,
+        [State::Busy, State::Free, State::Held].map(Some),
+        "dcgm's GPUs by the same thresholds"
+    );
     assert_eq!(dc.driver.as_deref(), Some("550.54.15"));
     assert_eq!(dc.gpus[0].mem_total, Some((30720.0 + 15340.0) * 1_048_576.0));
     assert_eq!(dc.containers.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["ml/llm-0"]);

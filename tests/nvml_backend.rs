@@ -165,3 +165,34 @@ fn zero_gpus_is_an_empty_snapshot() {
     let s = b.sample(unix_now()).unwrap_or_else(|e| panic!("{e}"));
     assert!(s.gpus.is_empty());
 }
+
+/// A PID the driver lists that this machine's /proc never showed lives in another PID namespace:
+/// alive, "not visible here", never "(exited)". One /proc showed and that then ended is exited.
+#[test]
+fn a_pid_outside_proc_is_not_visible_here_and_an_ended_one_is_exited() {
+    use gpudock::gpu::model::{Presence, host_owner};
+    let _g = lock();
+    let mut child = std::process::Command::new("sleep").arg("60").spawn().unwrap_or_else(|e| panic!("{e}"));
+    // Above any PID this machine hands out (pid_max is at most 4194304).
+    let text = format!(
+        "driver 550.54.15\ncuda 12040\n{}proc 0 pid=4194999 used=1073741824 sm=0\nproc 0 pid={} used=1048576 sm=1\n",
+        gpu_line(0, ""),
+        child.id()
+    );
+    let cfg = FakeConfig::new("presence", &text);
+    cfg.activate();
+    let mut b = open(Variant::Full);
+    let presence = |b: &mut NvmlBackend| -> Vec<(u32, Presence, String)> {
+        let s = b.sample(unix_now()).unwrap_or_else(|e| panic!("{e}"));
+        s.gpus[0].processes.iter().map(|p| (p.pid, p.presence, host_owner(p))).collect()
+    };
+    let first = presence(&mut b);
+    assert_eq!(first[0], (4194999, Presence::NotVisible, "(not visible here: other PID namespace)".into()));
+    assert_eq!(first[1].1, Presence::Here, "{first:?}");
+    let _ = child.kill();
+    let _ = child.wait();
+    let after = presence(&mut b);
+    assert_eq!(after[0].1, Presence::NotVisible, "still alive elsewhere: {after:?}");
+    assert_eq!(after[1].1, Presence::Exited, "{after:?}");
+    assert_eq!(after[1].2, "(exited)");
+}

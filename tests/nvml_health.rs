@@ -39,10 +39,10 @@ fn health_fields_are_read_and_unsupported_ones_are_none() {
         (Some(3), Some(5), Some(8), Some(16))
     );
     assert_eq!((h.sm_clock_max_mhz, h.mem_clock_max_mhz), (Some(1980), Some(2619)));
-    assert_eq!(
-        gpudock::gpu::health::problems(h),
-        ["ECC uncorrected 2", "reset needed", "throttled: hw thermal", "PCIe x8 of x16"]
-    );
+    let a = gpudock::gpu::state::assess(&s.gpus[0], []);
+    assert_eq!(a.state, gpudock::gpu::state::State::Broken);
+    assert_eq!(a.faults(), ["ECC uncorrected 2", "reset needed"]);
+    assert_eq!(a.warnings(), ["throttled: hw thermal", "PCIe x8 of x16"]);
     // GPU 1 supports none of it: every field n/a, the rest of the GPU unaffected.
     let g1 = &s.gpus[1];
     assert_eq!(g1.health, Default::default());

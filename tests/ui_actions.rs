@@ -101,3 +101,40 @@ fn log_view_wraps_long_lines_says_what_was_not_loaded_and_ends() {
     assert!(screen.contains("· ended") && !screen.contains("following"), "{screen}");
     assert!(screen.contains("the container exited with code 0"), "{screen}");
 }
+
+/// The launch form's GPU list uses the engine layer's states: a broken GPU is marked with what
+/// is wrong, a GPU someone holds memory on is not "free".
+#[test]
+fn the_launch_forms_gpu_list_marks_broken_and_held_gpus() {
+    use gpudock::gpu::{GpuEvent, GpuProcess, GpuSample, GpuSnapshot};
+    let mut app = sample_app();
+    let gpu = |index: u32| GpuSample {
+        index,
+        uuid: format!("GPU-{index}"),
+        memory_used: Some(0),
+        memory_total: Some(80 << 30),
+        util_gpu: Some(0),
+        ..Default::default()
+    };
+    let mut held = gpu(1);
+    held.processes = vec![GpuProcess {
+        pid: 10,
+        memory_used: Some(38 << 30),
+        sm_percent: Some(0),
+        container_id: Some(common::id(1)),
+        ..Default::default()
+    }];
+    let mut broken = gpu(2);
+    broken.health.ecc_volatile.uncorrected = Some(2);
+    let snap = GpuSnapshot { gpus: vec![gpu(0), held, broken], ..Default::default() };
+    app.update(Msg::Gpu(GpuEvent::Snapshot(snap)));
+    app.update(key(KeyCode::Char('n')));
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Tab));
+    let screen = render(&app, 120, 40);
+    let line =
+        |n: u32| screen.lines().find(|l| l.contains(&format!("GPU {n} "))).unwrap_or_default().to_string();
+    assert!(line(0).contains("free"), "{screen}");
+    assert!(line(1).contains("held: llama-finetune") && !line(1).contains("free"), "{screen}");
+    assert!(line(2).contains("BROKEN: ECC uncorrected 2"), "{screen}");
+}

@@ -73,3 +73,43 @@ fn help_descriptions_wrap_under_their_text() {
     let start = next.find("on that GPU").unwrap_or(0);
     assert_eq!(col(next, start), first, "continuation not under its text:\n{}\n{next}", lines[i]);
 }
+
+/// The node's name, the engine and the driver stay in the header whatever the alerts say: an
+/// alert is cut to the room left, never the other way round.
+#[test]
+fn the_header_never_pushes_out_the_node_engine_and_driver() {
+    use gpudock::gpu::{GpuEvent, GpuSample, GpuSnapshot, XidError};
+    let mut app = sample_app();
+    let machine = gpudock::docker::model::Machine { name: Some("dgx-07".into()), ..Default::default() };
+    let info = gpudock::docker::EngineInfo { machine: Some(Box::new(machine)), ..common::engine_info() };
+    app.update(Msg::Engine(EngineEvent::Connected(Box::new(info))));
+    let snap = GpuSnapshot {
+        driver_version: Some("550.54.15".into()),
+        cuda_version: Some("12.4".into()),
+        gpus: vec![GpuSample { index: 0, uuid: "GPU-0".into(), ..Default::default() }],
+        ..Default::default()
+    };
+    app.update(Msg::Gpu(GpuEvent::Snapshot(snap)));
+    for _ in 0..3 {
+        let xid = XidError { gpu_index: 0, gpu_uuid: "GPU-0".into(), xid: 79, at: common::NOW };
+        app.update(Msg::Gpu(GpuEvent::Xid(xid)));
+    }
+    for width in [40, 60, 90, 120, 200] {
+        let screen = render(&app, width, 20);
+        let header = screen.lines().next().unwrap_or_default();
+        for want in ["dgx-07", "● docker", "550.54.15", "help"] {
+            assert!(header.contains(want), "{width}: {want} missing from {header}");
+        }
+        if width >= 90 {
+            assert!(header.contains("⚠ GPU 0 XID 79"), "{width}: {header}");
+        } else if width >= 60 {
+            assert!(header.contains("seen: ⚠"), "{width}: the alert, cut: {header}");
+        }
+    }
+    let wide = render(&app, 200, 20);
+    let header = wide.lines().next().unwrap_or_default();
+    assert!(
+        header.contains("reboot the node) (+2 more)") && header.contains("driver 550.54.15 CUDA 12.4"),
+        "{header}"
+    );
+}

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent};
 use gpudock::app::fleet::{FleetMsg, FleetState};
 use gpudock::fleet::{ContainerRow, FleetEvent, FleetSnapshot, GpuRow, NodeDetail, NodeSummary, Source};
+use gpudock::gpu::state::State;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
@@ -20,6 +21,8 @@ fn node(host: &str, gpus: u32, busy: u32, idle: u32, used: f64, fresh: bool) -> 
         last_seen: Some(if fresh { NOW - 2.0 } else { NOW - 400.0 }),
         gpus,
         busy,
+        held: idle,
+        broken: 0,
         idle_held: idle,
         mem_used: used * GIB,
         mem_total: f64::from(gpus) * 80.0 * GIB,
@@ -37,8 +40,10 @@ fn node(host: &str, gpus: u32, busy: u32, idle: u32, used: f64, fresh: bool) -> 
 
 fn fleet() -> FleetState {
     let mut s = FleetState::new("http://prometheus:9090");
+    let mut a01 = node("gpu-a01", 8, 6, 1, 400.0, true);
+    a01.broken = 1;
     let nodes = vec![
-        node("gpu-a01", 8, 6, 1, 400.0, true),
+        a01,
         node("gpu-a02", 8, 0, 0, 0.0, true),
         node("gpu-b01", 4, 2, 2, 200.0, true),
         node("gpu-c01", 2, 1, 0, 30.0, false),
@@ -58,7 +63,9 @@ fn render(s: &FleetState, w: u16, h: u16) -> (String, ratatui::buffer::Buffer) {
 fn fleet_at_120x40() {
     let (text, buf) = render(&fleet(), 120, 40);
     insta::assert_snapshot!(text);
-    assert!(text.contains("nodes 3/4 up") && text.contains("free GPUs 9/20"), "{text}");
+    // gpu-a01: 8 GPUs, 6 busy, 1 held, 1 broken: none free, and the broken one is counted.
+    assert!(text.contains("nodes 3/4 up") && text.contains("free GPUs 8/20  broken 1"), "{text}");
+    assert!(text.contains("8/6/1/1"), "{text}");
     // Sorted by free GPUs; the stale node last, dimmed, with its age.
     let a02 = text.find("gpu-a02").unwrap_or(usize::MAX);
     assert!(a02 < text.find("gpu-a01").unwrap_or(0), "{text}");
@@ -88,11 +95,22 @@ fn fleet_at_60x20_and_40x12() {
 fn prometheus_down_says_why() {
     let mut s = fleet();
     let reason = "cannot reach Prometheus at http://prometheus:9090: Connection refused (os error 111)";
-    s.update(FleetMsg::Event(FleetEvent::Down { reason: reason.into(), retry_in: Duration::from_secs(5) }));
+    let down = |at: f64| FleetEvent::Down { reason: reason.into(), retry_in: Duration::from_secs(5), at };
+    s.update(FleetMsg::Event(down(NOW + 5.0)));
+    s.update(FleetMsg::Event(down(NOW + 65.0)));
     let (text, _) = render(&s, 120, 40);
-    assert!(text.contains("Prometheus down (retrying every 5 s): cannot reach"), "{text}");
+    assert!(text.contains("Prometheus down since"), "{text}");
+    assert!(text.contains("(1m ago) (retrying every 5 s): cannot reach"), "{text}");
+    // Nothing shown is current: every row is stale, with the age of its data.
+    for host in ["gpu-a01", "gpu-a02", "gpu-b01"] {
+        let row = text.lines().find(|l| l.contains(host)).unwrap_or_default();
+        assert!(row.contains("stale 1m"), "{host}: {row}");
+    }
+    assert!(text.contains("nodes 0/4 up"), "{text}");
     let (small, _) = render(&s, 40, 12);
-    assert!(small.contains("Prometheus down"), "{small}");
+    // Wrapped, not cut: the whole reason is on screen.
+    let joined: String = small.lines().map(|l| l.trim_matches('"').trim_end()).collect::<Vec<_>>().join(" ");
+    assert!(joined.contains("Prometheus down") && joined.contains("(os error 111)"), "{small}");
 }
 
 #[test]
@@ -114,6 +132,7 @@ fn a_node_opened_shows_its_gpus_and_containers() {
         idle_held: Some(0.0),
         xid: Some(0.0),
         source,
+        state: Some(if i == 1 { State::Broken } else { State::Busy }),
     };
     let detail = NodeDetail {
         hostname: "gpu-a01".into(),
@@ -144,6 +163,7 @@ fn a_node_opened_shows_its_gpus_and_containers() {
     let (text, _) = render(&s, 120, 40);
     insta::assert_snapshot!("fleet_node_120x40", text);
     assert!(text.contains("llama-finetune") && text.contains("engine up") && text.contains("both"), "{text}");
+    assert!(text.contains("1   broken 50G"), "the health column: {text}");
     let (mid, _) = render(&s, 60, 20);
     insta::assert_snapshot!("fleet_node_60x20", mid);
     let (small, _) = render(&s, 40, 12);

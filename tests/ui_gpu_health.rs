@@ -86,6 +86,12 @@ fn app_with(idle_after: &str, bell: bool) -> AppState {
 fn memory_held_at_zero_percent_is_marked_idle_after_the_configured_time() {
     let mut app = app_with("5s", false);
     let train = || vec![gpu(0, vec![proc(4242, Some(1), 20 << 30, Some(0))]), gpu(1, Vec::new())];
+    // Seen working first: its idle time has an exact start (no "≥").
+    snapshot(
+        &mut app,
+        NOW - 1,
+        vec![gpu(0, vec![proc(4242, Some(1), 20 << 30, Some(40))]), gpu(1, Vec::new())],
+    );
     snapshot(&mut app, NOW, train());
     assert!(!render(&app, 120, 40).contains("idle 0s"), "not before idle_gpu_after");
     snapshot(&mut app, NOW + 3, train());
@@ -128,7 +134,9 @@ fn next_idle_key_jumps_to_the_idle_holder() {
     app.update(key('I'));
     assert_eq!(app.table.selected().map(|c| c.name.as_str()), Some("triton-server"));
     let screen = render(&app, 120, 40);
-    assert!(screen.contains("triton-server holds GPU memory at 0% SM for 2s"), "{screen}");
+    // Idle when first seen: since some time before that, so a lower bound.
+    assert!(screen.contains("triton-server holds GPU memory at 0% SM for ≥2s"), "{screen}");
+    assert!(screen.contains("200/400W idle ≥2s │ triton-server"), "{screen}");
 }
 
 #[test]
@@ -139,7 +147,8 @@ fn an_xid_raises_an_alert_until_seen_and_stays_in_the_detail_view() {
     let cmds = app.update(Msg::Gpu(GpuEvent::Xid(xid)));
     assert_eq!(cmds, vec![Command::Bell], "bell = true rings once per alert");
     let screen = render(&app, 120, 40);
-    assert!(screen.contains("⚠ GPU 1 XID 79 (fallen off the bus)"), "{screen}");
+    // The header alert says what to do, not just the code.
+    assert!(screen.contains("⚠ GPU 1 XID 79 (GPU has fallen off the bus; reboot the node)"), "{screen}");
     assert!(screen.contains("⚠XID 79"), "badge on the GPU row:\n{screen}");
     app.update(key('!'));
     let screen = render(&app, 120, 40);
@@ -152,7 +161,8 @@ fn an_xid_raises_an_alert_until_seen_and_stays_in_the_detail_view() {
     assert!(matches!(app.mode, Mode::GpuDetail(_)));
     let screen = render(&app, 120, 40);
     assert!(screen.contains("GPU 1 · A100-SXM4-80GB"), "{screen}");
-    assert!(screen.contains("XID 79 (fallen off the bus) 0s ago"), "{screen}");
+    assert!(screen.contains("XID 79 (GPU has fallen off the bus; reboot the node) 0s ago"), "{screen}");
+    assert!(screen.contains("state             broken"), "a fatal XID breaks the GPU:\n{screen}");
     app.update(Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
     assert_eq!(app.mode, Mode::Normal);
 }
@@ -168,10 +178,20 @@ fn a_condition_that_lasts_raises_one_alert() {
     }
     let texts: Vec<&str> = app.alerts.list.iter().map(|a| a.text.as_str()).collect();
     assert_eq!(texts, ["GPU 0 at 91°C", "GPU 0: 2 uncorrected ECC errors"]);
-    // It cools down, then heats up again: a new alert.
+    // It cools down: the alerts are resolved, with when, and the header says it is over.
     snapshot(&mut app, NOW + 6, vec![gpu(0, Vec::new())]);
+    let ended: Vec<Option<i64>> = app.alerts.list.iter().map(|a| a.ended).collect();
+    assert_eq!(ended, [Some(NOW + 6), Some(NOW + 6)]);
+    app.now = NOW + 66;
+    let screen = render(&app, 160, 40);
+    let header = screen.lines().next().unwrap_or_default();
+    assert!(header.contains("ended 1m ago"), "no present tense for what is over: {header}");
+    // Then heats up again: a new alert, active, first in the session's list.
     snapshot(&mut app, NOW + 7, vec![hot.clone()]);
     assert_eq!(app.alerts.list.len(), 4);
+    let session: Vec<(bool, Option<i64>)> =
+        app.alerts.session().iter().map(|a| (a.active(), a.ended)).collect();
+    assert_eq!(session, [(true, None), (true, None), (false, Some(NOW + 6)), (false, Some(NOW + 6))]);
 }
 
 #[test]
@@ -185,11 +205,14 @@ fn the_detail_view_shows_health_fields_and_na_where_unsupported() {
     sick.health.ecc_aggregate = EccCounts::default();
     snapshot(&mut app, NOW, vec![sick, gpu(1, Vec::new())]);
     let panel = render(&app, 120, 40);
-    assert!(panel.contains("⚠reset needed+2"), "{panel}");
+    // Every problem, each short, on the row's second line: not "⚠reset needed+2".
+    assert!(panel.contains("   ⚠reset ⚠hw-thermal ⚠PCIe x8/16 mem"), "{panel}");
     app.update(key('i'));
     let screen = render(&app, 120, 40);
     for want in [
-        "health            reset needed · throttled: hw thermal · PCIe x8 of x16",
+        "state             broken",
+        "faults            reset needed",
+        "health            throttled: hw thermal · PCIe x8 of x16",
         "clocks held by    sw power cap, hw thermal",
         "PCIe link         gen 4 of gen 4, x8 of x16 (down-trained)",
         "ECC volatile      corrected 3  uncorrected 0",
@@ -204,6 +227,14 @@ fn the_detail_view_shows_health_fields_and_na_where_unsupported() {
     // `i` again: the next GPU.
     app.update(key('i'));
     assert!(render(&app, 120, 40).contains("GPU 1 · A100"));
+    // A GPU that reports no clocks: one n/a, not "n/a / n/a MHz".
+    let mut bare = gpu(1, Vec::new());
+    bare.sm_clock_mhz = None;
+    bare.health.sm_clock_max_mhz = None;
+    let first = app.gpu.snapshot.as_ref().map(|s| s.gpus[0].clone()).unwrap_or_default();
+    snapshot(&mut app, NOW + 1, vec![first, bare]);
+    let screen = render(&app, 120, 40);
+    assert!(screen.contains("SM clock          n/a ") && !screen.contains("n/a / n/a"), "{screen}");
     // A small pane still shows the view's title and first fields.
     let small = render(&app, 40, 12);
     assert!(small.contains("GPU 1"), "{small}");

@@ -194,3 +194,42 @@ fn a_gpu_that_disappears_is_shown_lost() {
     let status = app.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
     assert!(status.starts_with("GPU 1 is lost"), "{status}");
 }
+
+/// A container on two GPUs at 71 % and 69 % is at 70 %, the mean, not 140; one on a GPU whose
+/// driver gives no per-process share (MIG) is `n/a`, not `-` (none).
+#[test]
+fn a_containers_sm_share_is_the_mean_over_its_gpus() {
+    let mut app = sample_app();
+    let on = |pid, container, sm| GpuProcess {
+        pid,
+        memory_used: Some(10 << 30),
+        sm_percent: sm,
+        container_id: Some(id(container)),
+        ..Default::default()
+    };
+    let gpus = vec![
+        GpuSample {
+            index: 0,
+            uuid: "GPU-0".into(),
+            processes: vec![on(10, 1, Some(71))],
+            ..Default::default()
+        },
+        GpuSample {
+            index: 1,
+            uuid: "GPU-1".into(),
+            processes: vec![on(11, 1, Some(69)), on(12, 4, None)],
+            ..Default::default()
+        },
+    ];
+    app.update(Msg::Gpu(GpuEvent::Snapshot(GpuSnapshot { gpus, ..Default::default() })));
+    let screen = render(&app, 120, 40);
+    let row = |name: &str| {
+        screen.lines().find(|l| l.contains(name) && l.contains("running")).unwrap_or_default().to_string()
+    };
+    let train = row("llama-finetune");
+    assert!(train.trim_end_matches(['"', '│', ' ']).ends_with(" 70"), "{train}\n{screen}");
+    assert!(!screen.contains("140"), "{screen}");
+    let triton = row("triton-server");
+    assert!(triton.trim_end_matches(['"', '│', ' ']).ends_with("n/a"), "{triton}\n{screen}");
+    assert_eq!(app.gpu.usage[&id(1)].sm_by_gpu, [Some(71), Some(69)]);
+}

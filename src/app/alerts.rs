@@ -1,6 +1,9 @@
 //! Alerts: GPU conditions worth interrupting for (hot, memory nearly full, XID, uncorrected ECC,
 //! GPU memory held idle). Each is raised once when its condition starts, stays in the header
-//! until the user marks alerts seen, and is kept (bounded) for the GPU detail view.
+//! until the user marks alerts seen, and is kept (bounded) for the session. When its condition
+//! ends (the GPU cooled, the holder got busy again) the alert is marked resolved with when: it
+//! never goes on stating the condition in the present tense. An XID is an event: it has a time,
+//! not an end.
 
 use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
@@ -19,6 +22,27 @@ pub struct Alert {
     pub at: i64,
     pub gpu: Option<u32>,
     pub seen: bool,
+    /// The container (or host process) it is about, when there is one.
+    pub who: Option<String>,
+    /// Unix seconds when its condition ended; None while it lasts (or for an event).
+    pub ended: Option<i64>,
+    /// What raised it: a condition that lasts, or None for an event (an XID).
+    condition: Option<Condition>,
+}
+
+impl Alert {
+    /// Its condition still holds.
+    pub fn active(&self) -> bool {
+        self.condition.is_some() && self.ended.is_none()
+    }
+
+    /// The text, with when it ended once it has: never the present tense for what is over.
+    pub fn describe(&self, now: i64) -> String {
+        match self.ended {
+            Some(t) => format!("{} (ended {} ago)", self.text, crate::fmt::age(now.saturating_sub(t))),
+            None => self.text.clone(),
+        }
+    }
 }
 
 /// A condition that raises one alert while it lasts.
@@ -46,6 +70,14 @@ impl AlertState {
         self.unseen().count()
     }
 
+    /// Every alert of the session: those whose condition still holds first, then the rest,
+    /// newest first.
+    pub fn session(&self) -> Vec<&Alert> {
+        let mut out: Vec<&Alert> = self.list.iter().collect();
+        out.sort_by_key(|a| (!a.active(), std::cmp::Reverse(a.at)));
+        out
+    }
+
     /// Marks every alert seen; returns whether any was unseen.
     pub fn ack(&mut self) -> bool {
         let any = self.list.iter().any(|a| !a.seen);
@@ -55,11 +87,20 @@ impl AlertState {
         any
     }
 
-    fn raise(&mut self, text: String, gpu: Option<u32>, at: i64) {
+    fn raise(
+        &mut self,
+        text: String,
+        gpu: Option<u32>,
+        at: i64,
+        condition: Option<Condition>,
+        who: Option<String>,
+    ) {
         if self.list.len() == KEPT {
-            self.list.pop_front();
+            // The oldest that is over goes first: an alert still true stays.
+            let gone = self.list.iter().position(|a| !a.active()).unwrap_or(0);
+            self.list.remove(gone);
         }
-        self.list.push_back(Alert { text, at, gpu, seen: false });
+        self.list.push_back(Alert { text, at, gpu, seen: false, who, ended: None, condition });
     }
 
     /// Checks a snapshot against the thresholds; returns how many alerts were raised.
@@ -80,19 +121,19 @@ impl AlertState {
                 && let Some(t) = g.temperature_c.filter(|t| *t >= cfg.temperature_c)
             {
                 now_true.insert(Condition::Hot(i));
-                raised.push((Condition::Hot(i), format!("GPU {i} at {t}°C"), i));
+                raised.push((Condition::Hot(i), format!("GPU {i} at {t}°C"), i, None));
             }
             if cfg.memory_percent > 0.0
                 && let Some(p) = g.memory_percent().filter(|p| *p >= cfg.memory_percent)
             {
                 now_true.insert(Condition::MemoryFull(i));
-                raised.push((Condition::MemoryFull(i), format!("GPU {i} memory {p:.0}% full"), i));
+                raised.push((Condition::MemoryFull(i), format!("GPU {i} memory {p:.0}% full"), i, None));
             }
             if cfg.ecc_uncorrected
                 && let Some(n) = g.health.ecc_volatile.uncorrected.filter(|n| *n > 0)
             {
                 now_true.insert(Condition::Ecc(i));
-                raised.push((Condition::Ecc(i), format!("GPU {i}: {n} uncorrected ECC errors"), i));
+                raised.push((Condition::Ecc(i), format!("GPU {i}: {n} uncorrected ECC errors"), i, None));
             }
             if cfg.idle_held {
                 for p in &g.processes {
@@ -103,23 +144,30 @@ impl AlertState {
                     let c = Condition::Idle(key(i, p));
                     now_true.insert(c);
                     let mem = p.memory_used.map(crate::fmt::bytes).unwrap_or_default();
+                    let who = holder(p);
                     raised.push((
                         c,
                         format!(
-                            "{} holds {mem} on GPU {i} idle for {}",
-                            holder(p),
-                            crate::fmt::age(secs as i64)
+                            "{who} holds {mem} on GPU {i} idle for {}",
+                            super::gpu::idle_age(secs, idle.lower_bound(i, p))
                         ),
                         i,
+                        Some(who),
                     ));
                 }
             }
         }
         let mut raised_now = 0;
-        for (c, text, gpu) in raised {
+        for (c, text, gpu, who) in raised {
             if !self.active.contains(&c) {
-                self.raise(text, Some(gpu), snap.at);
+                self.raise(text, Some(gpu), snap.at, Some(c), who);
                 raised_now += 1;
+            }
+        }
+        // Conditions that ended: their alerts say so, with when.
+        for a in self.list.iter_mut().filter(|a| a.ended.is_none()) {
+            if a.condition.is_some_and(|c| !now_true.contains(&c)) {
+                a.ended = Some(snap.at);
             }
         }
         self.active = now_true;
@@ -135,27 +183,16 @@ impl AlertState {
             format!("GPU {} XID {}{}", x.gpu_index, x.xid, xid_meaning(x.xid)),
             Some(x.gpu_index),
             x.at,
+            None,
+            None,
         );
         true
     }
 }
 
-/// What the common XIDs mean, from NVIDIA's XID catalogue, for the alert text.
-pub fn xid_meaning(xid: u64) -> &'static str {
-    match xid {
-        13 => " (graphics engine exception)",
-        31 => " (GPU memory page fault)",
-        43 => " (GPU stopped processing)",
-        45 => " (preemptive cleanup)",
-        48 => " (double-bit ECC error)",
-        63 | 64 => " (ECC page retirement / row remap)",
-        74 => " (NVLink error)",
-        79 => " (fallen off the bus)",
-        92 => " (high single-bit ECC rate)",
-        94 | 95 => " (contained / uncontained ECC error)",
-        119 | 120 => " (GSP error)",
-        _ => "",
-    }
+/// What an XID means and what to do about it, from the catalogue (`assets/xid.toml`).
+pub fn xid_meaning(xid: u64) -> String {
+    crate::gpu::xid_catalog::describe(xid)
 }
 
 impl super::AppState {
@@ -168,7 +205,7 @@ impl super::AppState {
                 Some(c) => format!("container {}", c.name),
                 None => format!("container {}", id.short()),
             },
-            None => crate::gpu::model::host_owner(p.command.as_deref(), p.user.as_deref()),
+            None => crate::gpu::model::host_owner(p),
         };
         let raised = self.alerts.evaluate(&self.alert_rules, snap, &self.gpu.idle, self.idle_after, holder);
         if raised > 0 {

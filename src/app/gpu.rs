@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::docker::ContainerId;
 use crate::gpu::idle::{IdleTracker, ProcessKey, key as idle_key};
 use crate::gpu::model::usage_by_container;
+use crate::gpu::state::{Assessment, assess};
 use crate::gpu::{ContainerGpuUsage, GpuProcess, GpuSample, GpuSnapshot, XidError};
 
 /// Five minutes at the default 1 s refresh. Bounded so a dashboard left open for weeks uses
@@ -73,10 +74,26 @@ pub struct GpuState {
     pub idle: IdleTracker,
     /// Idle holders past the threshold with the label shown, to redraw when a label changes.
     idle_labels: Vec<(ProcessKey, String)>,
-    /// Containers whose GPU memory is all held idle, with for how long.
-    idle_containers: HashMap<ContainerId, u64>,
+    /// Containers whose GPU memory is all held idle, with for how long, and whether that is
+    /// a lower bound.
+    idle_containers: HashMap<ContainerId, (u64, bool)>,
     /// XID errors seen since start, newest last (bounded).
     pub xids: VecDeque<XidError>,
+    /// Each GPU's state (free, held, busy, broken) and problems, by index: computed once per
+    /// sample or XID, read by every view.
+    assessed: HashMap<u32, Assessment>,
+}
+
+/// How long something has been idle: `6m`, or `≥6m` when it was already idle when gpudock
+/// first saw it.
+pub fn idle_age(secs: u64, lower_bound: bool) -> String {
+    let age = crate::fmt::age(secs as i64);
+    if lower_bound { format!("≥{age}") } else { age }
+}
+
+/// Whether XID `x` was reported for `g`: by UUID where the driver gave one.
+pub fn xid_on(x: &XidError, g: &GpuSample) -> bool {
+    if x.gpu_uuid.is_empty() { x.gpu_index == g.index } else { x.gpu_uuid == g.uuid }
 }
 
 /// XID errors kept for the GPU detail view.
@@ -95,6 +112,7 @@ impl Default for GpuState {
             idle_labels: Vec::new(),
             idle_containers: HashMap::new(),
             xids: VecDeque::new(),
+            assessed: HashMap::new(),
         }
     }
 }
@@ -150,13 +168,40 @@ impl GpuState {
         self.selected = self.selected.min(count.saturating_sub(1));
         self.idle.observe(&snap.gpus, snap.at);
         self.snapshot = Some(snap);
+        self.assess();
         changed
+    }
+
+    fn assess(&mut self) {
+        let Some(snap) = &self.snapshot else {
+            self.assessed.clear();
+            return;
+        };
+        let xids = &self.xids;
+        self.assessed = snap
+            .gpus
+            .iter()
+            .map(|g| {
+                let codes = xids.iter().filter(|x| xid_on(x, g)).map(|x| x.xid);
+                (g.index, assess(g, codes))
+            })
+            .collect();
+    }
+
+    /// GPU `index`'s state and problems; None when no sample has it.
+    pub fn assessment(&self, index: u32) -> Option<&Assessment> {
+        self.assessed.get(&index)
     }
 
     /// Seconds `p` has held GPU memory at 0 % SM, once that is at least `after`.
     pub fn idle_held(&self, gpu: u32, p: &GpuProcess, after: Duration) -> Option<u64> {
         let now = self.snapshot.as_ref()?.at;
         self.idle.idle_seconds(gpu, p, now).filter(|s| *s >= after.as_secs())
+    }
+
+    /// Whether `p`'s idle time is only a lower bound (it was idle when first seen).
+    pub fn idle_lower_bound(&self, gpu: u32, p: &GpuProcess) -> bool {
+        self.idle.lower_bound(gpu, p)
     }
 
     /// Whether the idle marks shown changed since the last call (they count up while a
@@ -167,7 +212,8 @@ impl GpuState {
             .iter()
             .flat_map(|s| s.gpus.iter().flat_map(|g| g.processes.iter().map(move |p| (g.index, p))))
             .filter_map(|(g, p)| {
-                self.idle_held(g, p, after).map(|s| (idle_key(g, p), crate::fmt::age(s as i64)))
+                self.idle_held(g, p, after)
+                    .map(|s| (idle_key(g, p), idle_age(s, self.idle.lower_bound(g, p))))
             })
             .collect();
         let changed = labels != self.idle_labels;
@@ -180,7 +226,12 @@ impl GpuState {
 
     /// How long container `id` has held GPU memory idle (as of the last `idle_changed`).
     pub fn container_idle(&self, id: &ContainerId) -> Option<u64> {
-        self.idle_containers.get(id).copied()
+        self.idle_containers.get(id).map(|(s, _)| *s)
+    }
+
+    /// `idle 6m`, or `idle ≥6m` where the start is unknown, for container `id`.
+    pub fn container_idle_text(&self, id: &ContainerId) -> Option<String> {
+        self.idle_containers.get(id).map(|(s, bound)| idle_age(*s, *bound))
     }
 
     pub fn any_container_idle(&self) -> bool {
@@ -189,17 +240,18 @@ impl GpuState {
 
     /// Per container, its least idle process, when every process of it that holds memory is
     /// idle past `after`.
-    fn containers_idle(&self, after: Duration) -> HashMap<ContainerId, u64> {
-        let mut out: HashMap<ContainerId, Option<u64>> = HashMap::new();
+    fn containers_idle(&self, after: Duration) -> HashMap<ContainerId, (u64, bool)> {
+        let mut out: HashMap<ContainerId, Option<(u64, bool)>> = HashMap::new();
         let procs = self
             .snapshot
             .iter()
             .flat_map(|s| s.gpus.iter().flat_map(|g| g.processes.iter().map(move |p| (g.index, p))));
         for (g, p) in procs.filter(|(_, p)| p.memory_used.is_some_and(|m| m > 0)) {
             let Some(id) = &p.container_id else { continue };
-            let idle = self.idle_held(g, p, after);
+            let idle = self.idle_held(g, p, after).map(|s| (s, self.idle.lower_bound(g, p)));
             let e = out.entry(id.clone()).or_insert(idle);
-            *e = e.zip(idle).map(|(a, b)| a.min(b));
+            // The least idle process says how long the container has been idle.
+            *e = e.zip(idle).map(|(a, b)| if b.0 < a.0 { b } else { a });
         }
         out.into_iter().filter_map(|(id, s)| s.map(|s| (id, s))).collect()
     }
@@ -209,6 +261,7 @@ impl GpuState {
             self.xids.pop_front();
         }
         self.xids.push_back(x);
+        self.assess();
     }
 
     /// The engine is remote: NVML here would describe the wrong machine.
@@ -217,6 +270,7 @@ impl GpuState {
         self.snapshot = None;
         self.usage.clear();
         self.history.clear();
+        self.assessed.clear();
     }
 
     pub fn unavailable(&mut self, reason: String, retry_in: Duration) -> bool {
@@ -225,6 +279,7 @@ impl GpuState {
         self.status = status;
         self.snapshot = None;
         self.usage.clear();
+        self.assessed.clear();
         changed
     }
 

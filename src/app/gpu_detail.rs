@@ -55,16 +55,13 @@ pub fn next_idle(app: &mut AppState) {
     let start = app.table.selected_index().map_or(0, |s| s + 1);
     let found = (0..rows.len())
         .map(|k| (start + k) % rows.len().max(1))
-        .find_map(|i| app.gpu.container_idle(&rows[i].0).map(|secs| (i, secs)));
+        .find_map(|i| app.gpu.container_idle_text(&rows[i].0).map(|text| (i, text)));
     match found {
-        Some((i, secs)) => {
+        Some((i, text)) => {
             app.focus = Panel::Containers;
             app.table.select(i);
             let name = &rows[i].1;
-            app.set_status(
-                Level::Info,
-                format!("{name} holds GPU memory at 0% SM for {}", crate::fmt::age(secs as i64)),
-            );
+            app.set_status(Level::Info, format!("{name} holds GPU memory at 0% SM for {text}"));
         }
         None => {
             let after = humantime::format_duration(app.idle_after);

@@ -194,7 +194,7 @@ mod tests {
     }
 
     fn usage(mem: u64, sm: Option<u32>) -> ContainerGpuUsage {
-        ContainerGpuUsage { memory_used: mem, sm_percent: sm, gpus: vec![0] }
+        ContainerGpuUsage { memory_used: mem, sm_percent: sm, gpus: vec![0], sm_by_gpu: vec![sm] }
     }
 
     #[test]

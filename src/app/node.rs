@@ -67,6 +67,23 @@ pub fn findings(app: &AppState) -> Option<Vec<Finding>> {
         disk: None,
         disk_floor: app.disk_floor,
         unasked,
+        // The same state the GPU panel shows, so the node view and `doctor` agree.
+        gpus: app
+            .gpu
+            .snapshot
+            .iter()
+            .flat_map(|s| &s.gpus)
+            .filter_map(|g| {
+                let a = app.gpu.assessment(g.index)?;
+                Some(doctor::GpuFact {
+                    index: g.index,
+                    name: g.name.clone(),
+                    state: a.state,
+                    faults: a.faults(),
+                    warnings: a.warnings(),
+                })
+            })
+            .collect(),
     };
     let mut out = doctor::check(&facts);
     out.retain(|f| !(app.node_files.is_none() && FROM_FILES.contains(&f.check)));

@@ -174,6 +174,11 @@ impl ContainerTable {
     }
 }
 
+/// `containers` in the order the dashboard lists them for `sort` (`snapshot` uses it).
+pub fn dashboard_order(containers: &mut [Container], sort: SortKey, metrics: &dyn SortMetrics) {
+    containers.sort_by(|a, b| compare(sort, a, b, metrics));
+}
+
 /// NVML can list a process after its container stopped: only a running container uses a GPU.
 fn used_gpu_memory(c: &Container, m: &dyn SortMetrics) -> u64 {
     if c.state.is_running() { m.gpu_memory(&c.id) } else { 0 }

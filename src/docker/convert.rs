@@ -3,7 +3,9 @@
 use bollard::models::{ContainerInspectResponse, ContainerSummary, SystemInfo, SystemVersion};
 
 use super::gpus;
-use super::model::{ApiVersion, Container, ContainerId, ContainerState, EngineInfo, Health, StatsSource};
+use super::model::{
+    ApiVersion, Container, ContainerId, ContainerState, EngineInfo, Health, Machine, StatsSource,
+};
 use super::owner::OwnerRules;
 
 /// Engine timestamps are RFC 3339 with nanoseconds; the zero time ("0001-01-01T00:00:00Z") means
@@ -145,6 +147,11 @@ pub fn engine_info(host: String, version: &SystemVersion, info: &SystemInfo, loc
         cdi_spec_dirs: info.cdi_spec_dirs.clone().unwrap_or_default(),
         stats_source: if local { StatsSource::Cgroup } else { StatsSource::Api },
         context: None,
+        machine: Some(Box::new(Machine {
+            name: info.name.clone().filter(|n| !n.is_empty()),
+            ncpu: info.ncpu.and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0),
+            mem_total: info.mem_total.and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0),
+        })),
     }
 }
 

@@ -155,6 +155,20 @@ pub struct EngineInfo {
     pub stats_source: StatsSource,
     /// The Docker context the engine was chosen through, if any.
     pub context: Option<String>,
+    /// The machine the engine runs on: the node (boxed: the engine's state is passed around by
+    /// value, and this is rarely read).
+    pub machine: Option<Box<Machine>>,
+}
+
+/// The machine an engine runs on, as `docker info` describes it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Machine {
+    /// `Name`: the node's host name.
+    pub name: Option<String>,
+    /// `NCPU`, `MemTotal`: what a container's CPU % and memory are measured against when it has
+    /// no limit of its own.
+    pub ncpu: Option<u64>,
+    pub mem_total: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

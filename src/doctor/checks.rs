@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::docker::disk::{FsUsage, human_size};
 use crate::docker::{EngineError, EngineInfo};
+use crate::gpu::state::State;
 use crate::probe::DaemonJson;
 
 /// Which check a finding is from: what `app::node` and the launch form filter on, never the
@@ -21,6 +22,7 @@ pub enum Check {
     Cgroups,
     DiskSpace,
     Unasked,
+    GpuHealth,
 }
 
 impl Check {
@@ -37,6 +39,7 @@ impl Check {
             Check::Cgroups => "cgroups",
             Check::DiskSpace => "disk space",
             Check::Unasked => "GPUs held without asking",
+            Check::GpuHealth => "GPU health",
         }
     }
 }
@@ -109,14 +112,34 @@ pub struct Facts {
     pub disk_floor: u64,
     /// Containers with processes on GPUs they did not ask for: (name, GPU indices).
     pub unasked: Vec<(String, Vec<u32>)>,
+    /// Each GPU's state with its faults and warnings (`gpu::state`), as `snapshot` says them.
+    pub gpus: Vec<GpuFact>,
+}
+
+/// One GPU as the health check sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GpuFact {
+    pub index: u32,
+    pub name: String,
+    pub state: crate::gpu::state::State,
+    pub faults: Vec<String>,
+    pub warnings: Vec<String>,
 }
 
 /// Checks that look at this machine rather than at the engine.
-pub const OF_THIS_MACHINE: [Check; 5] =
-    [Check::Driver, Check::Toolkit, Check::CdiSpecs, Check::DaemonJson, Check::DefaultRuntime];
+pub const OF_THIS_MACHINE: [Check; 6] = [
+    Check::Driver,
+    Check::GpuHealth,
+    Check::Toolkit,
+    Check::CdiSpecs,
+    Check::DaemonJson,
+    Check::DefaultRuntime,
+];
 
 pub fn check(f: &Facts) -> Vec<Finding> {
-    let mut out = vec![driver(f), engine(f), toolkit(f)];
+    let mut out = vec![driver(f)];
+    out.extend(gpu_health(f));
+    out.extend([engine(f), toolkit(f)]);
     out.extend(runtimes(f));
     out.push(cdi(f));
     if !f.local {
@@ -155,6 +178,52 @@ fn driver(f: &Facts) -> Finding {
             Some("install the NVIDIA driver for these GPUs (nvidia-smi must work on the host)"),
         ),
     }
+}
+
+/// Broken GPUs fail (exit 2) with what is wrong with each; throttling and a PCIe link below
+/// its maximum warn (exit 1). Nothing to say without a driver: the driver check says why.
+fn gpu_health(f: &Facts) -> Option<Finding> {
+    if !matches!(f.nvml, Driver::Up { .. }) || f.gpus.is_empty() {
+        return None;
+    }
+    let name = |g: &GpuFact, what: &[String]| format!("GPU {} ({}): {}", g.index, g.name, what.join(", "));
+    let broken: Vec<String> =
+        f.gpus.iter().filter(|g| g.state == State::Broken).map(|g| name(g, &g.faults)).collect();
+    let warned: Vec<String> =
+        f.gpus.iter().filter(|g| !g.warnings.is_empty()).map(|g| name(g, &g.warnings)).collect();
+    Some(if !broken.is_empty() {
+        let mut detail = format!("broken, unfit for new work: {}", broken.join("; "));
+        if !warned.is_empty() {
+            detail.push_str(&format!("; warnings: {}", warned.join("; ")));
+        }
+        finding(
+            Check::GpuHealth,
+            Level::Fail,
+            detail,
+            Some(
+                "keep new work off these GPUs; reset a GPU that needs it (nvidia-smi -r -i N, with nothing \
+                 running on it), reboot after XID 79, drain the node and report the hardware after a failed \
+                 row remap",
+            ),
+        )
+    } else if !warned.is_empty() {
+        finding(
+            Check::GpuHealth,
+            Level::Warn,
+            warned.join("; "),
+            Some(
+                "thermal or power throttling slows jobs: check cooling and power; a PCIe link below its maximum: reseat or check the slot",
+            ),
+        )
+    } else {
+        let n = f.gpus.len();
+        finding(
+            Check::GpuHealth,
+            Level::Ok,
+            format!("{n} GPU{} healthy", if n == 1 { "" } else { "s" }),
+            None,
+        )
+    })
 }
 
 fn engine(f: &Facts) -> Finding {
@@ -277,8 +346,7 @@ fn disk(f: &Facts) -> Option<Finding> {
     let (dir, fs, reclaimable) = f.disk.as_ref()?;
     let used = fs.used_percent()?;
     let can = reclaimable.map(|r| format!("; pruning could free {}", human_size(r))).unwrap_or_default();
-    let detail =
-        format!("{dir}: {} free of {} ({used:.0}% used){can}", human_size(fs.free), human_size(fs.total));
+    let detail = format!("{dir}: {}{can}", fs.describe());
     let low = used > 85.0 || fs.free < f.disk_floor;
     Some(if low {
         finding(

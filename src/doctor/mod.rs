@@ -7,7 +7,7 @@ mod checks;
 use std::path::Path;
 
 pub use crate::probe::{DAEMON_JSON, DaemonJson, HostFiles, cdi_dirs, host_files};
-pub use checks::{Check, Driver, Facts, Finding, Level, OF_THIS_MACHINE, check, exit_code};
+pub use checks::{Check, Driver, Facts, Finding, GpuFact, Level, OF_THIS_MACHINE, check, exit_code};
 
 use crate::docker::{DockerHost, convert, disk};
 use crate::probe::{self, Nvml};
@@ -44,6 +44,24 @@ pub async fn gather(host: &DockerHost, lib: Option<&Path>, daemon_json: &Path, d
     };
     let files = host_files(daemon_json, &cdi_dirs(engine.as_ref().ok().map(|(info, _)| info)));
     let unasked = probe.unasked();
+    // One sample: the driver keeps no XID history, so only what the GPU reports now counts.
+    let gpus = match &probe.nvml {
+        Nvml::Up { snapshot, .. } => snapshot
+            .gpus
+            .iter()
+            .map(|g| {
+                let a = crate::gpu::state::assess(g, []);
+                GpuFact {
+                    index: g.index,
+                    name: g.name.clone(),
+                    state: a.state,
+                    faults: a.faults(),
+                    warnings: a.warnings(),
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     Facts {
         nvml,
         engine_host: host.to_string(),
@@ -55,6 +73,7 @@ pub async fn gather(host: &DockerHost, lib: Option<&Path>, daemon_json: &Path, d
         disk,
         disk_floor,
         unasked,
+        gpus,
     }
 }
 

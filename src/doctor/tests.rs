@@ -41,6 +41,7 @@ fn bare() -> Facts {
         )),
         disk_floor: 20_000_000_000,
         unasked: Vec::new(),
+        gpus: Vec::new(),
     }
 }
 
@@ -144,4 +145,39 @@ fn a_remote_engine_is_not_judged_by_this_machines_driver_and_files() {
     // The engine's own report still counts: no nvidia runtime there, whatever this daemon.json says.
     let rt = find(&f, Check::NvidiaRuntime);
     assert!(rt.level == Level::Fail && !rt.detail.contains("edited"), "{rt:?}");
+}
+
+#[test]
+fn a_broken_gpu_fails_with_what_is_wrong_and_throttling_warns() {
+    use crate::gpu::state::State;
+    let gpu = |index, state, faults: &[&str], warnings: &[&str]| GpuFact {
+        index,
+        name: "NVIDIA H100 80GB HBM3".into(),
+        state,
+        faults: faults.iter().map(|s| s.to_string()).collect(),
+        warnings: warnings.iter().map(|s| s.to_string()).collect(),
+    };
+    let mut facts = bare();
+    facts.nvml = Driver::Up { driver: "550.54.15".into(), cuda: "12.4".into(), gpus: 3 };
+    let health = |f: &Facts| check(f).into_iter().find(|x| x.check == Check::GpuHealth);
+    facts.gpus = vec![gpu(0, State::Free, &[], &[]), gpu(1, State::Busy, &[], &[])];
+    assert_eq!(health(&facts).map(|f| (f.level, f.detail)), Some((Level::Ok, "2 GPUs healthy".into())));
+    facts.gpus.push(gpu(2, State::Held, &[], &["throttled: hw thermal"]));
+    let warn = health(&facts).unwrap_or_else(|| panic!("no GPU health finding"));
+    assert_eq!(warn.level, Level::Warn);
+    assert_eq!(warn.detail, "GPU 2 (NVIDIA H100 80GB HBM3): throttled: hw thermal");
+    facts.gpus.push(gpu(3, State::Broken, &["ECC uncorrected 2", "reset needed"], &[]));
+    let fail = health(&facts).unwrap_or_else(|| panic!("no GPU health finding"));
+    assert_eq!(fail.level, Level::Fail);
+    assert!(
+        fail.detail.starts_with(
+            "broken, unfit for new work: GPU 3 (NVIDIA H100 80GB HBM3): ECC uncorrected 2, reset needed"
+        ),
+        "{}",
+        fail.detail
+    );
+    assert!(fail.detail.contains("warnings: GPU 2"), "{}", fail.detail);
+    // Exit 2 for a broken GPU, 1 for warnings alone (the rest of this node's checks aside).
+    assert_eq!(exit_code(&[fail]), 2);
+    assert_eq!(exit_code(&[warn]), 1);
 }

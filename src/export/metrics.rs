@@ -18,6 +18,7 @@ use prometheus_client::registry::Registry;
 use super::state::State;
 use crate::docker::{Container, ContainerId};
 use crate::gpu::GpuSample;
+use crate::gpu::state::{State as GpuState, assess};
 
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -185,6 +186,27 @@ fn encode(state: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
     family(enc, "gpu_xid_errors", "XID errors seen since gpudock export started", xids)?;
     let last = gpus().filter(|(g, _)| xid(g).total > 0).map(|(g, l)| (l.clone(), V::Int(int(xid(g).last))));
     family(enc, "gpu_last_xid", "The last XID error seen on this GPU", last)?;
+    let at = gpus().filter(|(g, _)| xid(g).total > 0).map(|(g, l)| (l.clone(), V::Int(xid(g).last_at)));
+    family(
+        enc,
+        "gpu_last_xid_timestamp_seconds",
+        "When the last XID error on this GPU was seen (unix seconds)",
+        at,
+    )?;
+    let states = gpus().flat_map(|(g, l)| {
+        let state = assess(g, xid(g).fatal.codes().iter().copied()).state;
+        GpuState::ALL.into_iter().map(move |s| {
+            let mut l = l.to_vec();
+            l.push(("state", s.as_str().into()));
+            (l, V::Int((s == state).into()))
+        })
+    });
+    family(
+        enc,
+        "gpu_state",
+        "1 for the GPU's state: free (healthy, nobody's memory), held (memory held, not busy), busy (utilisation above 5 %), broken (a fault: unfit for new work)",
+        states,
+    )?;
     let held = gpus().map(|(g, l)| {
         let idle = |p| state.idle.idle_seconds(g.index, p, now).is_some_and(|s| s >= after);
         (l.clone(), V::Int(g.processes.iter().filter(|p| idle(p)).count() as i64))
@@ -212,7 +234,12 @@ fn containers(
     for (n, g) in samples.iter().enumerate() {
         for p in &g.processes {
             let Some(id) = &p.container_id else {
-                let user = p.user.as_deref().map_or(Cow::Borrowed("unknown"), label);
+                // Alive in another PID namespace, or ended: said so, never "unknown".
+                let user = match (p.presence.words(), p.user.as_deref()) {
+                    (Some(w), _) => Cow::Borrowed(w),
+                    (None, Some(u)) => label(u),
+                    (None, None) => Cow::Borrowed("unknown"),
+                };
                 match host.iter_mut().find(|((u, i), _)| *i == n && *u == user) {
                     Some((_, m)) => *m += p.memory_used.unwrap_or(0),
                     None => host.push(((user, n), p.memory_used.unwrap_or(0))),
@@ -227,9 +254,7 @@ fn containers(
             });
             let u = &mut uses[slot].1;
             u.memory += p.memory_used.unwrap_or(0);
-            if let Some(sm) = p.sm_percent {
-                u.sm = Some(u.sm.unwrap_or(0) + sm);
-            }
+            u.sm = crate::gpu::model::sm_on_gpu([u.sm, p.sm_percent]);
             // As the dashboard: idle when every process of it holding memory here is idle-held.
             if p.memory_used.is_none_or(|m| m == 0) {
                 continue;

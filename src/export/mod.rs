@@ -67,6 +67,11 @@ pub async fn run(
     let mut first = State::new(hostname.unwrap_or_else(crate::snapshot::hostname), config.idle_gpu_after);
     first.beat = Some(beat.clone());
     let state = Arc::new(Mutex::new(Arc::new(first)));
+    // The same idle tracking as the dashboard, kept across restarts in a file of its own.
+    let (mut idle_keeper, saved) = crate::gpu::idle_store::Keeper::open("idle-export");
+    if let Ok(mut guard) = state.lock() {
+        Arc::make_mut(&mut guard).idle.restore(&saved);
+    }
     let (tx, mut rx) = mpsc::channel::<ExportMsg>(CHANNEL);
     if host.is_local() {
         XidWatcher { lib: nvml_lib.clone(), tx: tx.clone() }.spawn()?;
@@ -95,6 +100,7 @@ pub async fn run(
                 while let Ok(m) = rx.try_recv() {
                     s.apply(m);
                 }
+                idle_keeper.tick(&s.idle);
             }
             _ = sigterm.recv() => break,
             _ = sigint.recv() => break,

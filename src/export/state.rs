@@ -32,6 +32,33 @@ impl From<GpuEvent> for ExportMsg {
 pub struct XidCount {
     pub total: u64,
     pub last: u64,
+    /// Unix seconds when the last one was seen: an XID is an event with a time.
+    pub last_at: i64,
+    /// The codes seen whose action is a GPU reset or more (the GPU is broken since): few
+    /// distinct codes exist, so this stays small.
+    pub fatal: FatalXids,
+}
+
+/// Distinct XID codes, at most `FatalXids::KEPT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FatalXids {
+    codes: [u64; FatalXids::KEPT],
+    len: usize,
+}
+
+impl FatalXids {
+    const KEPT: usize = 8;
+
+    fn add(&mut self, code: u64) {
+        if !self.codes().contains(&code) && self.len < Self::KEPT {
+            self.codes[self.len] = code;
+            self.len += 1;
+        }
+    }
+
+    pub fn codes(&self) -> &[u64] {
+        &self.codes[..self.len]
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -115,6 +142,10 @@ impl State {
                 let c = self.xids.entry(x.gpu_uuid).or_default();
                 c.total += 1;
                 c.last = x.xid;
+                c.last_at = x.at;
+                if crate::gpu::xid_catalog::breaks_gpu(x.xid) {
+                    c.fatal.add(x.xid);
+                }
             }
         }
     }

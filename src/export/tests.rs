@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use super::state::{ExportMsg, State, XidCount};
+use super::state::{ExportMsg, State};
 use crate::docker::gpus::GpuRequest;
 use crate::docker::owner::{Owner, OwnerSource};
 use crate::docker::{Container, ContainerId, ContainerState, EngineEvent};
@@ -256,15 +256,30 @@ fn a_removed_container_disappears_at_the_next_scrape() {
 #[test]
 fn xids_count_per_gpu_and_nvml_loss_drops_the_gpus() {
     let mut s = state();
-    for xid in [79, 48] {
+    let state_of = |text: &str, gpu: &str| -> Vec<String> {
+        series(text, "gpudock_gpu_state")
+            .into_iter()
+            .filter(|l| l.contains(&format!("gpu=\"{gpu}\"")) && value(l) == 1.0)
+            .filter_map(|l| l.split("state=\"").nth(1)?.split('"').next().map(String::from))
+            .collect()
+    };
+    let text = render(&s);
+    assert_eq!(state_of(&text, "0"), ["broken"], "a row remap waits for a reset");
+    assert_eq!(state_of(&text, "1"), ["busy"]);
+    assert_eq!(series(&text, "gpudock_gpu_state").len(), 8, "a state set: one series per state");
+    // 13 is the application's own error: no GPU action, the GPU stays as it is.
+    for xid in [13, 79, 48] {
         s.apply(GpuEvent::Xid(XidError { gpu_index: 1, gpu_uuid: "GPU-1".into(), xid, at: NOW }).into());
     }
-    assert_eq!(s.xids["GPU-1"], XidCount { total: 2, last: 48 });
+    assert_eq!((s.xids["GPU-1"].total, s.xids["GPU-1"].last), (3, 48));
+    assert_eq!(s.xids["GPU-1"].fatal.codes(), [79, 48]);
     let text = render(&s);
-    assert_eq!(value(one(&text, "gpudock_gpu_xid_errors_total", &["gpu=\"1\""])), 2.0);
+    assert_eq!(state_of(&text, "1"), ["broken"], "a fatal XID breaks the GPU");
+    assert_eq!(value(one(&text, "gpudock_gpu_xid_errors_total", &["gpu=\"1\""])), 3.0);
     assert_eq!(value(one(&text, "gpudock_gpu_xid_errors_total", &["gpu=\"0\""])), 0.0);
     assert_eq!(value(one(&text, "gpudock_gpu_last_xid", &["gpu=\"1\""])), 48.0);
     assert_eq!(series(&text, "gpudock_gpu_last_xid").len(), 1);
+    assert_eq!(value(one(&text, "gpudock_gpu_last_xid_timestamp_seconds", &["gpu=\"1\""])), NOW as f64);
     s.apply(GpuEvent::Unavailable { reason: "gone".into(), retry_in: Duration::ZERO }.into());
     let text = render(&s);
     assert_eq!(value(one(&text, "gpudock_nvml_up", &[])), 0.0);
@@ -318,4 +333,18 @@ fn owners_label_container_series_and_add_up_per_owner() {
     // The unowned `idle` container holds 1 GiB on GPU 1; the exited one's stale process counts nothing.
     assert_eq!(value(one(&text, "gpudock_owner_gpu_memory_used_bytes", &["owner=\"\""])), GIB as f64);
     assert_eq!(series(&text, "gpudock_owner_gpus_held").len(), 3, "one series per owner, no PIDs");
+}
+
+#[test]
+fn a_process_in_another_pid_namespace_is_named_so_not_unknown() {
+    let mut s = state();
+    let mut hidden = proc(60, None, 2 * GIB, Some(0), "ignored");
+    hidden.user = None;
+    hidden.host = None;
+    hidden.presence = crate::gpu::model::Presence::NotVisible;
+    let g = gpu(0, vec![hidden]);
+    s.apply(GpuEvent::Snapshot(GpuSnapshot { at: NOW, gpus: vec![g], ..Default::default() }).into());
+    let text = render(&s);
+    let line = one(&text, "gpudock_host_gpu_memory_used_bytes", &[]);
+    assert!(line.contains(r#"user="(not visible here: other PID namespace)""#), "{line}");
 }

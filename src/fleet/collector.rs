@@ -36,7 +36,8 @@ impl FleetCollector {
                 Ok(s) => (FleetEvent::Snapshot(Box::new(s)), self.refresh),
                 Err(e) => {
                     tracing::debug!(error = %e, "prometheus query failed");
-                    (FleetEvent::Down { reason: e.to_string(), retry_in: RETRY }, RETRY)
+                    let at = crate::clock::unix_now() as f64;
+                    (FleetEvent::Down { reason: e.to_string(), retry_in: RETRY, at }, RETRY)
                 }
             };
             if self.tx.send(event).await.is_err() {

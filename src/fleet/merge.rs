@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::model::{ContainerRow, GpuRow, NodeDetail, NodeSummary, Source};
 use super::prom::{self, Sample};
+use crate::gpu::state::{BUSY_PERCENT, HELD_FLOOR_BYTES, State};
 
 const MIB: f64 = 1_048_576.0;
 
@@ -29,7 +30,7 @@ pub fn nodes(
         let r = row(&mut rows, host);
         let v = s.value;
         match tag.as_str() {
-            "g" => (r.gpus, r.busy, r.idle_held) = super::queries::unpack_gpus(v),
+            "g" => (r.gpus, r.busy, r.held, r.broken, r.idle_held) = super::queries::unpack_gpus(v),
             "mu" => r.mem_used = v * MIB,
             "mt" => r.mem_total = v * MIB,
             "p" => r.power = v,
@@ -90,6 +91,20 @@ fn set(gpu: &mut GpuRow, metric: &str, v: f64, dcgm: bool) {
     }
 }
 
+/// A GPU's state where no gpudock exporter gave it (dcgm-exporter, an older gpudock): busy
+/// above the threshold, held above the memory floor, else free. dcgm-exporter's figures say
+/// nothing of faults, so such a GPU is never called broken here.
+fn without_state(g: &GpuRow) -> Option<State> {
+    let (util, mem) = (g.util?, g.mem_used?);
+    Some(if util > f64::from(BUSY_PERCENT) {
+        State::Busy
+    } else if mem > HELD_FLOOR_BYTES as f64 {
+        State::Held
+    } else {
+        State::Free
+    })
+}
+
 /// The node on screen from its raw series (`queries::node_gpus`, `queries::node_containers`).
 /// A GPU that both exporters describe is one row, keyed by UUID.
 pub fn detail(host: &str, gpus: &[Sample], containers: &[Sample]) -> NodeDetail {
@@ -128,6 +143,11 @@ pub fn detail(host: &str, gpus: &[Sample], containers: &[Sample]) -> NodeDetail 
         }
         if name == "DCGM_FI_DEV_FB_FREE" {
             fb_free.insert(uuid.to_string(), s.value * MIB);
+        } else if name == "gpudock_gpu_state" {
+            let state = s.labels.get("state").and_then(|v| State::ALL.into_iter().find(|s| s.as_str() == v));
+            if s.value > 0.0 && state.is_some() {
+                gpu.state = state;
+            }
         } else {
             set(gpu, name, s.value, dcgm);
         }
@@ -138,6 +158,9 @@ pub fn detail(host: &str, gpus: &[Sample], containers: &[Sample]) -> NodeDetail 
         {
             gpu.mem_total = Some(gpu.mem_used.unwrap_or(0.0) + free);
         }
+    }
+    for gpu in by_uuid.values_mut().filter(|g| g.state.is_none()) {
+        gpu.state = without_state(gpu);
     }
     out.gpus = by_uuid.into_values().collect();
     out.gpus.sort_by(|a, b| a.index.cmp(&b.index).then_with(|| a.uuid.cmp(&b.uuid)));
@@ -163,6 +186,22 @@ fn containers_of(series: &[Sample], gpus: &[Sample]) -> Vec<ContainerRow> {
         // A row is a container on a GPU: series without a `gpu` label (GPUs requested, which
         // every running container has) would add a row for every CPU-only container.
         let Some(gpu) = l.get("gpu").cloned() else { continue };
+        if name == "gpudock_host_gpu_memory_used_bytes" {
+            // Host processes per user ("(not visible here: …)" for another PID namespace).
+            let user = l.get("user").map(String::as_str).unwrap_or("unknown");
+            let name = format!("host: {user}");
+            rows.insert(
+                (name.clone(), gpu.clone()),
+                ContainerRow {
+                    name,
+                    gpu,
+                    mem_used: s.value.is_finite().then_some(s.value),
+                    launched_by: "-".into(),
+                    ..Default::default()
+                },
+            );
+            continue;
+        }
         let row = rows.entry((id.to_string(), gpu.clone())).or_insert_with(|| ContainerRow {
             name: l.get("container").cloned().unwrap_or_default(),
             id: id.into(),

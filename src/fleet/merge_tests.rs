@@ -104,12 +104,12 @@ fn containers_join_their_info_and_pods_come_from_dcgm() {
 fn node_rows_from_tagged_stats() {
     let s = |host: &str, tag: &str, v: f64| sample(&[("Hostname", host), ("s", tag)], v);
     let stats = [
-        s("a", "g", 8_003_002.0),
+        s("a", "g", 8_003_001_001_002.0),
         s("a", "mu", 1024.0),
         s("a", "t", 990.0),
         s("b", "t", -900.0),
         s("c", "t", -0.0),
-        sample(&[("hostname", "d"), ("s", "g")], 2_000_000.0),
+        sample(&[("hostname", "d"), ("s", "g")], 2e12),
     ];
     let top = [
         sample(&[("Hostname", "a"), ("container", "small")], 1.0),
@@ -120,7 +120,7 @@ fn node_rows_from_tagged_stats() {
     let names: Vec<&str> = rows.iter().map(|r| r.hostname.as_str()).collect();
     assert_eq!(names, ["a", "b", "c", "d"]);
     let a = &rows[0];
-    assert_eq!((a.gpus, a.busy, a.idle_held, a.free()), (8, 3, 2, 3));
+    assert_eq!((a.gpus, a.busy, a.held, a.broken, a.idle_held, a.free()), (8, 3, 1, 1, 2, 3));
     assert_eq!(a.mem_used, 1024.0 * MIB);
     assert!(a.fresh && a.last_seen == Some(990.0));
     assert_eq!(a.top[0].0, "big");

@@ -31,9 +31,13 @@ pub struct NodeSummary {
     /// Unix seconds of its newest sample.
     pub last_seen: Option<f64>,
     pub gpus: u32,
-    /// GPUs above 5 % utilization.
+    /// GPUs above 5 % utilization (and not broken).
     pub busy: u32,
-    /// GPUs holding memory for processes gpudock marked idle.
+    /// GPUs where a process holds memory but that are not busy (nor broken).
+    pub held: u32,
+    /// GPUs with a health fault: unfit for new work.
+    pub broken: u32,
+    /// GPUs holding memory for processes gpudock marked idle (a kind of held).
     pub idle_held: u32,
     pub mem_used: f64,
     pub mem_total: f64,
@@ -45,9 +49,9 @@ pub struct NodeSummary {
 }
 
 impl NodeSummary {
-    /// GPUs neither busy nor held by an idle process.
+    /// GPUs that are healthy and hold nobody's memory: neither busy, held nor broken.
     pub fn free(&self) -> u32 {
-        self.gpus.saturating_sub(self.busy + self.idle_held)
+        self.gpus.saturating_sub(self.busy + self.held + self.broken)
     }
 
     /// Seconds since its newest sample, at `now`.
@@ -82,6 +86,9 @@ pub struct GpuRow {
     /// The last XID error's code (0 or None: none seen).
     pub xid: Option<f64>,
     pub source: Source,
+    /// gpudock's state for it; for a GPU only dcgm-exporter describes, from its utilization and
+    /// memory (`gpu::state`'s thresholds). None when neither is known.
+    pub state: Option<crate::gpu::state::State>,
 }
 
 /// One container's (or pod's) use of one GPU on the node on screen.
@@ -148,5 +155,8 @@ pub enum FleetEvent {
     Down {
         reason: String,
         retry_in: Duration,
+        /// Unix seconds when this refresh failed (this machine's clock: Prometheus is not there
+        /// to ask).
+        at: f64,
     },
 }

@@ -72,18 +72,53 @@ pub fn seen() -> String {
     format!("max by (Hostname) (max by (Hostname) ({fresh}) or -max by (Hostname) ({old}))")
 }
 
-/// Every per-node figure in one query, tagged by `s`: g (GPUs, busy and idle-held GPUs packed as
-/// `total * 1e6 + busy * 1e3 + idle`, one series where three would cost three times the bytes),
-/// mu / mt (memory used / total, MiB), p (power, W), t (`seen`).
+/// Per GPU (`Hostname`, `UUID`), 1 where gpudock's exporter says the GPU is in `state`
+/// (`gpu::state`, the dashboard's meaning).
+fn in_state(state: &str) -> String {
+    format!(r#"(max by (Hostname, UUID) (gpudock_gpu_state{{state="{state}"}}) > 0)"#)
+}
+
+/// GPUs without gpudock's state series (dcgm-exporter, or an older gpudock): `expr` for them only.
+fn stateless(expr: &str) -> String {
+    format!("({expr} unless on (Hostname, UUID) max by (Hostname, UUID) (gpudock_gpu_state))")
+}
+
+/// Busy GPUs: gpudock's state, else utilization above the threshold.
+fn busy_gpus() -> String {
+    let busy = format!("({} > {})", util(), crate::gpu::state::BUSY_PERCENT);
+    format!("({} or {})", in_state("busy"), stateless(&busy))
+}
+
+/// Held GPUs: gpudock's state, else memory used above the floor (`DCGM_FI_DEV_FB_USED` on
+/// dcgm-exporter nodes) while not busy: a GPU with any CUDA context on it is never free.
+fn held_gpus() -> String {
+    let busy = format!("({} > {})", util(), crate::gpu::state::BUSY_PERCENT);
+    let held = format!(
+        "(({} > {}) unless on (Hostname, UUID) {busy})",
+        mem_used(),
+        crate::gpu::state::HELD_FLOOR_BYTES
+    );
+    format!("({} or {})", in_state("held"), stateless(&held))
+}
+
+/// Every per-node figure in one query, tagged by `s`: g (GPUs, busy, held, broken and
+/// idle-held GPUs packed as `total * 1e12 + busy * 1e9 + held * 1e6 + broken * 1e3 + idle`,
+/// one series where five would cost five times the bytes), mu / mt (memory used / total, MiB),
+/// p (power, W), t (`seen`).
 pub fn node_stats() -> String {
     let mib = |e: String| format!("round(sum by (Hostname) ({e}) / {MIB})");
     let gpus = format!("count by (Hostname) ({})", mem_total());
-    let busy = format!("(count by (Hostname) ({} > 5) or {gpus} * 0)", util());
-    let idle = format!(
-        "(count by (Hostname) (max by (Hostname, UUID) (gpudock_gpu_idle_held_processes) > 0) or {gpus} * 0)"
+    let count = |e: &str| format!("(count by (Hostname) ({e}) or {gpus} * 0)");
+    let idle = "max by (Hostname, UUID) (gpudock_gpu_idle_held_processes) > 0";
+    let packed = format!(
+        "{gpus} * 1e12 + {} * 1e9 + {} * 1e6 + {} * 1e3 + {}",
+        count(&busy_gpus()),
+        count(&held_gpus()),
+        count(&in_state("broken")),
+        count(idle)
     );
     [
-        tagged("g", &format!("{gpus} * 1000000 + {busy} * 1000 + {idle}")),
+        tagged("g", &packed),
         tagged("mu", &mib(mem_used())),
         tagged("mt", &mib(mem_total())),
         tagged("p", &format!("round(sum by (Hostname) ({}))", power())),
@@ -92,10 +127,11 @@ pub fn node_stats() -> String {
     .join(" or ")
 }
 
-/// Unpacks the `g` figure of `node_stats`: (GPUs, busy, idle-held).
-pub fn unpack_gpus(v: f64) -> (u32, u32, u32) {
+/// Unpacks the `g` figure of `node_stats`: (GPUs, busy, held, broken, idle-held).
+pub fn unpack_gpus(v: f64) -> (u32, u32, u32, u32, u32) {
     let v = v.max(0.0).round() as u64;
-    ((v / 1_000_000) as u32, (v / 1000 % 1000) as u32, (v % 1000) as u32)
+    let part = |scale: u64| (v / scale % 1000) as u32;
+    ((v / 1_000_000_000_000) as u32, part(1_000_000_000), part(1_000_000), part(1000), part(1))
 }
 
 /// The largest GPU memory users per node, in MiB: gpudock's containers, and Kubernetes pods from
@@ -157,9 +193,12 @@ pub fn node_gpus(host: &str) -> String {
     format!(r#"{{__name__=~"{GPU_NAMES}", Hostname={h}}} or {{__name__=~"{GPU_NAMES}", hostname={h}}}"#)
 }
 
-/// The container series of one node.
+/// The container series of one node, and its host processes' memory per user.
 pub fn node_containers(host: &str) -> String {
-    format!(r#"{{__name__=~"gpudock_container_.*", Hostname={}}}"#, quote(host))
+    format!(
+        r#"{{__name__=~"gpudock_container_.*|gpudock_host_gpu_memory_used_bytes", Hostname={}}}"#,
+        quote(host)
+    )
 }
 
 #[cfg(test)]
@@ -174,8 +213,8 @@ mod tests {
 
     #[test]
     fn packed_gpu_counts() {
-        assert_eq!(unpack_gpus(8_003_001.0), (8, 3, 1));
-        assert_eq!(unpack_gpus(2_000_000.0), (2, 0, 0));
+        assert_eq!(unpack_gpus(8_003_002_001_001.0), (8, 3, 2, 1, 1));
+        assert_eq!(unpack_gpus(2e12), (2, 0, 0, 0, 0));
     }
 
     #[test]

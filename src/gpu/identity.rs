@@ -7,6 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
+use super::model::Presence;
 use crate::docker::ContainerId;
 use crate::procfs;
 
@@ -15,22 +16,26 @@ pub struct Identity {
     pub container_id: Option<ContainerId>,
     pub command: Option<String>,
     pub user: Option<String>,
+    pub presence: Presence,
 }
 
 pub struct Identities {
     proc_root: PathBuf,
     /// PID → (start time, identity).
     cache: HashMap<u32, (u64, Identity)>,
+    /// PIDs seen in /proc that left it while NVML still lists them: these really ended.
+    exited: HashSet<u32>,
 }
 
 impl Identities {
     pub fn new(proc_root: PathBuf) -> Identities {
-        Identities { proc_root, cache: HashMap::new() }
+        Identities { proc_root, cache: HashMap::new(), exited: HashSet::new() }
     }
 
     /// Forgets processes NVML no longer reports.
     pub fn keep(&mut self, live: &HashSet<u32>) {
         self.cache.retain(|pid, _| live.contains(pid));
+        self.exited.retain(|pid| live.contains(pid));
     }
 
     /// The identity of `pid` now. A process that is gone is nobody's: no container, no owner.
@@ -40,12 +45,18 @@ impl Identities {
         self.get_started(pid, started)
     }
 
-    /// The identity of `pid`, whose start time was just read (None: the process is gone).
+    /// The identity of `pid`, whose start time was just read (None: /proc does not show it).
+    /// A PID that /proc showed before has exited; one it never showed lives where this machine's
+    /// /proc cannot see (another PID namespace) while NVML reports it holding memory.
     pub fn get_started(&mut self, pid: u32, started: Option<u64>) -> Identity {
         let Some(started) = started else {
-            self.cache.remove(&pid);
-            return Identity { command: Some("(exited)".into()), ..Identity::default() };
+            if self.cache.remove(&pid).is_some() {
+                self.exited.insert(pid);
+            }
+            let presence = if self.exited.contains(&pid) { Presence::Exited } else { Presence::NotVisible };
+            return Identity { presence, ..Identity::default() };
         };
+        self.exited.remove(&pid);
         if let Some((when, id)) = self.cache.get(&pid)
             && *when == started
         {
@@ -66,7 +77,7 @@ impl Identities {
             }
         };
         let (command, user) = procfs::process_identity(&self.proc_root, pid);
-        Identity { container_id, command, user }
+        Identity { container_id, command, user, presence: Presence::Here }
     }
 }
 
@@ -98,7 +109,10 @@ mod tests {
         std::fs::remove_dir_all(root.join("42")).unwrap_or_else(|e| panic!("{e}"));
         let gone = ids.get(42);
         assert_eq!(gone.container_id, None);
-        assert_eq!(gone.command.as_deref(), Some("(exited)"));
+        assert_eq!(gone.presence, Presence::Exited);
+        assert_eq!(ids.get(42).presence, Presence::Exited, "still exited at the next sample");
+        // A PID /proc never showed is alive elsewhere (another PID namespace), not exited.
+        assert_eq!(ids.get(4343).presence, Presence::NotVisible);
         let _ = std::fs::remove_dir_all(&root);
     }
 

@@ -6,13 +6,16 @@ pub mod health;
 pub mod hostproc;
 mod identity;
 pub mod idle;
+pub mod idle_store;
 pub mod mig;
 pub mod model;
 pub mod nvml;
 pub mod owners;
 mod putil;
 pub mod sampler;
+pub mod state;
 pub mod xid;
+pub mod xid_catalog;
 
 pub use model::{
     ContainerGpuUsage, EccCounts, GpuHealth, GpuProcess, GpuSample, GpuSnapshot, HostProcess, MigInstance,

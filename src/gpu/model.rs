@@ -20,9 +20,50 @@ pub fn gpu_ids(gpus: &[GpuSample]) -> Vec<(u32, &str)> {
     gpus.iter().map(|g| (g.index, g.uuid.as_str())).chain(migs).collect()
 }
 
-/// How a GPU process outside any container is named everywhere: `command(user)`.
-pub fn host_owner(command: Option<&str>, user: Option<&str>) -> String {
+/// How a GPU process outside any container is named everywhere: `command(user)`, or what
+/// this machine's /proc says of it when it cannot show it.
+pub fn host_owner(p: &GpuProcess) -> String {
+    match p.presence.words() {
+        Some(w) => w.to_string(),
+        None => command_user(p.command.as_deref(), p.user.as_deref()),
+    }
+}
+
+/// `command(user)`, `?` for what is unknown.
+pub fn command_user(command: Option<&str>, user: Option<&str>) -> String {
     format!("{}({})", command.unwrap_or("?"), user.unwrap_or("?"))
+}
+
+/// Whether this machine's /proc shows a GPU process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    #[default]
+    Here,
+    /// /proc showed it and no longer does: it ended (NVML may list it a moment longer).
+    Exited,
+    /// /proc never showed it while NVML reports it holding memory: it lives in another PID
+    /// namespace (gpudock in a container without `--pid=host`). Alive, not exited.
+    NotVisible,
+}
+
+impl Presence {
+    /// How it is named everywhere in place of `command(user)`; None: it is here.
+    pub fn words(self) -> Option<&'static str> {
+        match self {
+            Presence::Here => None,
+            Presence::Exited => Some("(exited)"),
+            Presence::NotVisible => Some("(not visible here: other PID namespace)"),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Presence::Here => "here",
+            Presence::Exited => "exited",
+            Presence::NotVisible => "not_visible",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -43,6 +84,8 @@ pub struct GpuProcess {
     /// MIG GPU instance and compute instance it runs in; None outside MIG.
     pub gpu_instance: Option<u32>,
     pub compute_instance: Option<u32>,
+    /// Whether this machine's /proc shows it.
+    pub presence: Presence,
 }
 
 /// What /proc says about a GPU process on the host.
@@ -182,30 +225,48 @@ pub struct GpuSnapshot {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ContainerGpuUsage {
     pub memory_used: u64,
-    /// Sum of its processes' SM shares; None when no process had a reading.
+    /// Its SM share: the mean over the GPUs it runs on (of those with a reading) of its
+    /// processes' share on each, so never above 100. None when no process had a reading (MIG,
+    /// no per-process sampling): shown `n/a`.
     pub sm_percent: Option<u32>,
     /// GPUs its processes are on, ascending.
     pub gpus: Vec<u32>,
+    /// Its SM share on each of `gpus`, in the same order (at most 100 each).
+    pub sm_by_gpu: Vec<Option<u32>>,
+}
+
+/// The SM share of processes on one GPU: their sum, at most 100 (the driver's samples of one
+/// process can overlap); None when none had a reading.
+pub fn sm_on_gpu(shares: impl IntoIterator<Item = Option<u32>>) -> Option<u32> {
+    shares.into_iter().flatten().reduce(|a, b| a + b).map(|s| s.min(100))
 }
 
 /// Groups every GPU process by container.
 pub fn usage_by_container(gpus: &[GpuSample]) -> HashMap<ContainerId, ContainerGpuUsage> {
     let mut out: HashMap<ContainerId, ContainerGpuUsage> = HashMap::new();
+    // Per container, per GPU: the raw shares of its processes there.
+    type Shares = Vec<(u32, Vec<Option<u32>>)>;
+    let mut shares: HashMap<ContainerId, Shares> = HashMap::new();
     for gpu in gpus {
         for p in &gpu.processes {
             let Some(id) = &p.container_id else { continue };
             let u = out.entry(id.clone()).or_default();
             u.memory_used += p.memory_used.unwrap_or(0);
-            if let Some(sm) = p.sm_percent {
-                u.sm_percent = Some(u.sm_percent.unwrap_or(0) + sm);
-            }
-            if !u.gpus.contains(&gpu.index) {
-                u.gpus.push(gpu.index);
+            let per = shares.entry(id.clone()).or_default();
+            match per.iter_mut().find(|(g, _)| *g == gpu.index) {
+                Some((_, v)) => v.push(p.sm_percent),
+                None => per.push((gpu.index, vec![p.sm_percent])),
             }
         }
     }
-    for u in out.values_mut() {
-        u.gpus.sort_unstable();
+    for (id, mut per) in shares {
+        let Some(u) = out.get_mut(&id) else { continue };
+        per.sort_unstable_by_key(|(g, _)| *g);
+        u.gpus = per.iter().map(|(g, _)| *g).collect();
+        u.sm_by_gpu = per.into_iter().map(|(_, v)| sm_on_gpu(v)).collect();
+        let known: Vec<u32> = u.sm_by_gpu.iter().flatten().copied().collect();
+        u.sm_percent = (!known.is_empty())
+            .then(|| (f64::from(known.iter().sum::<u32>()) / known.len() as f64).round() as u32);
     }
     out
 }
@@ -231,6 +292,7 @@ mod tests {
             host: None,
             gpu_instance: None,
             compute_instance: None,
+            presence: Presence::Here,
         }
     }
 
@@ -249,9 +311,39 @@ mod tests {
             },
         ];
         let u = usage_by_container(&gpus);
-        assert_eq!(u["a"], ContainerGpuUsage { memory_used: 150, sm_percent: Some(30), gpus: vec![0, 3] });
-        assert_eq!(u["b"], ContainerGpuUsage { memory_used: 0, sm_percent: None, gpus: vec![3] });
+        let usage =
+            |m, sm, gpus, by| ContainerGpuUsage { memory_used: m, sm_percent: sm, gpus, sm_by_gpu: by };
+        assert_eq!(u["a"], usage(150, Some(30), vec![0, 3], vec![Some(30), None]));
+        assert_eq!(u["b"], usage(0, None, vec![3], vec![None]));
         assert_eq!(u.len(), 2);
+    }
+
+    #[test]
+    fn a_containers_sm_share_is_the_mean_over_its_gpus_never_above_100() {
+        let gpus = vec![
+            GpuSample {
+                index: 0,
+                processes: vec![proc(1, Some("a"), Some(1), Some(71))],
+                ..Default::default()
+            },
+            GpuSample {
+                index: 1,
+                processes: vec![proc(2, Some("a"), Some(1), Some(69))],
+                ..Default::default()
+            },
+            GpuSample {
+                index: 2,
+                processes: vec![proc(3, Some("b"), Some(1), Some(80)), proc(4, Some("b"), Some(1), Some(60))],
+                ..Default::default()
+            },
+        ];
+        let u = usage_by_container(&gpus);
+        assert_eq!(
+            (u["a"].sm_percent, u["a"].sm_by_gpu.clone()),
+            (Some(70), vec![Some(71), Some(69)]),
+            "not 140"
+        );
+        assert_eq!(u["b"].sm_percent, Some(100), "two processes on one GPU cannot pass 100");
     }
 
     #[test]

@@ -148,6 +148,7 @@ impl NvmlBackend {
                 p.container_id = id.container_id.clone();
                 p.command = id.command.clone();
                 p.user = id.user.clone();
+                p.presence = id.presence;
             }
         }
         Ok(GpuSnapshot {

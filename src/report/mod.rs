@@ -21,11 +21,11 @@ use crate::fleet::queries::dcgm;
 
 pub use format::{csv, json, table};
 
-/// SM utilisation above this is busy: the fleet view's threshold.
-pub const BUSY_PERCENT: u32 = 5;
+/// SM utilisation above this is busy, as everywhere (`gpu::state`).
+pub const BUSY_PERCENT: u32 = crate::gpu::state::BUSY_PERCENT;
 /// dcgm-exporter reports no processes: a GPU holds memory when its frame buffer use is above
-/// this (MiB), well below one CUDA context (300–500 MiB).
-pub const DCGM_HELD_MIB: u32 = 256;
+/// the state model's floor (MiB), well below one CUDA context (300–500 MiB).
+pub const DCGM_HELD_MIB: u64 = crate::gpu::state::HELD_FLOOR_BYTES >> 20;
 /// Subquery steps per window at most: bounds the work Prometheus does per figure.
 const MAX_STEPS: u64 = 2000;
 const MIN_STEP: u64 = 15;

@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use crate::gpu::health::{problems, throttle_names};
+use crate::gpu::health::throttle_names;
+use crate::gpu::state::{Problem, health_problems};
 use crate::gpu::{GpuHealth, MigState};
 
 #[derive(Debug, Serialize)]
@@ -35,7 +36,7 @@ impl From<&GpuHealth> for HealthDoc {
     fn from(h: &GpuHealth) -> HealthDoc {
         let remap = h.remapped_rows;
         HealthDoc {
-            problems: problems(h),
+            problems: health_problems(h).iter().map(Problem::words).collect(),
             ecc_volatile_corrected: h.ecc_volatile.corrected,
             ecc_volatile_uncorrected: h.ecc_volatile.uncorrected,
             ecc_aggregate_corrected: h.ecc_aggregate.corrected,

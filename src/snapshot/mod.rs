@@ -11,7 +11,9 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use crate::docker::{Container, ContainerId, ContainerStats, DockerHost};
+use crate::gpu::model::Presence;
 use crate::gpu::model::usage_by_container;
+use crate::gpu::state::{State, assess};
 use crate::gpu::{GpuSnapshot, ProcessKind};
 use crate::probe::{self, Nvml};
 
@@ -60,6 +62,12 @@ pub struct GpuDoc {
     pub fan_percent: Option<u32>,
     /// Why the GPU is lost (the driver cannot reach it); null when it is fine.
     pub lost: Option<String>,
+    /// free, held, busy or broken: the same meaning as the dashboard, `export` and the fleet.
+    pub state: State,
+    /// Why it is broken, in words (empty unless broken).
+    pub faults: Vec<String>,
+    /// Problems that do not break it (throttling, a PCIe link below its maximum).
+    pub warnings: Vec<String>,
     pub health: health::HealthDoc,
     /// Null when the GPU does not support MIG.
     pub mig: Option<health::MigDoc>,
@@ -77,6 +85,9 @@ pub struct ProcessDoc {
     pub container_name: Option<String>,
     pub command: Option<String>,
     pub user: Option<String>,
+    /// `here`; `exited` (/proc showed it and no longer does); `not_visible` (/proc never showed
+    /// it while NVML reports it holding memory: alive in another PID namespace).
+    pub presence: Presence,
     /// Host figures from /proc (null where /proc does not show the process): CPU over the
     /// snapshot's half-second window (100 = one core), resident memory, age, command line.
     pub cpu_percent: Option<f64>,
@@ -103,6 +114,7 @@ pub struct ContainerDoc {
     /// GPUs given or used, ascending; null when the GPU list is unknown.
     pub gpu_indices: Option<Vec<u32>>,
     pub gpu_memory_used_bytes: u64,
+    /// The mean over the GPUs it runs on, as the dashboard's SM% (never above 100).
     pub gpu_sm_percent: Option<u32>,
     pub cpu_percent: Option<f64>,
     pub memory_used_bytes: Option<u64>,
@@ -157,9 +169,12 @@ pub async fn collect(host: &DockerHost, lib: Option<&Path>, owner_labels: &[Stri
     assemble(status, docker, snap)
 }
 
-fn assemble(nvml: NvmlStatus, docker: DockerPart, snap: Option<GpuSnapshot>) -> Snapshot {
+fn assemble(nvml: NvmlStatus, mut docker: DockerPart, snap: Option<GpuSnapshot>) -> Snapshot {
     let samples = snap.map(|s| s.gpus).unwrap_or_default();
     let usage = usage_by_container(&samples);
+    // The dashboard's order (its default sort: state, then name), so both read alike.
+    let metrics = crate::app::table::Metrics { stats: &docker.stats, gpu: &usage };
+    crate::app::table::dashboard_order(&mut docker.containers, crate::config::SortKey::default(), &metrics);
     let names: HashMap<&str, &str> =
         docker.containers.iter().map(|c| (c.id.as_str(), c.name.as_str())).collect();
     let ids = crate::gpu::model::gpu_ids(&samples);
@@ -195,7 +210,8 @@ fn assemble(nvml: NvmlStatus, docker: DockerPart, snap: Option<GpuSnapshot>) -> 
         .collect();
     let gpus = samples
         .iter()
-        .map(|g| GpuDoc {
+        .map(|g| (g, assess(g, [])))
+        .map(|(g, a)| GpuDoc {
             index: g.index,
             name: g.name.clone(),
             uuid: g.uuid.clone(),
@@ -210,6 +226,9 @@ fn assemble(nvml: NvmlStatus, docker: DockerPart, snap: Option<GpuSnapshot>) -> 
             memory_clock_mhz: g.mem_clock_mhz,
             fan_percent: g.fan_percent,
             lost: g.lost.clone(),
+            state: a.state,
+            faults: a.faults(),
+            warnings: a.warnings(),
             health: (&g.health).into(),
             mig: g.mig.as_ref().map(Into::into),
             processes: g
@@ -231,6 +250,7 @@ fn assemble(nvml: NvmlStatus, docker: DockerPart, snap: Option<GpuSnapshot>) -> 
                         .map(|n| n.to_string()),
                     command: p.command.clone(),
                     user: p.user.clone(),
+                    presence: p.presence,
                     cpu_percent: p
                         .host
                         .as_ref()
@@ -281,5 +301,54 @@ pub async fn print(
         // `gpudock snapshot | head` closing the pipe early is not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docker::ContainerState;
+    use crate::docker::gpus::GpuRequest;
+
+    fn container(n: u8, name: &str, state: ContainerState) -> Container {
+        Container {
+            id: ContainerId::new(format!("{n:x}").repeat(64)),
+            name: name.into(),
+            image: "img".into(),
+            state,
+            created: 0,
+            started_at: None,
+            finished_at: None,
+            exit_code: None,
+            health: None,
+            pid: None,
+            gpus: GpuRequest::None,
+            launched_by: None,
+            owner: Default::default(),
+            pending: false,
+        }
+    }
+
+    #[test]
+    fn containers_are_listed_in_the_dashboards_order() {
+        let docker = DockerPart {
+            status: DockerStatus {
+                connected: true,
+                host: "unix:///x".into(),
+                server_version: None,
+                api_version: None,
+                error: None,
+            },
+            containers: vec![
+                container(1, "zeta", ContainerState::Exited),
+                container(2, "beta", ContainerState::Running),
+                container(3, "alpha", ContainerState::Exited),
+                container(4, "gamma", ContainerState::Running),
+            ],
+            stats: HashMap::new(),
+        };
+        let snap = assemble(NvmlStatus::default(), docker, None);
+        let names: Vec<&str> = snap.containers.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["beta", "gamma", "alpha", "zeta"], "running first, then by name, as on screen");
     }
 }

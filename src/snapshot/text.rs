@@ -44,8 +44,8 @@ pub fn table(s: &Snapshot) -> String {
     if !s.gpus.is_empty() {
         let _ = writeln!(
             out,
-            "\n{:<4}{:<24}{:>22}{:>6}{:>6}{:>12}",
-            "GPU", "NAME", "MEMORY", "UTIL", "TEMP", "POWER"
+            "\n{:<4}{:<24}{:>22}{:>6}{:>6}{:>12}  {:<7} HEALTH",
+            "GPU", "NAME", "MEMORY", "UTIL", "TEMP", "POWER", "STATE"
         );
         for g in &s.gpus {
             let mem = match (g.memory_used_bytes, g.memory_total_bytes) {
@@ -57,20 +57,26 @@ pub fn table(s: &Snapshot) -> String {
                 (Some(p), None) => format!("{p:.0}W"),
                 _ => "n/a".into(),
             };
+            let health: Vec<&str> = g.faults.iter().chain(&g.warnings).map(String::as_str).collect();
             let _ = writeln!(
                 out,
-                "{:<4}{:<24}{:>22}{:>6}{:>6}{:>12}",
+                "{:<4}{:<24}{:>22}{:>6}{:>6}{:>12}  {:<7} {}",
                 g.index,
                 truncate(&g.name, 23),
                 mem,
                 opt(g.utilization_gpu_percent, "%"),
                 opt(g.temperature_c, "C"),
-                power
+                power,
+                g.state.as_str(),
+                if health.is_empty() { "ok".to_string() } else { health.join(", ") }
             );
             for p in &g.processes {
                 let who = match (&p.container_name, &p.container_id) {
                     (Some(n), _) => format!("container {n}"),
                     (None, Some(id)) => format!("container {}", crate::docker::short_id(id)),
+                    (None, None) if p.presence.words().is_some() => {
+                        format!("host {}", p.presence.words().unwrap_or_default())
+                    }
                     (None, None) => format!(
                         "host {} ({})",
                         p.command.as_deref().unwrap_or("?"),
@@ -103,7 +109,12 @@ pub fn table(s: &Snapshot) -> String {
                 truncate(&owner_shown(c), 12),
                 c.gpus.as_deref().unwrap_or("-"),
                 if c.gpu_memory_used_bytes > 0 { bytes(c.gpu_memory_used_bytes) } else { "-".into() },
-                c.gpu_sm_percent.map_or_else(|| "-".to_string(), |p| p.to_string()),
+                match (c.gpu_sm_percent, c.gpu_memory_used_bytes) {
+                    (Some(p), _) => p.to_string(),
+                    // On a GPU, but the driver gives no share (MIG): unknown, not none.
+                    (None, m) if m > 0 => "n/a".into(),
+                    (None, _) => "-".into(),
+                },
                 c.cpu_percent.map(|p| format!("{p:.1}")).unwrap_or_else(|| "-".into()),
                 c.memory_used_bytes.map(bytes).unwrap_or_else(|| "-".into()),
                 c.image

@@ -104,9 +104,9 @@ impl Col {
         })
     }
 
-    /// Its width; SM% widens to hold "idle 42m" while some container holds a GPU idle.
+    /// Its width; SM% widens to hold "idle ≥42m" while some container holds a GPU idle.
     fn width(self, sm_wide: bool) -> u16 {
-        if self == Col::Sm && sm_wide { 8 } else { self.min_width() }
+        if self == Col::Sm && sm_wide { 10 } else { self.min_width() }
     }
 
     fn flexible(self) -> bool {
@@ -273,11 +273,13 @@ fn cell<'a>(col: Col, c: &'a Container, app: &AppState, st: &Styles, flex_width:
             Some(u) => Cell::from(Span::styled(bytes(u.memory_used), st.key())),
             None => dash(),
         },
-        Col::Sm if let Some(secs) = app.gpu.container_idle(&c.id).filter(|_| c.state.is_running()) => {
-            Cell::from(Span::styled(format!("idle {}", super::fmt::age(secs as i64)), st.warn()))
+        Col::Sm if let Some(text) = app.gpu.container_idle_text(&c.id).filter(|_| c.state.is_running()) => {
+            Cell::from(Span::styled(format!("idle {text}"), st.warn()))
         }
-        Col::Sm => match app.gpu.usage_of(c).and_then(|u| u.sm_percent) {
-            Some(p) => Cell::from(Span::styled(format!("{p}"), st.load(f64::from(p)))),
+        // The mean over its GPUs; n/a: on a GPU, but the driver gives no share (MIG); -: none.
+        Col::Sm => match app.gpu.usage_of(c).map(|u| u.sm_percent) {
+            Some(Some(p)) => Cell::from(Span::styled(format!("{p}"), st.load(f64::from(p)))),
+            Some(None) => Cell::from(Span::styled("n/a", st.dim())),
             None => dash(),
         },
     }

@@ -23,7 +23,9 @@ struct Chart {
     /// The latest reading.
     latest: String,
     value: fn(&Sample) -> Option<u64>,
-    /// The top of the scale at least: a container at 5% should not look busy.
+    /// The top of the scale: what the resource can hold (the GPUs' memory, the limit, 100 %
+    /// per GPU or core), so a flat 12 GiB line on an 80 GiB GPU is a low line, not a full block.
+    /// A reading above it (no limit known) raises the scale.
     floor: u64,
 }
 
@@ -109,20 +111,51 @@ fn charts(app: &AppState, live: Option<&Container>) -> [Chart; 4] {
     } else {
         na()
     };
-    let sm = usage.and_then(|u| u.sm_percent).map_or_else(na, |p| format!("{p}%"));
+    // The mean over its GPUs, and each GPU's own share when it has more than one.
+    let sm = match usage {
+        Some(u) if u.gpus.len() > 1 => {
+            let each: Vec<String> = u
+                .gpus
+                .iter()
+                .zip(&u.sm_by_gpu)
+                .map(|(g, p)| format!("GPU {g} {}", p.map_or_else(na, |p| format!("{p}%"))))
+                .collect();
+            format!("{} mean · {}", u.sm_percent.map_or_else(na, |p| format!("{p}%")), each.join(" · "))
+        }
+        _ => usage.and_then(|u| u.sm_percent).map_or_else(na, |p| format!("{p}%")),
+    };
     let cpu = stats.and_then(|s| s.cpu_percent).map_or_else(na, |p| format!("{p:.1}%"));
     let mem = stats.and_then(|s| s.mem_used).map_or_else(na, bytes);
+    // What each resource can hold: the memory of the GPUs it runs on, 100 % of SM (its share is
+    // the mean over its GPUs), 100 % per core of the engine's machine, its memory limit (or the
+    // machine's memory when the limit is none or larger).
+    let host = match &app.engine {
+        crate::app::EngineStatus::Up(info) => {
+            info.machine.as_ref().map_or((None, None), |m| (m.ncpu, m.mem_total))
+        }
+        _ => (None, None),
+    };
+    let gpu_total: u64 = usage
+        .zip(app.gpu.snapshot.as_ref())
+        .map(|(u, snap)| {
+            snap.gpus.iter().filter(|g| u.gpus.contains(&g.index)).filter_map(|g| g.memory_total).sum()
+        })
+        .unwrap_or(0);
+    let mem_cap = match (stats.and_then(|s| s.mem_limit), host.1) {
+        (Some(l), Some(h)) => l.min(h),
+        (l, h) => l.or(h).unwrap_or(0),
+    };
     [
-        Chart { name: "GPU mem", latest: gpu_mem, value: |s| s.gpu_memory(), floor: 1 },
+        Chart { name: "GPU mem", latest: gpu_mem, value: |s| s.gpu_memory(), floor: gpu_total },
         Chart { name: "SM", latest: sm, value: |s| s.sm_percent().map(|p| p.round() as u64), floor: 100 },
-        // Tenths of a percent, so an idle container's 0.3% still draws; one core fills it.
+        // Tenths of a percent, so an idle container's 0.3% still draws.
         Chart {
             name: "CPU",
             latest: cpu,
             value: |s| s.cpu_percent().map(|p| (p * 10.0) as u64),
-            floor: 1000,
+            floor: 1000 * host.0.unwrap_or(1),
         },
-        Chart { name: "mem", latest: mem, value: |s| s.memory(), floor: 1 },
+        Chart { name: "mem", latest: mem, value: |s| s.memory(), floor: mem_cap },
     ]
 }
 
@@ -163,7 +196,7 @@ fn draw_charts(
         let values: Vec<Option<u64>> = history
             .map(|h| h.iter().skip(h.len().saturating_sub(width)).map(|s| (chart.value)(s)).collect())
             .unwrap_or_default();
-        let max = values.iter().flatten().copied().max().unwrap_or(0).max(chart.floor);
+        let max = values.iter().flatten().copied().max().unwrap_or(0).max(chart.floor).max(1);
         // The newest sample always at the right edge, as in the GPU panel.
         let pad = width.saturating_sub(values.len());
         let bars = std::iter::repeat_n(None, pad).chain(values).map(SparklineBar::from);

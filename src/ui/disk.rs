@@ -78,15 +78,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, st: &Styles
 fn fs_lines(app: &AppState, u: &DiskUsage, st: &Styles) -> Vec<Line<'static>> {
     let dir = u.root_dir.clone().unwrap_or_else(|| "Docker's data root".into());
     let first = match u.fs.as_ref().and_then(|fs| Some((fs, fs.used_percent()?))) {
-        Some((fs, used)) => {
+        Some((fs, _)) => {
             let style = if app.disk_warning.is_some() { st.error() } else { st.ok() };
-            Line::from(vec![
-                Span::raw(format!("{dir}: ")),
-                Span::styled(
-                    format!("{} free of {} ({used:.0}% used)", human_size(fs.free), human_size(fs.total)),
-                    style,
-                ),
-            ])
+            Line::from(vec![Span::raw(format!("{dir}: ")), Span::styled(fs.describe(), style)])
         }
         _ => Line::from(format!("{dir}: free space unknown (remote engine or not visible from here)")),
     };

@@ -5,22 +5,23 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 
 use super::fmt::{self, SPARKS, spark_level};
 use super::theme::Styles;
 use crate::app::fleet::FleetState;
 use crate::fleet::{NodeDetail, NodeSummary};
+use crate::gpu::state::State;
 
 const GIB: f64 = (1u64 << 30) as f64;
 
-/// "48G", "7.5G", "1.2T": memory in the width of a column.
+/// "48GiB", "7.5GiB", "1.2TiB": memory in the dashboard's units, in the width of a column.
 pub fn gib(bytes: f64) -> String {
     let g = bytes / GIB;
     match g {
-        g if g >= 1024.0 => format!("{:.1}T", g / 1024.0),
-        g if g >= 10.0 || g == 0.0 => format!("{g:.0}G"),
-        g => format!("{g:.1}G"),
+        g if g >= 1024.0 => format!("{:.1}TiB", g / 1024.0),
+        g if g >= 10.0 || g == 0.0 => format!("{g:.0}GiB"),
+        g => format!("{g:.1}GiB"),
     }
 }
 
@@ -47,7 +48,21 @@ pub fn draw(f: &mut Frame, s: &FleetState) {
     if area.width < 10 || area.height < 4 {
         return;
     }
-    let down_rows = u16::from(s.down.is_some() || s.notice.is_some());
+    // The reason Prometheus is down is wrapped, never cut: it is what the user needs to fix it.
+    let down_text = s.down.as_ref().map(|(reason, retry)| {
+        let since = s.down_since.map(|(since, last)| {
+            format!(" since {} ({} ago)", clock(since), fmt::age((last - since).max(0.0) as i64))
+        });
+        format!(
+            "Prometheus down{} (retrying every {} s): {reason}",
+            since.unwrap_or_default(),
+            retry.as_secs()
+        )
+    });
+    let down_rows = match &down_text {
+        Some(t) => (t.chars().count().div_ceil(usize::from(area.width).max(1)) as u16).clamp(1, 4),
+        None => u16::from(s.notice.is_some()),
+    };
     let [head, down, body, foot] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(down_rows),
@@ -56,12 +71,8 @@ pub fn draw(f: &mut Frame, s: &FleetState) {
     ])
     .areas(area);
     f.render_widget(Paragraph::new(header(s, &st, area.width)), head);
-    if let Some((reason, retry)) = &s.down {
-        let text = format!("Prometheus down (retrying every {} s): {reason}", retry.as_secs());
-        f.render_widget(
-            Paragraph::new(Span::styled(fmt::truncate(&text, area.width.into()), st.error())),
-            down,
-        );
+    if let Some(text) = down_text {
+        f.render_widget(Paragraph::new(Span::styled(text, st.error())).wrap(Wrap { trim: false }), down);
     } else if let Some(notice) = &s.notice {
         f.render_widget(
             Paragraph::new(Span::styled(fmt::truncate(notice, area.width.into()), st.warn())),
@@ -82,6 +93,7 @@ pub fn draw(f: &mut Frame, s: &FleetState) {
 fn header(s: &FleetState, st: &Styles, width: u16) -> Line<'static> {
     let live: Vec<&NodeSummary> = s.nodes.iter().filter(|n| !s.stale(n)).collect();
     let free: u32 = live.iter().map(|n| n.free()).sum();
+    let broken: u32 = live.iter().map(|n| n.broken).sum();
     let gpus: u32 = live.iter().map(|n| n.gpus).sum();
     // Float sums start at -0.0: an empty fleet would say "-0G".
     let used = live.iter().map(|n| n.mem_used).sum::<f64>() + 0.0;
@@ -90,13 +102,15 @@ fn header(s: &FleetState, st: &Styles, width: u16) -> Line<'static> {
     let nodes = format!("{}/{} up", live.len(), s.nodes.len());
     let figures = if width >= 100 {
         format!(
-            "  nodes {nodes}  free GPUs {free}/{gpus}  memory {}/{}  power {}",
+            "  nodes {nodes}  free GPUs {free}/{gpus}  broken {broken}  memory {}/{}  power {}",
             gib(used),
             gib(total),
             watts(power)
         )
     } else if width >= 60 {
-        format!("  {nodes}  free {free}/{gpus}  mem {}/{}  {}", gib(used), gib(total), watts(power))
+        format!("  {nodes}  free {free}/{gpus}  broken {broken}  mem {}/{}", gib(used), gib(total))
+    } else if broken > 0 {
+        format!(" {nodes} free {free}/{gpus} broken {broken}")
     } else {
         format!(" {nodes} free {free}/{gpus}")
     };
@@ -134,11 +148,17 @@ fn footer(s: &FleetState, st: &Styles, width: u16) -> Line<'static> {
     Line::from(spans)
 }
 
+/// "02:41:10 UTC": the time of day of unix seconds `t`.
+fn clock(t: f64) -> String {
+    let secs = (t.max(0.0) as u64) % 86_400;
+    format!("{:02}:{:02}:{:02} UTC", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
 fn state_cell(s: &FleetState, n: &NodeSummary, st: &Styles) -> Cell<'static> {
     if !s.stale(n) {
         return Cell::from(Span::styled("up", st.ok()));
     }
-    match n.age(s.at) {
+    match s.age(n) {
         Some(a) => Cell::from(format!("stale {}", fmt::age(a as i64))),
         None => Cell::from("stale"),
     }
@@ -150,18 +170,23 @@ fn nodes(f: &mut Frame, area: Rect, s: &FleetState, st: &Styles) {
     let name_w = rows_shown.iter().map(|n| n.hostname.chars().count()).max().unwrap_or(4).clamp(4, 18) as u16;
     let (wide, mid) = (w >= 100, w >= 60);
     let spark_w: usize = if wide { 21 } else { 10 };
-    let mut titles = vec!["NODE", "STATE", "GPU t/b/i"];
-    let mut widths = vec![Constraint::Length(name_w), Constraint::Length(9), Constraint::Length(9)];
+    // Below 100 columns the GPU counts drop their "GPU " so memory keeps its units.
+    let mut titles = vec!["NODE", "STATE", if wide { "GPU t/b/h/x" } else { "t/b/h/x" }];
+    let mut widths = vec![
+        Constraint::Length(name_w),
+        Constraint::Length(9),
+        Constraint::Length(if wide { 11 } else { 7 }),
+    ];
     if mid {
         titles.extend(["FREE", "MEMORY", "UTIL 10m"]);
         widths.extend([
             Constraint::Length(4),
-            Constraint::Length(11),
+            Constraint::Length(13),
             Constraint::Length(spark_w as u16 + 5),
         ]);
     } else {
         titles.push("MEM");
-        widths.push(Constraint::Length(9));
+        widths.push(Constraint::Length(13));
     }
     if wide {
         titles.extend(["POWER", "TOP CONTAINERS"]);
@@ -171,7 +196,11 @@ fn nodes(f: &mut Frame, area: Rect, s: &FleetState, st: &Styles) {
         let mut cells = vec![
             Cell::from(n.hostname.clone()),
             state_cell(s, n, st),
-            Cell::from(format!("{}/{}/{}", n.gpus, n.busy, n.idle_held)),
+            Cell::from(format!("{}/{}/{}/{}", n.gpus, n.busy, n.held, n.broken)).style(if n.broken > 0 {
+                st.error()
+            } else {
+                Style::default()
+            }),
         ];
         if mid {
             let util = n.util_now().map_or("  -".into(), |u| format!("{u:>3.0}%"));
@@ -235,10 +264,11 @@ fn gpus(f: &mut Frame, area: Rect, d: &NodeDetail, st: &Styles) {
         title.push_str(&format!("· driver {v} "));
     }
     let wide = area.width >= 100;
-    let mut titles = vec!["GPU", "MEMORY", "UTIL", "TEMP", "POWER"];
+    let mut titles = vec!["GPU", "HEALTH", "MEMORY", "UTIL", "TEMP", "POWER"];
     let mut widths = vec![
         Constraint::Length(3),
-        Constraint::Length(9),
+        Constraint::Length(6),
+        Constraint::Length(12),
         Constraint::Length(4),
         Constraint::Length(4),
         Constraint::Length(9),
@@ -259,7 +289,8 @@ fn gpus(f: &mut Frame, area: Rect, d: &NodeDetail, st: &Styles) {
             (p, _) => opt(p, "W"),
         };
         let index = g.index.map_or("?".into(), |i| i.to_string());
-        let mut cells = vec![index, mem, opt(g.util, "%"), opt(g.temp, "C"), power];
+        let state = g.state.map_or("-", |s| s.as_str()).to_string();
+        let mut cells = vec![index, state, mem, opt(g.util, "%"), opt(g.temp, "C"), power];
         if wide {
             cells.extend([
                 opt(g.idle_held, ""),
@@ -268,9 +299,9 @@ fn gpus(f: &mut Frame, area: Rect, d: &NodeDetail, st: &Styles) {
                 g.model.clone(),
             ]);
         }
-        let xid = g.xid.is_some_and(|x| x > 0.0);
+        let bad = g.xid.is_some_and(|x| x > 0.0) || g.state == Some(State::Broken);
         let row = Row::new(cells);
-        if xid { row.style(st.error()) } else { row }
+        if bad { row.style(st.error()) } else { row }
     });
     let block = Block::default().borders(Borders::TOP).title(title).border_style(st.border(true));
     table(f, area, rows, widths, titles, block, st);
@@ -299,7 +330,7 @@ fn containers(f: &mut Frame, area: Rect, d: &NodeDetail, st: &Styles) {
     let wide = area.width >= 100;
     let mut titles = vec!["CONTAINER", "GPU", "MEMORY", "SM"];
     let mut widths =
-        vec![Constraint::Min(10), Constraint::Length(3), Constraint::Length(7), Constraint::Length(4)];
+        vec![Constraint::Min(10), Constraint::Length(3), Constraint::Length(8), Constraint::Length(4)];
     if wide {
         titles.extend(["OWNER", "IMAGE"]);
         widths.extend([Constraint::Length(10), Constraint::Min(10)]);
@@ -344,7 +375,8 @@ fn help(f: &mut Frame, area: Rect, s: &FleetState, st: &Styles) {
         })
         .chain([
             Line::raw(""),
-            Line::styled("GPU t/b/i: total / busy (util > 5 %) / held by idle processes", Style::default()),
+            Line::styled("GPU t/b/h/x: total / busy (util > 5 %) / held (memory held, not", Style::default()),
+            Line::styled("  busy) / broken (a health fault); free: none of these", Style::default()),
             Line::styled(
                 "stale: no sample from the node's exporter (dimmed, with its age)",
                 Style::default(),

@@ -2,40 +2,71 @@
 
 use ratatui::text::{Line, Span};
 
-use super::fmt::{age, bytes, truncate};
-use super::gpus::{short_name, users};
+use super::fmt::{bytes, truncate};
+use super::gpu_users::users;
+use super::gpus::short_name;
 use super::theme::Styles;
 use crate::app::AppState;
 use crate::gpu::GpuSample;
-use crate::gpu::health::problems;
+use crate::gpu::state::Problem;
 
-/// Badges for one GPU: recent XIDs, health problems, idle-held memory. Empty when all is well.
-pub fn badges(g: &GpuSample, app: &AppState, st: &Styles) -> Vec<Span<'static>> {
+/// Badges for one GPU within `room` columns: the latest XID, then (`problems`: unless the
+/// row's second line shows them) every problem that fits, then idle-held memory. Empty when all
+/// is well.
+pub fn badges(g: &GpuSample, app: &AppState, st: &Styles, room: usize, problems: bool) -> Vec<Span<'static>> {
     let mut out = Vec::new();
-    if let Some(x) = app.gpu.xids.iter().rev().find(|x| x.gpu_index == g.index) {
-        out.push(Span::styled(format!("⚠XID {} ", x.xid), st.error()));
+    let latest = latest_xid(g, app);
+    if let Some(code) = latest {
+        out.push(Span::styled(format!("⚠XID {code} "), st.error()));
     }
-    let found = problems(&g.health);
-    if let Some(first) = found.first() {
-        let more = if found.len() > 1 { format!("+{}", found.len() - 1) } else { String::new() };
-        out.push(Span::styled(format!("⚠{}{more} ", short_problem(first)), st.warn()));
+    let idle = g
+        .processes
+        .iter()
+        .filter_map(|p| {
+            Some((app.gpu.idle_held(g.index, p, app.idle_after)?, app.gpu.idle_lower_bound(g.index, p)))
+        })
+        .max_by_key(|(s, _)| *s);
+    let idle = idle.map(|(secs, bound)| {
+        Span::styled(format!("idle {} ", crate::app::gpu::idle_age(secs, bound)), st.warn())
+    });
+    if problems {
+        let used: usize = out.iter().map(|s| s.width()).sum();
+        let budget = room.saturating_sub(used + idle.as_ref().map_or(0, |s| s.width()));
+        out.extend(problem_spans(g, app, st, budget));
     }
-    let idle = g.processes.iter().filter_map(|p| app.gpu.idle_held(g.index, p, app.idle_after)).max();
-    if let Some(secs) = idle {
-        out.push(Span::styled(format!("idle {} ", age(secs as i64)), st.warn()));
-    }
+    out.extend(idle);
     out
 }
 
-/// The badge form of a problem: short enough for a narrow row.
-fn short_problem(p: &str) -> String {
-    if let Some(reason) = p.strip_prefix("throttled: ") {
-        return reason.replace("sw ", "").replace("hw ", "hw-");
+fn latest_xid(g: &GpuSample, app: &AppState) -> Option<u64> {
+    app.gpu.xids.iter().rev().find(|x| crate::app::gpu::xid_on(x, g)).map(|x| x.xid)
+}
+
+/// Every problem of `g` that fits in `room` columns, each short (`ECC 2`, `hw-thermal`,
+/// `PCIe x8/16`, `reset`), faults in the error colour; what does not fit is counted as
+/// `+N more`. The latest XID has its own badge.
+pub fn problem_spans(g: &GpuSample, app: &AppState, st: &Styles, room: usize) -> Vec<Span<'static>> {
+    let latest = latest_xid(g, app);
+    let problems: Vec<&Problem> = app
+        .gpu
+        .assessment(g.index)
+        .map(|a| a.problems.iter().filter(|p| !matches!(p, Problem::Xid(c) if Some(*c) == latest)).collect())
+        .unwrap_or_default();
+    let mut out: Vec<Span<'static>> = Vec::new();
+    let mut used = 0;
+    for (i, p) in problems.iter().enumerate() {
+        let text = format!("⚠{} ", p.short());
+        let left = problems.len() - i - 1;
+        // Room for this one, and for the count of the rest when there are more.
+        let tail = if left > 0 { format!("+{left} more ").len() } else { 0 };
+        if used + text.chars().count() + tail > room {
+            out.push(Span::styled(format!("+{} more ", problems.len() - i), st.warn()));
+            break;
+        }
+        used += text.chars().count();
+        out.push(Span::styled(text, if p.breaks() { st.error() } else { st.warn() }));
     }
-    if p.starts_with("ECC uncorrected") {
-        return "ECC".into();
-    }
-    p.to_string()
+    out
 }
 
 /// One line per MIG instance: profile, memory, utilisation (n/a: NVML does not report it per

@@ -7,12 +7,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::fmt::{age, bytes};
-use super::gpus::{mem_text, short_name, users};
+use super::gpu_users::users;
+use super::gpus::{mem_text, short_name};
 use super::theme::Styles;
 use crate::app::AppState;
-use crate::app::alerts::xid_meaning;
 use crate::app::gpu_detail::{GpuDetailView, KEYS};
-use crate::gpu::health::{problems, throttle_names};
+use crate::gpu::health::throttle_names;
+use crate::gpu::state::State;
+use crate::gpu::xid_catalog;
 use crate::gpu::{EccCounts, GpuSample};
 
 pub fn draw(f: &mut Frame, area: Rect, app: &AppState, view: &GpuDetailView, st: &Styles) {
@@ -62,21 +64,27 @@ fn lines(g: &GpuSample, app: &AppState, st: &Styles) -> Vec<Line<'static>> {
     let h = &g.health;
     let mut out = Vec::new();
     let mut row = |name: &str, value: Span<'static>| out.push(Line::from(vec![label(name, st), value]));
-    if let Some(why) = &g.lost {
-        row("state", Span::styled(format!("LOST — {why}"), st.error()));
+    if let Some(a) = app.gpu.assessment(g.index) {
+        let style = match a.state {
+            State::Broken => st.error(),
+            _ => st.ok(),
+        };
+        row("state", Span::styled(a.state.as_str().to_string(), style));
+        let (faults, warnings) = (a.faults(), a.warnings());
+        if !faults.is_empty() {
+            row("faults", Span::styled(faults.join(" · "), st.error()));
+        }
+        row(
+            "health",
+            if warnings.is_empty() && faults.is_empty() {
+                Span::styled("no problem reported", st.ok())
+            } else if warnings.is_empty() {
+                Span::styled("no warning", st.dim())
+            } else {
+                Span::styled(warnings.join(" · "), st.warn())
+            },
+        );
     }
-    let mut found = problems(h);
-    if let Some(x) = app.gpu.xids.iter().rev().find(|x| x.gpu_index == g.index) {
-        found.insert(0, format!("XID {} {} ago", x.xid, age(app.now - x.at)));
-    }
-    row(
-        "health",
-        if found.is_empty() {
-            Span::styled("no problem reported", st.ok())
-        } else {
-            Span::styled(found.join(" · "), st.warn())
-        },
-    );
     row("uuid", Span::raw(g.uuid.clone()));
     row("memory", Span::raw(mem_text(g)));
     let util = match (g.util_gpu, g.util_memory) {
@@ -93,7 +101,11 @@ fn lines(g: &GpuSample, app: &AppState, st: &Styles) -> Vec<Line<'static>> {
             g.power_limit_watts.map_or("n/a".into(), |p| format!("{p:.0}"))
         )),
     );
-    let clock = |cur: Option<u32>, max: Option<u32>| format!("{} / {} MHz", opt(cur), opt(max));
+    // One n/a when the GPU reports neither, not "n/a / n/a MHz".
+    let clock = |cur: Option<u32>, max: Option<u32>| match (cur, max) {
+        (None, None) => "n/a".to_string(),
+        _ => format!("{} / {} MHz", opt(cur), opt(max)),
+    };
     row("SM clock", Span::raw(clock(g.sm_clock_mhz, h.sm_clock_max_mhz)));
     row("memory clock", Span::raw(clock(g.mem_clock_mhz, h.mem_clock_max_mhz)));
     let throttle = match h.throttle_reasons {
@@ -144,8 +156,8 @@ fn lines(g: &GpuSample, app: &AppState, st: &Styles) -> Vec<Line<'static>> {
         .xids
         .iter()
         .rev()
-        .filter(|x| x.gpu_index == g.index)
-        .map(|x| format!("XID {}{} {} ago", x.xid, xid_meaning(x.xid), age(app.now - x.at)))
+        .filter(|x| crate::app::gpu::xid_on(x, g))
+        .map(|x| format!("XID {}{} {} ago", x.xid, xid_catalog::describe(x.xid), age(app.now - x.at)))
         .collect();
     row(
         "XID errors",
@@ -192,7 +204,14 @@ fn lines(g: &GpuSample, app: &AppState, st: &Styles) -> Vec<Line<'static>> {
         .rev()
         .filter(|a| a.gpu == Some(g.index))
         .take(10)
-        .map(|a| format!("{} ({} ago){}", a.text, age(app.now - a.at), if a.seen { "" } else { " · new" }))
+        .map(|a| {
+            format!(
+                "{} (raised {} ago){}",
+                a.describe(app.now),
+                age(app.now - a.at),
+                if a.seen { "" } else { " · new" }
+            )
+        })
         .collect();
     if !alerts.is_empty() {
         out.push(Line::from(Span::styled("alerts", st.dim())));

@@ -8,11 +8,11 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use super::fmt::{SPARKS, age, bytes, spark_level, truncate};
+use super::fmt::{SPARKS, bytes, spark_level, truncate};
+use super::gpu_users::users_span;
 use super::theme::Styles;
 use crate::app::{AppState, GpuStatus, Panel};
-use crate::gpu::model::host_owner;
-use crate::gpu::{GpuProcess, GpuSample};
+use crate::gpu::GpuSample;
 
 /// Lines the panel wants for `app`'s GPUs: (one line per GPU, two lines per GPU), each plus a
 /// line per MIG instance.
@@ -169,15 +169,15 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
                 Span::styled(format!("{:>2} ", g.index), st.key()),
                 Span::styled(format!("LOST {} — {why}", short_name(&g.name)), st.error()),
             ]),
-            None if wide => wide_line(g, app, st, inner.width),
-            None => compact_line(g, app, st, inner.width),
+            None if wide => wide_line(g, app, st, inner.width, !detail),
+            None => compact_line(g, app, st, inner.width, !detail),
         };
         if selected {
             line = line.style(st.selected());
         }
         lines.push(line);
         if detail {
-            lines.push(if g.lost.is_some() { Line::from("") } else { detail_line(g, app, st) });
+            lines.push(if g.lost.is_some() { Line::from("") } else { detail_line(g, app, st, inner.width) });
         }
         if layout.mig {
             lines.extend(super::gpu_badges::mig_rows(g, app, st, inner.width));
@@ -185,6 +185,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
     }
     f.render_widget(Paragraph::new(lines), inner);
 }
+
+/// Columns a GPU row keeps for who is on it before health badges take the rest.
+const USERS_MIN: usize = 16;
 
 fn na(st: &Styles) -> Span<'static> {
     Span::styled("n/a", st.dim())
@@ -239,64 +242,8 @@ fn power(g: &GpuSample) -> String {
     }
 }
 
-/// Who is on this GPU, biggest first: containers by name, host processes by command and user,
-/// each with its memory and SM share on this GPU ("train 40GiB 71%"), or how long it has held
-/// that memory idle ("train 40GiB idle 42m").
-pub(super) fn users<'a>(
-    gpu: u32,
-    processes: impl IntoIterator<Item = &'a GpuProcess>,
-    app: &AppState,
-) -> Vec<String> {
-    struct Row {
-        label: String,
-        mem: u64,
-        sm: Option<u32>,
-        /// Idle seconds while every process of the row is idle-held.
-        idle: Option<u64>,
-    }
-    let mut rows: Vec<Row> = Vec::new();
-    for p in processes {
-        let container = p.container_id.as_ref().map(|id| (id, app.table.all().iter().find(|c| &c.id == id)));
-        let label = match container {
-            // NVML can list a process after its container stopped: nobody's now.
-            Some((_, Some(c))) if !c.state.is_running() => format!("pid {} ({} stopped)", p.pid, c.name),
-            Some((_, Some(c))) => c.name.clone(),
-            Some((id, None)) => id.short().to_string(),
-            None => format!("{} pid {}", host_owner(p.command.as_deref(), p.user.as_deref()), p.pid),
-        };
-        let mem = p.memory_used.unwrap_or(0);
-        let idle = app.gpu.idle_held(gpu, p, app.idle_after);
-        match rows.iter_mut().find(|r| r.label == label && p.container_id.is_some()) {
-            Some(r) => {
-                r.mem += mem;
-                r.sm = match (r.sm, p.sm_percent) {
-                    (Some(a), Some(b)) => Some(a + b),
-                    (a, b) => a.or(b),
-                };
-                r.idle = r.idle.zip(idle).map(|(a, b)| a.min(b));
-            }
-            None => rows.push(Row { label, mem, sm: p.sm_percent, idle }),
-        }
-    }
-    rows.sort_by_key(|r| std::cmp::Reverse(r.mem));
-    rows.into_iter()
-        .map(|r| match (r.idle, r.sm) {
-            (Some(secs), _) => format!("{} {} idle {}", r.label, bytes(r.mem), age(secs as i64)),
-            (None, Some(sm)) => format!("{} {} {sm}%", r.label, bytes(r.mem)),
-            (None, None) => format!("{} {}", r.label, bytes(r.mem)),
-        })
-        .collect()
-}
-
-fn users_span(g: &GpuSample, app: &AppState, st: &Styles, width: usize) -> Span<'static> {
-    let list = users(g.index, &g.processes, app);
-    if list.is_empty() {
-        return Span::styled("no processes", st.dim());
-    }
-    Span::raw(truncate(&list.join(", "), width))
-}
-
-fn wide_line(g: &GpuSample, app: &AppState, st: &Styles, width: u16) -> Line<'static> {
+/// `problems`: the health problems go on this line (there is no second line for them).
+fn wide_line(g: &GpuSample, app: &AppState, st: &Styles, width: u16, problems: bool) -> Line<'static> {
     let hist = app.gpu.history.get(&g.index);
     let util_hist = hist.map(|h| spark(&h.util, 10)).unwrap_or_else(|| " ".repeat(10));
     let mut spans = vec![
@@ -309,7 +256,10 @@ fn wide_line(g: &GpuSample, app: &AppState, st: &Styles, width: u16) -> Line<'st
         temp(g.temperature_c, st),
         Span::raw(format!(" {:>10} ", power(g))),
     ];
-    spans.extend(super::gpu_badges::badges(g, app, st));
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    // Who is on it keeps a readable name's worth of room.
+    let room = usize::from(width).saturating_sub(used + 2 + USERS_MIN);
+    spans.extend(super::gpu_badges::badges(g, app, st, room, problems));
     let used: usize = spans.iter().map(|s| s.width()).sum();
     let rest = usize::from(width).saturating_sub(used + 2);
     spans.push(Span::styled("│ ", st.dim()));
@@ -326,7 +276,7 @@ fn memory_text(g: &GpuSample) -> String {
     }
 }
 
-fn compact_line(g: &GpuSample, app: &AppState, st: &Styles, width: u16) -> Line<'static> {
+fn compact_line(g: &GpuSample, app: &AppState, st: &Styles, width: u16, problems: bool) -> Line<'static> {
     let mut spans = vec![
         Span::styled(format!("{} ", g.index), st.key()),
         bar(g.memory_percent(), 5, st),
@@ -337,20 +287,25 @@ fn compact_line(g: &GpuSample, app: &AppState, st: &Styles, width: u16) -> Line<
         temp(g.temperature_c, st),
         Span::raw(" "),
     ];
-    spans.extend(super::gpu_badges::badges(g, app, st));
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let room = usize::from(width).saturating_sub(used + USERS_MIN);
+    spans.extend(super::gpu_badges::badges(g, app, st, room, problems));
     let used: usize = spans.iter().map(|s| s.width()).sum();
     spans.push(users_span(g, app, st, usize::from(width).saturating_sub(used)));
     Line::from(spans)
 }
 
-fn detail_line(g: &GpuSample, app: &AppState, st: &Styles) -> Line<'static> {
+/// The row's second line: every health problem that fits first (they matter more than the
+/// sparklines after them, which the pane's edge cuts), then memory and power history, clocks, fan.
+fn detail_line(g: &GpuSample, app: &AppState, st: &Styles, width: u16) -> Line<'static> {
     let hist = app.gpu.history.get(&g.index);
     let sp = |f: fn(&crate::app::gpu::GpuHistory) -> &VecDeque<u8>| {
         hist.map(|h| spark(f(h), 16)).unwrap_or_else(|| " ".repeat(16))
     };
     let clock = |v: Option<u32>| v.map(|c| format!("{c}MHz")).unwrap_or_else(|| "n/a".into());
-    let mut spans = vec![
-        Span::raw("   "),
+    let mut spans = vec![Span::raw("   ")];
+    spans.extend(super::gpu_badges::problem_spans(g, app, st, usize::from(width).saturating_sub(3)));
+    spans.extend([
         Span::styled("mem ", st.dim()),
         Span::styled(sp(|h| &h.memory), st.ok()),
         Span::styled(" pwr ", st.dim()),
@@ -362,7 +317,7 @@ fn detail_line(g: &GpuSample, app: &AppState, st: &Styles) -> Line<'static> {
         Span::styled(" memclk ", st.dim()),
         Span::raw(clock(g.mem_clock_mhz)),
         Span::styled(" fan ", st.dim()),
-    ];
+    ]);
     spans.push(match g.fan_percent {
         Some(f) => Span::raw(format!("{f}%")),
         None => na(st),

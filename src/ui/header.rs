@@ -1,91 +1,182 @@
-//! The top line: engine state at a glance.
+//! The top line: which node, its engine and driver at a glance, and what needs attention.
+//!
+//! The node's name, the engine's state and the driver are never pushed out (people run one pane
+//! per node and read which is which from here): alerts and warnings take the room between them
+//! and are cut to fit; versions and the refresh show only when there is room left.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use super::fmt::truncate;
 use super::theme::Styles;
 use crate::app::{AppState, EngineStatus};
 use crate::config::Action;
 
+const SEP: &str = " │ ";
+
+fn width(spans: &[Span]) -> usize {
+    spans.iter().map(|s| s.content.chars().count()).sum()
+}
+
+/// `spans` cut to `room` columns, the cut marked with `…`.
+fn cut(spans: Vec<Span<'static>>, room: usize) -> Vec<Span<'static>> {
+    if width(&spans) <= room {
+        return spans;
+    }
+    let mut out = Vec::new();
+    let mut left = room;
+    for s in spans {
+        let w = s.content.chars().count();
+        if w < left {
+            left -= w;
+            out.push(s);
+            continue;
+        }
+        if left > 0 {
+            out.push(Span::styled(truncate(&s.content, left), s.style));
+        }
+        break;
+    }
+    out
+}
+
 pub fn draw(f: &mut Frame, area: Rect, app: &AppState, st: &Styles) {
-    // A narrow pane cuts the line from the right: the low-disk warning goes first, versions
-    // only when there is room for them.
-    let narrow = area.width < 90;
-    let mut spans = vec![Span::styled("gpudock", st.title()), Span::raw(" │ ")];
+    let total = usize::from(area.width);
+    let narrow = total < 90;
+
+    // What needs attention, in the middle: cut to the room the essentials leave.
+    let mut middle: Vec<Span<'static>> = Vec::new();
+    let add = |middle: &mut Vec<Span<'static>>, spans: Vec<Span<'static>>| {
+        middle.extend(spans);
+        middle.push(Span::raw(SEP));
+    };
     if app.read_only {
-        spans.push(Span::styled("read-only", st.warn()));
-        spans.push(Span::raw(" │ "));
+        add(&mut middle, vec![Span::styled("read-only", st.warn())]);
     }
     let lost: Vec<String> = app.gpu.lost().iter().map(|g| g.index.to_string()).collect();
     if !lost.is_empty() {
         let s = if lost.len() == 1 { "" } else { "s" };
-        spans.push(Span::styled(format!("⚠ GPU{s} {} lost", lost.join(",")), st.error()));
-        spans.push(Span::raw(" │ "));
+        add(&mut middle, vec![Span::styled(format!("⚠ GPU{s} {} lost", lost.join(",")), st.error())]);
     }
     let unseen = app.alerts.unseen_count();
     if let Some(newest) = app.alerts.unseen().next_back() {
         let more = if unseen > 1 { format!(" (+{} more)", unseen - 1) } else { String::new() };
-        spans.push(Span::styled(format!("⚠ {}{more} ", newest.text), st.error()));
-        spans.push(Span::styled(app.keymap.label(Action::AckAlerts), st.key()));
-        spans.push(Span::raw(" seen │ "));
+        // The key to mark them seen goes first: it must survive the cut.
+        add(
+            &mut middle,
+            vec![
+                Span::styled(app.keymap.label(Action::AckAlerts), st.key()),
+                Span::raw(" seen: "),
+                Span::styled(format!("⚠ {}{more}", newest.describe(app.now)), st.error()),
+            ],
+        );
     }
     if let Some(w) = &app.disk_warning {
-        spans.push(Span::styled(w.clone(), st.error()));
-        spans.push(Span::raw(" │ "));
+        add(&mut middle, vec![Span::styled(w.clone(), st.error())]);
     }
-    match &app.engine {
-        EngineStatus::Up(info) if narrow => {
-            spans.push(Span::styled("● docker", st.ok()));
-            if let Some(c) = &info.context {
-                spans.push(Span::raw(format!(" {c}")));
+
+    // The essentials: the node, the engine, the driver, and the way to help. Short forms when
+    // the long ones would cut what needs attention.
+    let essentials = |narrow: bool| -> Vec<Span<'static>> {
+        let mut tail: Vec<Span<'static>> = match &app.engine {
+            EngineStatus::Up(info) if narrow => {
+                let mut v = vec![Span::styled("● docker", st.ok())];
+                if let Some(c) = &info.context {
+                    v.push(Span::raw(format!(" {c}")));
+                }
+                v
             }
-        }
-        EngineStatus::Up(info) => {
-            spans.push(Span::styled("● ", st.ok()));
-            spans.push(Span::raw(format!(
-                "docker {} (API {})",
-                info.server_version.as_deref().unwrap_or("?"),
-                info.api_version.map_or_else(|| "?".to_string(), |v| v.to_string())
-            )));
-            if let Some(c) = &info.context {
-                spans.push(Span::raw(format!(" context {c}")));
+            EngineStatus::Up(info) => {
+                let mut v = vec![
+                    Span::styled("● ", st.ok()),
+                    Span::raw(format!(
+                        "docker {} (API {})",
+                        info.server_version.as_deref().unwrap_or("?"),
+                        info.api_version.map_or_else(|| "?".to_string(), |v| v.to_string())
+                    )),
+                ];
+                if let Some(c) = &info.context {
+                    v.push(Span::raw(format!(" context {c}")));
+                }
+                v
             }
+            EngineStatus::Connecting { .. } => vec![Span::styled("○ docker: connecting", st.dim())],
+            EngineStatus::Down { .. } => vec![Span::styled("✖ docker: unreachable", st.error())],
+        };
+        if let Some(snap) = app.gpu.snapshot.as_ref() {
+            let d = snap.driver_version.as_deref().unwrap_or("n/a");
+            tail.push(Span::raw(if narrow {
+                format!("{SEP}drv {d}")
+            } else {
+                format!("{SEP}driver {d} CUDA {}", snap.cuda_version.as_deref().unwrap_or("n/a"))
+            }));
         }
-        EngineStatus::Connecting { .. } => spans.push(Span::styled("○ docker: connecting", st.dim())),
-        EngineStatus::Down { .. } => spans.push(Span::styled("✖ docker: unreachable", st.error())),
-    }
-    // The way to help stays on screen however narrow the pane: it is drawn at the right edge,
-    // over whatever the left part had to cut.
+        tail
+    };
+    let node = match &app.engine {
+        EngineStatus::Up(info) => info
+            .machine
+            .as_ref()
+            .and_then(|m| m.name.as_deref())
+            .map(|n| truncate(&crate::sanitize::line(n), 24)),
+        _ => None,
+    };
     let help =
-        vec![Span::raw(" │ "), Span::styled(app.keymap.label(Action::Help), st.key()), Span::raw(" help")];
-    let help_width: usize = help.iter().map(|s| s.content.chars().count()).sum();
-    // Versions and the refresh are extras: each shows whole or not at all, never cut mid-word.
-    let mut extras = Vec::new();
-    if let Some(snap) = app.gpu.snapshot.as_ref().filter(|_| !narrow) {
-        extras.push(format!(
-            " │ driver {} CUDA {}",
-            snap.driver_version.as_deref().unwrap_or("n/a"),
-            snap.cuda_version.as_deref().unwrap_or("n/a")
-        ));
+        vec![Span::raw(SEP), Span::styled(app.keymap.label(Action::Help), st.key()), Span::raw(" help")];
+
+    let mut head = Vec::new();
+    if let Some(n) = &node {
+        head.push(Span::styled(n.clone(), st.title()));
+        head.push(Span::raw(SEP));
     }
-    if !narrow {
-        extras.push(format!(" │ refresh {}s", trim_float(app.refresh.as_secs_f64())));
+    let mut tail = essentials(narrow);
+    let crowded = |tail: &[Span]| width(&head) + width(tail) + width(&help) + width(&middle) > total;
+    if !narrow && crowded(&tail) {
+        tail = essentials(true);
     }
-    for extra in extras {
-        let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
-        if used + extra.chars().count() + help_width <= usize::from(area.width) {
-            spans.push(Span::raw(extra));
+    let essential = width(&head) + width(&tail) + width(&help);
+    let title = [Span::styled("gpudock", st.title()), Span::raw(SEP)];
+    if essential + width(&title) + width(&middle) <= total || (node.is_none() && essential + 10 <= total) {
+        head.splice(0..0, title);
+    }
+    let room = total.saturating_sub(width(&head) + width(&tail) + width(&help));
+    let fits = width(&middle) <= room;
+    let middle = if fits {
+        middle
+    } else {
+        let mut m = cut(middle, room.saturating_sub(SEP.chars().count()));
+        if !m.is_empty() {
+            m.push(Span::raw(SEP));
+        }
+        m
+    };
+    if fits && !narrow {
+        let refresh = format!("{SEP}refresh {}s", trim_float(app.refresh.as_secs_f64()));
+        if width(&head) + width(&middle) + width(&tail) + refresh.chars().count() + width(&help) <= total {
+            tail.push(Span::raw(refresh));
         }
     }
-    let left_width: usize = spans.iter().map(|s| s.content.chars().count()).sum();
-    if left_width + help_width <= usize::from(area.width) {
+    let mut spans = head;
+    spans.extend(middle);
+    spans.extend(tail);
+    let mut help = help;
+    if width(&spans) + width(&help) > total {
+        // Tight separators before anything essential goes.
+        let tight = |v: Vec<Span<'static>>| -> Vec<Span<'static>> {
+            v.into_iter().map(|s| Span::styled(s.content.replace(SEP, "│"), s.style)).collect()
+        };
+        spans = tight(spans);
+        help = tight(help);
+    }
+    if width(&spans) + width(&help) <= total {
         spans.extend(help);
         f.render_widget(Paragraph::new(Line::from(spans)), area);
         return;
     }
-    let help_w = (help_width as u16).min(area.width);
+    // Narrower than the essentials: the way to help stays at the right edge, over the rest.
+    let help_w = (width(&help) as u16).min(area.width);
     let [left, right] = Layout::horizontal([Constraint::Min(0), Constraint::Length(help_w)]).areas(area);
     f.render_widget(Paragraph::new(Line::from(spans)), left);
     f.render_widget(Paragraph::new(Line::from(help)), right);

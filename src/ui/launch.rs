@@ -11,6 +11,7 @@ use super::theme::Styles;
 use crate::app::AppState;
 use crate::app::launch::{Field, LaunchForm};
 use crate::config::Action;
+use crate::gpu::state::State;
 
 pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &Styles) {
     // Sized to the content: fields, their errors, the GPU list and the runtime lines.
@@ -108,7 +109,8 @@ fn preset_text(app: &AppState, form: &LaunchForm) -> String {
     }
 }
 
-/// Which GPUs are free right now, so the user can pick one without leaving the form.
+/// Which GPUs are free right now, and which are broken, so the user can pick one without
+/// leaving the form.
 fn gpu_hints(app: &AppState, st: &Styles, indent: usize) -> Vec<Line<'static>> {
     let Some(snap) = &app.gpu.snapshot else {
         return vec![Line::from(Span::styled(
@@ -129,19 +131,30 @@ fn gpu_hints(app: &AppState, st: &Styles, indent: usize) -> Vec<Line<'static>> {
             .map(|c| c.name.clone())
             .collect();
         let host_procs = g.processes.iter().filter(|p| p.container_id.is_none()).count();
-        let free = users.is_empty() && host_procs == 0;
-        let who = if free {
-            "free".to_string()
-        } else {
-            let mut w = users.join(", ");
-            if host_procs > 0 {
-                if !w.is_empty() {
-                    w.push_str(", ");
-                }
-                let what = if host_procs == 1 { "host process" } else { "host processes" };
-                w.push_str(&format!("{host_procs} {what}"));
+        // The engine layer's state: free means healthy and nobody's memory on it.
+        let assessed = app.gpu.assessment(g.index);
+        let state = assessed.map_or(State::Free, |a| a.state);
+        let who = match state {
+            State::Broken => {
+                format!("BROKEN: {}", assessed.map(|a| a.faults().join(", ")).unwrap_or_default())
             }
-            w
+            State::Free => "free".to_string(),
+            State::Held | State::Busy => {
+                let mut w = users.join(", ");
+                if host_procs > 0 {
+                    if !w.is_empty() {
+                        w.push_str(", ");
+                    }
+                    let what = if host_procs == 1 { "host process" } else { "host processes" };
+                    w.push_str(&format!("{host_procs} {what}"));
+                }
+                if w.is_empty() { state.as_str().to_string() } else { format!("{}: {w}", state.as_str()) }
+            }
+        };
+        let style = match state {
+            State::Broken => st.error(),
+            State::Free => st.ok(),
+            State::Held | State::Busy => st.warn(),
         };
         let mem = match (g.memory_used, g.memory_total) {
             (Some(u), Some(t)) => format!("{}/{}", bytes(u), bytes(t)),
@@ -151,7 +164,7 @@ fn gpu_hints(app: &AppState, st: &Styles, indent: usize) -> Vec<Line<'static>> {
             Span::raw(format!("{:indent$}", "")),
             Span::styled(format!("GPU {} ", g.index), st.key()),
             Span::raw(format!("{mem:<16} ")),
-            Span::styled(who, if free { st.ok() } else { st.warn() }),
+            Span::styled(who, style),
         ]));
     }
     out

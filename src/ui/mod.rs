@@ -9,6 +9,7 @@ mod fleet_users;
 mod footer;
 mod gpu_badges;
 mod gpu_detail;
+mod gpu_users;
 mod gpus;
 mod header;
 mod help;

@@ -115,11 +115,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &ProcessView, st: &Sty
 fn table(f: &mut Frame, inner: Rect, v: &ProcessView, st: &Styles) {
     let longest = v.rows().map(|r| r.owner().chars().count()).max().unwrap_or(0);
     let (cols, owner) = pick_columns(inner.width, u16::try_from(longest.min(24)).unwrap_or(24));
-    // SM% widens to hold "idle 42m" while some process holds its GPU memory idle.
+    // SM% widens to hold "idle ≥42m" (a lower bound) while some process holds its GPU memory idle.
     let sm_wide = v.rows().any(|r| r.idle.is_some());
     let width_of = |c: &Col| match c {
         Col::Owner => owner,
-        Col::Sm if sm_wide => 8,
+        Col::Sm if sm_wide => 10,
         c => c.min_width(),
     };
     let fixed: u16 = cols.iter().filter(|c| **c != Col::Command).map(width_of).sum();
@@ -172,7 +172,8 @@ fn cell(col: Col, r: &ProcRow, owner: usize, command: usize, st: &Styles) -> Cel
 /// join it in one place.
 fn sm_cell(r: &ProcRow, st: &Styles) -> Cell<'static> {
     if let Some(secs) = r.idle {
-        return Cell::from(Span::styled(format!("idle {}", super::fmt::age(secs as i64)), st.warn()));
+        let text = format!("idle {}", crate::app::gpu::idle_age(secs, r.idle_bound));
+        return Cell::from(Span::styled(text, st.warn()));
     }
     match r.sm_percent {
         Some(p) => Cell::from(Span::styled(p.to_string(), st.load(f64::from(p)))),

@@ -72,6 +72,8 @@ pub struct FleetState {
     pub bytes: usize,
     /// Prometheus could not be asked: why, and when the collector tries again.
     pub down: Option<(String, Duration)>,
+    /// Unix seconds of the first failed refresh of this outage, and of the latest.
+    pub down_since: Option<(f64, f64)>,
     pub sort: FleetSort,
     pub filter: String,
     pub filtering: bool,
@@ -112,8 +114,15 @@ impl FleetState {
         std::mem::take(&mut self.dirty)
     }
 
+    /// Stale: its exporter stopped answering, or Prometheus itself did (then nothing shown is
+    /// current, whatever it said last).
     pub fn stale(&self, n: &NodeSummary) -> bool {
-        n.stale(self.at, self.stale_after)
+        self.down_since.is_some() || n.stale(self.at, self.stale_after)
+    }
+
+    /// Seconds since `n`'s newest sample, now (the latest failed refresh while Prometheus is down).
+    pub fn age(&self, n: &NodeSummary) -> Option<f64> {
+        n.age(self.down_since.map_or(self.at, |(_, last)| last.max(self.at)))
     }
 
     /// The rows shown: filtered by name or container, sorted, stale ones last.
@@ -175,10 +184,13 @@ impl FleetState {
     fn event(&mut self, e: FleetEvent) {
         match e {
             FleetEvent::Snapshot(s) => self.snapshot(*s),
-            FleetEvent::Down { reason, retry_in } => {
-                let down = Some((reason, retry_in));
-                if self.down != down {
+            FleetEvent::Down { reason, retry_in, at } => {
+                let since = self.down_since.map_or(at, |(since, _)| since);
+                let (down, down_since) = (Some((reason, retry_in)), Some((since, at)));
+                // A later failure moves every row's age on: a frame; the same one again does not.
+                if self.down != down || self.down_since != down_since {
                     self.down = down;
+                    self.down_since = down_since;
                     self.dirty = true;
                 }
             }
@@ -200,6 +212,7 @@ impl FleetState {
         self.queries = queries;
         self.bytes = bytes;
         self.down = None;
+        self.down_since = None;
         if let Some(d) = detail
             && self.open.as_deref() == Some(d.hostname.as_str())
         {

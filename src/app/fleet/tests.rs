@@ -87,8 +87,13 @@ fn enter_opens_a_node_and_esc_goes_back() {
 fn prometheus_down_is_shown_and_cleared_and_redraws_only_on_change() {
     let mut s = state(vec![node("a", 8, 0, true)]);
     s.take_dirty();
-    let down =
-        || FleetMsg::Event(FleetEvent::Down { reason: "refused".into(), retry_in: Duration::from_secs(5) });
+    let down = || {
+        FleetMsg::Event(FleetEvent::Down {
+            reason: "refused".into(),
+            retry_in: Duration::from_secs(5),
+            at: 1000.0,
+        })
+    };
     s.update(down());
     assert!(s.take_dirty() && s.down.is_some());
     s.update(down());

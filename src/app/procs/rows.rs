@@ -102,6 +102,8 @@ pub struct ProcRow {
     pub elapsed: Option<u64>,
     /// Seconds it has held GPU memory at 0 % SM, once past `idle_gpu_after`.
     pub idle: Option<u64>,
+    /// It was already idle when first seen: `idle` is a lower bound.
+    pub idle_bound: bool,
 }
 
 impl ProcRow {
@@ -109,9 +111,9 @@ impl ProcRow {
     pub fn owner(&self) -> String {
         match &self.container {
             Some(name) => name.clone(),
-            // Gone from /proc: no owner to name, only what is left of it ("(exited)").
+            // Not in /proc: no owner to name, only why ("(exited)", "(not visible here: …)").
             None if self.user.is_none() && self.command.is_some() => self.command.clone().unwrap_or_default(),
-            None => crate::gpu::model::host_owner(self.command.as_deref(), self.user.as_deref()),
+            None => crate::gpu::model::command_user(self.command.as_deref(), self.user.as_deref()),
         }
     }
 
@@ -170,7 +172,8 @@ pub fn rows_from(app: &AppState) -> (Vec<ProcRow>, Option<String>) {
                 start_time: host.map(|h| h.start_time),
                 container: clean(container),
                 user: clean(p.user.as_deref()),
-                command: clean(p.command.as_deref()),
+                // Not shown by this machine's /proc: what it is, in place of a command.
+                command: p.presence.words().map(String::from).or_else(|| clean(p.command.as_deref())),
                 cmdline: clean(host.and_then(|h| h.cmdline.as_deref())),
                 gpu_memory: p.memory_used,
                 sm_percent: p.sm_percent,
@@ -178,6 +181,7 @@ pub fn rows_from(app: &AppState) -> (Vec<ProcRow>, Option<String>) {
                 rss: host.and_then(|h| h.rss_bytes),
                 elapsed: host.and_then(|h| h.elapsed_secs),
                 idle: app.gpu.idle_held(g.index, p, app.idle_after),
+                idle_bound: app.gpu.idle_lower_bound(g.index, p),
             });
         }
     }

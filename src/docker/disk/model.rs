@@ -130,6 +130,17 @@ impl FsUsage {
         let usable = self.used.saturating_add(self.free);
         (usable > 0).then(|| self.used as f64 * 100.0 / usable as f64)
     }
+
+    /// "230 GB used, 40 GB free, 0.5 GB reserved of 270.6 GB (85% full)": used, free and the
+    /// blocks that are neither, so the figures add up (free alone beside the size and a percent
+    /// of the usable part read as a contradiction).
+    pub fn describe(&self) -> String {
+        let h = human_size;
+        let reserved = self.total.saturating_sub(self.used.saturating_add(self.free));
+        let reserved = if reserved > 0 { format!(", {} reserved", h(reserved)) } else { String::new() };
+        let full = self.used_percent().map_or_else(String::new, |p| format!(" ({p:.0}% full)"));
+        format!("{} used, {} free{reserved} of {}{full}", h(self.used), h(self.free), h(self.total))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -291,3 +291,12 @@ fn engine_conflicts_become_actionable_errors() {
     assert_eq!(DiskError::from_engine(server(409, vol), "v1"), DiskError::Conflict(vol.into()));
     assert_eq!(DiskError::from_engine(server(404, "No such image: x"), "x"), DiskError::NotFound("x".into()));
 }
+
+#[test]
+fn disk_space_names_used_free_and_reserved_so_the_figures_add_up() {
+    // The walk's "80.0 GB free of 270.6 GB (18% used)": the rest is used, and some reserved.
+    let fs = FsUsage { total: 270_600_000_000, free: 80_000_000_000, used: 176_700_000_000 };
+    assert_eq!(fs.describe(), "176.7 GB used, 80 GB free, 13.9 GB reserved of 270.6 GB (69% full)");
+    let plain = FsUsage { total: 500_000_000_000, free: 40_000_000_000, used: 460_000_000_000 };
+    assert_eq!(plain.describe(), "460 GB used, 40 GB free of 500 GB (92% full)");
+}
