@@ -20,6 +20,7 @@ pub mod msg;
 pub mod procfs;
 pub mod report;
 pub mod run;
+pub mod run_cmd;
 pub mod run_fleet;
 pub mod sanitize;
 pub mod signal;

@@ -39,6 +39,15 @@ pub struct Preset {
     pub env: String,
     #[serde(default)]
     pub volumes: String,
+    /// `-p` mappings, comma-separated: `8888:8888,127.0.0.1:6006:6006`.
+    #[serde(default)]
+    pub ports: String,
+    /// A line for the user, shown with the preset (where the datasets are, whom to ask).
+    #[serde(default)]
+    pub note: String,
+    /// Came from the site's presets directory, not gpudock or the user's config.
+    #[serde(skip)]
+    pub site: bool,
     /// CUDA version the image needs ("12.9"), to warn when the driver is older.
     #[serde(default)]
     pub cuda: Option<String>,

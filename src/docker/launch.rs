@@ -99,7 +99,9 @@ pub struct Launched {
 }
 
 pub fn create_body(spec: &LaunchSpec) -> ContainerCreateBody {
+    let (exposed_ports, port_bindings) = super::ports::encode(&spec.ports);
     ContainerCreateBody {
+        exposed_ports,
         image: Some(spec.image.clone()),
         cmd: (!spec.cmd.is_empty()).then(|| spec.cmd.clone()),
         env: (!spec.env.is_empty()).then(|| spec.env.clone()),
@@ -112,6 +114,7 @@ pub fn create_body(spec: &LaunchSpec) -> ContainerCreateBody {
             ipc_mode: spec.ipc_host.then(|| "host".to_string()),
             shm_size: spec.shm_size,
             network_mode: spec.network.clone(),
+            port_bindings,
             ..Default::default()
         }),
         ..Default::default()

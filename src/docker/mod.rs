@@ -19,6 +19,8 @@ pub mod lister;
 pub mod logs;
 pub mod model;
 pub mod owner;
+pub mod ports;
+pub mod run_argv;
 pub mod shell;
 pub mod ssh;
 pub mod stats;
