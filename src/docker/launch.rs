@@ -130,7 +130,16 @@ async fn pull<M: From<PullProgress>>(
     cancel: &mut Cancel,
 ) -> Result<(), LaunchError> {
     let opts = CreateImageOptionsBuilder::default().from_image(image).build();
-    let mut stream = docker.create_image(Some(opts), None, None);
+    // As `docker run` does: the docker CLI's stored login for the image's registry, if any. One
+    // that cannot be read is logged (never its secret) and the pull goes on without it.
+    let creds = match super::auth::for_image(image, &super::auth::config_dir()).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(image, error = %e, "cannot read the stored registry login; pulling without one");
+            None
+        }
+    };
+    let mut stream = docker.create_image(Some(opts), None, creds);
     // Bytes per layer; the gauge shows the sums.
     let mut layers: HashMap<String, (u64, u64)> = HashMap::new();
     loop {

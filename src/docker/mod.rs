@@ -2,6 +2,7 @@
 //! data (`model`) to the app; nothing outside this module sees bollard types.
 
 pub mod actions;
+pub mod auth;
 pub mod cgroup;
 pub mod collector;
 pub mod context;
