@@ -97,7 +97,11 @@ pub struct Facts<'a> {
 pub fn plan(a: &RunArgs, facts: &Facts) -> Result<Planned, String> {
     let preset = match &a.preset {
         Some(name) => Some(facts.presets.iter().find(|p| &p.name == name).ok_or_else(|| {
-            let names: Vec<&str> = facts.presets.iter().map(|p| p.name.as_str()).collect();
+            let names: Vec<String> = facts
+                .presets
+                .iter()
+                .map(|p| if p.site { format!("{} (site)", p.name) } else { p.name.clone() })
+                .collect();
             format!("no preset named {name:?}; there are: {}", names.join(", "))
         })?),
         None => None,
