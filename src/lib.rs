@@ -17,6 +17,7 @@ pub mod fleet;
 pub mod gpu;
 pub mod logging;
 pub mod msg;
+pub mod notebook;
 pub mod procfs;
 pub mod report;
 pub mod run;

@@ -267,3 +267,25 @@ fn dry_run_line_in_a_shell_makes_the_same_container() {
     assert_eq!(made["ports"], body["HostConfig"]["PortBindings"], "{line}");
     assert_eq!(made["exposed"], body["ExposedPorts"], "{line}");
 }
+
+#[cfg_attr(not(engine_tests), ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST (README: Set up)")]
+#[test]
+fn a_notebook_url_in_the_output_gets_its_tunnel_line_on_stderr() {
+    engine();
+    let name = unique("notebook");
+    let _c = Cleanup(vec![name.clone()]);
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_string();
+    let out = gpudock()
+        .args(["run", "--network", "host", "--name", &name, IMAGE, "sh", "-c"])
+        .arg("echo '[I 2024-01-15 10:23:45.123 ServerApp] http://127.0.0.1:8888/lab?token=4f1d6e0a5c2b' >&2")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!(
+            "gpudock: JupyterLab at http://localhost:8888/lab?token=4f1d6e0a5c2b — from your laptop: ssh -L 8888:localhost:8888 {host}\n"
+        )),
+        "{err}"
+    );
+}

@@ -105,6 +105,12 @@ pub fn parse_all<S: AsRef<str>>(items: &[S]) -> Result<Vec<PortMap>, String> {
     Ok(maps)
 }
 
+/// A form field or preset value: mappings separated by commas (`8888:8888, 6006:6006`).
+pub fn parse_field(s: &str) -> Result<Vec<PortMap>, String> {
+    let items: Vec<&str> = s.split(',').map(str::trim).filter(|i| !i.is_empty()).collect();
+    parse_all(&items)
+}
+
 /// Whether `a` and a port on `ip` (None or 0.0.0.0 / :: = every address) can both be bound.
 fn overlaps(a: &PortMap, ip: Option<&str>, port: u16, proto: Proto) -> bool {
     let any = |ip: Option<&str>| matches!(ip, None | Some("" | "0.0.0.0" | "::"));
@@ -201,6 +207,8 @@ mod tests {
         }
         assert!(parse_all(&["8888:8888", "8888:9999"]).is_err_and(|e| e.contains("both publish")));
         assert!(parse_all(&["8888:8888", "8888:8888/udp", "127.0.0.1:9:9", "127.0.0.2:9:9"]).is_ok());
+        assert_eq!(parse_field(" 8888:8888, 6006:6006 ,").map(|v| v.len()), Ok(2));
+        assert_eq!(parse_field(""), Ok(Vec::new()));
     }
 
     #[test]

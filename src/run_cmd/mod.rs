@@ -3,6 +3,7 @@
 //! `docker run` streams it (stdout and stderr kept apart) and the container's exit code as
 //! gpudock's. gpudock's own words go to stderr, prefixed `gpudock:`.
 
+mod notebooks;
 mod progress;
 pub mod spec;
 
@@ -175,10 +176,22 @@ async fn launch_and_follow(
     };
     let mut output = attached.output;
     let mut stops = 0;
+    let host_network = spec.network.as_deref() == Some("host");
+    let mut watch = notebooks::Watch::new(spec.ports.clone(), host_network, crate::snapshot::hostname());
     loop {
         tokio::select! {
             item = output.next() => match item {
-                Some(Ok(chunk)) => write_chunk(chunk),
+                Some(Ok(chunk)) => {
+                    let said = match &chunk {
+                        LogOutput::StdErr { message } => watch.feed(true, message),
+                        LogOutput::StdOut { message } | LogOutput::Console { message } => watch.feed(false, message),
+                        LogOutput::StdIn { .. } => Vec::new(),
+                    };
+                    write_chunk(chunk);
+                    for s in said {
+                        say(&s);
+                    }
+                }
                 Some(Err(e)) => {
                     tracing::debug!(error = %e, "the attach stream ended with an error");
                     break;

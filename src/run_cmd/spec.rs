@@ -152,6 +152,7 @@ pub fn plan(a: &RunArgs, facts: &Facts) -> Result<Planned, String> {
         None => Vec::new(),
     };
     port_text.extend(a.ports.iter().cloned());
+    // The preset's list is split as the form splits it; each -p is one mapping.
     let ports = ports::parse_all(&port_text).map_err(|e| format!("-p: {e}"))?;
     let shm_text = a.shm_size.clone().or_else(|| preset.map(|p| p.shm_size.clone())).unwrap_or_default();
     let shm_size = validate::size(&shm_text).map_err(|e| format!("--shm-size: {e}"))?;
