@@ -223,6 +223,26 @@ async fn attach(
 
 const WAIT_HEAD_START: std::time::Duration = std::time::Duration::from_millis(20);
 
+/// The image, pulled first if the node lacks it (progress on `tx`). `gpudock run` calls it
+/// before picking `free:N` GPUs, so the pick is made after a long pull, not before.
+pub async fn ensure_image<M: From<PullProgress>>(
+    docker: &Docker,
+    tx: &Sender<M>,
+    image: &str,
+    cancel: &mut Cancel,
+) -> Result<bollard::models::ImageInspect, LaunchError> {
+    match docker.inspect_image(image).await {
+        Ok(i) => Ok(i),
+        Err(_) => {
+            let start =
+                PullProgress { image: image.to_string(), done: 0, total: 0, status: "pulling".into() };
+            let _ = tx.send(M::from(start)).await;
+            pull(docker, tx, image, cancel).await?;
+            docker.inspect_image(image).await.map_err(engine_failure)
+        }
+    }
+}
+
 /// Pull if needed, create, attach, start. Cancelled, it removes what it created and says so.
 pub async fn launch<M: From<PullProgress>>(
     docker: &Docker,
@@ -230,16 +250,7 @@ pub async fn launch<M: From<PullProgress>>(
     spec: &LaunchSpec,
     mut cancel: Cancel,
 ) -> Result<(Launched, Option<Attached>), LaunchError> {
-    let image = match docker.inspect_image(&spec.image).await {
-        Ok(i) => i,
-        Err(_) => {
-            let start =
-                PullProgress { image: spec.image.clone(), done: 0, total: 0, status: "pulling".into() };
-            let _ = tx.send(M::from(start)).await;
-            pull(docker, tx, &spec.image, &mut cancel).await?;
-            docker.inspect_image(&spec.image).await.map_err(engine_failure)?
-        }
-    };
+    let image = ensure_image(docker, tx, &spec.image, &mut cancel).await?;
     // The engine would refuse with a bare "No command specified": say it at the form instead.
     let config = image.config.as_ref();
     let has_default = config.is_some_and(|c| {

@@ -7,6 +7,7 @@ mod notebooks;
 mod progress;
 pub mod spec;
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -18,10 +19,12 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 
 use crate::config::Config;
+use crate::docker::gpus::{GpuRef, GpuRequest};
 use crate::docker::launch::{self, Cancel, PullProgress};
 use crate::docker::{DockerHost, LaunchSpec, ports, run_argv};
 use crate::gpu::model::{GpuSample, gpu_ids};
 use crate::gpu::nvml::NvmlBackend;
+use crate::gpu::pick::{self, Candidate};
 
 pub use spec::{GpuChoice, RunArgs};
 
@@ -76,16 +79,27 @@ pub async fn run(args: RunArgs, config: &Config, host: &DockerHost, nvml_lib: Op
             return FAILED;
         }
     };
-    if let GpuChoice::Free(n) = planned.gpus {
-        match resolve_free(n, facts.as_ref().map(|f| f.gpus.as_slice())) {
-            Ok(req) => planned.spec.gpus = req,
+    let free = match planned.gpus {
+        GpuChoice::Free(n) => match &facts {
+            Ok(_) => Some(n),
             Err(e) => {
-                say(&e);
+                say(&format!("--gpus free:{n} needs to read the GPUs, and NVML is unavailable: {e}"));
                 return FAILED;
             }
-        }
-    }
+        },
+        GpuChoice::Fixed(_) => None,
+    };
     if args.dry_run {
+        if let (Some(n), Ok(f)) = (free, &facts) {
+            // No engine here: holders are named by container ID.
+            match pick_from(n, &f.gpus, &HashMap::new()) {
+                Ok(req) => planned.spec.gpus = req,
+                Err(e) => {
+                    say(&e);
+                    return FAILED;
+                }
+            }
+        }
         let line = run_argv::shell_line(&run_argv::argv(&planned.spec, args.detach));
         let _ = writeln!(std::io::stdout(), "{line}");
         return 0;
@@ -104,18 +118,33 @@ pub async fn run(args: RunArgs, config: &Config, host: &DockerHost, nvml_lib: Op
         return FAILED;
     }
     let driver_cuda = facts.as_ref().ok().and_then(|f| f.driver_cuda.clone());
-    launch_and_follow(&docker, &planned.spec, args.detach, config, driver_cuda.as_deref()).await
+    let free = free.map(|n| (n, nvml_lib));
+    launch_and_follow(&docker, &planned.spec, args.detach, config, driver_cuda.as_deref(), free).await
 }
 
-/// `free:N` against a GPU reading taken now.
-fn resolve_free(
-    n: u32,
-    gpus: Result<&[GpuSample], &String>,
-) -> Result<crate::docker::gpus::GpuRequest, String> {
-    let gpus =
-        gpus.map_err(|e| format!("--gpus free:{n} needs to read the GPUs, and NVML is unavailable: {e}"))?;
-    let _ = gpus;
-    Err(format!("--gpus free:{n} is not supported yet"))
+/// `free:N` from a GPU reading, the pick said on stderr.
+fn pick_from(n: u32, gpus: &[GpuSample], names: &HashMap<String, String>) -> Result<GpuRequest, String> {
+    let name = |id: &str| names.get(id).cloned();
+    let candidates: Vec<Candidate> = gpus.iter().map(|g| pick::from_sample(g, &name)).collect();
+    let chosen = pick::pick(n, &candidates).map_err(|r| r.to_string())?;
+    let free = candidates.iter().filter(|c| c.is_free()).count();
+    let list = chosen.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+    say(&format!("free:{n} picked GPU {list} ({free} free; coolest and least used first)"));
+    Ok(GpuRequest::Devices(chosen.into_iter().map(GpuRef::Index).collect()))
+}
+
+/// `free:N` just before create: a fresh reading, holders named from the engine's list.
+async fn pick_now(docker: &Docker, n: u32, lib: Option<&Path>) -> Result<GpuRequest, String> {
+    let facts = read_gpus(lib).await.map_err(|e| format!("cannot read the GPUs for free:{n}: {e}"))?;
+    let mut names = HashMap::new();
+    if let Ok(list) = docker.list_containers(None::<ListContainersOptions>).await {
+        for c in list {
+            if let (Some(id), Some(name)) = (c.id, c.names.and_then(|n| n.into_iter().next())) {
+                names.insert(id, name.trim_start_matches('/').to_string());
+            }
+        }
+    }
+    pick_from(n, &facts.gpus, &names)
 }
 
 /// Refuses ports another container on this node already publishes.
@@ -136,6 +165,7 @@ async fn launch_and_follow(
     detach: bool,
     config: &Config,
     driver_cuda: Option<&str>,
+    free: Option<(u32, Option<&Path>)>,
 ) -> u8 {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<PullProgress>(64);
     let printer = tokio::spawn(async move {
@@ -147,7 +177,17 @@ async fn launch_and_follow(
     });
     let (cancel_handle, cancel) = Cancel::new();
     // The sender goes with the launch, so the printer ends when the launch does.
-    let launching = async move { launch::launch(docker, &tx, spec, cancel).await };
+    let launching = async move {
+        let mut spec = spec.clone();
+        if let Some((n, lib)) = free {
+            let mut c = cancel.clone();
+            launch::ensure_image(docker, &tx, &spec.image, &mut c)
+                .await
+                .map_err(|e| e.explain(driver_cuda))?;
+            spec.gpus = pick_now(docker, n, lib).await?;
+        }
+        launch::launch(docker, &tx, &spec, cancel).await.map_err(|e| e.explain(driver_cuda))
+    };
     tokio::pin!(launching);
     let result = loop {
         tokio::select! {
@@ -162,7 +202,7 @@ async fn launch_and_follow(
     let (launched, attached) = match result {
         Ok(r) => r,
         Err(e) => {
-            say(&e.explain(driver_cuda));
+            say(&e);
             return FAILED;
         }
     };
