@@ -117,7 +117,8 @@ fn ctrl_c_stops_the_container_and_rm_removes_it() {
         .arg(&cfg)
         .args(["run", "--network", "none", "--name", &name, IMAGE, "sh", "-c"])
         // PID 1 ignores signals it has no handler for: the trap makes SIGTERM end it.
-        .arg("trap 'echo got TERM; exit 143' TERM; echo ready; while :; do sleep 0.1; done")
+        // Bounded, so a lost Ctrl-C fails the test instead of hanging it.
+        .arg("trap 'echo got TERM; exit 143' TERM; echo ready; i=0; while [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

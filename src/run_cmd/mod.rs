@@ -189,10 +189,19 @@ async fn launch_and_follow(
         launch::launch(docker, &tx, &spec, cancel).await.map_err(|e| e.explain(driver_cuda))
     };
     tokio::pin!(launching);
+    // One listener for the whole run: a fresh `ctrl_c()` per loop turn would miss a SIGINT
+    // that lands between two turns (right after the output that prompted it, typically).
+    let mut sigint = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) {
+        Ok(s) => s,
+        Err(e) => {
+            say(&format!("cannot listen for Ctrl-C: {e}"));
+            return FAILED;
+        }
+    };
     let result = loop {
         tokio::select! {
             r = &mut launching => break r,
-            _ = tokio::signal::ctrl_c() => {
+            _ = sigint.recv() => {
                 say("Ctrl-C: cancelling the launch");
                 cancel_handle.cancel();
             }
@@ -238,7 +247,7 @@ async fn launch_and_follow(
                 }
                 None => break,
             },
-            _ = tokio::signal::ctrl_c() => {
+            _ = sigint.recv() => {
                 stops += 1;
                 interrupt(docker, &launched.name, launched.id.as_str(), spec.auto_remove, stops, config.stop_timeout).await;
             }
