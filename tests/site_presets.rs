@@ -74,6 +74,10 @@ note = "Datasets are read-only under /datasets."
             && line.ends_with("registry.lab.example/jupyter:1 jupyter lab"),
         "{line} {err}"
     );
+    // --dry-run changes nothing: read-only mode allows it.
+    std::fs::write(&config, "read_only = true\n").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(dry_run(&site, &config, "lab-notebook").0, Some(0));
+    std::fs::write(&config, "theme = \"default\"\n").unwrap_or_else(|e| panic!("{e}"));
     // Built-in ones not replaced are still there; an unknown name lists the site's as such.
     assert_eq!(dry_run(&site, &config, "ngc-pytorch").0, Some(0));
     let (code, _, err) = dry_run(&site, &config, "nope");

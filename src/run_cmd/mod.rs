@@ -60,10 +60,6 @@ async fn read_gpus(lib: Option<&Path>) -> Result<GpuFacts, String> {
 
 /// Runs the command; the exit code is the container's, or 125 when gpudock failed.
 pub async fn run(args: RunArgs, config: &Config, host: &DockerHost, nvml_lib: Option<&Path>) -> u8 {
-    if config.read_only {
-        say("refusing to launch: read-only mode (--read-only or read_only in the config file)");
-        return FAILED;
-    }
     let facts = read_gpus(nvml_lib).await;
     if let Err(e) = &facts {
         tracing::debug!(error = %e, "no NVML for gpudock run");
@@ -103,6 +99,19 @@ pub async fn run(args: RunArgs, config: &Config, host: &DockerHost, nvml_lib: Op
         let line = run_argv::shell_line(&run_argv::argv(&planned.spec, args.detach));
         let _ = writeln!(std::io::stdout(), "{line}");
         return 0;
+    }
+    // --dry-run changes nothing, so read-only mode allows it.
+    if config.read_only {
+        say("refusing to launch: read-only mode (--read-only or read_only in the config file)");
+        return FAILED;
+    }
+    if let Some(w) = spec::cuda_warning(
+        &args,
+        &config.presets,
+        &planned.spec.image,
+        facts.as_ref().ok().and_then(|f| f.driver_cuda.as_deref()),
+    ) {
+        say(&w);
     }
     let docker = match crate::docker::connect(host).await {
         Ok(d) => d,

@@ -193,6 +193,22 @@ pub fn plan(a: &RunArgs, facts: &Facts) -> Result<Planned, String> {
     Ok(Planned { spec, gpus })
 }
 
+/// The form's warning for a preset whose image needs a newer CUDA than the driver supports
+/// (said, not enforced: the engine's refusal is explained if it comes).
+pub fn cuda_warning(
+    a: &RunArgs,
+    presets: &[Preset],
+    image: &str,
+    driver_cuda: Option<&str>,
+) -> Option<String> {
+    let p = presets.iter().find(|p| Some(&p.name) == a.preset.as_ref())?;
+    let need = p.cuda.as_deref()?;
+    let have = driver_cuda?;
+    (p.image == image && validate::version_newer(need, have)).then(|| {
+        format!("warning: {image} needs CUDA {need} but this driver supports CUDA {have}: the container will likely fail to start")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
