@@ -156,6 +156,8 @@ fn pulls_with_a_stored_login_or_a_helper_and_says_which_login_is_missing() {
     .unwrap_or_else(|e| panic!("{e}"));
     let (code, stdout, stderr) = run(&stored, None, "stored");
     assert_eq!((code, stdout.as_str()), (Some(0), "pulled\n"), "{stderr}");
+    // Not a terminal: the pull's progress as plain status lines.
+    assert!(stderr.contains(&format!("gpudock: pulling {image}: ")) && !stderr.contains('\r'), "{stderr}");
 
     // (b) a login held by a credential helper.
     let helper = dir("helper");
