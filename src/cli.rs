@@ -90,6 +90,9 @@ pub enum Sub {
         #[arg(long)]
         csv: bool,
     },
+    /// Launch a container as the launch form does, stream its output and exit with its exit
+    /// code (125 when gpudock itself failed). Ctrl-C stops it.
+    Run(crate::run_cmd::RunArgs),
     /// Print one sample of every GPU and container, then exit.
     Snapshot {
         /// JSON instead of a plain table.

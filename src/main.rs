@@ -142,6 +142,11 @@ fn main() -> ExitCode {
             &config.owner_labels,
         )),
         Some(Sub::Completions { .. } | Sub::Man) => Ok(()),
+        Some(Sub::Run(args)) => {
+            let code = runtime.block_on(gpudock::run_cmd::run(args, &config, &host, cli.nvml_lib.as_deref()));
+            shutdown(runtime, over_ssh);
+            return ExitCode::from(code);
+        }
         Some(Sub::Export { listen, hostname }) => {
             let res = runtime.block_on(gpudock::export::run(config, host, cli.nvml_lib, listen, hostname));
             runtime.shutdown_background();

@@ -237,7 +237,7 @@ fn user_msg(app: &crate::app::AppState, ev: Event, queued: bool) -> Option<Msg> 
 
 /// The login name for the launched-by label: $USER, else the account name of our uid (cron,
 /// systemd and `docker exec` leave USER unset), else the number.
-fn current_user() -> String {
+pub fn current_user() -> String {
     // SAFETY: getuid has no preconditions and cannot fail.
     launched_by(std::env::var("USER").ok(), unsafe { libc::getuid() })
 }

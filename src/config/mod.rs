@@ -4,6 +4,7 @@ mod actions;
 mod alerts;
 mod keymap;
 mod keys;
+mod presets;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -15,40 +16,9 @@ pub use actions::{Action, Hint};
 pub use alerts::Alerts;
 pub use keymap::Keymap;
 pub use keys::KeySpec;
+pub use presets::{Preset, SITE_PRESETS_DIR, SITE_PRESETS_ENV};
 
 const DEFAULTS: &str = include_str!("../../assets/default-config.toml");
-const PRESETS: &str = include_str!("../../assets/presets.toml");
-
-/// A launch preset: what the form is filled with when it is picked.
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct Preset {
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-    pub image: String,
-    #[serde(default)]
-    pub command: String,
-    #[serde(default)]
-    pub gpus: String,
-    #[serde(default)]
-    pub ipc_host: bool,
-    #[serde(default)]
-    pub shm_size: String,
-    #[serde(default)]
-    pub env: String,
-    #[serde(default)]
-    pub volumes: String,
-    /// CUDA version the image needs ("12.9"), to warn when the driver is older.
-    #[serde(default)]
-    pub cuda: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PresetFile {
-    presets: Vec<Preset>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -211,14 +181,16 @@ impl Config {
     }
 
     /// Loads `path` (a missing file at the default path is fine; one named explicitly is not).
+    /// The site's presets come from `$GPUDOCK_SITE_PRESETS`, else /etc/gpudock/presets.d.
     pub fn load(path: Option<&Path>, explicit: bool) -> Result<Config, ConfigError> {
+        let site = presets::load_site(&presets::site_dir())?;
         let Some(path) = path else {
-            return Config::from_sources(None, None);
+            return Config::from_sources_with_site(None, None, site);
         };
         match read_capped(path) {
-            Ok(text) => Config::from_sources(Some(&text), Some(path)),
+            Ok(text) => Config::from_sources_with_site(Some(&text), Some(path), site),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
-                let mut cfg = Config::from_sources(None, None)?;
+                let mut cfg = Config::from_sources_with_site(None, None, site)?;
                 cfg.path = Some(path.to_path_buf());
                 Ok(cfg)
             }
@@ -228,6 +200,16 @@ impl Config {
 
     /// Merges `user` (the text of a config file read from `path`) over the embedded defaults.
     pub fn from_sources(user: Option<&str>, path: Option<&Path>) -> Result<Config, ConfigError> {
+        Config::from_sources_with_site(user, path, Vec::new())
+    }
+
+    /// As `from_sources`, with the site's presets (`presets::load_site`) between the built-in
+    /// ones and the user's.
+    pub fn from_sources_with_site(
+        user: Option<&str>,
+        path: Option<&Path>,
+        site: Vec<Preset>,
+    ) -> Result<Config, ConfigError> {
         let builtin = PathBuf::from("<built-in defaults>");
         let defaults = parse(DEFAULTS, &builtin)?;
         let user_path = path.map(Path::to_path_buf).unwrap_or(builtin);
@@ -251,18 +233,7 @@ impl Config {
         if !(100..=1_000_000).contains(&log_lines) {
             return Err(invalid(format!("log_lines = {log_lines}: must be between 100 and 1000000")));
         }
-        let mut presets: Vec<Preset> = toml::from_str::<PresetFile>(PRESETS)
-            .map_err(|e| ConfigError::Parse {
-                path: PathBuf::from("<built-in presets>"),
-                message: e.to_string(),
-            })?
-            .presets;
-        for p in user.presets.unwrap_or_default() {
-            match presets.iter_mut().find(|q| q.name == p.name) {
-                Some(q) => *q = p,
-                None => presets.push(p),
-            }
-        }
+        let presets = presets::merge(presets::builtin()?, site, user.presets.unwrap_or_default());
         let prune_until = user.prune_until.or(defaults.prune_until).filter(|u| !u.trim().is_empty());
         if let Some(u) = &prune_until {
             crate::docker::disk::cutoff(u, crate::clock::unix_now())
@@ -343,7 +314,7 @@ const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// An hour: longer grace periods are not a stop any more.
 const MAX_STOP_TIMEOUT: u32 = 3600;
 
-fn read_capped(path: &Path) -> std::io::Result<String> {
+pub(crate) fn read_capped(path: &Path) -> std::io::Result<String> {
     use std::io::Read;
     let mut text = String::new();
     std::fs::File::open(path)?.take(MAX_CONFIG_BYTES + 1).read_to_string(&mut text)?;

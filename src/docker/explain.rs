@@ -64,6 +64,8 @@ impl LaunchError {
         let lower = m.to_lowercase();
         let why = if lower.contains("pull access denied")
             || lower.contains("unauthorized")
+            || lower.contains("no basic auth credentials")
+            || lower.contains("authentication required")
             || lower.contains("denied")
         {
             PullFailure::Denied
@@ -92,9 +94,16 @@ impl LaunchError {
     pub fn explain(&self, driver_cuda: Option<&str>) -> String {
         match self {
             LaunchError::Pull { image, why, message } => {
+                let login;
                 let why = match why {
                     PullFailure::Denied => {
-                        "access denied: the repository does not exist or needs `docker login`"
+                        let registry = super::auth::registry_of(image);
+                        login = format!(
+                            "access denied: the repository does not exist, or it needs a login: run `{}` \
+                             (gpudock uses the docker CLI's stored logins)",
+                            super::auth::login_hint(&registry)
+                        );
+                        login.as_str()
                     }
                     PullFailure::NotFound => {
                         "not found: check the image name and tag (CUDA tags are full, like 12.9.1-base-ubuntu24.04)"
@@ -197,7 +206,9 @@ mod tests {
             "x/y:1",
             "pull access denied for x/y, repository does not exist or may require 'docker login'",
         );
-        assert!(denied.contains("access denied"), "{denied}");
+        assert!(denied.contains("access denied") && denied.contains("`docker login`"), "{denied}");
+        let ngc = pull_error("nvcr.io/nvidia/pytorch:25.01-py3", "unauthorized: authentication required");
+        assert!(ngc.contains("docker login nvcr.io") && ngc.contains("$oauthtoken"), "{ngc}");
         let offline = pull_error(
             "nvidia/cuda:12.9.1-base-ubuntu24.04",
             "Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: no such host",

@@ -99,7 +99,9 @@ pub struct Launched {
 }
 
 pub fn create_body(spec: &LaunchSpec) -> ContainerCreateBody {
+    let (exposed_ports, port_bindings) = super::ports::encode(&spec.ports);
     ContainerCreateBody {
+        exposed_ports,
         image: Some(spec.image.clone()),
         cmd: (!spec.cmd.is_empty()).then(|| spec.cmd.clone()),
         env: (!spec.env.is_empty()).then(|| spec.env.clone()),
@@ -112,6 +114,7 @@ pub fn create_body(spec: &LaunchSpec) -> ContainerCreateBody {
             ipc_mode: spec.ipc_host.then(|| "host".to_string()),
             shm_size: spec.shm_size,
             network_mode: spec.network.clone(),
+            port_bindings,
             ..Default::default()
         }),
         ..Default::default()
@@ -127,7 +130,16 @@ async fn pull<M: From<PullProgress>>(
     cancel: &mut Cancel,
 ) -> Result<(), LaunchError> {
     let opts = CreateImageOptionsBuilder::default().from_image(image).build();
-    let mut stream = docker.create_image(Some(opts), None, None);
+    // As `docker run` does: the docker CLI's stored login for the image's registry, if any. One
+    // that cannot be read is logged (never its secret) and the pull goes on without it.
+    let creds = match super::auth::for_image(image, &super::auth::config_dir()).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(image, error = %e, "cannot read the stored registry login; pulling without one");
+            None
+        }
+    };
+    let mut stream = docker.create_image(Some(opts), None, creds);
     // Bytes per layer; the gauge shows the sums.
     let mut layers: HashMap<String, (u64, u64)> = HashMap::new();
     loop {
@@ -211,6 +223,26 @@ async fn attach(
 
 const WAIT_HEAD_START: std::time::Duration = std::time::Duration::from_millis(20);
 
+/// The image, pulled first if the node lacks it (progress on `tx`). `gpudock run` calls it
+/// before picking `free:N` GPUs, so the pick is made after a long pull, not before.
+pub async fn ensure_image<M: From<PullProgress>>(
+    docker: &Docker,
+    tx: &Sender<M>,
+    image: &str,
+    cancel: &mut Cancel,
+) -> Result<bollard::models::ImageInspect, LaunchError> {
+    match docker.inspect_image(image).await {
+        Ok(i) => Ok(i),
+        Err(_) => {
+            let start =
+                PullProgress { image: image.to_string(), done: 0, total: 0, status: "pulling".into() };
+            let _ = tx.send(M::from(start)).await;
+            pull(docker, tx, image, cancel).await?;
+            docker.inspect_image(image).await.map_err(engine_failure)
+        }
+    }
+}
+
 /// Pull if needed, create, attach, start. Cancelled, it removes what it created and says so.
 pub async fn launch<M: From<PullProgress>>(
     docker: &Docker,
@@ -218,16 +250,7 @@ pub async fn launch<M: From<PullProgress>>(
     spec: &LaunchSpec,
     mut cancel: Cancel,
 ) -> Result<(Launched, Option<Attached>), LaunchError> {
-    let image = match docker.inspect_image(&spec.image).await {
-        Ok(i) => i,
-        Err(_) => {
-            let start =
-                PullProgress { image: spec.image.clone(), done: 0, total: 0, status: "pulling".into() };
-            let _ = tx.send(M::from(start)).await;
-            pull(docker, tx, &spec.image, &mut cancel).await?;
-            docker.inspect_image(&spec.image).await.map_err(engine_failure)?
-        }
-    };
+    let image = ensure_image(docker, tx, &spec.image, &mut cancel).await?;
     // The engine would refuse with a bare "No command specified": say it at the form instead.
     let config = image.config.as_ref();
     let has_default = config.is_some_and(|c| {

@@ -2,6 +2,7 @@
 //! data (`model`) to the app; nothing outside this module sees bollard types.
 
 pub mod actions;
+pub mod auth;
 pub mod cgroup;
 pub mod collector;
 pub mod context;
@@ -19,6 +20,8 @@ pub mod lister;
 pub mod logs;
 pub mod model;
 pub mod owner;
+pub mod ports;
+pub mod run_argv;
 pub mod shell;
 pub mod ssh;
 pub mod stats;

@@ -195,6 +195,8 @@ pub struct LaunchSpec {
     pub network: Option<String>,
     pub workdir: Option<String>,
     pub labels: Vec<(String, String)>,
+    /// `-p` mappings.
+    pub ports: Vec<super::ports::PortMap>,
 }
 
 /// One line of a container's output.

@@ -11,6 +11,7 @@ pub mod mig;
 pub mod model;
 pub mod nvml;
 pub mod owners;
+pub mod pick;
 mod putil;
 pub mod sampler;
 pub mod state;

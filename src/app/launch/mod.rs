@@ -331,6 +331,8 @@ impl LaunchForm {
             network: (self.network > 0).then(|| NETWORKS[self.network].to_string()),
             workdir: Some(self.workdir.trim().to_string()).filter(|w| !w.is_empty()),
             labels,
+            // The form has no ports field yet.
+            ports: Vec::new(),
         })
     }
 
