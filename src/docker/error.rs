@@ -14,6 +14,9 @@ pub enum EngineError {
     /// The engine answered with an error status.
     #[error("{message} (HTTP {status})")]
     Status { status: u16, message: String },
+    /// An answer too big, a stream message too long, or a body that did not end in time.
+    #[error("{0}")]
+    Overrun(crate::bounded::Overrun),
     /// Anything else the client reported (a broken stream, an unreadable answer).
     #[error("{0}")]
     Other(String),
@@ -50,6 +53,9 @@ impl From<bollard::errors::Error> for EngineError {
             E::SocketNotFoundError(path) => EngineError::SocketNotFound(path),
             E::RequestTimeoutError => EngineError::Timeout,
             other => {
+                if let Some(o) = crate::bounded::Overrun::find(&other) {
+                    return EngineError::Overrun(o.clone());
+                }
                 // The HTTP client's own words ("client error (Connect)") hide the cause: the
                 // innermost source says what happened ("Connection refused").
                 let mut cause: &dyn std::error::Error = &other;

@@ -1,0 +1,167 @@
+//! Hostile peers for the tests, each started by the test that needs it and stopped when its
+//! guard drops: an engine whose answer never ends, a TLS engine with a certificate from a rogue
+//! CA. Only loopback.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// A Docker engine on 127.0.0.1 that answers `/_ping` and `/version` like a real one, and
+/// `endless_path` with a chunked body that does not end (it gives up after `give_up` bytes, so
+/// a client without a cap fails the test instead of hanging it).
+pub struct EndlessEngine {
+    pub url: String,
+    /// Body bytes written to the endless answer so far.
+    pub sent: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+}
+
+impl EndlessEngine {
+    pub fn start(endless_path: &'static str, give_up: u64) -> EndlessEngine {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+        let url = format!("tcp://{}", listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
+        let sent = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s, st) = (Arc::clone(&sent), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if st.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let s = Arc::clone(&s);
+                std::thread::spawn(move || serve(conn, endless_path, give_up, &s));
+            }
+        });
+        EndlessEngine { url, sent, stop }
+    }
+}
+
+impl Drop for EndlessEngine {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Wakes the accept loop so it sees `stop`.
+        let _ = TcpStream::connect(self.url.trim_start_matches("tcp://"));
+    }
+}
+
+fn serve(conn: TcpStream, endless_path: &str, give_up: u64, sent: &AtomicU64) {
+    let Ok(read_half) = conn.try_clone() else { return };
+    let mut reader = BufReader::new(read_half);
+    let mut out = conn;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+        // Skip the headers (requests from bollard here carry no body).
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            if h == "\r\n" {
+                break;
+            }
+        }
+        let path = path.split('?').next().unwrap_or("").to_string();
+        if path.ends_with(endless_path) {
+            let _ = out.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+            );
+            let item =
+                format!("{{\"Id\":\"{}\",\"Names\":[\"/endless\"],\"State\":\"running\"}},", "a".repeat(64));
+            let mut chunk = format!("{:x}\r\n[", item.len() * 1000 + 1).into_bytes();
+            chunk.extend(item.repeat(1000).into_bytes());
+            chunk.extend_from_slice(b"\r\n");
+            // The first chunk opens the array; the rest only add to it.
+            let mut body = chunk;
+            loop {
+                if out.write_all(&body).is_err() {
+                    return;
+                }
+                let total = sent.fetch_add(body.len() as u64, Ordering::Relaxed) + body.len() as u64;
+                if total > give_up {
+                    return;
+                }
+                body = format!("{:x}\r\n", item.len() * 1000).into_bytes();
+                body.extend(item.repeat(1000).into_bytes());
+                body.extend_from_slice(b"\r\n");
+            }
+        }
+        let body = match path.as_str() {
+            p if p.ends_with("/_ping") => "OK".to_string(),
+            p if p.ends_with("/version") => {
+                r#"{"Version":"27.5.1","ApiVersion":"1.47","MinAPIVersion":"1.24","Os":"linux","Arch":"amd64"}"#.into()
+            }
+            _ => "[]".into(),
+        };
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nApi-Version: 1.47\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        if out.write_all(head.as_bytes()).and_then(|()| out.write_all(body.as_bytes())).is_err() {
+            return;
+        }
+    }
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, made by
+/// `scripts/make-test-certs.sh` in a fresh directory.
+pub fn certs(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gpudock-hostile-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/make-test-certs.sh");
+    let ok = Command::new("bash").arg(script).arg(&dir).status().is_ok_and(|s| s.success());
+    assert!(ok, "make-test-certs.sh {}", dir.display());
+    dir
+}
+
+/// `openssl s_server` on 127.0.0.1 with the certificate in `dir`: it completes a TLS handshake
+/// with anyone who trusts that CA and answers any request with a web page.
+pub struct RogueTls {
+    pub url: String,
+    child: Child,
+}
+
+impl RogueTls {
+    pub fn start(dir: &Path) -> RogueTls {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let child = Command::new("openssl")
+            .args(["s_server", "-quiet", "-www", "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("-cert")
+            .arg(dir.join("server-cert.pem"))
+            .arg("-key")
+            .arg(dir.join("server-key.pem"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("openssl s_server: {e}"));
+        // Ready once it accepts.
+        for _ in 0..100 {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        RogueTls { url: format!("tcp://127.0.0.1:{port}"), child }
+    }
+}
+
+impl Drop for RogueTls {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

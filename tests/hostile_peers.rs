@@ -1,0 +1,61 @@
+//! gpudock against peers that misbehave on purpose (`tests/hostile/`): what it reads from them is
+//! bounded, and it trusts only what it was told to trust.
+
+#[path = "hostile/mod.rs"]
+mod hostile;
+
+use std::process::Command;
+use std::sync::atomic::Ordering;
+
+use hostile::{EndlessEngine, RogueTls};
+
+/// Far past any cap, so a client without one fails the test instead of hanging it.
+const GIVE_UP: u64 = 1 << 30;
+
+fn snapshot(cmd: &mut Command) -> serde_json::Value {
+    let out = cmd
+        .args(["snapshot", "--json", "--nvml-lib", "/nonexistent/libnvidia-ml.so.1"])
+        .env_remove("DOCKER_CONTEXT")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn an_endless_listing_is_cut_at_the_cap_and_named() {
+    for endless in ["/containers/json", "/version"] {
+        let engine = EndlessEngine::start(endless, GIVE_UP);
+        let doc = snapshot(
+            Command::new(env!("CARGO_BIN_EXE_gpudock"))
+                .env_remove("DOCKER_TLS_VERIFY")
+                .args(["--docker-host", &engine.url]),
+        );
+        let sent = engine.sent.load(Ordering::Relaxed);
+        let error = doc["docker"]["error"].as_str().unwrap_or_default().to_string();
+        assert!(error.contains(&format!("GET {endless}")) && error.contains("MiB"), "{endless}: {doc}");
+        // The cap (64 MiB) plus what the sockets buffer.
+        assert!(sent < 80 << 20, "{endless}: read {sent} bytes of an endless answer");
+    }
+}
+
+#[test]
+fn tls_trusts_only_the_given_ca_never_the_system_s() {
+    let trusted = hostile::certs("trusted");
+    let rogue = hostile::certs("rogue");
+    let engine = RogueTls::start(&rogue);
+    // The rogue CA is one the system trusts (`SSL_CERT_FILE`); DOCKER_CERT_PATH names another.
+    let doc = snapshot(
+        Command::new(env!("CARGO_BIN_EXE_gpudock"))
+            .env("DOCKER_HOST", &engine.url)
+            .env("DOCKER_TLS_VERIFY", "1")
+            .env("DOCKER_CERT_PATH", &trusted)
+            .env("SSL_CERT_FILE", rogue.join("ca.pem"))
+            .env("SSL_CERT_DIR", &rogue),
+    );
+    let error = doc["docker"]["error"].as_str().unwrap_or_default().to_lowercase();
+    assert_eq!(doc["docker"]["connected"], false, "{doc}");
+    assert!(error.contains("invalid peer certificate"), "{doc}");
+    let _ = std::fs::remove_dir_all(trusted);
+    let _ = std::fs::remove_dir_all(rogue);
+}
