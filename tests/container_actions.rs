@@ -549,7 +549,7 @@ async fn shell_key_opens_an_exec_with_a_tty_and_reports_its_exit_code() {
     let d = gpudock::docker::connect(&host).await.unwrap_or_else(|e| panic!("{e}"));
     let probe = ["sh", "-c", "[ -t 1 ] && echo tty > /tmp/shell-mark; exit 3"].map(String::from).to_vec();
     let result = gpudock::docker::shell::run(&d, id, probe).await;
-    assert!(matches!(result, Ok(Some(3))), "{result:?}");
+    assert!(matches!(result, Ok(gpudock::docker::shell::ShellEnd::Exited(Some(3)))), "{result:?}");
     assert_eq!(docker(&["exec", &c.id, "cat", "/tmp/shell-mark"]), "tty");
 
     app.update(Msg::Action(ActionMsg::ShellEnded { name: name.clone(), result }));
