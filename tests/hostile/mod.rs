@@ -165,3 +165,78 @@ impl Drop for RogueTls {
         let _ = self.child.wait();
     }
 }
+
+/// A local user who opens `n` connections to `port` and keeps them open and silent, opening a
+/// new one whenever the server closes one.
+pub struct Flood {
+    stop: Arc<AtomicBool>,
+    pub opened: Arc<AtomicU64>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Flood {
+    pub fn start(port: u16, n: usize) -> Flood {
+        raise_own_file_limit(n as u64 + 256);
+        let stop = Arc::new(AtomicBool::new(false));
+        let opened = Arc::new(AtomicU64::new(0));
+        let (st, op) = (Arc::clone(&stop), Arc::clone(&opened));
+        let thread = std::thread::spawn(move || {
+            let mut conns: Vec<TcpStream> = Vec::new();
+            while !st.load(Ordering::Relaxed) {
+                // Closed by the server: a read that returns 0 (or fails) at once.
+                conns.retain(|c| {
+                    let _ = c.set_nonblocking(true);
+                    let mut b = [0u8; 1];
+                    matches!(std::io::Read::read(&mut &*c, &mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+                });
+                while conns.len() < n {
+                    match TcpStream::connect(("127.0.0.1", port)) {
+                        Ok(c) => {
+                            conns.push(c);
+                            op.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(_) => break,
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        });
+        Flood { stop, opened, thread: Some(thread) }
+    }
+}
+
+impl Drop for Flood {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// This test process needs more descriptors than the server it floods.
+fn raise_own_file_limit(want: u64) {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: a valid resource and a struct we own.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < want {
+            lim.rlim_cur = want.min(lim.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+/// Runs `cmd` with a file limit of `n`, soft and hard: the common 1,024 of a login session.
+pub fn with_file_limit(cmd: &mut Command, n: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit { rlim_cur: n, rlim_max: n };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
