@@ -132,6 +132,12 @@ fn parse_ssh(url: &str, rest: &str) -> Result<DockerHost, String> {
     if !path.is_empty() && path != "/" {
         return Err(format!("{shown}: a path in an ssh:// URL is not supported (ssh://user@host)"));
     }
+    // As the docker CLI: ssh would get the password on its command line, for every user's `ps`.
+    if authority.rsplit_once('@').is_some_and(|(user, _)| user.contains(':')) {
+        return Err(format!(
+            "{shown}: a password in an ssh:// URL is not supported; use an ssh key or agent"
+        ));
+    }
     match super::ssh::destination(&format!("ssh://{authority}")) {
         Some(_) => Ok(DockerHost::Ssh(format!("ssh://{authority}"))),
         None => Err(format!("{shown}: not an ssh://[user@]host[:port] address")),
@@ -220,6 +226,9 @@ mod tests {
         }
         let err = DockerHost::parse("ssh://bob:pw@n:x").err().unwrap_or_default();
         assert!(!err.contains("pw"), "{err}");
+        // Refused outright, never handed to ssh.
+        let err = DockerHost::parse("ssh://bob:hunter2@gpu-07").err().unwrap_or_default();
+        assert!(err.contains("password") && !err.contains("hunter2"), "{err}");
         assert_eq!(DockerHost::Ssh("ssh://bob:pw@n".into()).to_string(), "ssh://***@n");
     }
 
