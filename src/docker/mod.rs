@@ -18,6 +18,7 @@ pub mod inspect;
 pub mod launch;
 pub mod lister;
 pub mod logs;
+pub mod membership;
 pub mod model;
 pub mod shell;
 pub mod ssh;

@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use crate::docker::ContainerId;
+use crate::docker::membership::{self, Verdict};
 use crate::procfs;
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -51,22 +52,40 @@ impl Identities {
         {
             return id.clone();
         }
-        let id = self.identify(pid);
-        self.cache.insert(pid, (started, id.clone()));
+        let (id, settled) = self.identify(pid);
+        if settled {
+            self.cache.insert(pid, (started, id.clone()));
+        }
         id
     }
 
-    fn identify(&self, pid: u32) -> Identity {
-        let container_id = match procfs::container_of_pid(&self.proc_root, pid) {
-            Ok(id) => id.map(ContainerId::from),
+    /// The identity, and whether it is settled (membership confirmed or refused) and may be
+    /// cached.
+    fn identify(&self, pid: u32) -> (Identity, bool) {
+        let named = match procfs::container_of_pid(&self.proc_root, pid) {
+            Ok(id) => id,
             Err(e) => {
                 // NVML reports host PIDs; inside a container without --pid=host they are not here.
                 tracing::debug!(pid, error = %e, "cannot read the process's cgroup");
                 None
             }
         };
+        // The ID in a cgroup path is a claim; the container's init process confirms it.
+        let (container_id, settled) = match named {
+            None => (None, true),
+            Some(id) => match membership::check(&self.proc_root, pid, &id) {
+                Verdict::Member => (Some(ContainerId::from(id)), true),
+                Verdict::NotMember => {
+                    tracing::info!(pid, container = %crate::docker::short_id(&id), "a cgroup names a container the process is not in: a host process");
+                    (None, true)
+                }
+                Verdict::NotListed => (None, false),
+                // Before the first listing: the claim stands until it can be checked.
+                Verdict::Unknown => (Some(ContainerId::from(id)), false),
+            },
+        };
         let (command, user) = procfs::process_identity(&self.proc_root, pid);
-        Identity { container_id, command, user }
+        (Identity { container_id, command, user }, settled)
     }
 }
 
