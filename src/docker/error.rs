@@ -47,8 +47,9 @@ impl From<bollard::errors::Error> for EngineError {
     fn from(err: bollard::errors::Error) -> EngineError {
         use bollard::errors::Error as E;
         match err {
+            // The engine's words reach the status line, snapshot and the log: one line each.
             E::DockerResponseServerError { status_code, message } => {
-                EngineError::Status { status: status_code, message }
+                EngineError::Status { status: status_code, message: crate::sanitize::own_line(message) }
             }
             E::SocketNotFoundError(path) => EngineError::SocketNotFound(path),
             E::RequestTimeoutError => EngineError::Timeout,
@@ -62,7 +63,7 @@ impl From<bollard::errors::Error> for EngineError {
                 while let Some(inner) = cause.source() {
                     cause = inner;
                 }
-                let text = cause.to_string();
+                let text = crate::sanitize::own_line(cause.to_string());
                 let lower = text.to_lowercase();
                 if lower.contains("connection refused") {
                     EngineError::Refused
@@ -89,6 +90,11 @@ mod tests {
         assert!(e.is_not_found());
         assert_eq!(e.to_string(), "No such container: x (HTTP 404)");
         assert_eq!(EngineError::from(bollard::errors::Error::RequestTimeoutError), EngineError::Timeout);
+        let forged = EngineError::from(bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message: "boom\ndocker: connected to tcp://trusted".into(),
+        });
+        assert_eq!(forged.to_string(), "boom\\ndocker: connected to tcp://trusted (HTTP 500)");
         let e = EngineError::from(bollard::errors::Error::SocketNotFoundError("/x.sock".into()));
         assert_eq!(e.to_string(), "socket /x.sock not found — is dockerd running?");
     }

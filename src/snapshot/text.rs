@@ -3,6 +3,8 @@
 use std::fmt::Write as _;
 
 use super::Snapshot;
+// Every text from outside is one line here: a name with a newline cannot print a row of its own.
+use crate::sanitize::line;
 use crate::ui::fmt::{bytes, truncate};
 
 fn opt<T: std::fmt::Display>(v: Option<T>, suffix: &str) -> String {
@@ -12,7 +14,7 @@ fn opt<T: std::fmt::Display>(v: Option<T>, suffix: &str) -> String {
 /// The plain-text form of the snapshot.
 pub fn table(s: &Snapshot) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "gpudock snapshot of {} at {}", s.host, s.timestamp);
+    let _ = writeln!(out, "gpudock snapshot of {} at {}", line(&s.host), s.timestamp);
     let _ = match (&s.docker.error, s.docker.connected) {
         (None, true) => writeln!(
             out,
@@ -21,7 +23,9 @@ pub fn table(s: &Snapshot) -> String {
             s.docker.host,
             opt(s.docker.api_version.as_deref(), "")
         ),
-        (e, _) => writeln!(out, "docker: unavailable at {}: {}", s.docker.host, e.as_deref().unwrap_or("?")),
+        (e, _) => {
+            writeln!(out, "docker: unavailable at {}: {}", s.docker.host, line(e.as_deref().unwrap_or("?")))
+        }
     };
     let _ = match &s.nvml.error {
         None => writeln!(
@@ -30,7 +34,7 @@ pub fn table(s: &Snapshot) -> String {
             opt(s.nvml.driver_version.as_deref(), ""),
             opt(s.nvml.cuda_driver_version.as_deref(), "")
         ),
-        Some(e) => writeln!(out, "nvml: {e}"),
+        Some(e) => writeln!(out, "nvml: {}", line(e)),
     };
     if !s.gpus.is_empty() {
         let _ = writeln!(
@@ -52,7 +56,7 @@ pub fn table(s: &Snapshot) -> String {
                 out,
                 "{:<4}{:<24}{:>22}{:>6}{:>6}{:>12}",
                 g.index,
-                truncate(&g.name, 23),
+                truncate(&line(&g.name), 23),
                 mem,
                 opt(g.utilization_gpu_percent, "%"),
                 opt(g.temperature_c, "C"),
@@ -60,12 +64,12 @@ pub fn table(s: &Snapshot) -> String {
             );
             for p in &g.processes {
                 let who = match (&p.container_name, &p.container_id) {
-                    (Some(n), _) => format!("container {n}"),
+                    (Some(n), _) => format!("container {}", line(n)),
                     (None, Some(id)) => format!("container {}", crate::docker::short_id(id)),
                     (None, None) => format!(
                         "host {} ({})",
-                        p.command.as_deref().unwrap_or("?"),
-                        p.user.as_deref().unwrap_or("?")
+                        line(p.command.as_deref().unwrap_or("?")),
+                        line(p.user.as_deref().unwrap_or("?"))
                     ),
                 };
                 let _ = writeln!(
@@ -89,14 +93,14 @@ pub fn table(s: &Snapshot) -> String {
             let _ = writeln!(
                 out,
                 "{:<24}{:<10}{:>8}{:>10}{:>6}{:>8}{:>10}  {}",
-                truncate(&c.name, 23),
+                truncate(&line(&c.name), 23),
                 c.state,
                 c.gpus.as_deref().unwrap_or("-"),
                 if c.gpu_memory_used_bytes > 0 { bytes(c.gpu_memory_used_bytes) } else { "-".into() },
                 c.gpu_sm_percent.map_or_else(|| "-".to_string(), |p| p.to_string()),
                 c.cpu_percent.map(|p| format!("{p:.1}")).unwrap_or_else(|| "-".into()),
                 c.memory_used_bytes.map(bytes).unwrap_or_else(|| "-".into()),
-                c.image
+                line(&c.image)
             );
         }
     }
