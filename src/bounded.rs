@@ -52,6 +52,21 @@ impl Overrun {
         None
     }
 
+    /// Remembers an overrun for `take_recent`: bollard turns a stream's I/O error into text,
+    /// which loses the overrun (and which request it was) on the way.
+    pub fn record(&self) {
+        *RECENT.lock().unwrap_or_else(|p| p.into_inner()) = Some((std::time::Instant::now(), self.clone()));
+    }
+
+    /// The overrun recorded in the last few seconds, once: for an I/O error that lost its cause.
+    pub fn take_recent() -> Option<Overrun> {
+        let mut recent = RECENT.lock().unwrap_or_else(|p| p.into_inner());
+        match recent.take() {
+            Some((at, o)) if at.elapsed() < Duration::from_secs(5) => Some(o),
+            _ => None,
+        }
+    }
+
     pub fn into_io(self) -> std::io::Error {
         let kind = match self {
             Overrun::Deadline { .. } => std::io::ErrorKind::TimedOut,
@@ -60,6 +75,8 @@ impl Overrun {
         std::io::Error::new(kind, self)
     }
 }
+
+static RECENT: std::sync::Mutex<Option<(std::time::Instant, Overrun)>> = std::sync::Mutex::new(None);
 
 /// Counts the bytes of one answer against its limit.
 #[derive(Debug, Clone)]

@@ -59,3 +59,20 @@ fn tls_trusts_only_the_given_ca_never_the_system_s() {
     let _ = std::fs::remove_dir_all(trusted);
     let _ = std::fs::remove_dir_all(rogue);
 }
+
+/// `W` on a container whose engine sends a log that never ends in a newline: the save fails
+/// with the stream's limit, and no partial file is left behind.
+#[tokio::test]
+async fn a_failed_log_save_removes_its_partial_file() {
+    let engine = EndlessEngine::start("/logs", GIVE_UP);
+    let host = gpudock::docker::DockerHost::parse(&engine.url).unwrap_or_else(|e| panic!("{e}"));
+    let docker = gpudock::docker::connect(&host).await.unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("endless.log");
+    let id = gpudock::docker::ContainerId::new("a".repeat(64));
+    let r = gpudock::docker::logs::save_whole(&docker, &id, &path).await;
+    let err = r.err().unwrap_or_default();
+    assert!(err.contains("passed 4 MiB") && err.contains("partial file was removed"), "{err}");
+    assert!(!path.exists(), "the partial file is still there");
+    assert!(engine.sent.load(Ordering::Relaxed) < 64 << 20);
+}

@@ -55,7 +55,15 @@ impl From<bollard::errors::Error> for EngineError {
             E::RequestTimeoutError => EngineError::Timeout,
             other => {
                 if let Some(o) = crate::bounded::Overrun::find(&other) {
+                    // Found where it was: the copy kept for streams is spent too.
+                    let _ = crate::bounded::Overrun::take_recent();
                     return EngineError::Overrun(o.clone());
+                }
+                // A stream's read error reaches us as text; the transport kept the overrun.
+                if matches!(other, E::IOError { .. } | E::HyperResponseError { .. })
+                    && let Some(o) = crate::bounded::Overrun::take_recent()
+                {
+                    return EngineError::Overrun(o);
                 }
                 // The HTTP client's own words ("client error (Connect)") hide the cause: the
                 // innermost source says what happened ("Connection refused").

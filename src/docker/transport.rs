@@ -111,9 +111,10 @@ impl AsyncRead for Guarded {
                 && sleep.as_mut().poll(cx).is_ready()
             {
                 let secs = bounded::ENGINE_BODY_DEADLINE.as_secs();
-                return Poll::Ready(
-                    Err(Overrun::Deadline { what: meter.what().to_string(), secs }.into_io()),
-                );
+                let o = Overrun::Deadline { what: meter.what().to_string(), secs };
+                tracing::warn!(error = %o, "engine answer cut");
+                o.record();
+                return Poll::Ready(Err(o.into_io()));
             }
         }
         let before = buf.filled().len();
@@ -124,7 +125,11 @@ impl AsyncRead for Guarded {
             Policy::Whole { meter, .. } => meter.take(new.len()),
             Policy::Stream(scan) => scan.feed(new),
         };
-        Poll::Ready(checked.map_err(Overrun::into_io))
+        Poll::Ready(checked.map_err(|o| {
+            tracing::warn!(error = %o, "engine answer refused");
+            o.record();
+            o.into_io()
+        }))
     }
 }
 
