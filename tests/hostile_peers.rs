@@ -76,3 +76,40 @@ async fn a_failed_log_save_removes_its_partial_file() {
     assert!(!path.exists(), "the partial file is still there");
     assert!(engine.sent.load(Ordering::Relaxed) < 64 << 20);
 }
+
+/// An engine that stops answering (SIGSTOP, a hung dockerd) while its event stream stays open:
+/// the dashboard's collector says it is down within a health interval or two, not after the
+/// next listing's timeout (about 55 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_engine_is_reported_down_within_a_health_interval() {
+    use gpudock::docker::{DockerCollector, EngineEvent};
+    let engine = EndlessEngine::start("", GIVE_UP);
+    let host = gpudock::docker::DockerHost::parse(&engine.url).unwrap_or_else(|e| panic!("{e}"));
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<EngineEvent>(64);
+    let task = tokio::spawn(DockerCollector::new(host, std::time::Duration::from_secs(1), tx).run());
+    loop {
+        match next(&mut rx, 10).await {
+            Some(EngineEvent::Connected(_)) => break,
+            Some(_) => {}
+            None => panic!("never connected"),
+        }
+    }
+    engine.frozen.store(true, Ordering::Relaxed);
+    // Two health intervals (ping, then its deadline), and slack for a loaded machine; the old
+    // collector needed the 30 s reconcile plus the 30 s request timeout.
+    let limit = 2 * gpudock::docker::collector::HEALTH.as_secs() + 8;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(limit);
+    let down = loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(EngineEvent::Down { reason, .. })) => break reason,
+            Ok(Some(_)) => {}
+            _ => panic!("a frozen engine was not reported down within {limit} s"),
+        }
+    };
+    assert!(down.contains("ping"), "{down}");
+    task.abort();
+}
+
+async fn next<T>(rx: &mut tokio::sync::mpsc::Receiver<T>, secs: u64) -> Option<T> {
+    tokio::time::timeout(std::time::Duration::from_secs(secs), rx.recv()).await.ok().flatten()
+}

@@ -19,6 +19,9 @@ pub struct EndlessEngine {
     /// Body bytes written to the endless answer so far.
     pub sent: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
+    /// Set: the engine answers nothing more, as one stopped with SIGSTOP (connections are
+    /// still accepted by the kernel).
+    pub frozen: Arc<AtomicBool>,
 }
 
 impl EndlessEngine {
@@ -27,18 +30,19 @@ impl EndlessEngine {
         let url = format!("tcp://{}", listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
         let sent = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let (s, st) = (Arc::clone(&sent), Arc::clone(&stop));
+        let frozen = Arc::new(AtomicBool::new(false));
+        let (s, st, fr) = (Arc::clone(&sent), Arc::clone(&stop), Arc::clone(&frozen));
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if st.load(Ordering::Relaxed) {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
-                let s = Arc::clone(&s);
-                std::thread::spawn(move || serve(conn, endless_path, give_up, &s));
+                let peer = Peer { sent: Arc::clone(&s), stop: Arc::clone(&st), frozen: Arc::clone(&fr) };
+                std::thread::spawn(move || serve(conn, endless_path, give_up, &peer));
             }
         });
-        EndlessEngine { url, sent, stop }
+        EndlessEngine { url, sent, stop, frozen }
     }
 }
 
@@ -50,7 +54,23 @@ impl Drop for EndlessEngine {
     }
 }
 
-fn serve(conn: TcpStream, endless_path: &str, give_up: u64, sent: &AtomicU64) {
+struct Peer {
+    sent: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    frozen: Arc<AtomicBool>,
+}
+
+impl Peer {
+    /// Holds the connection open, silent, until the engine is dropped.
+    fn hang(&self) {
+        while !self.stop.load(Ordering::Relaxed) {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+fn serve(conn: TcpStream, endless_path: &str, give_up: u64, peer: &Peer) {
+    let sent = &peer.sent;
     let Ok(read_half) = conn.try_clone() else { return };
     let mut reader = BufReader::new(read_half);
     let mut out = conn;
@@ -71,7 +91,16 @@ fn serve(conn: TcpStream, endless_path: &str, give_up: u64, sent: &AtomicU64) {
             }
         }
         let path = path.split('?').next().unwrap_or("").to_string();
-        if path.ends_with(endless_path) {
+        if peer.frozen.load(Ordering::Relaxed) {
+            return peer.hang();
+        }
+        if path.ends_with("/events") {
+            let _ = out.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+            );
+            return peer.hang();
+        }
+        if !endless_path.is_empty() && path.ends_with(endless_path) {
             let _ = out.write_all(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
             );
@@ -97,6 +126,7 @@ fn serve(conn: TcpStream, endless_path: &str, give_up: u64, sent: &AtomicU64) {
         }
         let body = match path.as_str() {
             p if p.ends_with("/_ping") => "OK".to_string(),
+            p if p.ends_with("/info") => "{}".into(),
             p if p.ends_with("/version") => {
                 r#"{"Version":"27.5.1","ApiVersion":"1.47","MinAPIVersion":"1.24","Os":"linux","Arch":"amd64"}"#.into()
             }
