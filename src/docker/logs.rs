@@ -382,4 +382,31 @@ mod tests {
         let chunks: Vec<&[u8]> = text.chunks(1).collect();
         assert_eq!(split(&chunks), split(&[text]));
     }
+
+    proptest::proptest! {
+        /// Any output, cut anywhere: the same lines as in one piece, none past `MAX_LINE`.
+        #[test]
+        fn any_output_cut_anywhere_splits_the_same(
+            text in proptest::collection::vec(
+                proptest::prop_oneof![proptest::num::u8::ANY, proptest::strategy::Just(b'\n'), proptest::strategy::Just(b'\r')],
+                0..1024,
+            ),
+            cuts in proptest::collection::vec(0usize..1024, 0..16),
+        ) {
+            let mut at: Vec<usize> = cuts.into_iter().map(|c| c % (text.len() + 1)).collect();
+            at.sort_unstable();
+            let mut chunks: Vec<&[u8]> = Vec::new();
+            let mut from = 0;
+            for c in at {
+                chunks.push(&text[from..c]);
+                from = c;
+            }
+            chunks.push(&text[from..]);
+            let whole = split(&[&text]);
+            proptest::prop_assert_eq!(split(&chunks), whole.clone());
+            for l in whole.0.iter().chain(whole.1.iter()) {
+                proptest::prop_assert!(l.len() <= MAX_LINE + 64, "a line of {} bytes", l.len());
+            }
+        }
+    }
 }
