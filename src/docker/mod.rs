@@ -18,6 +18,7 @@ pub mod inspect;
 pub mod launch;
 pub mod lister;
 pub mod logs;
+mod logs_save;
 pub mod membership;
 pub mod model;
 pub mod shell;
