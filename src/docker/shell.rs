@@ -85,6 +85,8 @@ pub async fn run(docker: &Docker, id: &ContainerId, cmd: Vec<String>) -> Result<
     let reader = read_terminal(tx, stop.clone());
     let mut stdout = std::io::stdout();
     let mut gone = false;
+    let mut keys_open = true;
+    let on_terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
     // The last two bytes typed: the engine's detach keys end the stream, and the engine then
     // reports the shell as exited with 126 although it runs on.
     let mut typed_tail = [0u8; 2];
@@ -104,7 +106,7 @@ pub async fn run(docker: &Docker, id: &ContainerId, cmd: Vec<String>) -> Result<
                 }
                 None => break,
             },
-            bytes = keys.recv() => match bytes {
+            bytes = keys.recv(), if keys_open => match bytes {
                 Some(bytes) => {
                     for b in &bytes {
                         typed_tail = [typed_tail[1], *b];
@@ -113,11 +115,14 @@ pub async fn run(docker: &Docker, id: &ContainerId, cmd: Vec<String>) -> Result<
                         break;
                     }
                 }
-                None => {
+                // End of input on a terminal is its hang-up; on a pipe or /dev/null it is
+                // only the end of what there was to type.
+                None if on_terminal => {
                     tracing::info!("the terminal's input ended; ending the shell");
                     gone = true;
                     break;
                 }
+                None => keys_open = false,
             },
             _ = hangup.recv() => {
                 tracing::info!("SIGHUP; ending the shell");
