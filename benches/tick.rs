@@ -158,7 +158,7 @@ fn bench_cgroups(c: &mut Criterion, rt: &tokio::runtime::Runtime, n: usize) {
     let sock = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-never.sock");
     let _ = std::fs::remove_file(&sock);
     let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap_or_else(|e| panic!("{e}"));
-    let docker = bollard::Docker::connect_with_unix(&sock.to_string_lossy(), 5, bollard::API_DEFAULT_VERSION)
+    let docker = gpudock::docker::client(&gpudock::docker::DockerHost::Unix(sock.clone()))
         .unwrap_or_else(|e| panic!("{e}"));
     let mut sampler = StatsSampler::new(true);
     let first = rt.block_on(sampler.sample(&docker, &groups.containers));

@@ -67,7 +67,7 @@ pub enum Sub {
     /// Many nodes at a glance from Prometheus (gpudock export and/or dcgm-exporter series).
     Fleet {
         /// Prometheus base URL (http only), e.g. http://prom:9090; default: prometheus_url from
-        /// the config file. Basic auth: http://user:password@host:9090 or the config file.
+        /// the config file. Basic auth: prometheus_user and prometheus_password_file in the config file (a password here is refused: ps shows it).
         #[arg(long, value_name = "URL")]
         prometheus: Option<String>,
     },

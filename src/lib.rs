@@ -6,6 +6,7 @@
 //! into state changes and commands; `ui` draws from the state; `run` wires them to the terminal.
 
 pub mod app;
+pub mod bounded;
 pub mod cli;
 pub mod clock;
 pub mod config;

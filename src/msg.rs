@@ -138,7 +138,7 @@ pub enum ActionMsg {
     /// A shell ended: its exit code, or why it could not run.
     ShellEnded {
         name: String,
-        result: Result<Option<i64>, EngineError>,
+        result: Result<crate::docker::shell::ShellEnd, EngineError>,
     },
     /// What `docker inspect` says of a container, for its detail view.
     Inspected {

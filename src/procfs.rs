@@ -80,6 +80,18 @@ pub fn parse_stat(text: &str) -> Option<ProcStat> {
     Some(ProcStat { cpu_ticks: num(11)?.saturating_add(num(12)?), start_time: num(19)? })
 }
 
+/// Whether `pid` is a kernel thread (PF_KTHREAD in the flags of `/proc/<pid>/stat`): no
+/// signal of ours means anything to one. kthreadd (PID 2) and its children carry the flag.
+pub fn is_kernel_thread(proc_root: &Path, pid: u32) -> bool {
+    const PF_KTHREAD: u64 = 0x0020_0000;
+    let Ok(text) = std::fs::read_to_string(proc_root.join(pid.to_string()).join("stat")) else {
+        return false;
+    };
+    // Field 9 (flags) is index 6 after the command's closing parenthesis.
+    let flags = text.rfind(')').and_then(|i| text[i + 1..].split_whitespace().nth(6)?.parse::<u64>().ok());
+    flags.is_some_and(|f| f & PF_KTHREAD != 0)
+}
+
 /// Resident memory of a process in bytes (VmRSS of `/proc/<pid>/status`); `Ok(None)` for a
 /// process without one (a kernel thread, a zombie).
 pub fn rss_bytes(proc_root: &Path, pid: u32) -> std::io::Result<Option<u64>> {

@@ -157,6 +157,10 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
                     // The event stream must stop reading the terminal while the shell has it.
                     drop(events);
                     let result = shell(&shell_host, &id, &name, cmd).await;
+                    if matches!(result, Ok(crate::docker::shell::ShellEnd::TerminalGone)) {
+                        tracing::info!("terminal gone during the shell; exiting");
+                        return Ok(());
+                    }
                     match tui::resume(app.mouse) {
                         Ok(terminal) => *guard.terminal = terminal,
                         Err(e) => return terminal_gone(e),
@@ -176,7 +180,7 @@ async fn shell(
     id: &crate::docker::ContainerId,
     name: &str,
     cmd: Vec<String>,
-) -> Result<Option<i64>, crate::docker::EngineError> {
+) -> Result<crate::docker::shell::ShellEnd, crate::docker::EngineError> {
     use std::io::Write;
     if let Err(e) = tui::suspend() {
         return Err(crate::docker::EngineError::Other(e.to_string()));

@@ -5,9 +5,32 @@
 
 use std::borrow::Cow;
 
-/// One line of text with every control character (C0, DEL, C1) replaced.
+/// One line of text: a line break shows as `\n` (`\r`), a tab as a space, every other control
+/// character (C0, DEL, C1) as `�`. A name with a newline (`prctl(PR_SET_NAME)`) can then never
+/// print a forged line of its own.
 pub fn line(s: &str) -> Cow<'_, str> {
-    replace(s, char::is_control)
+    if !s.chars().any(char::is_control) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push(' '),
+            c if c.is_control() => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `line` for an owned string, without a copy when nothing changes.
+pub fn own_line(s: String) -> String {
+    match line(&s) {
+        Cow::Borrowed(_) => s,
+        Cow::Owned(o) => o,
+    }
 }
 
 /// Text of several lines: newlines and tabs stay, every other control character is replaced.
@@ -52,6 +75,10 @@ mod tests {
         assert_eq!(line("a\u{9b}31mb"), "a\u{FFFD}31mb");
         assert_eq!(lines("a\nb\tc\u{1b}[2J"), "a\nb\tc\u{FFFD}[2J");
         assert!(matches!(line("plain"), Cow::Borrowed(_)));
+        // A forged second line stays on the first.
+        assert_eq!(line("python\ngpu 0: 80 GiB by root"), "python\\ngpu 0: 80 GiB by root");
+        assert_eq!(line("a\r\tb"), "a\\r b");
+        assert_eq!(own_line("x\ny".into()), "x\\ny");
     }
 
     #[test]

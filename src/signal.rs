@@ -47,6 +47,9 @@ pub enum SignalError {
         "permission denied: PID {pid} belongs to another user (signalling other users' processes needs root)"
     )]
     PermissionDenied { pid: u32 },
+    /// PID 1, gpudock itself, a kernel thread: never signalled, whatever was asked.
+    #[error("PID {pid} is {what}: gpudock never signals it")]
+    Refused { pid: u32, what: &'static str },
     #[error("{signal} to PID {pid} failed: {message}")]
     Failed { pid: u32, signal: Signal, message: String },
 }
@@ -64,6 +67,9 @@ pub fn send(proc_root: &Path, pid: u32, start_time: u64, signal: Signal) -> Resu
     let failed = |e: std::io::Error| SignalError::Failed { pid, signal, message: e.to_string() };
     // 0 and negative PIDs mean process groups to kill(2): never a GPU process.
     let raw = libc::pid_t::try_from(pid).ok().filter(|p| *p > 0).ok_or(SignalError::Ended { pid })?;
+    if let Some(what) = untouchable(proc_root, pid) {
+        return Err(SignalError::Refused { pid, what });
+    }
     // Opened before the check: if the PID is reused after it, the pidfd still means the old
     // (then dead) process and the signal fails with ESRCH instead of reaching the new one.
     let pidfd = match pidfd_open(raw) {
@@ -92,6 +98,20 @@ pub fn send(proc_root: &Path, pid: u32, start_time: u64, signal: Signal) -> Resu
         Some(libc::EPERM) => Err(SignalError::PermissionDenied { pid }),
         Some(libc::ESRCH) => Err(SignalError::Ended { pid }),
         _ => Err(failed(e)),
+    }
+}
+
+/// Processes no signal of ours may reach: init (its end is the machine's), ourselves (a
+/// SIGKILL from our own view ends the view), kernel threads.
+fn untouchable(proc_root: &Path, pid: u32) -> Option<&'static str> {
+    if pid == 1 {
+        Some("init")
+    } else if pid == std::process::id() {
+        Some("gpudock itself")
+    } else if procfs::is_kernel_thread(proc_root, pid) {
+        Some("a kernel thread")
+    } else {
+        None
     }
 }
 

@@ -28,6 +28,7 @@ fn the_engine_layer_never_imports_the_app() {
     rust_files(&src().join("fleet"), &mut files);
     files.push(src().join("procfs.rs"));
     files.push(src().join("signal.rs"));
+    files.push(src().join("bounded.rs"));
     let forbidden =
         ["crate::msg", "crate::app", "crate::ui", "crate::exec", "crate::run", "crate::config", "crate::tui"];
     let mut found = Vec::new();

@@ -319,13 +319,16 @@ async fn invalid_input_creates_nothing() {
     let host = engine();
     let taken = TestContainer::run("taken", &["sleep", "300"]);
     let (mut app, _exec, _rx) = setup(&host, Config::default());
+    // Anything the form launches carries `launched-by=<user>`: a user no sibling test uses
+    // scopes the "nothing created" check to this test.
+    app.user = format!("invalid-input-{}", std::process::id());
+    let mine = format!("label={}={}", gpudock::docker::model::LAUNCHED_BY_LABEL, app.user);
     list_into(&mut app, &host).await;
     // Two GPUs, as NVML would report them: GPU fields are checked against these.
     let gpus = (0..2)
         .map(|index| gpudock::gpu::GpuSample { index, uuid: format!("GPU-{index}"), ..Default::default() })
         .collect();
     app.update(Msg::Gpu(GpuEvent::Snapshot(gpudock::gpu::GpuSnapshot { gpus, ..Default::default() })));
-    let before = docker(&["ps", "-aq"]);
     for (field_tabs, text, want) in [
         (0, "Not/An:Image:", "not a valid image reference"),
         (2, "0,7", "no GPU 7"),
@@ -349,11 +352,12 @@ async fn invalid_input_creates_nothing() {
         assert!(errors.iter().any(|e| e.contains(want)), "{text}: {errors:?}");
         app.update(code(KeyCode::Esc));
     }
-    // Other tests run beside this one and remove their containers: nothing new is the claim.
-    let before: Vec<&str> = before.lines().collect();
-    let after = docker(&["ps", "-aq"]);
-    let new: Vec<&str> = after.lines().filter(|id| !before.contains(id)).collect();
+    // Sibling tests create and remove containers meanwhile: only this test's label and the
+    // taken name count.
+    let new = docker(&["ps", "-aq", "--filter", &mine]);
     assert!(new.is_empty(), "containers created by invalid input: {new:?}");
+    let named = docker(&["ps", "-aq", "--filter", &format!("name=^{}$", taken.name)]);
+    assert_eq!(named.lines().count(), 1, "the taken name: {named:?}");
 }
 
 #[cfg_attr(
@@ -545,7 +549,7 @@ async fn shell_key_opens_an_exec_with_a_tty_and_reports_its_exit_code() {
     let d = gpudock::docker::connect(&host).await.unwrap_or_else(|e| panic!("{e}"));
     let probe = ["sh", "-c", "[ -t 1 ] && echo tty > /tmp/shell-mark; exit 3"].map(String::from).to_vec();
     let result = gpudock::docker::shell::run(&d, id, probe).await;
-    assert!(matches!(result, Ok(Some(3))), "{result:?}");
+    assert!(matches!(result, Ok(gpudock::docker::shell::ShellEnd::Exited(Some(3)))), "{result:?}");
     assert_eq!(docker(&["exec", &c.id, "cat", "/tmp/shell-mark"]), "tty");
 
     app.update(Msg::Action(ActionMsg::ShellEnded { name: name.clone(), result }));

@@ -2,6 +2,8 @@
 //! plain HTTP/1.1, fed by the fake driver and (for the join) a real container on the test engine.
 
 mod common;
+#[path = "hostile/mod.rs"]
+mod hostile;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -31,7 +33,7 @@ impl Exporter {
     }
 
     fn start_with(docker_host: &str, nvml_lib: &Path, cfg: Option<&FakeConfig>, extra: &[&str]) -> Exporter {
-        Exporter::start_env(docker_host, nvml_lib, cfg, extra, &[])
+        Exporter::start_full(docker_host, nvml_lib, cfg, extra, &[], None)
     }
 
     fn start_env(
@@ -40,6 +42,28 @@ impl Exporter {
         cfg: Option<&FakeConfig>,
         extra: &[&str],
         env: &[(&str, &Path)],
+    ) -> Exporter {
+        Exporter::start_full(docker_host, nvml_lib, cfg, extra, env, None)
+    }
+
+    /// `nofile`: the exporter's file limit, soft and hard.
+    fn start_limited(
+        docker_host: &str,
+        nvml_lib: &Path,
+        cfg: Option<&FakeConfig>,
+        extra: &[&str],
+        nofile: Option<u64>,
+    ) -> Exporter {
+        Exporter::start_full(docker_host, nvml_lib, cfg, extra, &[], nofile)
+    }
+
+    fn start_full(
+        docker_host: &str,
+        nvml_lib: &Path,
+        cfg: Option<&FakeConfig>,
+        extra: &[&str],
+        env: &[(&str, &Path)],
+        nofile: Option<u64>,
     ) -> Exporter {
         let port = free_port();
         let log = std::env::temp_dir().join(format!("gpudock-export-{}-{port}.log", std::process::id()));
@@ -58,6 +82,9 @@ impl Exporter {
         }
         for (k, v) in env {
             cmd.env(k, v);
+        }
+        if let Some(n) = nofile {
+            hostile::with_file_limit(&mut cmd, n);
         }
         let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start gpudock export: {e}"));
         let ex = Exporter { child, port, log };
@@ -419,4 +446,45 @@ fn idle_start_survives_a_restart() {
     let after = std::fs::read_to_string(&file).ok().as_deref().and_then(since);
     assert_eq!(after, Some(started), "the restart kept the idle start, not its own start time");
     let _ = std::fs::remove_dir_all(&state);
+}
+
+/// A local user floods the exporter with idle connections under the common 1,024-file limit:
+/// Prometheus' scrapes are still answered, the engine stays up with every container series, the
+/// exporter holds a few dozen descriptors, and the log does not fill with accept errors.
+#[cfg_attr(
+    not(engine_tests),
+    ignore = "engine test: set GPUDOCK_TEST_DOCKER_HOST to an engine it may use (README: Set up)"
+)]
+#[test]
+fn a_connection_flood_starves_neither_scrapes_nor_the_engine() {
+    let host = common::engine::engine();
+    let c = common::engine::TestContainer::run("export-flood", &["sleep", "300"]);
+    let ex = Exporter::start_limited(
+        &host.to_string(),
+        Path::new("/nonexistent/libnvidia-ml.so.1"),
+        None,
+        &[],
+        Some(1024),
+    );
+    let name = format!("container=\"{}\"", c.name);
+    ex.scrape_until(15, "the container exported", |b| {
+        !lines(b, "gpudock_container_info", &[&name]).is_empty()
+    });
+    let flood = hostile::Flood::start(ex.port, 1500);
+    let end = Instant::now() + Duration::from_secs(30);
+    while flood.opened.load(std::sync::atomic::Ordering::Relaxed) < 1500 {
+        assert!(Instant::now() < end, "the flood never opened its connections");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Several refreshes under the flood: the engine connection must keep working.
+    std::thread::sleep(Duration::from_secs(2));
+    let (status, body) = ex.get("/metrics");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(lines(&body, "gpudock_engine_up", &[]).iter().map(|l| value(l)).sum::<f64>(), 1.0, "{body}");
+    assert_eq!(lines(&body, "gpudock_container_info", &[&name]).len(), 1, "{body}");
+    let fds = std::fs::read_dir(format!("/proc/{}/fd", ex.child.id())).map(|d| d.count()).unwrap_or(0);
+    assert!(fds < 200, "the exporter holds {fds} descriptors");
+    drop(flood);
+    let log = ex.log_text();
+    assert!(log.matches("accept failed").count() <= 1, "{log}");
 }

@@ -24,10 +24,15 @@ struct HostileProcess(std::process::Child, std::path::PathBuf);
 
 impl HostileProcess {
     fn start() -> HostileProcess {
+        HostileProcess::named("hostile", "\u{1b}]52;c;QQ\u{7}\u{9b}2J", '\u{1b}')
+    }
+
+    /// `sleep 30` under the name `name` (its `comm`), once `comm` shows `mark`.
+    fn named(tag: &str, name: &str, mark: char) -> HostileProcess {
         let dir =
-            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("hostile-{}", std::process::id()));
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-        let exe = dir.join("\u{1b}]52;c;QQ\u{7}\u{9b}2J");
+        let exe = dir.join(name);
         std::fs::copy("/bin/sleep", &exe).unwrap_or_else(|e| panic!("{e}"));
         // Another test thread forking while the copy was open for writing makes exec fail with
         // "text file busy" for a moment.
@@ -45,7 +50,8 @@ impl HostileProcess {
         // Until the exec has happened, the child still carries this thread's name.
         let comm = format!("/proc/{}/comm", child.id());
         for _ in 0..100 {
-            if std::fs::read_to_string(&comm).is_ok_and(|c| c.contains('\u{1b}')) {
+            // comm always ends in a newline: look for the mark before it.
+            if std::fs::read_to_string(&comm).is_ok_and(|c| c.trim_end_matches('\n').contains(mark)) {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
@@ -96,6 +102,32 @@ fn snapshot_text_and_json_carry_no_control_characters() {
             assert!(text.contains("]52;c;QQ"), "the process is still listed: {text}");
         }
     }
+}
+
+/// A process named with a newline (`prctl(PR_SET_NAME)`, or its file name) would print a forged
+/// line of its own in the text snapshot.
+#[test]
+fn a_newline_in_a_process_name_forges_no_line() {
+    let p = HostileProcess::named("forger", "x\nGPU 9 forged", '\n');
+    let comm = std::fs::read_to_string(format!("/proc/{}/comm", p.0.id())).unwrap_or_default();
+    assert!(comm.trim_end().contains('\n'), "the test process has no newline in its name: {comm:?}");
+    let cfg = FakeConfig::new(
+        "forger",
+        &format!(
+            "driver 550.54.15\ncuda 12040\n{}proc 0 pid={} used=1048576 sm=3\n",
+            gpu_line(0, ""),
+            p.0.id()
+        ),
+    );
+    let out = gpudock()
+        .args(["snapshot", "--docker-host", "unix:///nonexistent/docker.sock", "--nvml-lib"])
+        .arg(lib(Variant::Full))
+        .env("FAKE_NVML_CONFIG", &cfg.path)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.lines().any(|l| l.starts_with("GPU 9 forged")), "a forged line:\n{text}");
+    assert!(text.contains("host x\\nGPU 9 forged ("), "the name, on its own line:\n{text}");
 }
 
 #[test]

@@ -135,3 +135,28 @@ fn another_users_process_is_permission_denied() {
     );
     assert_eq!(child.0.try_wait().ok().flatten(), None, "root's process was signalled");
 }
+
+/// Init, gpudock itself and kernel threads are never signalled, whatever the view asked. The
+/// start times given are wrong on purpose: without the refusal the answer would be "ended",
+/// and nothing is ever sent either way.
+#[test]
+fn init_itself_and_kernel_threads_are_refused() {
+    let refused = |r: Result<_, SignalError>| matches!(r, Err(SignalError::Refused { .. }));
+    assert!(refused(send(Path::new("/proc"), 1, u64::MAX, Signal::Term)));
+    assert!(refused(send(Path::new("/proc"), std::process::id(), u64::MAX, Signal::Kill)));
+    // A kernel thread, as /proc shows one: PF_KTHREAD (0x200000) in the flags, field 9.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let pid = 4_194_000u32;
+    std::fs::create_dir_all(dir.path().join(pid.to_string())).unwrap_or_else(|e| panic!("{e}"));
+    let stat = format!("{pid} (kworker/0:1) I 2 0 0 0 -1 69238880 0 0 0 0 0 0 0 0 20 0 1 0 24 0 0");
+    std::fs::write(dir.path().join(pid.to_string()).join("stat"), stat).unwrap_or_else(|e| panic!("{e}"));
+    let r = send(dir.path(), pid, 24, Signal::Kill);
+    assert!(matches!(r, Err(SignalError::Refused { what: "a kernel thread", .. })), "{r:?}");
+    assert!(
+        procfs::is_kernel_thread(Path::new("/proc"), 2) || !Path::new("/proc/2/stat").exists() || {
+            // Inside a PID namespace PID 2 is an ordinary process.
+            std::fs::read_to_string("/proc/2/stat").is_ok_and(|s| !s.contains("(kthreadd)"))
+        }
+    );
+    assert!(!procfs::is_kernel_thread(Path::new("/proc"), std::process::id()));
+}

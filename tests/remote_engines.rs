@@ -230,9 +230,11 @@ fn a_tls_engine_is_reached_with_docker_tls_verify_and_a_tls_context() {
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
         doc
     };
-    // DOCKER_TLS_VERIFY + DOCKER_CERT_PATH, as the docker CLI.
+    // DOCKER_TLS_VERIFY + DOCKER_CERT_PATH, as the docker CLI; the system's CA list plays no
+    // part, so one that is missing breaks nothing.
     let doc = snapshot(
         gpudock()
+            .env("SSL_CERT_FILE", "/nonexistent/ca-certificates.crt")
             .env("DOCKER_HOST", url)
             .env("DOCKER_TLS_VERIFY", "1")
             .env("DOCKER_CERT_PATH", &certs)

@@ -267,10 +267,7 @@ pub fn on_result(app: &mut AppState, msg: ActionMsg) -> Vec<Command> {
         ActionMsg::Inspected { id, result } => super::detail::on_inspected(app, id, result),
         ActionMsg::NodeChecked(files) => app.node_files = files.map(|f| *f),
         ActionMsg::ShellEnded { name, result } => match result {
-            Ok(Some(code)) => {
-                app.set_status(Level::Info, format!("the shell in {name} exited with code {code}"))
-            }
-            Ok(None) => app.set_status(Level::Info, format!("the shell in {name} ended")),
+            Ok(end) => app.set_status(Level::Info, end.sentence(&name)),
             Err(e) => app.set_status(Level::Error, format!("no shell in {name}: {e}")),
         },
         ActionMsg::Saved { path, result } => match result {

@@ -25,6 +25,10 @@ const FOLLOWUP: Duration = Duration::from_millis(1000);
 /// A listing this often heals any event that was missed (no per-container calls unless
 /// something changed).
 const RECONCILE: Duration = Duration::from_secs(30);
+/// The engine is pinged this often, and must answer within it: a frozen engine (SIGSTOP, a
+/// hung dockerd) sends no events and fails no request until the next listing's timeout, so it
+/// would look alive for most of a minute.
+pub const HEALTH: Duration = Duration::from_secs(5);
 const BACKOFF_MIN: Duration = Duration::from_millis(500);
 /// Keeps recovery within 5 s of the engine coming back.
 const BACKOFF_MAX: Duration = Duration::from_secs(4);
@@ -103,15 +107,15 @@ impl<M: From<EngineEvent> + Send + 'static> DockerCollector<M> {
         DockerCollector { host, refresh, tx, owner_labels: Vec::new(), stats: true }
     }
 
-    /// Only the container list: no per-tick stats or disk figures (nobody reads them).
-    pub fn without_stats(mut self) -> DockerCollector<M> {
-        self.stats = false;
-        self
-    }
-
     /// The labels that name a container's owner (`owner_labels` in the config).
     pub fn with_owner_labels(mut self, labels: Vec<String>) -> DockerCollector<M> {
         self.owner_labels = labels;
+        self
+    }
+
+    /// Only the container list: no per-tick stats or disk figures (nobody reads them).
+    pub fn without_stats(mut self) -> DockerCollector<M> {
+        self.stats = false;
         self
     }
 
@@ -172,88 +176,114 @@ impl<M: From<EngineEvent> + Send + 'static> DockerCollector<M> {
             .unwrap_or_else(super::events::local_clock);
         let mut events = super::events::subscribe(&docker, &since);
 
-        let owners = OwnerRules::new(self.owner_labels.clone(), self.host.is_local());
-        let mut lister = Lister::for_host(&self.host).with_owners(owners);
-        let mut sampler = StatsSampler::for_host(&self.host);
-        let mut sent: Option<Vec<Container>> = None;
-        if let Err(end) = self.refresh(&docker, &mut lister, &mut sent).await {
-            return end;
-        }
+        // A frozen engine (SIGSTOP, a hung dockerd) sends no events and fails nothing until a
+        // request times out, which may be a listing stuck for 30 s: a ping of its own, beside
+        // whatever the session is doing, notices within one interval.
+        let watchdog = async {
+            let mut health = tokio::time::interval_at(Instant::now() + HEALTH, HEALTH);
+            health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                health.tick().await;
+                match tokio::time::timeout(HEALTH, docker.ping()).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => return lost(e.into(), true),
+                    Err(_) => {
+                        return End::Lost {
+                            reason: format!("the engine did not answer a ping within {} s", HEALTH.as_secs()),
+                            was_connected: true,
+                        };
+                    }
+                }
+            }
+        };
+        let work = async {
+            let mut lister = Lister::for_host(&self.host)
+                .with_owners(OwnerRules::new(self.owner_labels.clone(), self.host.is_local()));
+            let mut sampler = StatsSampler::for_host(&self.host);
+            let mut sent: Option<Vec<Container>> = None;
+            if let Err(end) = self.refresh(&docker, &mut lister, &mut sent).await {
+                return end;
+            }
 
-        let mut tick = crate::clock::interval(self.refresh);
-        let mut reconcile = tokio::time::interval_at(Instant::now() + RECONCILE, RECONCILE);
-        reconcile.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut debounce: Option<Instant> = None;
-        let mut followup: Option<Instant> = None;
-        // Containers named by the events of the last burst: looked at once more in the follow-up.
-        let mut recent: HashSet<String> = HashSet::new();
-        let far = || Instant::now() + Duration::from_secs(3600);
-        loop {
-            let wake = tokio::select! {
-                ev = events.next() => match ev {
-                    Some(Ok(ev)) => {
-                        let action = ev.action.as_deref().unwrap_or("");
-                        if is_relevant(action) {
-                            if let Some(id) = ev.actor.and_then(|a| a.id) {
-                                lister.touch(id.clone());
-                                recent.insert(id);
+            let mut tick = crate::clock::interval(self.refresh);
+            let mut reconcile = tokio::time::interval_at(Instant::now() + RECONCILE, RECONCILE);
+            reconcile.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut debounce: Option<Instant> = None;
+            let mut followup: Option<Instant> = None;
+            // Containers named by the events of the last burst: looked at once more in the follow-up.
+            let mut recent: HashSet<String> = HashSet::new();
+            let far = || Instant::now() + Duration::from_secs(3600);
+            loop {
+                let wake = tokio::select! {
+                    ev = events.next() => match ev {
+                        Some(Ok(ev)) => {
+                            let action = ev.action.as_deref().unwrap_or("");
+                            if is_relevant(action) {
+                                if let Some(id) = ev.actor.and_then(|a| a.id) {
+                                    lister.touch(id.clone());
+                                    recent.insert(id);
+                                }
+                                debounce.get_or_insert_with(|| Instant::now() + DEBOUNCE);
                             }
-                            debounce.get_or_insert_with(|| Instant::now() + DEBOUNCE);
+                            continue;
                         }
-                        continue;
-                    }
-                    Some(Err(e)) => return lost(e.into(), true),
-                    None => return End::Lost { reason: "the engine closed the event stream".into(), was_connected: true },
-                },
-                _ = tokio::time::sleep_until(debounce.unwrap_or_else(far)), if debounce.is_some() => {
-                    debounce = None;
-                    // The listing can lag the events that caused it: look again shortly.
-                    followup.get_or_insert_with(|| Instant::now() + FOLLOWUP);
-                    Wake::Refresh
-                }
-                _ = tokio::time::sleep_until(followup.unwrap_or_else(far)), if followup.is_some() => {
-                    followup = None;
-                    for id in recent.drain() {
-                        lister.touch(id);
-                    }
-                    Wake::Refresh
-                }
-                _ = reconcile.tick() => Wake::Refresh,
-                _ = tick.tick(), if self.stats => Wake::Sample,
-            };
-            match wake {
-                Wake::Refresh => {
-                    if let Err(end) = self.refresh(&docker, &mut lister, &mut sent).await {
-                        return end;
-                    }
-                    if lister.has_failures() {
+                        Some(Err(e)) => return lost(e.into(), true),
+                        None => return End::Lost { reason: "the engine closed the event stream".into(), was_connected: true },
+                    },
+                    _ = tokio::time::sleep_until(debounce.unwrap_or_else(far)), if debounce.is_some() => {
+                        debounce = None;
+                        // The listing can lag the events that caused it: look again shortly.
                         followup.get_or_insert_with(|| Instant::now() + FOLLOWUP);
+                        Wake::Refresh
                     }
-                }
-                Wake::Sample => {
-                    let stats = sampler.sample(&docker, lister.current()).await;
-                    let at = crate::clock::unix_now();
-                    if self.send(EngineEvent::Stats { at, stats }).await.is_err() {
-                        return End::AppClosed;
+                    _ = tokio::time::sleep_until(followup.unwrap_or_else(far)), if followup.is_some() => {
+                        followup = None;
+                        for id in recent.drain() {
+                            lister.touch(id);
+                        }
+                        Wake::Refresh
                     }
-                    // One statvfs per tick: the "disk almost full" warning must not wait for
-                    // someone to open the disk view. It can block on a slow filesystem, so it
-                    // runs off the async workers.
-                    if let Some(dir) = &root_dir {
-                        let d = dir.clone();
-                        let fs = tokio::task::spawn_blocking(move || super::disk::statvfs(&d))
-                            .await
-                            .ok()
-                            .flatten();
-                        if let Some(fs) = fs.filter(|f| Some(*f) != last_fs) {
-                            last_fs = Some(fs);
-                            if self.send(EngineEvent::RootFs { dir: dir.clone(), fs }).await.is_err() {
-                                return End::AppClosed;
+                    _ = reconcile.tick() => Wake::Refresh,
+                    _ = tick.tick(), if self.stats => Wake::Sample,
+                };
+                match wake {
+                    Wake::Refresh => {
+                        if let Err(end) = self.refresh(&docker, &mut lister, &mut sent).await {
+                            return end;
+                        }
+                        if lister.has_failures() {
+                            followup.get_or_insert_with(|| Instant::now() + FOLLOWUP);
+                        }
+                    }
+                    Wake::Sample => {
+                        let stats = sampler.sample(&docker, lister.current()).await;
+                        let at = crate::clock::unix_now();
+                        if self.send(EngineEvent::Stats { at, stats }).await.is_err() {
+                            return End::AppClosed;
+                        }
+                        // One statvfs per tick: the "disk almost full" warning must not wait for
+                        // someone to open the disk view. It can block on a slow filesystem, so it
+                        // runs off the async workers.
+                        if let Some(dir) = &root_dir {
+                            let d = dir.clone();
+                            let fs = tokio::task::spawn_blocking(move || super::disk::statvfs(&d))
+                                .await
+                                .ok()
+                                .flatten();
+                            if let Some(fs) = fs.filter(|f| Some(*f) != last_fs) {
+                                last_fs = Some(fs);
+                                if self.send(EngineEvent::RootFs { dir: dir.clone(), fs }).await.is_err() {
+                                    return End::AppClosed;
+                                }
                             }
                         }
                     }
                 }
             }
+        };
+        tokio::select! {
+            end = watchdog => end,
+            end = work => end,
         }
     }
 

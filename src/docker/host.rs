@@ -46,6 +46,12 @@ impl DockerHost {
     pub fn with_tls_env(self, tls_verify: Option<&str>, cert_path: &Path) -> Result<DockerHost, String> {
         let wants_tls = tls_verify.is_some_and(|v| !v.is_empty() && v != "0");
         match self {
+            // The docker CLI takes http:// for plain HTTP only; with TLS it would look up a
+            // host named "http". Say what is wrong instead.
+            DockerHost::Tcp(url) if wants_tls && url.starts_with("http://") => Err(format!(
+                "{}: DOCKER_TLS_VERIFY is set, and http:// means plain HTTP: use tcp://host:port for TLS",
+                redact(&url)
+            )),
             DockerHost::Tcp(url) if wants_tls => match TlsFiles::in_dir(cert_path) {
                 Ok(files) => Ok(DockerHost::Tls { url, files }),
                 Err(e) => Err(format!(
@@ -132,6 +138,12 @@ fn parse_ssh(url: &str, rest: &str) -> Result<DockerHost, String> {
     if !path.is_empty() && path != "/" {
         return Err(format!("{shown}: a path in an ssh:// URL is not supported (ssh://user@host)"));
     }
+    // As the docker CLI: ssh would get the password on its command line, for every user's `ps`.
+    if authority.rsplit_once('@').is_some_and(|(user, _)| user.contains(':')) {
+        return Err(format!(
+            "{shown}: a password in an ssh:// URL is not supported; use an ssh key or agent"
+        ));
+    }
     match super::ssh::destination(&format!("ssh://{authority}")) {
         Some(_) => Ok(DockerHost::Ssh(format!("ssh://{authority}"))),
         None => Err(format!("{shown}: not an ssh://[user@]host[:port] address")),
@@ -194,6 +206,9 @@ mod tests {
         let nowhere = Path::new("/nonexistent/certs");
         let err = tcp().with_tls_env(Some("1"), nowhere).err().unwrap_or_default();
         assert!(err.contains("DOCKER_TLS_VERIFY") && err.contains("ca.pem, cert.pem, key.pem"), "{err}");
+        let http = DockerHost::Tcp("http://u:pw@10.0.0.5:2376".into()).with_tls_env(Some("1"), nowhere);
+        let err = http.err().unwrap_or_default();
+        assert!(err.contains("use tcp://host:port") && !err.contains("pw"), "{err}");
         for off in [Some("0"), None, Some("")] {
             assert_eq!(tcp().with_tls_env(off, nowhere), Ok(tcp()));
         }
@@ -220,6 +235,9 @@ mod tests {
         }
         let err = DockerHost::parse("ssh://bob:pw@n:x").err().unwrap_or_default();
         assert!(!err.contains("pw"), "{err}");
+        // Refused outright, never handed to ssh.
+        let err = DockerHost::parse("ssh://bob:hunter2@gpu-07").err().unwrap_or_default();
+        assert!(err.contains("password") && !err.contains("hunter2"), "{err}");
         assert_eq!(DockerHost::Ssh("ssh://bob:pw@n".into()).to_string(), "ssh://***@n");
     }
 

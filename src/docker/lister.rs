@@ -25,6 +25,8 @@ pub struct Lister {
     /// Inspects in flight at once; `None`: `INSPECT_IN_FLIGHT`.
     in_flight: Option<usize>,
     owners: OwnerRules,
+    /// The engine shares our /proc: its init PIDs go to `membership`.
+    local: bool,
 }
 
 /// Inspects in flight at once to an engine that is cheap to reach.
@@ -33,7 +35,11 @@ pub const INSPECT_IN_FLIGHT: usize = 16;
 impl Lister {
     /// Few inspects at once to an engine over ssh (each connection is an ssh process).
     pub fn for_host(host: &super::DockerHost) -> Lister {
-        Lister { in_flight: Some(host.in_flight(INSPECT_IN_FLIGHT)), ..Lister::default() }
+        Lister {
+            in_flight: Some(host.in_flight(INSPECT_IN_FLIGHT)),
+            local: host.is_local(),
+            ..Lister::default()
+        }
     }
 
     /// How owners are found (`owner_labels`; the host's accounts for a local engine).
@@ -149,6 +155,11 @@ impl Lister {
                 Some(convert::container(s, inspect, just_inspected.contains(id), &self.owners))
             })
             .collect();
+        if self.local {
+            let inits =
+                self.current.iter().filter_map(|c| Some((c.id.as_str().to_string(), c.pid?))).collect();
+            super::membership::publish(inits);
+        }
         self.current.clone()
     }
 }

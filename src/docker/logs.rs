@@ -99,61 +99,7 @@ pub async fn pump<M: From<LogChunk>>(
     failure
 }
 
-/// Writes `lines` to a new file at `path` (never over an existing one); returns how many.
-pub fn write_new<'a>(
-    path: &std::path::Path,
-    lines: impl Iterator<Item = &'a String>,
-) -> Result<usize, String> {
-    use std::io::Write;
-    let file =
-        std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| e.to_string())?;
-    let mut out = std::io::BufWriter::new(file);
-    let mut n = 0;
-    for l in lines {
-        writeln!(out, "{l}").map_err(|e| e.to_string())?;
-        n += 1;
-    }
-    out.flush().map_err(|e| e.to_string())?;
-    Ok(n)
-}
-
-/// The container's whole log (stdout and stderr, as `docker logs` prints them), written to a
-/// new file at `path`; returns the number of lines.
-pub async fn save_whole(docker: &Docker, id: &ContainerId, path: &std::path::Path) -> Result<usize, String> {
-    use tokio::io::AsyncWriteExt;
-    let file = tokio::fs::OpenOptions::new().write(true).create_new(true).open(path).await;
-    let mut out = tokio::io::BufWriter::new(file.map_err(|e| e.to_string())?);
-    let opts = LogsOptionsBuilder::default().follow(false).stdout(true).stderr(true).build();
-    let mut stream = docker.logs(id.as_str(), Some(opts));
-    let mut splitters = [LineSplitter::default(), LineSplitter::default()];
-    // Written as it arrives: a log of gigabytes never sits in memory whole.
-    let mut lines = Vec::new();
-    let mut n = 0;
-    let mut done = false;
-    while !done {
-        match stream.next().await {
-            Some(item) => {
-                let (i, bytes) = match item.map_err(|e| EngineError::from(e).to_string())? {
-                    LogOutput::StdErr { message } => (1, message),
-                    LogOutput::StdOut { message } | LogOutput::Console { message } => (0, message),
-                    LogOutput::StdIn { .. } => continue,
-                };
-                splitters[i].push(&bytes, &mut lines);
-            }
-            None => {
-                lines.extend(splitters.iter_mut().filter_map(LineSplitter::rest));
-                done = true;
-            }
-        }
-        for l in lines.drain(..) {
-            out.write_all(l.as_bytes()).await.map_err(|e| e.to_string())?;
-            out.write_all(b"\n").await.map_err(|e| e.to_string())?;
-            n += 1;
-        }
-    }
-    out.flush().await.map_err(|e| e.to_string())?;
-    Ok(n)
-}
+pub use super::logs_save::{save_whole, write_new};
 
 /// The longest line kept. A container can write a 64 MB line with no newline (a progress
 /// bar, a binary blob); past this it is shown cut, with a mark, and the rest of it dropped.
@@ -162,7 +108,7 @@ pub const MAX_LINE: usize = 64 * 1024;
 /// Output bytes → lines, each byte looked at once however the output is chunked. A carriage
 /// return starts the line over, so a `\r` progress bar shows its latest state.
 #[derive(Debug, Default)]
-struct LineSplitter {
+pub(super) struct LineSplitter {
     partial: Vec<u8>,
     /// The line passed `MAX_LINE` and was sent cut: drop the rest of it.
     skipping: bool,
@@ -171,7 +117,7 @@ struct LineSplitter {
 }
 
 impl LineSplitter {
-    fn push(&mut self, bytes: &[u8], out: &mut Vec<String>) {
+    pub(super) fn push(&mut self, bytes: &[u8], out: &mut Vec<String>) {
         let mut rest = bytes;
         while let Some(i) = rest.iter().position(|&b| b == b'\n') {
             self.take(&rest[..i], out);
@@ -223,7 +169,7 @@ impl LineSplitter {
     }
 
     /// What is left when the stream ends: the last line, if it had no newline.
-    fn rest(&mut self) -> Option<String> {
+    pub(super) fn rest(&mut self) -> Option<String> {
         (!self.partial.is_empty() && !self.skipping).then(|| self.line())
     }
 }
@@ -321,5 +267,32 @@ mod tests {
         let text = b"one\r\ntwo\rTWO\nthree\n";
         let chunks: Vec<&[u8]> = text.chunks(1).collect();
         assert_eq!(split(&chunks), split(&[text]));
+    }
+
+    proptest::proptest! {
+        /// Any output, cut anywhere: the same lines as in one piece, none past `MAX_LINE`.
+        #[test]
+        fn any_output_cut_anywhere_splits_the_same(
+            text in proptest::collection::vec(
+                proptest::prop_oneof![proptest::num::u8::ANY, proptest::strategy::Just(b'\n'), proptest::strategy::Just(b'\r')],
+                0..1024,
+            ),
+            cuts in proptest::collection::vec(0usize..1024, 0..16),
+        ) {
+            let mut at: Vec<usize> = cuts.into_iter().map(|c| c % (text.len() + 1)).collect();
+            at.sort_unstable();
+            let mut chunks: Vec<&[u8]> = Vec::new();
+            let mut from = 0;
+            for c in at {
+                chunks.push(&text[from..c]);
+                from = c;
+            }
+            chunks.push(&text[from..]);
+            let whole = split(&[&text]);
+            proptest::prop_assert_eq!(split(&chunks), whole.clone());
+            for l in whole.0.iter().chain(whole.1.iter()) {
+                proptest::prop_assert!(l.len() <= MAX_LINE + 64, "a line of {} bytes", l.len());
+            }
+        }
     }
 }

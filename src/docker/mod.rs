@@ -11,6 +11,7 @@ pub mod disk;
 mod error;
 pub mod events;
 pub mod explain;
+pub mod framing;
 pub mod gpus;
 pub mod host;
 mod id;
@@ -18,6 +19,8 @@ pub mod inspect;
 pub mod launch;
 pub mod lister;
 pub mod logs;
+mod logs_save;
+pub mod membership;
 pub mod model;
 pub mod owner;
 pub mod ports;
@@ -26,6 +29,7 @@ pub mod shell;
 pub mod ssh;
 pub mod stats;
 pub mod tls;
+pub mod transport;
 
 pub use collector::{DockerCollector, EngineEvent};
 pub use error::EngineError;
@@ -42,28 +46,36 @@ pub const REQUEST_TIMEOUT_SECS: u64 = 30;
 /// Connects (without talking yet) and negotiates the API version with the engine, so an older
 /// engine (20.10 speaks 1.41) gets requests it understands.
 pub async fn connect(host: &DockerHost) -> Result<bollard::Docker, EngineError> {
+    Ok(client(host)?.negotiate_version().await?)
+}
+
+/// A client for `host` that has not spoken to the engine yet (no version negotiated).
+pub fn client(host: &DockerHost) -> Result<bollard::Docker, EngineError> {
+    use transport::{TcpDial, UnixDial};
     let docker = match host.endpoint() {
-        DockerHost::Unix(path) => bollard::Docker::connect_with_unix(
-            &path.to_string_lossy(),
-            REQUEST_TIMEOUT_SECS,
-            bollard::API_DEFAULT_VERSION,
-        )?,
-        DockerHost::Tcp(url) => {
-            bollard::Docker::connect_with_http(url, REQUEST_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)?
+        DockerHost::Unix(path) => {
+            if !path.exists() {
+                return Err(EngineError::SocketNotFound(path.display().to_string()));
+            }
+            transport::client(UnixDial(path.to_string_lossy().into_owned()), None, REQUEST_TIMEOUT_SECS)?
         }
-        DockerHost::Tls { url, files } => bollard::Docker::connect_with_ssl(
-            url,
-            &files.key,
-            &files.cert,
-            &files.ca,
-            REQUEST_TIMEOUT_SECS,
-            bollard::API_DEFAULT_VERSION,
-        )?,
+        DockerHost::Tcp(url) => {
+            let addr = transport::tcp_addr(url).map_err(EngineError::Other)?;
+            let dial = TcpDial { addr, shown: host::redact(url), tls: None };
+            transport::client(dial, None, REQUEST_TIMEOUT_SECS)?
+        }
+        DockerHost::Tls { url, files } => {
+            let addr = transport::tcp_addr(url).map_err(EngineError::Other)?;
+            let config = files.client_config().map_err(|e| EngineError::Other(e.to_string()))?;
+            let name = tls::server_name(&addr).map_err(EngineError::Other)?;
+            let dial = TcpDial { addr, shown: host::redact(url), tls: Some((config, name)) };
+            transport::client(dial, None, REQUEST_TIMEOUT_SECS)?
+        }
         // `ssh` from PATH with the user's ~/.ssh/config and agent; no key file of our own.
         DockerHost::Ssh(url) => ssh::connect(url, REQUEST_TIMEOUT_SECS)?,
         DockerHost::Context { name, .. } => {
             return Err(EngineError::Other(format!("context {name} points at another context")));
         }
     };
-    Ok(docker.negotiate_version().await?)
+    Ok(docker)
 }

@@ -23,9 +23,39 @@ pub fn default_command() -> Vec<String> {
         .collect()
 }
 
-/// Runs `cmd` with a TTY in container `id`, wired to this process's terminal, until it exits;
-/// returns its exit code.
-pub async fn run(docker: &Docker, id: &ContainerId, cmd: Vec<String>) -> Result<Option<i64>, EngineError> {
+/// How a shell session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShellEnd {
+    /// The shell exited, with its code when the engine knows it.
+    Exited(Option<i64>),
+    /// Ctrl-P Ctrl-Q: the engine let go of the session; the shell runs on in the container.
+    Detached,
+    /// The terminal went away (SIGHUP, SIGTERM, end of input, a failed write): the shell was
+    /// told to end, and gpudock must exit too; nobody is left to see it.
+    TerminalGone,
+}
+
+impl ShellEnd {
+    /// The status line for a shell in container `name`.
+    pub fn sentence(&self, name: &str) -> String {
+        match self {
+            ShellEnd::Exited(Some(code)) => format!("the shell in {name} exited with code {code}"),
+            ShellEnd::Exited(None) | ShellEnd::TerminalGone => format!("the shell in {name} ended"),
+            ShellEnd::Detached => format!("detached from the shell in {name}; it runs on"),
+        }
+    }
+}
+
+/// The engine's default detach keys (Ctrl-P Ctrl-Q); gpudock sets no others.
+const DETACH_KEYS: [u8; 2] = [0x10, 0x11];
+
+/// What a hung-up terminal would do to a shell: Ctrl-C for whatever runs in the foreground,
+/// then end-of-input at the prompt. The exec API has no hang-up of its own.
+const HANG_UP: &[u8] = b"\x03\x04";
+
+/// Runs `cmd` with a TTY in container `id`, wired to this process's terminal, until it exits,
+/// detaches, or the terminal goes away.
+pub async fn run(docker: &Docker, id: &ContainerId, cmd: Vec<String>) -> Result<ShellEnd, EngineError> {
     let term =
         std::env::var("TERM").ok().filter(|t| !t.is_empty()).unwrap_or_else(|| "xterm-256color".into());
     let config = ExecConfig {
@@ -44,18 +74,31 @@ pub async fn run(docker: &Docker, id: &ContainerId, cmd: Vec<String>) -> Result<
         return Err(EngineError::Other("the engine detached the shell".into()));
     };
     resize(docker, &exec).await;
-    let mut winch = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
-        .map_err(|e| EngineError::Other(e.to_string()))?;
+    use tokio::signal::unix::{SignalKind, signal};
+    let listen = |kind| signal(kind).map_err(|e| EngineError::Other(e.to_string()));
+    let mut winch = listen(SignalKind::window_change())?;
+    // The dashboard's own handlers are not polled while the shell has the terminal.
+    let mut hangup = listen(SignalKind::hangup())?;
+    let mut terminate = listen(SignalKind::terminate())?;
     let (tx, mut keys) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
     let stop = Arc::new(AtomicBool::new(false));
     let reader = read_terminal(tx, stop.clone());
     let mut stdout = std::io::stdout();
+    let mut gone = false;
+    let mut keys_open = true;
+    let on_terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
+    // The last two bytes typed: the engine's detach keys end the stream, and the engine then
+    // reports the shell as exited with 126 although it runs on.
+    let mut typed_tail = [0u8; 2];
     loop {
         tokio::select! {
             out = output.next() => match out {
                 Some(Ok(chunk)) => {
-                    let _ = stdout.write_all(&chunk.into_bytes());
-                    let _ = stdout.flush();
+                    if let Err(e) = stdout.write_all(&chunk.into_bytes()).and_then(|()| stdout.flush()) {
+                        tracing::info!(error = %e, "the terminal is gone; ending the shell");
+                        gone = true;
+                        break;
+                    }
                 }
                 Some(Err(e)) => {
                     tracing::debug!(error = %e, "shell output ended");
@@ -63,25 +106,64 @@ pub async fn run(docker: &Docker, id: &ContainerId, cmd: Vec<String>) -> Result<
                 }
                 None => break,
             },
-            Some(bytes) = keys.recv() => {
-                if input.write_all(&bytes).await.is_err() {
+            bytes = keys.recv(), if keys_open => match bytes {
+                Some(bytes) => {
+                    for b in &bytes {
+                        typed_tail = [typed_tail[1], *b];
+                    }
+                    if input.write_all(&bytes).await.is_err() {
+                        break;
+                    }
+                }
+                // End of input on a terminal is its hang-up; on a pipe or /dev/null it is
+                // only the end of what there was to type.
+                None if on_terminal => {
+                    tracing::info!("the terminal's input ended; ending the shell");
+                    gone = true;
                     break;
                 }
+                None => keys_open = false,
+            },
+            _ = hangup.recv() => {
+                tracing::info!("SIGHUP; ending the shell");
+                gone = true;
+                break;
+            }
+            _ = terminate.recv() => {
+                tracing::info!("SIGTERM; ending the shell");
+                gone = true;
+                break;
             }
             _ = winch.recv() => resize(docker, &exec).await,
         }
     }
     stop.store(true, Ordering::SeqCst);
+    if gone {
+        let _ = input.write_all(HANG_UP).await;
+        let _ = input.shutdown().await;
+        // Until the shell has read its end (its output closes), within reason: past this the
+        // process leaves anyway.
+        let drained = async { while output.next().await.is_some() {} };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(3), drained).await;
+    }
     // A reader blocked on a full channel (a paste the shell never read) wakes up when the
     // receiver is gone; otherwise the join would wait for ever.
     drop(keys);
     let _ = reader.join();
+    if gone {
+        return Ok(ShellEnd::TerminalGone);
+    }
+    if typed_tail == DETACH_KEYS {
+        return Ok(ShellEnd::Detached);
+    }
     // The shell is over either way; a failed inspect only costs the exit code in the status line.
     match docker.inspect_exec(&exec).await {
-        Ok(inspect) => Ok(inspect.exit_code),
+        // Ctrl-P Ctrl-Q ends the stream while the shell still runs.
+        Ok(inspect) if inspect.running == Some(true) => Ok(ShellEnd::Detached),
+        Ok(inspect) => Ok(ShellEnd::Exited(inspect.exit_code)),
         Err(e) => {
             tracing::debug!(error = %e, "cannot read the shell's exit code");
-            Ok(None)
+            Ok(ShellEnd::Exited(None))
         }
     }
 }

@@ -4,34 +4,21 @@
 //! no idle connection at that instant (measured: 12 masters for one snapshot of 10 containers,
 //! with 2 requests in flight), and keeps them after we exit.
 
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{HOST, HeaderValue};
-use hyper_util::rt::TokioIo;
 use tokio::io::AsyncReadExt;
-use tokio::sync::Semaphore;
+
+use super::transport::{self, BoxIo, Dial, Error, io_error as io};
 
 /// Connections (ssh processes) per client at once: the event stream keeps one, requests share
 /// the others.
 pub const SSH_CONNECTIONS: usize = 3;
 
-trait BodyOf {
-    type Body;
-}
-impl<B> BodyOf for hyper::Request<B> {
-    type Body = B;
-}
-type Body = <bollard::BollardRequest as BodyOf>::Body;
-type Error = bollard::errors::Error;
-
-struct Pool {
+struct SshDial {
     /// `[user@]host`, handed to ssh after `--` so it can never be read as an option.
     dest: String,
     port: Option<u16>,
-    idle: Mutex<Vec<SendRequest<Body>>>,
-    /// One permit per connection in use; a connection goes back to `idle` before its permit.
-    slots: Arc<Semaphore>,
 }
 
 /// `ssh://[user@]host[:port]` → (`[user@]host`, port).
@@ -58,79 +45,18 @@ pub fn connect(url: &str, timeout: u64) -> Result<bollard::Docker, Error> {
     let Some((dest, port)) = destination(url) else {
         return Err(io(format!("{url}: not an ssh://[user@]host[:port] URL")));
     };
-    let pool = Arc::new(Pool {
-        dest,
-        port,
-        idle: Mutex::new(Vec::new()),
-        slots: Arc::new(Semaphore::new(SSH_CONNECTIONS)),
-    });
-    bollard::Docker::connect_with_custom_transport(
-        move |req| Arc::clone(&pool).send(req),
-        Some("http://docker"),
-        timeout,
-        bollard::API_DEFAULT_VERSION,
-    )
+    transport::client(SshDial { dest, port }, Some(SSH_CONNECTIONS), timeout)
 }
 
-fn io(message: String) -> Error {
-    Error::IOError { err: std::io::Error::other(message) }
-}
-
-impl Pool {
-    async fn send(
-        self: Arc<Self>,
-        req: bollard::BollardRequest,
-    ) -> Result<hyper::Response<hyper::body::Incoming>, Error> {
-        let permit = Arc::clone(&self.slots).acquire_owned().await.map_err(|e| io(e.to_string()))?;
-        let idle = {
-            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-            idle.retain(|s| !s.is_closed());
-            idle.pop()
-        };
-        tracing::debug!(dest = %self.dest, uri = %req.uri(), reuse = idle.is_some(), "ssh request");
-        let (mut sender, stderr) = match idle {
-            Some(s) => (s, None),
-            None => {
-                let (s, e) = self.open().await?;
-                (s, Some(e))
-            }
-        };
-        // Over a raw connection the request goes in origin form, with the Host header HTTP/1.1
-        // requires (the engine answers 400 without it).
-        let (mut parts, body) = req.into_parts();
-        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-        parts.uri = path.parse().map_err(|e: hyper::http::uri::InvalidUri| io(e.to_string()))?;
-        parts.headers.entry(HOST).or_insert(HeaderValue::from_static("docker"));
-        let sent = match sender.ready().await {
-            Ok(()) => sender.send_request(hyper::Request::from_parts(parts, body)).await,
-            Err(e) => Err(e),
-        };
-        let res = match sent {
-            Ok(res) => res,
-            Err(e) => {
-                let said = match stderr {
-                    Some(s) => s.lock().unwrap_or_else(|p| p.into_inner()).trim().to_string(),
-                    None => String::new(),
-                };
-                let why = if said.is_empty() { e.to_string() } else { format!("{e}: {said}") };
-                return Err(io(format!("ssh {}: {why}", self.dest)));
-            }
-        };
-        // Back to the pool once the response is read (a stream keeps its connection).
-        let pool = Arc::clone(&self);
-        tokio::spawn(async move {
-            if sender.ready().await.is_ok() {
-                pool.idle.lock().unwrap_or_else(|p| p.into_inner()).push(sender);
-            }
-            tracing::debug!(dest = %pool.dest, "ssh connection free");
-            drop(permit);
-        });
-        Ok(res)
+impl Dial for SshDial {
+    fn name(&self) -> &str {
+        &self.dest
     }
 
-    /// A new ssh process and an HTTP/1 connection over its stdin and stdout. The process ends
-    /// with the connection (and with us: its stdin closes).
-    async fn open(&self) -> Result<(SendRequest<Body>, Arc<Mutex<String>>), Error> {
+    /// A new ssh process; the HTTP connection runs over its stdin and stdout. The process ends
+    /// with the connection (and with us: its stdin closes). What ssh says on stderr explains a
+    /// connection that fails.
+    fn dial(&self) -> Pin<Box<dyn Future<Output = Result<BoxIo, Error>> + Send>> {
         let mut cmd = tokio::process::Command::new("ssh");
         cmd.args(["-o", "BatchMode=yes"]);
         if let Some(p) = self.port {
@@ -142,34 +68,96 @@ impl Pool {
             .stderr(std::process::Stdio::piped())
             .kill_on_drop(true);
         tracing::debug!(dest = %self.dest, port = ?self.port, "starting ssh");
-        let mut child = cmd.spawn().map_err(|e| io(format!("cannot run ssh: {e}")))?;
-        let (Some(stdout), Some(stdin), Some(mut err)) =
-            (child.stdout.take(), child.stdin.take(), child.stderr.take())
-        else {
-            return Err(io("ssh: no pipes".into()));
-        };
-        let said = Arc::new(Mutex::new(String::new()));
-        let keep = Arc::clone(&said);
-        tokio::spawn(async move {
-            let mut buf = [0u8; 1024];
-            while let Ok(n) = err.read(&mut buf).await {
-                if n == 0 {
-                    break;
+        let dest = self.dest.clone();
+        Box::pin(async move {
+            let mut child = cmd.spawn().map_err(|e| io(format!("cannot run ssh: {e}")))?;
+            let (Some(stdout), Some(stdin), Some(mut err)) =
+                (child.stdout.take(), child.stdin.take(), child.stderr.take())
+            else {
+                return Err(io("ssh: no pipes".into()));
+            };
+            let said = Arc::new(Mutex::new(String::new()));
+            let keep = Arc::clone(&said);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = err.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    let mut s = keep.lock().unwrap_or_else(|p| p.into_inner());
+                    if s.len() < 4096 {
+                        s.push_str(&String::from_utf8_lossy(&buf[..n]));
+                    }
                 }
-                let mut s = keep.lock().unwrap_or_else(|p| p.into_inner());
-                if s.len() < 4096 {
-                    s.push_str(&String::from_utf8_lossy(&buf[..n]));
+            });
+            Ok(Box::new(SshIo { io: tokio::io::join(stdout, stdin), child, said, dest }) as BoxIo)
+        })
+    }
+}
+
+/// The ssh process's pipes; the process is killed when the connection drops. A read that
+/// fails carries what ssh said on stderr.
+struct SshIo {
+    io: tokio::io::Join<tokio::process::ChildStdout, tokio::process::ChildStdin>,
+    #[allow(dead_code)]
+    child: tokio::process::Child,
+    said: Arc<Mutex<String>>,
+    dest: String,
+}
+
+impl SshIo {
+    fn explain(&self, e: std::io::Error) -> std::io::Error {
+        let said = self.said.lock().unwrap_or_else(|p| p.into_inner()).trim().to_string();
+        if said.is_empty() {
+            e
+        } else {
+            std::io::Error::new(e.kind(), format!("ssh {}: {e}: {said}", self.dest))
+        }
+    }
+}
+
+impl tokio::io::AsyncRead for SshIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        match Pin::new(&mut self.io).poll_read(cx, buf) {
+            std::task::Poll::Ready(Err(e)) => std::task::Poll::Ready(Err(self.explain(e))),
+            std::task::Poll::Ready(Ok(())) if buf.filled().len() == before => {
+                // The end of ssh's stdout before an answer: ssh failed; say why.
+                let said = self.said.lock().unwrap_or_else(|p| p.into_inner()).trim().to_string();
+                if said.is_empty() {
+                    std::task::Poll::Ready(Ok(()))
+                } else {
+                    std::task::Poll::Ready(Err(std::io::Error::other(format!("ssh {}: {said}", self.dest))))
                 }
             }
-        });
-        let (sender, conn) = http1::handshake(TokioIo::new(tokio::io::join(stdout, stdin)))
-            .await
-            .map_err(|e| io(format!("ssh {}: {e}", self.dest)))?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-            drop(child);
-        });
-        Ok((sender, said))
+            other => other,
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for SshIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
 

@@ -33,6 +33,66 @@ impl TlsFiles {
     }
 }
 
+/// Why the TLS settings cannot be used; the text names the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{path} holds no usable {what}")]
+    Empty { path: String, what: &'static str },
+    #[error("{0}")]
+    Rejected(String),
+}
+
+impl TlsFiles {
+    /// A rustls client that trusts `ca.pem` and nothing else, as the docker CLI does with
+    /// `--tlsverify`: never the system roots, `SSL_CERT_FILE` or `SSL_CERT_DIR`. It presents
+    /// `cert.pem` with `key.pem`.
+    pub fn client_config(&self) -> Result<std::sync::Arc<rustls::ClientConfig>, TlsError> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let read = |p: &Path| {
+            std::fs::read(p)
+                .map_err(|e| TlsError::Read { path: p.display().to_string(), reason: e.to_string() })
+        };
+        let certs = |p: &Path| -> Result<Vec<CertificateDer<'static>>, TlsError> {
+            let pem = read(p)?;
+            let certs: Vec<_> = CertificateDer::pem_slice_iter(&pem).filter_map(Result::ok).collect();
+            if certs.is_empty() {
+                return Err(TlsError::Empty { path: p.display().to_string(), what: "certificate" });
+            }
+            Ok(certs)
+        };
+        let mut roots = rustls::RootCertStore::empty();
+        let (_, ignored) = roots.add_parsable_certificates(certs(&self.ca)?);
+        if roots.is_empty() {
+            return Err(TlsError::Empty { path: self.ca.display().to_string(), what: "CA certificate" });
+        }
+        if ignored > 0 {
+            tracing::warn!(ca = %self.ca.display(), ignored, "CA certificates rustls cannot use");
+        }
+        let key = PrivateKeyDer::from_pem_slice(&read(&self.key)?)
+            .map_err(|_| TlsError::Empty { path: self.key.display().to_string(), what: "private key" })?;
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsError::Rejected(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_client_auth_cert(certs(&self.cert)?, key)
+            .map_err(|e| TlsError::Rejected(format!("{}: {e}", self.cert.display())))?;
+        Ok(std::sync::Arc::new(config))
+    }
+}
+
+/// The name the engine's certificate must carry: the host of `tcp://host:port`.
+pub fn server_name(addr: &str) -> Result<rustls::pki_types::ServerName<'static>, String> {
+    let host = match addr.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => addr.rsplit_once(':').map_or(addr, |(h, _)| h),
+    };
+    rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| format!("{host}: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 //! scrape from many nodes. The same collectors as the dashboard feed one state; a scrape only
 //! encodes that state, so it never waits on the engine or the driver.
 
+pub mod gate;
 pub mod metrics;
 pub mod server;
 pub mod state;
@@ -59,6 +60,9 @@ pub async fn run(
     // Before the port answers: whoever sees it listening may stop it at once.
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sigint = signal(SignalKind::interrupt())?;
+    let nofile = gate::raise_file_limit();
+    let max_connections = gate::connections_for(nofile);
+    tracing::info!(?nofile, max_connections, "file limit");
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|source| BindError { addr: listen, source })?;
     // A scrape takes the current state by its pointer; an update while a scrape still encodes
@@ -88,7 +92,7 @@ pub async fn run(
             .run(),
     );
     tracing::info!(%listen, %host, "serving metrics at /metrics");
-    let server = tokio::spawn(server::serve(listener, state.clone()));
+    let server = tokio::spawn(server::serve(listener, state.clone(), max_connections));
 
     loop {
         tokio::select! {

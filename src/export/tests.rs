@@ -295,7 +295,8 @@ fn label_values_from_outside_cannot_break_the_exposition() {
     s.apply(GpuEvent::Snapshot(GpuSnapshot { at: NOW, gpus: vec![g], ..Default::default() }).into());
     let text = render(&s);
     let line = one(&text, "gpudock_host_gpu_memory_used_bytes", &[]);
-    assert!(line.contains(r#"user="ev\"il\\�""#), "{line}");
+    // The newline shows as `\n`, whose backslash is escaped like the other.
+    assert!(line.contains(r#"user="ev\"il\\\\n""#), "{line}");
     assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text}");
 }
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::Request;
 use hyper::body::Bytes;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
@@ -15,8 +15,8 @@ use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::prom::{self, Answer, ParseError};
 
-/// An answer larger than this is refused: a fleet query answers in kilobytes.
-const MAX_BODY: usize = 32 << 20;
+/// The same cap helper as every engine answer (`bounded`).
+const MAX_BODY: usize = crate::bounded::PROM_MAX_BODY;
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -133,11 +133,10 @@ impl PromClient {
                 .await
                 .map_err(|e| PromError::Unreachable { url: url.clone(), reason: reason(&e) })?;
             let status = resp.status().as_u16();
-            let bytes = Limited::new(resp.into_body(), MAX_BODY)
-                .collect()
-                .await
-                .map_err(|e| PromError::Unreachable { url: url.clone(), reason: e.to_string() })?
-                .to_bytes();
+            let bytes =
+                crate::bounded::read_whole(resp.into_body(), &format!("POST {path}"), MAX_BODY, TIMEOUT)
+                    .await
+                    .map_err(|e| PromError::Unreachable { url: url.clone(), reason: e.to_string() })?;
             Ok::<_, PromError>((status, bytes))
         };
         let (status, bytes) = tokio::time::timeout(TIMEOUT, fetch)

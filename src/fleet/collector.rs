@@ -100,12 +100,24 @@ impl History {
         }
     }
 
-    /// Takes in a range answer up to `end` and forgets what fell out of the window.
+    /// Takes in a range answer up to `end` and forgets what fell out of the window. Only points
+    /// on the window's steps are kept: a hostile or broken server that answers with points in
+    /// the future, before the window or between its steps (millions of them) adds nothing, so
+    /// a node never holds more than `STEPS` points.
     pub fn add(&mut self, series: &[Series], end: f64) {
+        let first = end - WINDOW;
+        let on_grid = |t: f64| {
+            let i = ((t - first) / STEP).round();
+            (0.0..STEPS as f64).contains(&i) && ms(first + i * STEP) == ms(t)
+        };
         for s in series {
             let Some(host) = prom::hostname(&s.labels) else { continue };
+            let mut kept = s.values.iter().filter(|(t, v)| v.is_finite() && on_grid(*t)).peekable();
+            if kept.peek().is_none() {
+                continue;
+            }
             let line = self.points.entry(host.to_string()).or_default();
-            for (t, v) in s.values.iter().filter(|(_, v)| v.is_finite()) {
+            for (t, v) in kept {
                 line.insert(ms(*t), *v);
             }
         }
@@ -217,5 +229,25 @@ mod tests {
         h.add(&[], 4990.0);
         assert!(h.lines(4990.0).is_empty(), "points out of the window are forgotten");
         assert_eq!(h.wanted(4995.0).1, Some(4990.0 - WINDOW), "an empty answer is asked again");
+    }
+
+    #[test]
+    fn points_in_the_future_before_the_window_or_between_steps_are_dropped() {
+        let mut h = History::default();
+        let (end, _) = h.wanted(1000.0);
+        let labels: Labels = [("Hostname".to_string(), "a".to_string())].into_iter().collect();
+        let mut values: Vec<(f64, f64)> = (0..200_000).map(|i| (end + 1.0 + f64::from(i), 1.0)).collect();
+        values.extend((0..200_000).map(|i| (end - WINDOW + 0.001 * f64::from(i), 2.0)));
+        values.extend((0..1000).map(|i| (end - WINDOW - 1.0 - f64::from(i), 3.0)));
+        values.push((end, 50.0));
+        h.add(&[Series { labels, values }], end);
+        let kept: usize = h.points.values().map(BTreeMap::len).sum();
+        assert!(kept <= STEPS, "{kept} points kept");
+        let line = &h.lines(end)["a"];
+        assert_eq!(line[STEPS - 1], Some(50.0));
+        // A node whose every point is off the grid is no node at all.
+        let ghost: Labels = [("Hostname".to_string(), "ghost".to_string())].into_iter().collect();
+        h.add(&[Series { labels: ghost, values: vec![(end + 3600.0, 1.0)] }], end);
+        assert!(!h.lines(end).contains_key("ghost"));
     }
 }

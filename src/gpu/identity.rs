@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use super::model::Presence;
 use crate::docker::ContainerId;
+use crate::docker::membership::{self, Verdict};
 use crate::procfs;
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -25,17 +26,20 @@ pub struct Identities {
     cache: HashMap<u32, (u64, Identity)>,
     /// PIDs seen in /proc that left it while NVML still lists them: these really ended.
     exited: HashSet<u32>,
+    /// PIDs /proc has shown (whether or not their identity could be cached).
+    seen: HashSet<u32>,
 }
 
 impl Identities {
     pub fn new(proc_root: PathBuf) -> Identities {
-        Identities { proc_root, cache: HashMap::new(), exited: HashSet::new() }
+        Identities { proc_root, cache: HashMap::new(), exited: HashSet::new(), seen: HashSet::new() }
     }
 
     /// Forgets processes NVML no longer reports.
     pub fn keep(&mut self, live: &HashSet<u32>) {
         self.cache.retain(|pid, _| live.contains(pid));
         self.exited.retain(|pid| live.contains(pid));
+        self.seen.retain(|pid| live.contains(pid));
     }
 
     /// The identity of `pid` now. A process that is gone is nobody's: no container, no owner.
@@ -50,34 +54,55 @@ impl Identities {
     /// /proc cannot see (another PID namespace) while NVML reports it holding memory.
     pub fn get_started(&mut self, pid: u32, started: Option<u64>) -> Identity {
         let Some(started) = started else {
-            if self.cache.remove(&pid).is_some() {
+            self.cache.remove(&pid);
+            // Seen in /proc before (cached or not: an unconfirmed container is not cached).
+            if self.seen.remove(&pid) {
                 self.exited.insert(pid);
             }
             let presence = if self.exited.contains(&pid) { Presence::Exited } else { Presence::NotVisible };
             return Identity { presence, ..Identity::default() };
         };
         self.exited.remove(&pid);
+        self.seen.insert(pid);
         if let Some((when, id)) = self.cache.get(&pid)
             && *when == started
         {
             return id.clone();
         }
-        let id = self.identify(pid);
-        self.cache.insert(pid, (started, id.clone()));
+        let (id, settled) = self.identify(pid);
+        if settled {
+            self.cache.insert(pid, (started, id.clone()));
+        }
         id
     }
 
-    fn identify(&self, pid: u32) -> Identity {
-        let container_id = match procfs::container_of_pid(&self.proc_root, pid) {
-            Ok(id) => id.map(ContainerId::from),
+    /// The identity, and whether it is settled (membership confirmed or refused) and may be
+    /// cached.
+    fn identify(&self, pid: u32) -> (Identity, bool) {
+        let named = match procfs::container_of_pid(&self.proc_root, pid) {
+            Ok(id) => id,
             Err(e) => {
                 // NVML reports host PIDs; inside a container without --pid=host they are not here.
                 tracing::debug!(pid, error = %e, "cannot read the process's cgroup");
                 None
             }
         };
+        // The ID in a cgroup path is a claim; the container's init process confirms it.
+        let (container_id, settled) = match named {
+            None => (None, true),
+            Some(id) => match membership::check(&self.proc_root, pid, &id) {
+                Verdict::Member => (Some(ContainerId::from(id)), true),
+                Verdict::NotMember => {
+                    tracing::info!(pid, container = %crate::docker::short_id(&id), "a cgroup names a container the process is not in: a host process");
+                    (None, true)
+                }
+                Verdict::NotListed => (None, false),
+                // Before the first listing: the claim stands until it can be checked.
+                Verdict::Unknown => (Some(ContainerId::from(id)), false),
+            },
+        };
         let (command, user) = procfs::process_identity(&self.proc_root, pid);
-        Identity { container_id, command, user, presence: Presence::Here }
+        (Identity { container_id, command, user, presence: Presence::Here }, settled)
     }
 }
 

@@ -3,7 +3,9 @@
 use std::fmt::Write as _;
 
 use super::Snapshot;
+// Every text from outside is one line here: a name with a newline cannot print a row of its own.
 use crate::fmt::{bytes, truncate};
+use crate::sanitize::line;
 
 fn opt<T: std::fmt::Display>(v: Option<T>, suffix: &str) -> String {
     v.map(|v| format!("{v}{suffix}")).unwrap_or_else(|| "n/a".into())
@@ -21,7 +23,7 @@ fn owner_shown(c: &super::ContainerDoc) -> String {
 /// The plain-text form of the snapshot.
 pub fn table(s: &Snapshot) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "gpudock snapshot of {} at {}", s.host, s.timestamp);
+    let _ = writeln!(out, "gpudock snapshot of {} at {}", line(&s.host), s.timestamp);
     let _ = match (&s.docker.error, s.docker.connected) {
         (None, true) => writeln!(
             out,
@@ -30,7 +32,9 @@ pub fn table(s: &Snapshot) -> String {
             s.docker.host,
             opt(s.docker.api_version.as_deref(), "")
         ),
-        (e, _) => writeln!(out, "docker: unavailable at {}: {}", s.docker.host, e.as_deref().unwrap_or("?")),
+        (e, _) => {
+            writeln!(out, "docker: unavailable at {}: {}", s.docker.host, line(e.as_deref().unwrap_or("?")))
+        }
     };
     let _ = match &s.nvml.error {
         None => writeln!(
@@ -39,7 +43,7 @@ pub fn table(s: &Snapshot) -> String {
             opt(s.nvml.driver_version.as_deref(), ""),
             opt(s.nvml.cuda_driver_version.as_deref(), "")
         ),
-        Some(e) => writeln!(out, "nvml: {e}"),
+        Some(e) => writeln!(out, "nvml: {}", line(e)),
     };
     if !s.gpus.is_empty() {
         let _ = writeln!(
@@ -62,7 +66,7 @@ pub fn table(s: &Snapshot) -> String {
                 out,
                 "{:<4}{:<24}{:>22}{:>6}{:>6}{:>12}  {:<7} {}",
                 g.index,
-                truncate(&g.name, 23),
+                truncate(&line(&g.name), 23),
                 mem,
                 opt(g.utilization_gpu_percent, "%"),
                 opt(g.temperature_c, "C"),
@@ -72,15 +76,15 @@ pub fn table(s: &Snapshot) -> String {
             );
             for p in &g.processes {
                 let who = match (&p.container_name, &p.container_id) {
-                    (Some(n), _) => format!("container {n}"),
+                    (Some(n), _) => format!("container {}", line(n)),
                     (None, Some(id)) => format!("container {}", crate::docker::short_id(id)),
                     (None, None) if p.presence.words().is_some() => {
                         format!("host {}", p.presence.words().unwrap_or_default())
                     }
                     (None, None) => format!(
                         "host {} ({})",
-                        p.command.as_deref().unwrap_or("?"),
-                        p.user.as_deref().unwrap_or("?")
+                        line(p.command.as_deref().unwrap_or("?")),
+                        line(p.user.as_deref().unwrap_or("?"))
                     ),
                 };
                 let _ = writeln!(
@@ -104,7 +108,7 @@ pub fn table(s: &Snapshot) -> String {
             let _ = writeln!(
                 out,
                 "{:<24}{:<10}{:<13}{:>8}{:>10}{:>6}{:>8}{:>10}  {}",
-                truncate(&c.name, 23),
+                truncate(&line(&c.name), 23),
                 c.state,
                 truncate(&owner_shown(c), 12),
                 c.gpus.as_deref().unwrap_or("-"),
@@ -117,7 +121,7 @@ pub fn table(s: &Snapshot) -> String {
                 },
                 c.cpu_percent.map(|p| format!("{p:.1}")).unwrap_or_else(|| "-".into()),
                 c.memory_used_bytes.map(bytes).unwrap_or_else(|| "-".into()),
-                c.image
+                line(&c.image)
             );
         }
     }

@@ -13,9 +13,23 @@ pub const LABEL: &str = "io.gpudock.test=1";
 pub const HOST_VAR: &str = "GPUDOCK_TEST_DOCKER_HOST";
 
 fn host_text() -> String {
-    std::env::var(HOST_VAR).ok().filter(|h| !h.trim().is_empty()).unwrap_or_else(|| {
+    let text = std::env::var(HOST_VAR).ok().filter(|h| !h.trim().is_empty()).unwrap_or_else(|| {
         panic!("{HOST_VAR} is not set: engine tests only run against the engine it names (see README)")
-    })
+    });
+    refuse_default_socket(&text);
+    text
+}
+
+/// The tests create, stop and prune on the engine they use: never a developer's own
+/// (`scripts/test-engine.sh` starts a private one).
+fn refuse_default_socket(text: &str) {
+    let path = text.trim().strip_prefix("unix://").unwrap_or(text.trim());
+    let default = std::fs::canonicalize(gpudock::docker::host::DEFAULT_SOCKET).ok();
+    let mine = std::fs::canonicalize(path).ok();
+    assert!(
+        path != gpudock::docker::host::DEFAULT_SOCKET && (mine.is_none() || mine != default),
+        "{text} is the default Docker socket: tests only use a private engine (bash scripts/test-engine.sh 1)"
+    );
 }
 
 /// The docker CLI, talking to the test engine.
@@ -89,6 +103,7 @@ pub fn engine2() -> String {
     let text = std::env::var(HOST2_VAR).ok().filter(|h| !h.trim().is_empty()).unwrap_or_else(|| {
         panic!("{HOST2_VAR} is not set: two-engine tests only run against the engines it names (.ci/run)")
     });
+    refuse_default_socket(&text);
     let ok = Command::new("docker")
         .env("DOCKER_HOST", &text)
         .env_remove("DOCKER_CONTEXT")
