@@ -2,16 +2,19 @@
 //! Which container a GPU process lives in comes from `procfs`.
 
 pub mod beat;
+pub mod fabric;
 pub mod health;
 pub mod hostproc;
 mod identity;
 pub mod idle;
 pub mod mig;
 pub mod model;
+mod nvlink;
 pub mod nvml;
 pub mod owners;
 mod putil;
 pub mod sampler;
+pub mod topology;
 pub mod xid;
 
 pub use model::{

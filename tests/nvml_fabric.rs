@@ -1,0 +1,114 @@
+//! The DGX fabric through the real NVML path (nvml-wrapper → dlopen) against the fake driver:
+//! NVLinks with their peers and counters, Fabric Manager state, and the topology.
+
+mod common;
+
+use common::fake_nvml::{DgxGpu, FakeConfig, Variant, dgx_node, gpu_line, lib, lock};
+use gpudock::clock::unix_now;
+use gpudock::gpu::fabric::{self, FabricProblem, FabricState, LinkPeer, Severity};
+use gpudock::gpu::nvml::NvmlBackend;
+use gpudock::gpu::topology::{self, TopoLevel};
+use gpudock::gpu::{GpuSnapshot, health};
+
+fn open() -> NvmlBackend {
+    NvmlBackend::open(Some(&lib(Variant::Full))).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn sample(b: &mut NvmlBackend) -> GpuSnapshot {
+    b.sample(unix_now()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Samples until the slow counters (links, fabric) have been read again.
+fn next_slow(b: &mut NvmlBackend) -> GpuSnapshot {
+    for _ in 1..health::SLOW_EVERY {
+        sample(b);
+    }
+    sample(b)
+}
+
+#[test]
+fn a_healthy_nvswitch_node_reads_every_link_and_a_finished_fabric() {
+    let _g = lock();
+    let cfg = FakeConfig::new("fabric-healthy", &dgx_node(|_| DgxGpu::default()));
+    cfg.activate();
+    let s = sample(&mut open());
+    assert_eq!(s.gpus.len(), 8);
+    for g in &s.gpus {
+        let links = g.nvlink.as_ref().unwrap_or_else(|| panic!("GPU {} has no links", g.index));
+        assert_eq!((links.up(), links.present(), links.version()), (18, 18, Some(4)));
+        assert!(links.links.iter().all(|l| l.peer == Some(LinkPeer::NvSwitch)));
+        assert_eq!(links.total(fabric::LinkCounter::CrcFlit), Some(0));
+        assert_eq!(g.fabric.as_ref().map(|f| (f.state, f.ready())), Some((FabricState::Completed, true)));
+        assert!(fabric::problems(g, &s.gpus).is_empty());
+    }
+    let t = s.topology.as_ref().expect("topology");
+    assert_eq!(t.place(0).and_then(|p| p.bus_id.clone()).as_deref(), Some("00000000:18:00.0"));
+    assert_eq!(t.place(5).and_then(|p| p.cpus.clone()).as_deref(), Some("56-63"));
+    assert_eq!(t.place(5).and_then(|p| p.numa), Some(1));
+    assert_eq!(t.level(0, 1), Some(TopoLevel::Single));
+    assert_eq!(t.level(0, 2), Some(TopoLevel::Node));
+    assert_eq!(t.level(0, 4), Some(TopoLevel::System));
+    assert_eq!(topology::cell(t, &s.gpus, 0, 7).as_deref(), Some("NV18"));
+    assert_eq!(topology::islands(&s.gpus), vec![(0..8).collect::<Vec<u32>>()]);
+}
+
+#[test]
+fn a_link_down_and_a_rising_crc_count_are_warnings() {
+    let _g = lock();
+    let cfg = FakeConfig::new("fabric-link", &dgx_node(|_| DgxGpu::default()));
+    cfg.activate();
+    let mut b = open();
+    sample(&mut b);
+    cfg.set(&dgx_node(|i| match i {
+        3 => DgxGpu { down: &[7], ..Default::default() },
+        5 => DgxGpu { crc_flit: 40, ..Default::default() },
+        _ => DgxGpu::default(),
+    }));
+    let s = next_slow(&mut b);
+    let g3 = &s.gpus[3];
+    assert_eq!(fabric::problems(g3, &s.gpus), vec![FabricProblem::LinksDown { up: 17, expected: 18 }]);
+    assert_eq!(fabric::marker(g3, &s.gpus).as_deref(), Some("NVLink 17/18"));
+    assert_eq!(
+        topology::cell(s.topology.as_ref().expect("topology"), &s.gpus, 3, 0).as_deref(),
+        Some("NV17")
+    );
+    let g5 = &s.gpus[5];
+    assert_eq!(fabric::problems(g5, &s.gpus), vec![FabricProblem::ErrorsRising { link: 0 }]);
+    assert_eq!(fabric::worst(g5, &s.gpus), Some(Severity::Warning));
+    let l0 = &g5.nvlink.as_ref().expect("links").links[0];
+    assert_eq!((l0.counters.crc_flit, l0.since_start.crc_flit), (Some(40), Some(40)));
+    // A count that stops growing is no longer rising, but stays counted since start.
+    let s = next_slow(&mut b);
+    assert!(fabric::problems(&s.gpus[5], &s.gpus).is_empty());
+    assert_eq!(s.gpus[5].nvlink.as_ref().expect("links").links[0].since_start.crc_flit, Some(40));
+}
+
+#[test]
+fn an_unfinished_fabric_makes_every_gpu_broken() {
+    let _g = lock();
+    for (state, want) in [(1, FabricState::NotStarted), (2, FabricState::InProgress)] {
+        let cfg = FakeConfig::new(
+            "fabric-state",
+            &dgx_node(|_| DgxGpu { fabric_state: state, ..Default::default() }),
+        );
+        cfg.activate();
+        let s = sample(&mut open());
+        for g in &s.gpus {
+            assert_eq!(fabric::problems(g, &s.gpus), vec![FabricProblem::FabricNotReady(want)]);
+            assert_eq!(fabric::worst(g, &s.gpus), Some(Severity::Broken));
+        }
+    }
+}
+
+#[test]
+fn a_pcie_only_node_has_no_fabric_at_all() {
+    let _g = lock();
+    let cfg = FakeConfig::new("fabric-pcie", &format!("{}{}", gpu_line(0, ""), gpu_line(1, "")));
+    cfg.activate();
+    let s = sample(&mut open());
+    for g in &s.gpus {
+        assert_eq!((g.nvlink.as_ref(), g.fabric.as_ref()), (None, None));
+        assert!(fabric::problems(g, &s.gpus).is_empty());
+    }
+    assert_eq!(s.topology, None);
+}
