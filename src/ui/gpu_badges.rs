@@ -20,6 +20,9 @@ pub fn badges(g: &GpuSample, app: &AppState, st: &Styles) -> Vec<Span<'static>> 
         let more = if found.len() > 1 { format!("+{}", found.len() - 1) } else { String::new() };
         out.push(Span::styled(format!("⚠{}{more} ", short_problem(first)), st.warn()));
     }
+    // DGX fabric: a link down, errors rising, Fabric Manager not finished.
+    let all = app.gpu.snapshot.as_ref().map_or(&[][..], |s| s.gpus.as_slice());
+    out.extend(super::gpu_fabric::badge(g, all, st));
     let idle = g.processes.iter().filter_map(|p| app.gpu.idle_held(g.index, p, app.idle_after)).max();
     if let Some(secs) = idle {
         out.push(Span::styled(format!("idle {} ", age(secs as i64)), st.warn()));

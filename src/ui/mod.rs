@@ -8,6 +8,7 @@ pub mod fleet;
 mod footer;
 mod gpu_badges;
 mod gpu_detail;
+mod gpu_fabric;
 mod gpus;
 mod header;
 mod help;
