@@ -127,3 +127,41 @@ fn a_pcie_only_node_shows_nothing_of_the_fabric() {
     let screen = render(&app, 120, 60);
     assert!(!screen.contains("NVLink") && !screen.contains("fabric"), "{screen}");
 }
+
+#[test]
+fn the_topology_view_is_the_topo_matrix_at_120x40() {
+    let text =
+        dgx_node(|i| if i == 3 { DgxGpu { down: &[7], ..Default::default() } } else { DgxGpu::default() });
+    let mut app = app_with(snapshot_of("ui-topo", &text, None));
+    app.update(key('t'));
+    let screen = render(&app, 120, 40);
+    insta::assert_snapshot!("topology_matrix_120x40", screen);
+    assert!(line_with(&screen, "GPU0  X     NV18").contains("0-55"), "{screen}");
+    let st = Styles::new(app.theme);
+    // GPU 3 lost a link: its pairs are NV17, marked as fewer than the rest.
+    assert_eq!(style_at(&app, 120, 40, "NV17").fg, st.warn().fg);
+    assert_eq!(style_at(&app, 120, 40, "NV18").fg, st.ok().fg);
+    app.update(Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+    assert!(!render(&app, 120, 40).contains("GPU topology"), "Esc goes back");
+}
+
+#[test]
+fn the_topology_view_is_a_list_per_gpu_at_60x20() {
+    let text =
+        dgx_node(|i| if i == 3 { DgxGpu { down: &[7], ..Default::default() } } else { DgxGpu::default() });
+    let mut app = app_with(snapshot_of("ui-topo-narrow", &text, None));
+    app.update(key('t'));
+    let screen = render(&app, 60, 20);
+    insta::assert_snapshot!("topology_list_60x20", screen);
+    assert!(screen.contains("GPU0 · NUMA 0 · CPUs 0-55"), "{screen}");
+    assert!(screen.contains("NV18 → 1,2,4,5,6,7  NV17 → 3"), "{screen}");
+}
+
+#[test]
+fn the_topology_view_of_a_pcie_node_without_topology_says_so() {
+    let text = format!("{}{}", gpu_line(0, ""), gpu_line(1, ""));
+    let mut app = app_with(snapshot_of("ui-topo-pcie", &text, None));
+    app.update(key('t'));
+    let screen = render(&app, 120, 40);
+    assert!(screen.contains("NVML reports no topology for these GPUs"), "{screen}");
+}

@@ -63,7 +63,8 @@ pub(super) fn read_links(
             Ok(pci) => Some(match buses.get(&normal_bus(&pci.bus_id)) {
                 Some(&gpu) => LinkPeer::Gpu(gpu),
                 None if remote_type(dev, n) == Some(REMOTE_SWITCH) => LinkPeer::NvSwitch,
-                None => LinkPeer::Other(crate::sanitize::line(&pci.bus_id).chars().take(32).collect()),
+                // Driver text: printable ASCII only, bounded (a bus ID is 16 characters).
+                None => LinkPeer::Other(pci.bus_id.chars().filter(char::is_ascii_graphic).take(32).collect()),
             }),
             Err(e) => {
                 absent(index, n, &e);

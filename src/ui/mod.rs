@@ -16,6 +16,7 @@ mod launch;
 mod logs;
 mod procs;
 pub mod theme;
+mod topology;
 mod users;
 
 use ratatui::Frame;
@@ -116,6 +117,10 @@ pub fn draw(f: &mut Frame, app: &AppState) {
         }
         Mode::Processes(view) => {
             procs::draw(f, body, app, view, &st);
+            true
+        }
+        Mode::Topology(view) => {
+            topology::draw(f, body, app, view, &st);
             true
         }
         Mode::Users(view) => {
