@@ -112,3 +112,58 @@ fn a_pcie_only_node_has_no_fabric_at_all() {
     }
     assert_eq!(s.topology, None);
 }
+
+/// `gpudock doctor`'s fabric findings on the same snapshots: exit 2 when the fabric is not
+/// ready, 1 on a degraded link, the unit's state and fix, and nothing on PCIe GPUs.
+#[test]
+fn doctor_judges_the_fabric_and_its_manager() {
+    use gpudock::doctor::{Check, Level, Service, exit_code, fabric_check, fabric_facts};
+    let _g = lock();
+    let driver = Some("550.54.15");
+    let cfg = FakeConfig::new("fabric-doctor", &dgx_node(|_| DgxGpu::default()));
+    cfg.activate();
+    let s = sample(&mut open());
+    let ok = fabric_check(&fabric_facts(&s.gpus, Some(Service::Active)), driver);
+    assert_eq!(
+        ok.iter().map(|f| (f.check, f.level)).collect::<Vec<_>>(),
+        [(Check::Fabric, Level::Ok), (Check::FabricManager, Level::Ok)]
+    );
+    assert_eq!(ok[0].detail, "fabric completed, 144 NVLinks up on 8 GPUs");
+    assert_eq!(exit_code(&ok), 0);
+
+    cfg.set(&dgx_node(
+        |i| if i == 3 { DgxGpu { down: &[7], ..Default::default() } } else { DgxGpu::default() },
+    ));
+    let s = sample(&mut open());
+    let degraded = fabric_check(&fabric_facts(&s.gpus, Some(Service::Active)), driver);
+    assert_eq!(degraded[0].level, Level::Warn);
+    assert!(degraded[0].detail.starts_with("GPU 3: NVLink 17/18 up"), "{}", degraded[0].detail);
+    assert_eq!(exit_code(&degraded), 1);
+
+    cfg.set(&dgx_node(|_| DgxGpu { fabric_state: 2, ..Default::default() }));
+    let s = sample(&mut open());
+    let stopped = Some(Service::NotActive("inactive".into()));
+    let not_ready = fabric_check(&fabric_facts(&s.gpus, stopped), driver);
+    assert_eq!(not_ready[0].level, Level::Fail);
+    assert!(
+        not_ready[0].detail.starts_with("GPUs 0-7: Fabric Manager has not finished (fabric in progress)"),
+        "{}",
+        not_ready[0].detail
+    );
+    let fix = not_ready[0].fix.as_deref().unwrap_or_default();
+    assert!(
+        fix.contains("systemctl enable --now nvidia-fabricmanager")
+            && fix.contains("nvidia-fabricmanager-550")
+    );
+    assert_eq!((not_ready[1].check, not_ready[1].level), (Check::FabricManager, Level::Fail));
+    assert_eq!(exit_code(&not_ready), 2);
+
+    // No systemctl is not a failure.
+    let unchecked =
+        fabric_check(&fabric_facts(&s.gpus, Some(Service::NotChecked("no systemctl".into()))), driver);
+    assert_eq!(unchecked[1].level, Level::Ok);
+
+    cfg.set(&format!("{}{}", gpu_line(0, ""), gpu_line(1, "")));
+    let s = sample(&mut open());
+    assert!(fabric_check(&fabric_facts(&s.gpus, None), driver).is_empty(), "PCIe: nothing");
+}

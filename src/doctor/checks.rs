@@ -21,6 +21,9 @@ pub enum Check {
     Cgroups,
     DiskSpace,
     Unasked,
+    /// NVLinks and the Fabric Manager state of NVSwitch GPUs (`doctor/fabric.rs`).
+    Fabric,
+    FabricManager,
 }
 
 impl Check {
@@ -37,6 +40,8 @@ impl Check {
             Check::Cgroups => "cgroups",
             Check::DiskSpace => "disk space",
             Check::Unasked => "GPUs held without asking",
+            Check::Fabric => "NVLink fabric",
+            Check::FabricManager => "nvidia-fabricmanager",
         }
     }
 }
@@ -109,6 +114,8 @@ pub struct Facts {
     pub disk_floor: u64,
     /// Containers with processes on GPUs they did not ask for: (name, GPU indices).
     pub unasked: Vec<(String, Vec<u32>)>,
+    /// NVLinks, Fabric Manager state and its unit; empty on PCIe GPUs.
+    pub fabric: super::fabric::FabricFacts,
 }
 
 /// Checks that look at this machine rather than at the engine.
@@ -132,6 +139,13 @@ pub fn check(f: &Facts) -> Vec<Finding> {
     }
     out.extend(disk(f));
     out.push(unasked(f));
+    if f.local {
+        let driver = match &f.nvml {
+            Driver::Up { driver, .. } => Some(driver.as_str()),
+            _ => None,
+        };
+        out.extend(super::fabric::check(&f.fabric, driver));
+    }
     out
 }
 

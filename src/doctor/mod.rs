@@ -3,11 +3,13 @@
 //! the CDI spec dirs); the verdicts are in `checks`.
 
 mod checks;
+mod fabric;
 
 use std::path::Path;
 
 pub use crate::probe::{DAEMON_JSON, DaemonJson, HostFiles, cdi_dirs, host_files};
 pub use checks::{Check, Driver, Facts, Finding, Level, OF_THIS_MACHINE, check, exit_code};
+pub use fabric::{FabricFacts, Service, check as fabric_check, facts as fabric_facts};
 
 use crate::docker::{DockerHost, convert, disk};
 use crate::probe::{self, Nvml};
@@ -44,6 +46,17 @@ pub async fn gather(host: &DockerHost, lib: Option<&Path>, daemon_json: &Path, d
     };
     let files = host_files(daemon_json, &cdi_dirs(engine.as_ref().ok().map(|(info, _)| info)));
     let unasked = probe.unasked();
+    let gpus = match &probe.nvml {
+        Nvml::Up { snapshot, .. } => snapshot.gpus.as_slice(),
+        _ => &[],
+    };
+    // The unit matters only where GPUs report fabric state, and only on this machine.
+    let manager = if host.is_local() && gpus.iter().any(|g| g.fabric.is_some()) {
+        Some(fabric::fabric_manager().await)
+    } else {
+        None
+    };
+    let fabric = fabric::facts(gpus, manager);
     Facts {
         nvml,
         engine_host: host.to_string(),
@@ -55,6 +68,7 @@ pub async fn gather(host: &DockerHost, lib: Option<&Path>, daemon_json: &Path, d
         disk,
         disk_floor,
         unasked,
+        fabric,
     }
 }
 
