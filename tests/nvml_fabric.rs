@@ -167,3 +167,48 @@ fn doctor_judges_the_fabric_and_its_manager() {
     let s = sample(&mut open());
     assert!(fabric_check(&fabric_facts(&s.gpus, None), driver).is_empty(), "PCIe: nothing");
 }
+
+/// `gpudock export`'s fabric series from the same snapshots, under the dcgm-style labels.
+#[test]
+fn export_writes_links_errors_and_fabric_state() {
+    use gpudock::export::{metrics, state::State};
+    let render = |s: GpuSnapshot| {
+        let mut st = State::new("dgx-1".into(), std::time::Duration::from_secs(60));
+        st.apply(gpudock::gpu::GpuEvent::Snapshot(s).into());
+        metrics::render(&std::sync::Arc::new(st))
+    };
+    let _g = lock();
+    let cfg = FakeConfig::new(
+        "fabric-export",
+        &dgx_node(|i| match i {
+            3 => DgxGpu { down: &[7], crc_flit: 5, ..Default::default() },
+            5 => DgxGpu { fabric_state: 2, ..Default::default() },
+            _ => DgxGpu::default(),
+        }),
+    );
+    cfg.activate();
+    let text = render(sample(&mut open()));
+    let line = |prefix: &str, with: &[&str]| -> String {
+        let found: Vec<&str> =
+            text.lines().filter(|l| l.starts_with(prefix) && with.iter().all(|w| l.contains(w))).collect();
+        assert_eq!(found.len(), 1, "{prefix} {with:?}: {found:?}\n{text}");
+        found[0].to_string()
+    };
+    let g3 = "gpu=\"3\"";
+    assert!(line("gpudock_gpu_nvlink_links{", &[g3, "state=\"up\""]).ends_with(" 17"));
+    assert!(line("gpudock_gpu_nvlink_links{", &[g3, "state=\"down\""]).ends_with(" 1"));
+    let crc = line("gpudock_gpu_nvlink_errors_total{", &[g3, "counter=\"crc_flit\""]);
+    assert!(
+        crc.ends_with(" 5") && crc.contains("UUID=\"GPU-00000003") && crc.contains("Hostname=\"dgx-1\""),
+        "{crc}"
+    );
+    assert!(
+        line("gpudock_gpu_fabric_state{", &["gpu=\"5\"", "state=\"in_progress\"", "status=\"success\""])
+            .ends_with(" 2")
+    );
+    assert!(line("gpudock_gpu_fabric_state{", &["gpu=\"0\"", "state=\"completed\""]).ends_with(" 3"));
+
+    cfg.set(&format!("{}{}", gpu_line(0, ""), gpu_line(1, "")));
+    let text = render(sample(&mut open()));
+    assert!(!text.contains("nvlink") && !text.contains("fabric"), "PCIe: no fabric series\n{text}");
+}
