@@ -212,3 +212,62 @@ fn export_writes_links_errors_and_fabric_state() {
     let text = render(sample(&mut open()));
     assert!(!text.contains("nvlink") && !text.contains("fabric"), "PCIe: no fabric series\n{text}");
 }
+
+/// `gpudock snapshot --json` and `gpudock doctor --json`, run as a user runs them.
+#[test]
+fn snapshot_and_doctor_binaries_report_the_fabric() {
+    let text = dgx_node(|i| {
+        if i == 3 {
+            DgxGpu { down: &[7], ..Default::default() }
+        } else {
+            DgxGpu { fabric_state: 2, ..Default::default() }
+        }
+    });
+    let cfg = FakeConfig::new("fabric-bin", &text);
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gpudock"))
+            .args(args)
+            .args(["--docker-host", "unix:///nonexistent/docker.sock", "--nvml-lib"])
+            .arg(lib(Variant::Full))
+            .env("FAKE_NVML_CONFIG", &cfg.path)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+        (out.status.code(), doc)
+    };
+    let (code, doc) = run(&["snapshot", "--json"]);
+    assert_eq!(code, Some(0));
+    let g3 = &doc["gpus"][3];
+    assert_eq!(
+        (g3["nvlink"]["links_up"].as_u64(), g3["nvlink"]["links_present"].as_u64()),
+        (Some(17), Some(18))
+    );
+    assert_eq!(g3["nvlink"]["links"][7]["up"], false);
+    assert_eq!(g3["nvlink"]["links"][7]["peer"], "NVSwitch");
+    assert_eq!(g3["fabric"]["state"], "completed");
+    assert_eq!(g3["fabric"]["problems"][0]["severity"], "warning");
+    assert_eq!(doc["gpus"][0]["fabric"]["state"], "in_progress");
+    assert_eq!(doc["gpus"][0]["fabric"]["problems"][0]["severity"], "broken");
+    assert_eq!(doc["topology"]["matrix"][0][3], "NV17");
+    assert_eq!(doc["topology"]["matrix"][0][0], "X");
+    assert_eq!(doc["topology"]["gpus"][4]["numa_node"], 1);
+    assert_eq!(doc["topology"]["nvlink_islands"], serde_json::json!([[0, 1, 2, 3, 4, 5, 6, 7]]));
+
+    let (code, doc) = run(&["doctor", "--json"]);
+    assert_eq!(code, Some(2));
+    let findings = doc["findings"].as_array().cloned().unwrap_or_default();
+    let fabric = findings.iter().find(|f| f["check"] == "NVLink fabric").unwrap_or_else(|| panic!("{doc}"));
+    assert_eq!(fabric["level"], "fail");
+    assert!(
+        fabric["detail"].as_str().unwrap_or_default().contains("Fabric Manager has not finished"),
+        "{fabric}"
+    );
+    assert!(findings.iter().any(|f| f["check"] == "nvidia-fabricmanager"), "{doc}");
+
+    cfg.set(&format!("{}{}", gpu_line(0, ""), gpu_line(1, "")));
+    let (_, doc) = run(&["snapshot", "--json"]);
+    assert_eq!((doc["gpus"][0]["nvlink"].is_null(), doc["gpus"][0]["fabric"].is_null()), (true, true));
+    assert!(doc["topology"].is_null(), "{doc}");
+    let (_, doc) = run(&["doctor", "--json"]);
+    assert!(!doc.to_string().contains("fabric"), "{doc}");
+}
