@@ -61,6 +61,7 @@ fn fleet_against_a_real_prometheus() {
     let nb = node(&snap, "gpu-b");
     assert_eq!((nb.gpus, nb.busy, nb.idle_held), (2, 1, 0), "{nb:?}");
     assert_eq!(nb.top.first().map(|t| t.0.as_str()), Some("triton-server"));
+    assert_eq!((na.fabric_degraded, nb.fabric_degraded), (0, 1), "gpu-b's GPU 1 has a link down");
     let nc = node(&snap, "gpu-c");
     assert_eq!((nc.gpus, nc.busy), (2, 1), "dcgm node: {nc:?}");
     assert_eq!(nc.mem_total, (30720.0 + 15340.0 + 46060.0) * 1_048_576.0);

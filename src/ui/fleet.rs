@@ -99,9 +99,17 @@ fn header(s: &FleetState, st: &Styles, width: u16) -> Line<'static> {
     } else {
         format!(" {nodes} free {free}/{gpus}")
     };
+    // Nodes whose NVLink fabric is degraded: multi-GPU jobs there hang or crawl.
+    let degraded = live.iter().filter(|n| n.fabric_degraded > 0).count();
+    let fabric = match degraded {
+        0 => String::new(),
+        n if width >= 60 => format!("  fabric degraded {n}"),
+        n => format!(" fab {n}"),
+    };
+    let room = figures.chars().count() + fabric.chars().count();
     let title = if width >= 100 { format!("gpudock fleet · {}", s.url) } else { "fleet".into() };
-    let title = fmt::truncate(&title, usize::from(width).saturating_sub(figures.chars().count()).max(5));
-    Line::from(vec![Span::styled(title, st.title()), Span::raw(figures)])
+    let title = fmt::truncate(&title, usize::from(width).saturating_sub(room).max(5));
+    Line::from(vec![Span::styled(title, st.title()), Span::raw(figures), Span::styled(fabric, st.error())])
 }
 
 fn footer(s: &FleetState, st: &Styles, width: u16) -> Line<'static> {
