@@ -39,6 +39,7 @@ fn gpus(n: u32) -> GpuSnapshot {
         at: NOW,
         driver_version: Some("550.54.15".into()),
         cuda_version: Some("12.4".into()),
+        topology: None,
         gpus: (0..n)
             .map(|index| GpuSample {
                 index,

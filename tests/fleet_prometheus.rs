@@ -64,6 +64,7 @@ fn fleet_against_a_real_prometheus() {
     // An exporter without state series: busy and held from utilization and memory.
     assert_eq!((nb.gpus, nb.busy, nb.held, nb.broken, nb.free()), (2, 1, 0, 0, 1), "{nb:?}");
     assert_eq!(nb.top.first().map(|t| t.0.as_str()), Some("triton-server"));
+    assert_eq!((na.fabric_degraded, nb.fabric_degraded), (0, 1), "gpu-b's GPU 1 has a link down");
     let nc = node(&snap, "gpu-c");
     // dcgm node: c2 holds 38000 of 46060 MiB at 2 %: held by DCGM_FI_DEV_FB_USED, never free.
     assert_eq!((nc.gpus, nc.busy, nc.held, nc.free()), (3, 1, 1, 1), "dcgm node: {nc:?}");

@@ -30,6 +30,7 @@ fn node(host: &str, gpus: u32, busy: u32, idle: u32, used: f64, fresh: bool) -> 
         util_history: (0..21)
             .map(|i| if i < 3 { None } else { Some(f64::from((i * 7 + busy * 10) % 100)) })
             .collect(),
+        fabric_degraded: 0,
         top: if busy > 0 {
             vec![("llama-finetune".into(), 60.0 * GIB), ("jupyter-alice".into(), 8.0 * GIB)]
         } else {
@@ -238,4 +239,21 @@ fn the_users_view_sums_owners_over_the_fleet() {
     assert!(screen.contains("Esc back"), "its own keys in the footer:\n{screen}");
     let (narrow, _) = render(&s, 40, 12);
     assert!(narrow.contains("alice") && !narrow.contains("IDLE-HELD"), "{narrow}");
+}
+
+#[test]
+fn the_header_counts_nodes_with_a_degraded_fabric() {
+    let mut s = FleetState::new("http://prometheus:9090");
+    let mut sick = node("dgx-01", 8, 2, 0, 100.0, true);
+    sick.fabric_degraded = 3;
+    let nodes = vec![sick, node("dgx-02", 8, 0, 0, 0.0, true)];
+    let snap = FleetSnapshot { at: NOW, nodes, queries: 4, bytes: 4000, detail: None, users: None };
+    s.update(FleetMsg::Event(FleetEvent::Snapshot(Box::new(snap))));
+    let (text, buf) = render(&s, 120, 20);
+    let header = text.lines().next().unwrap_or_default();
+    assert!(header.contains("fabric degraded 1"), "{header}");
+    let col = header[..header.find("fabric degraded").unwrap_or(0)].chars().count() as u16;
+    assert_eq!(buf[(col, 0)].fg, Color::Red, "degraded is an error");
+    // None degraded: the header says nothing of the fabric.
+    assert!(!render(&fleet(), 120, 40).0.lines().next().unwrap_or_default().contains("fabric"));
 }

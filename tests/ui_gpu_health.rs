@@ -70,6 +70,7 @@ fn snapshot(app: &mut AppState, at: i64, gpus: Vec<GpuSample>) -> Vec<Command> {
         driver_version: Some("570.86.15".into()),
         cuda_version: Some("12.8".into()),
         gpus,
+        topology: None,
     })))
 }
 

@@ -84,6 +84,7 @@ fn with_gpus(n: u32) -> AppState {
             driver_version: Some("550.54.15".into()),
             cuda_version: Some("12.4".into()),
             gpus: (0..n).map(|i| gpu(i, step)).collect(),
+            topology: None,
         };
         app.update(Msg::Gpu(GpuEvent::Snapshot(snap)));
     }

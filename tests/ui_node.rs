@@ -39,6 +39,7 @@ fn gpu_snapshot() -> Msg {
         driver_version: Some("550.54.15".into()),
         cuda_version: Some("12.4".into()),
         gpus: vec![gpu],
+        topology: None,
     }))
 }
 

@@ -34,7 +34,13 @@ fn eight_gpus(app: &mut AppState) {
             ..Default::default()
         })
         .collect();
-    let snap = GpuSnapshot { at: NOW, driver_version: Some("550.54.15".into()), cuda_version: None, gpus };
+    let snap = GpuSnapshot {
+        at: NOW,
+        driver_version: Some("550.54.15".into()),
+        cuda_version: None,
+        gpus,
+        topology: None,
+    };
     app.update(Msg::Gpu(GpuEvent::Snapshot(snap)));
 }
 

@@ -53,6 +53,10 @@ pub const KEYS: &[ViewKey] = &[
     ViewKey::new(Action::Shell, "a shell in the selected container (exit returns here)"),
     ViewKey::new(Action::NextIdle, "jump to the next container holding GPU memory idle"),
     ViewKey::new(Action::AckAlerts, "mark the alerts in the header seen"),
+    ViewKey::new(
+        Action::Topology,
+        "GPU topology: NVLinks and PCIe paths between GPUs, CPU and NUMA affinity",
+    ),
 ];
 
 /// Keys of the GPU panel, in its title while it has focus: keys of the main screen's list.
@@ -107,6 +111,7 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
             let selected = view.selected;
             super::users::show_containers(app, selected)
         }
+        Mode::Topology(view) => view.handle_key(action),
         Mode::Users(_) => {
             // Built only while the view is open.
             let rows = super::users::rows(app);
@@ -256,6 +261,7 @@ fn normal_key(app: &mut AppState, action: Option<Action>, key: KeyEvent) -> Vec<
         Action::AckAlerts => super::gpu_detail::ack_alerts(app),
         Action::Processes => super::procs::open(app),
         Action::Users => super::users::open(app),
+        Action::Topology => super::topology::open(app),
         a if a.mutates() || a == Action::Logs => return super::actions::start(app, a),
         Action::SortReverse => {
             let (sort, rev) = (app.table.sort, !app.table.reverse);

@@ -27,6 +27,7 @@ mod tests_launch;
 #[cfg(test)]
 mod tests_procs;
 pub mod text_input;
+pub mod topology;
 pub mod users;
 pub mod view;
 
@@ -77,6 +78,8 @@ pub enum Mode {
     Processes(Box<procs::ProcessView>),
     /// Who holds what, per owner (`U`).
     Users(users::UsersView),
+    /// How the GPUs reach each other (`t`).
+    Topology(topology::TopologyView),
 }
 
 #[derive(Debug, Clone, PartialEq)]

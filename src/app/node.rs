@@ -84,6 +84,8 @@ pub fn findings(app: &AppState) -> Option<Vec<Finding>> {
                 })
             })
             .collect(),
+        // The unit is not asked about from here: no process runs on a render path.
+        fabric: doctor::fabric_facts(app.gpu.snapshot.as_ref().map_or(&[][..], |s| s.gpus.as_slice()), None),
     };
     let mut out = doctor::check(&facts);
     out.retain(|f| !(app.node_files.is_none() && FROM_FILES.contains(&f.check)));

@@ -58,6 +58,8 @@ pub enum Action {
     Processes,
     /// Who holds what: GPU use per owner.
     Users,
+    /// How the GPUs reach each other: NVLink and PCIe.
+    Topology,
     SigTerm,
     SigKill,
     SigInt,
@@ -68,7 +70,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 55] = [
+    pub const ALL: [Action; 56] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -119,6 +121,7 @@ impl Action {
         Action::AckAlerts,
         Action::Processes,
         Action::Users,
+        Action::Topology,
         Action::SigTerm,
         Action::SigKill,
         Action::SigInt,

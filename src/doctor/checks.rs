@@ -5,7 +5,6 @@ use serde::Serialize;
 
 use crate::docker::disk::{FsUsage, human_size};
 use crate::docker::{EngineError, EngineInfo};
-use crate::gpu::state::State;
 use crate::probe::DaemonJson;
 
 /// Which check a finding is from: what `app::node` and the launch form filter on, never the
@@ -23,6 +22,9 @@ pub enum Check {
     DiskSpace,
     Unasked,
     GpuHealth,
+    /// NVLinks and the Fabric Manager state of NVSwitch GPUs (`doctor/fabric.rs`).
+    Fabric,
+    FabricManager,
 }
 
 impl Check {
@@ -40,6 +42,8 @@ impl Check {
             Check::DiskSpace => "disk space",
             Check::Unasked => "GPUs held without asking",
             Check::GpuHealth => "GPU health",
+            Check::Fabric => "NVLink fabric",
+            Check::FabricManager => "nvidia-fabricmanager",
         }
     }
 }
@@ -87,7 +91,7 @@ pub struct Finding {
     pub fix: Option<String>,
 }
 
-fn finding(check: Check, level: Level, detail: impl Into<String>, fix: Option<&str>) -> Finding {
+pub(super) fn finding(check: Check, level: Level, detail: impl Into<String>, fix: Option<&str>) -> Finding {
     Finding { check, level, detail: detail.into(), fix: fix.map(str::to_string) }
 }
 
@@ -114,6 +118,8 @@ pub struct Facts {
     pub unasked: Vec<(String, Vec<u32>)>,
     /// Each GPU's state with its faults and warnings (`gpu::state`), as `snapshot` says them.
     pub gpus: Vec<GpuFact>,
+    /// NVLinks, Fabric Manager state and its unit; empty on PCIe GPUs.
+    pub fabric: super::fabric::FabricFacts,
 }
 
 /// One GPU as the health check sees it.
@@ -138,7 +144,7 @@ pub const OF_THIS_MACHINE: [Check; 6] = [
 
 pub fn check(f: &Facts) -> Vec<Finding> {
     let mut out = vec![driver(f)];
-    out.extend(gpu_health(f));
+    out.extend(super::gpu_health::gpu_health(f));
     out.extend([engine(f), toolkit(f)]);
     out.extend(runtimes(f));
     out.push(cdi(f));
@@ -155,6 +161,13 @@ pub fn check(f: &Facts) -> Vec<Finding> {
     }
     out.extend(disk(f));
     out.push(unasked(f));
+    if f.local {
+        let driver = match &f.nvml {
+            Driver::Up { driver, .. } => Some(driver.as_str()),
+            _ => None,
+        };
+        out.extend(super::fabric::check(&f.fabric, driver));
+    }
     out
 }
 
@@ -178,52 +191,6 @@ fn driver(f: &Facts) -> Finding {
             Some("install the NVIDIA driver for these GPUs (nvidia-smi must work on the host)"),
         ),
     }
-}
-
-/// Broken GPUs fail (exit 2) with what is wrong with each; throttling and a PCIe link below
-/// its maximum warn (exit 1). Nothing to say without a driver: the driver check says why.
-fn gpu_health(f: &Facts) -> Option<Finding> {
-    if !matches!(f.nvml, Driver::Up { .. }) || f.gpus.is_empty() {
-        return None;
-    }
-    let name = |g: &GpuFact, what: &[String]| format!("GPU {} ({}): {}", g.index, g.name, what.join(", "));
-    let broken: Vec<String> =
-        f.gpus.iter().filter(|g| g.state == State::Broken).map(|g| name(g, &g.faults)).collect();
-    let warned: Vec<String> =
-        f.gpus.iter().filter(|g| !g.warnings.is_empty()).map(|g| name(g, &g.warnings)).collect();
-    Some(if !broken.is_empty() {
-        let mut detail = format!("broken, unfit for new work: {}", broken.join("; "));
-        if !warned.is_empty() {
-            detail.push_str(&format!("; warnings: {}", warned.join("; ")));
-        }
-        finding(
-            Check::GpuHealth,
-            Level::Fail,
-            detail,
-            Some(
-                "keep new work off these GPUs; reset a GPU that needs it (nvidia-smi -r -i N, with nothing \
-                 running on it), reboot after XID 79, drain the node and report the hardware after a failed \
-                 row remap",
-            ),
-        )
-    } else if !warned.is_empty() {
-        finding(
-            Check::GpuHealth,
-            Level::Warn,
-            warned.join("; "),
-            Some(
-                "thermal or power throttling slows jobs: check cooling and power; a PCIe link below its maximum: reseat or check the slot",
-            ),
-        )
-    } else {
-        let n = f.gpus.len();
-        finding(
-            Check::GpuHealth,
-            Level::Ok,
-            format!("{n} GPU{} healthy", if n == 1 { "" } else { "s" }),
-            None,
-        )
-    })
 }
 
 fn engine(f: &Facts) -> Finding {

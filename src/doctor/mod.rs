@@ -3,11 +3,14 @@
 //! the CDI spec dirs); the verdicts are in `checks`.
 
 mod checks;
+mod fabric;
+mod gpu_health;
 
 use std::path::Path;
 
 pub use crate::probe::{DAEMON_JSON, DaemonJson, HostFiles, cdi_dirs, host_files};
 pub use checks::{Check, Driver, Facts, Finding, GpuFact, Level, OF_THIS_MACHINE, check, exit_code};
+pub use fabric::{FabricFacts, Service, check as fabric_check, facts as fabric_facts};
 
 use crate::docker::{DockerHost, convert, disk};
 use crate::probe::{self, Nvml};
@@ -62,6 +65,17 @@ pub async fn gather(host: &DockerHost, lib: Option<&Path>, daemon_json: &Path, d
             .collect(),
         _ => Vec::new(),
     };
+    let samples = match &probe.nvml {
+        Nvml::Up { snapshot, .. } => snapshot.gpus.as_slice(),
+        _ => &[],
+    };
+    // The unit matters only where GPUs report fabric state, and only on this machine.
+    let manager = if host.is_local() && samples.iter().any(|g| g.fabric.is_some()) {
+        Some(fabric::fabric_manager().await)
+    } else {
+        None
+    };
+    let fabric = fabric::facts(samples, manager);
     Facts {
         nvml,
         engine_host: host.to_string(),
@@ -74,6 +88,7 @@ pub async fn gather(host: &DockerHost, lib: Option<&Path>, daemon_json: &Path, d
         disk_floor,
         unasked,
         gpus,
+        fabric,
     }
 }
 

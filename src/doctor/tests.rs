@@ -42,6 +42,7 @@ fn bare() -> Facts {
         disk_floor: 20_000_000_000,
         unasked: Vec::new(),
         gpus: Vec::new(),
+        fabric: Default::default(),
     }
 }
 

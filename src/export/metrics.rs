@@ -16,6 +16,8 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 use super::state::State;
+
+mod fabric;
 use crate::docker::{Container, ContainerId};
 use crate::gpu::GpuSample;
 use crate::gpu::state::{State as GpuState, assess};
@@ -212,6 +214,7 @@ fn encode(state: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
         (l.clone(), V::Int(g.processes.iter().filter(|p| idle(p)).count() as i64))
     });
     family(enc, "gpu_idle_held_processes", "Processes holding memory at 0 % SM for idle_gpu_after", held)?;
+    fabric::encode(enc, samples, &labels)?;
 
     containers(state, enc, samples, &labels)
 }

@@ -34,6 +34,7 @@ pub fn nodes(
             "mu" => r.mem_used = v * MIB,
             "mt" => r.mem_total = v * MIB,
             "p" => r.power = v,
+            "f" => r.fabric_degraded = v.max(0.0).round() as u32,
             "t" => {
                 r.fresh = v > 0.0;
                 r.last_seen = (v != 0.0).then_some(v.abs());

@@ -46,6 +46,9 @@ pub struct NodeSummary {
     pub util_history: Vec<Option<f64>>,
     /// Containers (or Kubernetes pods) by GPU memory, largest first.
     pub top: Vec<(String, f64)>,
+    /// GPUs with a degraded NVLink fabric: links down, Fabric Manager not finished, or NVLink
+    /// replay/CRC errors growing over the last 10 minutes (gpudock's or dcgm-exporter's series).
+    pub fabric_degraded: u32,
 }
 
 impl NodeSummary {

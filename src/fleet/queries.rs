@@ -123,8 +123,21 @@ pub fn node_stats() -> String {
         tagged("mt", &mib(mem_total())),
         tagged("p", &format!("round(sum by (Hostname) ({}))", power())),
         tagged("t", &seen()),
+        tagged("f", &fabric_degraded()),
     ]
     .join(" or ")
+}
+
+/// GPUs per node whose NVLink fabric is degraded: a link down or Fabric Manager not finished
+/// (gpudock's series), or replay/CRC errors grown over 10 minutes (gpudock's, or
+/// dcgm-exporter's `DCGM_FI_DEV_NVLINK_*` where it runs).
+pub fn fabric_degraded() -> String {
+    let dcgm_errors = dcgm(
+        r#"max by (Hostname, hostname, UUID, uuid) (increase({__name__=~"DCGM_FI_DEV_NVLINK_(CRC_FLIT|CRC_DATA|REPLAY)_ERROR_COUNT_TOTAL"}[10m]))"#,
+    );
+    format!(
+        r#"count by (Hostname) (max by (Hostname, UUID) (gpudock_gpu_nvlink_links{{state="down"}}) > 0 or max by (Hostname, UUID) (gpudock_gpu_fabric_state) < 3 or max by (Hostname, UUID) (increase(gpudock_gpu_nvlink_errors_total{{counter=~"replay|crc_flit|crc_data"}}[10m])) > 0 or max by (Hostname, UUID) ({dcgm_errors}) > 0)"#
+    )
 }
 
 /// Unpacks the `g` figure of `node_stats`: (GPUs, busy, held, broken, idle-held).

@@ -2,6 +2,7 @@
 //! Which container a GPU process lives in comes from `procfs`.
 
 pub mod beat;
+pub mod fabric;
 pub mod health;
 pub mod hostproc;
 mod identity;
@@ -9,12 +10,14 @@ pub mod idle;
 pub mod idle_store;
 pub mod mig;
 pub mod model;
+mod nvlink;
 pub mod nvml;
 pub mod owners;
 pub mod pick;
 mod putil;
 pub mod sampler;
 pub mod state;
+pub mod topology;
 pub mod xid;
 pub mod xid_catalog;
 

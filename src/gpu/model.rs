@@ -128,6 +128,10 @@ pub struct GpuSample {
     /// The GPU is lost: the driver cannot reach it (fallen off the bus, XID 79) or no longer
     /// reports it (a driver reset). Why, in words.
     pub lost: Option<String>,
+    /// NVLinks; None on GPUs without any (PCIe parts).
+    pub nvlink: Option<super::fabric::NvLinks>,
+    /// Fabric Manager registration; None where NVML does not support it.
+    pub fabric: Option<super::fabric::GpuFabric>,
 }
 
 impl GpuSample {
@@ -219,6 +223,8 @@ pub struct GpuSnapshot {
     /// "13.0" from nvmlSystemGetCudaDriverVersion's 13000.
     pub cuda_version: Option<String>,
     pub gpus: Vec<GpuSample>,
+    /// PCIe levels between GPUs, CPU and NUMA affinity; None before NVML answered any.
+    pub topology: Option<super::topology::Topology>,
 }
 
 /// What one container uses across all GPUs.

@@ -42,7 +42,16 @@ struct DeviceState {
     /// Name and UUID do not change while the library is open (a replaced GPU means a driver
     /// reload, which ends the session): read once, not every second.
     identity: Option<(String, String)>,
+    /// NVLink counters seen before, and the last slow reading of links and fabric.
+    links: super::nvlink::LinkMemory,
+    nvlink: Option<super::fabric::NvLinks>,
+    fabric: Option<super::fabric::GpuFabric>,
+    fabric_at: Option<std::time::Instant>,
 }
+
+/// The longest a fabric reading is kept: the exporter samples on the scrape beat (15 s and
+/// more), where every 10th sample would leave a Fabric Manager failure unseen for minutes.
+const FABRIC_EVERY: Duration = Duration::from_secs(10);
 
 pub struct NvmlBackend {
     /// nvml-wrapper's Drop calls nvmlShutdown with `expect`, which panics when a partial
@@ -57,6 +66,8 @@ pub struct NvmlBackend {
     samples: u64,
     /// Time between samples: how far back the first per-process utilisation call looks.
     pub interval: Duration,
+    /// Read once per open: the topology only changes with the hardware.
+    topology: Option<(super::topology::Topology, super::nvlink::BusMap)>,
 }
 
 /// Loads `lib` (or the default names in turn) and initialises NVML: the handle and the name
@@ -110,6 +121,7 @@ impl NvmlBackend {
             devices: HashMap::new(),
             samples: 0,
             interval: Duration::from_secs(1),
+            topology: None,
         })
     }
 
@@ -120,10 +132,16 @@ impl NvmlBackend {
         let mut gpus = Vec::with_capacity(count as usize);
         let mut live_pids = std::collections::HashSet::new();
         self.devices.retain(|i, _| *i < count);
+        let (topology, buses) =
+            self.topology.get_or_insert_with(|| super::nvlink::read_topology(&self.nvml, count));
         for index in 0..count {
             let state = self.devices.entry(index).or_default();
             let sample = match self.nvml.device_by_index(index) {
-                Ok(dev) => read_device(&dev, index, state, slow, self.interval),
+                Ok(dev) => {
+                    let mut s = read_device(&dev, index, state, slow, self.interval);
+                    read_fabric(&dev, index, state, slow, buses, &mut s);
+                    s
+                }
                 Err(e) => {
                     // A GPU that fell off the bus still gets a row, so the user sees it is gone.
                     tracing::warn!(index, error = %e, "cannot open GPU");
@@ -156,8 +174,27 @@ impl NvmlBackend {
             driver_version: self.nvml.sys_driver_version().ok(),
             cuda_version: self.nvml.sys_cuda_driver_version().ok().map(cuda_version_string),
             gpus,
+            topology: super::topology::known(Some(topology), &[]).then(|| topology.clone()),
         })
     }
+}
+
+/// Links and fabric are slow counters: read with the health counters, kept in between.
+fn read_fabric(
+    dev: &Device,
+    index: u32,
+    state: &mut DeviceState,
+    slow: bool,
+    buses: &super::nvlink::BusMap,
+    sample: &mut GpuSample,
+) {
+    if slow || state.fabric_at.is_none_or(|t| t.elapsed() >= FABRIC_EVERY) {
+        state.fabric_at = Some(std::time::Instant::now());
+        state.nvlink = super::nvlink::read_links(dev, index, buses, &mut state.links);
+        state.fabric = super::nvlink::read_fabric(dev, index);
+    }
+    sample.nvlink = state.nvlink.clone();
+    sample.fabric = state.fabric.clone();
 }
 
 impl Drop for NvmlBackend {
@@ -243,6 +280,7 @@ fn read_device(
         health,
         mig,
         lost,
+        ..Default::default()
     }
 }
 

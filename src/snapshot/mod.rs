@@ -1,6 +1,7 @@
 //! `gpudock snapshot`: one sample of every GPU and container, printed as JSON or a plain table.
 //! It always exits 0 with a document: what is unavailable says so in the document.
 
+mod fabric;
 mod health;
 mod text;
 
@@ -25,6 +26,8 @@ pub struct Snapshot {
     pub docker: DockerStatus,
     pub gpus: Vec<GpuDoc>,
     pub containers: Vec<ContainerDoc>,
+    /// How the GPUs reach each other; null where NVML reports no topology.
+    pub topology: Option<fabric::TopologyDoc>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -71,6 +74,10 @@ pub struct GpuDoc {
     pub health: health::HealthDoc,
     /// Null when the GPU does not support MIG.
     pub mig: Option<health::MigDoc>,
+    /// NVLinks; null on GPUs without any (PCIe parts).
+    pub nvlink: Option<fabric::NvlinkDoc>,
+    /// Fabric Manager state and the GPU's fabric problems; null where NVML does not report it.
+    pub fabric: Option<fabric::FabricDoc>,
     pub processes: Vec<ProcessDoc>,
 }
 
@@ -170,7 +177,7 @@ pub async fn collect(host: &DockerHost, lib: Option<&Path>, owner_labels: &[Stri
 }
 
 fn assemble(nvml: NvmlStatus, mut docker: DockerPart, snap: Option<GpuSnapshot>) -> Snapshot {
-    let samples = snap.map(|s| s.gpus).unwrap_or_default();
+    let (samples, topo) = snap.map(|s| (s.gpus, s.topology)).unwrap_or_default();
     let usage = usage_by_container(&samples);
     // The dashboard's order (its default sort: state, then name), so both read alike.
     let metrics = crate::app::table::Metrics { stats: &docker.stats, gpu: &usage };
@@ -231,6 +238,8 @@ fn assemble(nvml: NvmlStatus, mut docker: DockerPart, snap: Option<GpuSnapshot>)
             warnings: a.warnings(),
             health: (&g.health).into(),
             mig: g.mig.as_ref().map(Into::into),
+            nvlink: g.nvlink.as_ref().map(fabric::nvlink),
+            fabric: fabric::fabric(g, &samples),
             processes: g
                 .processes
                 .iter()
@@ -271,6 +280,7 @@ fn assemble(nvml: NvmlStatus, mut docker: DockerPart, snap: Option<GpuSnapshot>)
         host: hostname(),
         nvml,
         docker: docker.status,
+        topology: fabric::topology(topo.as_ref(), &samples),
         gpus,
         containers,
     }

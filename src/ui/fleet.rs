@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::fmt::{self, SPARKS, spark_level};
 use super::theme::Styles;
@@ -86,7 +86,7 @@ pub fn draw(f: &mut Frame, s: &FleetState) {
     }
     f.render_widget(Paragraph::new(footer(s, &st, area.width)), foot);
     if s.help {
-        help(f, area, s, &st);
+        super::fleet_help::draw(f, area, s, &st);
     }
 }
 
@@ -114,9 +114,17 @@ fn header(s: &FleetState, st: &Styles, width: u16) -> Line<'static> {
     } else {
         format!(" {nodes} free {free}/{gpus}")
     };
+    // Nodes whose NVLink fabric is degraded: multi-GPU jobs there hang or crawl.
+    let degraded = live.iter().filter(|n| n.fabric_degraded > 0).count();
+    let fabric = match degraded {
+        0 => String::new(),
+        n if width >= 60 => format!("  fabric degraded {n}"),
+        n => format!(" fab {n}"),
+    };
+    let room = figures.chars().count() + fabric.chars().count();
     let title = if width >= 100 { format!("gpudock fleet · {}", s.url) } else { "fleet".into() };
-    let title = fmt::truncate(&title, usize::from(width).saturating_sub(figures.chars().count()).max(5));
-    Line::from(vec![Span::styled(title, st.title()), Span::raw(figures)])
+    let title = fmt::truncate(&title, usize::from(width).saturating_sub(room).max(5));
+    Line::from(vec![Span::styled(title, st.title()), Span::raw(figures), Span::styled(fabric, st.error())])
 }
 
 fn footer(s: &FleetState, st: &Styles, width: u16) -> Line<'static> {
@@ -349,46 +357,4 @@ fn containers(f: &mut Frame, area: Rect, d: &NodeDetail, st: &Styles) {
         if d.containers.is_empty() { " no containers on a GPU ".into() } else { " containers ".to_string() };
     let block = Block::default().borders(Borders::TOP).title(title).border_style(st.border(false));
     table(f, area, rows, widths, titles, block, st);
-}
-
-fn help(f: &mut Frame, area: Rect, s: &FleetState, st: &Styles) {
-    // The same lists the keys are resolved against, as the keymap binds them.
-    let keys =
-        [("", crate::app::fleet::keys::LIST_KEYS), ("on an open node: ", crate::app::fleet::keys::NODE_KEYS)];
-    let mut seen = Vec::new();
-    let lines: Vec<Line> = keys
-        .into_iter()
-        .flat_map(|(when, list)| list.iter().map(move |k| (when, k)))
-        .filter(|(_, k)| {
-            // Quit and help read the same in both views: listed once.
-            let once = matches!(k.action, crate::config::Action::Quit | crate::config::Action::Help);
-            !(once && seen.contains(&k.action)) && {
-                seen.push(k.action);
-                true
-            }
-        })
-        .map(|(when, k)| {
-            Line::from(vec![
-                Span::styled(format!("{:>12} ", s.keymap.label(k.action)), st.key()),
-                Span::raw(format!("{when}{}", k.help)),
-            ])
-        })
-        .chain([
-            Line::raw(""),
-            Line::styled("GPU t/b/h/x: total / busy (util > 5 %) / held (memory held, not", Style::default()),
-            Line::styled("  busy) / broken (a health fault); free: none of these", Style::default()),
-            Line::styled(
-                "stale: no sample from the node's exporter (dimmed, with its age)",
-                Style::default(),
-            ),
-        ])
-        .collect();
-    let w = area.width.min(80);
-    let inner = usize::from(w.saturating_sub(2)).max(1);
-    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum();
-    let h = u16::try_from(rows + 2).unwrap_or(u16::MAX).min(area.height);
-    let r = Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h);
-    f.render_widget(Clear, r);
-    let block = Block::default().borders(Borders::ALL).title(" fleet keys (any key closes) ");
-    f.render_widget(Paragraph::new(lines).block(block).wrap(ratatui::widgets::Wrap { trim: false }), r);
 }

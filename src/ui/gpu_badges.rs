@@ -29,6 +29,9 @@ pub fn badges(g: &GpuSample, app: &AppState, st: &Styles, room: usize, problems:
     let idle = idle.map(|(secs, bound)| {
         Span::styled(format!("idle {} ", crate::app::gpu::idle_age(secs, bound)), st.warn())
     });
+    // DGX fabric: a link down, errors rising, Fabric Manager not finished.
+    let all = app.gpu.snapshot.as_ref().map_or(&[][..], |s| s.gpus.as_slice());
+    out.extend(super::gpu_fabric::badge(g, all, st));
     if problems {
         let used: usize = out.iter().map(|s| s.width()).sum();
         let budget = room.saturating_sub(used + idle.as_ref().map_or(0, |s| s.width()));

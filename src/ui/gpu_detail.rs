@@ -197,6 +197,9 @@ fn lines(g: &GpuSample, app: &AppState, st: &Styles) -> Vec<Line<'static>> {
     }
     let who = users(g.index, &g.processes, app);
     row("processes", Span::raw(if who.is_empty() { "none".into() } else { who.join(", ") }));
+    // DGX fabric: Fabric Manager state and every NVLink.
+    let all = app.gpu.snapshot.as_ref().map_or(&[][..], |s| s.gpus.as_slice());
+    out.extend(super::gpu_fabric::detail_lines(g, all, st));
     let alerts: Vec<String> = app
         .alerts
         .list

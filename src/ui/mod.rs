@@ -5,10 +5,12 @@ mod detail;
 mod dialogs;
 mod disk;
 pub mod fleet;
+mod fleet_help;
 mod fleet_users;
 mod footer;
 mod gpu_badges;
 mod gpu_detail;
+mod gpu_fabric;
 mod gpu_users;
 mod gpus;
 mod header;
@@ -17,6 +19,7 @@ mod launch;
 mod logs;
 mod procs;
 pub mod theme;
+mod topology;
 mod users;
 
 use ratatui::Frame;
@@ -117,6 +120,10 @@ pub fn draw(f: &mut Frame, app: &AppState) {
         }
         Mode::Processes(view) => {
             procs::draw(f, body, app, view, &st);
+            true
+        }
+        Mode::Topology(view) => {
+            topology::draw(f, body, app, view, &st);
             true
         }
         Mode::Users(view) => {

@@ -96,3 +96,45 @@ pub fn gpu_line(index: u32, extra: &str) -> String {
         100_000 + index * 50_000,
     )
 }
+
+/// How one GPU of `dgx_node` differs from a healthy DGX H100 GPU.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DgxGpu<'a> {
+    /// Links reported down.
+    pub down: &'a [u32],
+    /// The CRC flit count on link 0.
+    pub crc_flit: u64,
+    /// nvmlGpuFabricState_t: 3 completed (the default when 0 is given), 1 not started, 2 in progress.
+    pub fabric_state: u32,
+}
+
+/// An 8-GPU DGX H100 node: 18 NVLink 4 links per GPU, all to NVSwitches, fabric completed,
+/// GPUs 0-3 on NUMA node 0 (CPUs 0-55) and 4-7 on node 1 (CPUs 56-63), pairs behind one PCIe
+/// switch. `gpu(i)` says how GPU i differs.
+#[allow(dead_code)]
+pub fn dgx_node(gpu: impl Fn(u32) -> DgxGpu<'static>) -> String {
+    const BUSES: [u32; 8] = [0x18, 0x2A, 0x3A, 0x5D, 0x9A, 0xAB, 0xBA, 0xDB];
+    let mut text = String::from("driver 550.54.15\ncuda 12040\n");
+    for i in 0..8u32 {
+        let d = gpu(i);
+        let numa = i / 4;
+        let cpus = if numa == 0 { "0x00ffffffffffffff" } else { "0xff00000000000000" };
+        let state = if d.fabric_state == 0 { 3 } else { d.fabric_state };
+        text += &gpu_line(
+            i,
+            &format!(
+                "bus={} numa={numa} cpus={cpus} pcie_switch={} fabric_state={state}",
+                BUSES[i as usize],
+                i / 2
+            ),
+        );
+        for l in 0..18u32 {
+            let crc = if l == 0 { d.crc_flit } else { 0 };
+            text += &format!(
+                "link {i} {l} state={} version=4 peer=switch replay=0 recovery=0 crc_flit={crc} crc_data=0\n",
+                u32::from(!d.down.contains(&l))
+            );
+        }
+    }
+    text
+}

@@ -137,7 +137,19 @@ struct fake_gpu {
         retired_sbe, retired_dbe, retired_pending,
         remap_corr, remap_unc, remap_pending, remap_failed,
         throttle, throttle_supported, pcie_gen, pcie_gen_max, pcie_width, pcie_width_max,
-        sm_clock_max, mem_clock_max, events;
+        sm_clock_max, mem_clock_max, events,
+        /* DGX fabric (see the link/topo lines and the fabric section at the end) */
+        bus, numa, cpus, pcie_switch, fabric_state, fabric_status;
+};
+
+#define MAX_LINKS 18 /* NVML_NVLINK_MAX_LINKS */
+
+/* One NVLink of a GPU; a link without a line answers NOT_SUPPORTED (absent). */
+struct fake_link {
+    int present;
+    int peer_switch;   /* far end is an NVSwitch */
+    opt_t peer;        /* far end is this GPU index (when not a switch) */
+    opt_t state, version, replay, recovery, crc_flit, crc_data;
 };
 
 /* One MIG device (a compute instance) of a GPU in MIG mode. */
@@ -174,6 +186,9 @@ struct config {
     struct fake_mig migs[MAX_GPUS][MAX_MIGS];
     struct fake_proc procs[MAX_PROCS];
     struct fake_xid xids[MAX_XIDS];
+    struct fake_link links[MAX_GPUS][MAX_LINKS];
+    /* topo a b level=N overrides the derived level; 0 = not given, else level + 1 */
+    unsigned topo[MAX_GPUS][MAX_GPUS];
 };
 
 /* An event set remembers what it has delivered, not the config, so an XID is
@@ -303,7 +318,15 @@ static const struct field gpu_fields[] = {
     GPU_FIELD(throttle), GPU_FIELD(throttle_supported), GPU_FIELD(pcie_gen),
     GPU_FIELD(pcie_gen_max), GPU_FIELD(pcie_width), GPU_FIELD(pcie_width_max),
     GPU_FIELD(sm_clock_max), GPU_FIELD(mem_clock_max), GPU_FIELD(events),
+    GPU_FIELD(bus), GPU_FIELD(numa), GPU_FIELD(cpus), GPU_FIELD(pcie_switch),
+    GPU_FIELD(fabric_state), GPU_FIELD(fabric_status),
 };
+#define LINK_FIELD(f) {#f, offsetof(struct fake_link, f)}
+static const struct field link_fields[] = {
+    LINK_FIELD(state), LINK_FIELD(version), LINK_FIELD(replay),
+    LINK_FIELD(recovery), LINK_FIELD(crc_flit), LINK_FIELD(crc_data),
+};
+static const struct field topo_fields[] = { {"level", 0} };
 #define PROC_FIELD(f) {#f, offsetof(struct fake_proc, f)}
 static const struct field proc_fields[] = {
     PROC_FIELD(pid), PROC_FIELD(used), PROC_FIELD(sm), PROC_FIELD(sm2),
@@ -369,6 +392,15 @@ static int proc_str_field(void *rec, const char *key, const char *val) {
     return 1;
 }
 
+/* peer=switch or peer=<GPU index> of a link line. */
+static int link_str_field(void *rec, const char *key, const char *val) {
+    struct fake_link *l = rec;
+    if (strcmp(key, "peer") != 0) return 0;
+    l->peer_switch = strcmp(val, "switch") == 0;
+    l->peer = l->peer_switch ? (opt_t){0, 1, 0} : parse_opt(key, val);
+    return 1;
+}
+
 static void parse_file(FILE *f, struct config *c) {
     char line[4096];
     struct fake_gpu g;
@@ -414,6 +446,21 @@ static void parse_file(FILE *f, struct config *c) {
             if (!x.seq.ok) warn("xid line without seq= ignored");
             else if (c->nxids >= MAX_XIDS) warn("over %d xid lines", MAX_XIDS);
             else c->xids[c->nxids++] = x;
+        } else if (strcmp(kw, "link") == 0) {
+            struct fake_link l;
+            memset(&l, 0, sizeof l);
+            if (!parse_gpu_index(&rest, &idx) || !parse_number(&rest, "link", MAX_LINKS, &n))
+                continue;
+            parse_keys(rest, &l, link_fields, COUNT(link_fields), link_str_field);
+            l.present = 1;
+            c->links[idx][n] = l;
+        } else if (strcmp(kw, "topo") == 0) {
+            opt_t level = {0, 0, 0};
+            if (!parse_gpu_index(&rest, &idx) || !parse_number(&rest, "GPU index", MAX_GPUS, &n))
+                continue;
+            parse_keys(rest, &level, topo_fields, COUNT(topo_fields), NULL);
+            if (!level.ok) { warn("topo line without level= ignored"); continue; }
+            c->topo[idx][n] = c->topo[n][idx] = (unsigned)level.v + 1;
         } else if (strcmp(kw, "driver") == 0) {
             arg = next_token(&rest);
             c->has_driver = arg && strcmp(arg, "na") != 0;
@@ -786,7 +833,8 @@ nvmlReturn_t nvmlDeviceGetPciInfo_v3(nvmlDevice_t dev, nvmlPciInfo_t *pci) {
     nvmlReturn_t rc = enter_device(dev);
     if (!rc && !pci) rc = NVML_ERROR_INVALID_ARGUMENT;
     if (!rc) {
-        unsigned bus = gpu_index(dev) + 1; /* bus 0 is never a GPU */
+        opt_t b = dev->bus;
+        unsigned bus = b.ok ? (unsigned)b.v : gpu_index(dev) + 1; /* bus 0 is never a GPU */
         memset(pci, 0, sizeof *pci);
         pci->bus = bus;
         pci->pciDeviceId = 0x233010DE; /* device 0x2330 (H100 SXM5) << 16 | vendor NVIDIA */
@@ -1257,4 +1305,177 @@ NOT_SUPPORTED_2(nvmlDeviceGetDecoderUtilization, unsigned)
 nvmlReturn_t nvmlInitWithFlags(unsigned flags) {
     (void)flags;
     return nvmlInit_v2();
+}
+
+/* ------------------------------------------------------- DGX fabric */
+/*
+ *   gpu <idx> ... bus=0x18 (PCI bus; default idx + 1)  numa=N  cpus=0xMASK (CPU affinity,
+ *       one 64-bit word)  pcie_switch=N (GPUs with the same N share a PCIe switch)
+ *       fabric_state=0..3 (not supported / not started / in progress / completed)
+ *       fabric_status=N (an nvmlReturn_t; default 0)
+ *   link <gpu> <link 0-17> state=0|1 version=4 peer=switch|<gpu idx>
+ *       replay= recovery= crc_flit= crc_data=      one NVLink; links without a line are absent
+ *   topo <a> <b> level=N    nvmlGpuTopologyLevel_t between a and b (0,10,20,30,40,50)
+ *
+ * Without topo lines the level is derived: PIX (10) for the same pcie_switch, NODE (40)
+ * for the same numa, SYS (50) otherwise; NOT_SUPPORTED when neither GPU has numa=.
+ */
+#define SWITCH_BUS_BASE 0xA0 /* NVSwitches sit on their own buses, as on a DGX */
+
+typedef unsigned int nvmlEnableState_t;
+typedef struct {
+    unsigned char clusterUuid[16];
+    nvmlReturn_t status;
+    unsigned int cliqueId;
+    unsigned char state;
+} nvmlGpuFabricInfo_t;
+typedef struct {
+    unsigned int version;
+    unsigned char clusterUuid[16];
+    nvmlReturn_t status;
+    unsigned int cliqueId;
+    unsigned char state;
+    unsigned int healthMask;
+    unsigned char healthSummary;
+} nvmlGpuFabricInfoV_t;
+_Static_assert(sizeof(nvmlGpuFabricInfo_t) == 28, "nvmlGpuFabricInfo_t is 28 bytes");
+_Static_assert(sizeof(nvmlGpuFabricInfoV_t) == 40, "nvmlGpuFabricInfo_v3_t is 40 bytes");
+
+/* Enters a GPU call on one link: the link, or NOT_SUPPORTED when it is absent. */
+static nvmlReturn_t enter_link(nvmlDevice_t dev, unsigned link, struct fake_link **out) {
+    nvmlReturn_t rc = enter_device(dev);
+    if (rc) return rc;
+    if (link >= MAX_LINKS) return NVML_ERROR_INVALID_ARGUMENT;
+    *out = &g_cfg.links[gpu_index(dev)][link];
+    return (*out)->present ? NVML_SUCCESS : NVML_ERROR_NOT_SUPPORTED;
+}
+
+nvmlReturn_t nvmlDeviceGetNvLinkState(nvmlDevice_t dev, unsigned link, nvmlEnableState_t *active) {
+    struct fake_link *l;
+    nvmlReturn_t rc = enter_link(dev, link, &l);
+    if (!rc) rc = put_u32(l->state, active);
+    return leave(rc);
+}
+
+nvmlReturn_t nvmlDeviceGetNvLinkVersion(nvmlDevice_t dev, unsigned link, unsigned *version) {
+    struct fake_link *l;
+    nvmlReturn_t rc = enter_link(dev, link, &l);
+    if (!rc) rc = put_u32(l->version, version);
+    return leave(rc);
+}
+
+nvmlReturn_t nvmlDeviceGetNvLinkErrorCounter(nvmlDevice_t dev, unsigned link, unsigned counter,
+                                             unsigned long long *value) {
+    struct fake_link *l;
+    nvmlReturn_t rc = enter_link(dev, link, &l);
+    if (!rc) {
+        /* 0 replay, 1 recovery, 2 CRC flit, 3 CRC data; 4 (ECC data) is not modelled */
+        opt_t none = {0, 0, 0}, v = counter == 0 ? l->replay : counter == 1 ? l->recovery
+                                  : counter == 2 ? l->crc_flit : counter == 3 ? l->crc_data : none;
+        rc = put_u64(v, value);
+    }
+    return leave(rc);
+}
+
+nvmlReturn_t nvmlDeviceGetNvLinkRemotePciInfo_v2(nvmlDevice_t dev, unsigned link, nvmlPciInfo_t *pci) {
+    struct fake_link *l;
+    nvmlReturn_t rc = enter_link(dev, link, &l);
+    if (!rc && !pci) rc = NVML_ERROR_INVALID_ARGUMENT;
+    if (!rc && !l->peer_switch && !(l->peer.ok && l->peer.v < g_cfg.ngpus)) rc = NVML_ERROR_NOT_SUPPORTED;
+    if (!rc) {
+        unsigned bus, device_id;
+        if (l->peer_switch) {
+            bus = SWITCH_BUS_BASE + link % 4; /* four NVSwitches, links spread over them */
+            device_id = 0x22A310DE;           /* NVSwitch (Hopper generation) */
+        } else {
+            opt_t b = g_cfg.gpus[l->peer.v].bus;
+            bus = b.ok ? (unsigned)b.v : (unsigned)l->peer.v + 1;
+            device_id = 0x233010DE;
+        }
+        memset(pci, 0, sizeof *pci);
+        pci->bus = bus;
+        pci->pciDeviceId = device_id;
+        snprintf(pci->busId, sizeof pci->busId, "00000000:%02X:00.0", bus & 0xFF);
+        snprintf(pci->busIdLegacy, sizeof pci->busIdLegacy, "0000:%02X:00.0", bus & 0xFF);
+    }
+    return leave(rc);
+}
+
+/* nvmlIntNvLinkDeviceType_t: 0 GPU, 1 IBM NPU, 2 switch */
+nvmlReturn_t nvmlDeviceGetNvLinkRemoteDeviceType(nvmlDevice_t dev, unsigned link, unsigned *type) {
+    struct fake_link *l;
+    nvmlReturn_t rc = enter_link(dev, link, &l);
+    if (!rc && !type) rc = NVML_ERROR_INVALID_ARGUMENT;
+    if (!rc) *type = l->peer_switch ? 2 : 0;
+    return leave(rc);
+}
+
+static nvmlReturn_t fabric_values(nvmlDevice_t dev, unsigned char *state, nvmlReturn_t *status) {
+    nvmlReturn_t rc = enter_device(dev);
+    if (!rc) {
+        opt_t st = dev->fabric_state, stat = or_default(dev->fabric_status, 0);
+        if (!st.ok) return NVML_ERROR_NOT_SUPPORTED;
+        *state = (unsigned char)st.v;
+        *status = (nvmlReturn_t)stat.v;
+    }
+    return rc;
+}
+
+nvmlReturn_t nvmlDeviceGetGpuFabricInfo(nvmlDevice_t dev, nvmlGpuFabricInfo_t *info) {
+    nvmlReturn_t rc;
+    if (!info) return device_error(dev, NVML_ERROR_INVALID_ARGUMENT);
+    memset(info, 0, sizeof *info);
+    rc = fabric_values(dev, &info->state, &info->status);
+    return leave(rc);
+}
+
+nvmlReturn_t nvmlDeviceGetGpuFabricInfoV(nvmlDevice_t dev, nvmlGpuFabricInfoV_t *info) {
+    nvmlReturn_t rc;
+    unsigned version;
+    if (!info) return device_error(dev, NVML_ERROR_INVALID_ARGUMENT);
+    version = info->version >> 24;
+    /* v2 (36 bytes, no healthSummary) and v3 (40) share the prefix */
+    if (!((version == 2 && (info->version & 0xFFFFFF) == 36) || (version == 3 && (info->version & 0xFFFFFF) == 40)))
+        return device_error(dev, NVML_ERROR_ARGUMENT_VERSION_MISMATCH);
+    memset((char *)info + sizeof info->version, 0, (version == 3 ? 40 : 36) - sizeof info->version);
+    rc = fabric_values(dev, &info->state, &info->status);
+    return leave(rc);
+}
+
+nvmlReturn_t nvmlDeviceGetTopologyCommonAncestor(nvmlDevice_t a, nvmlDevice_t b, unsigned *level) {
+    nvmlReturn_t rc = enter_device(a);
+    if (!rc) {
+        /* the lock is held: check the second handle by hand rather than re-entering */
+        if (!points_into(b, g_cfg.gpus, sizeof g_cfg.gpus, sizeof g_cfg.gpus[0])) {
+            rc = NVML_ERROR_INVALID_ARGUMENT;
+        } else if (gpu_index(b) >= g_cfg.ngpus) {
+            rc = NVML_ERROR_GPU_IS_LOST;
+        } else if (!level) {
+            rc = NVML_ERROR_INVALID_ARGUMENT;
+        } else {
+            unsigned ia = gpu_index(a), ib = gpu_index(b);
+            const struct fake_gpu *ga = &g_cfg.gpus[ia], *gb = &g_cfg.gpus[ib];
+            if (ia == ib) *level = 0;
+            else if (g_cfg.topo[ia][ib]) *level = g_cfg.topo[ia][ib] - 1;
+            else if (!ga->numa.ok || !gb->numa.ok) rc = NVML_ERROR_NOT_SUPPORTED;
+            else if (ga->pcie_switch.ok && gb->pcie_switch.ok && ga->pcie_switch.v == gb->pcie_switch.v) *level = 10;
+            else *level = ga->numa.v == gb->numa.v ? 40 : 50;
+        }
+    }
+    return leave(rc);
+}
+
+nvmlReturn_t nvmlDeviceGetCpuAffinity(nvmlDevice_t dev, unsigned size, unsigned long *set) {
+    nvmlReturn_t rc = enter_device(dev);
+    if (!rc && (!set || size == 0)) rc = NVML_ERROR_INVALID_ARGUMENT;
+    if (!rc && !dev->cpus.ok) rc = NVML_ERROR_NOT_SUPPORTED;
+    if (!rc) {
+        memset(set, 0, size * sizeof *set);
+        set[0] = (unsigned long)dev->cpus.v;
+    }
+    return leave(rc);
+}
+
+nvmlReturn_t nvmlDeviceGetNumaNodeId(nvmlDevice_t dev, unsigned *node) {
+    return device_u32(dev, offsetof(struct fake_gpu, numa), node);
 }
