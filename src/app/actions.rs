@@ -155,12 +155,14 @@ pub fn launch_key(
             let ids = gpu.ids();
             let names: Vec<&str> = table.all().iter().map(|c| c.name.as_str()).collect();
             let cuda = gpu.snapshot.as_ref().and_then(|s| s.cuda_version.clone());
+            let candidates = super::launch::gpus::candidates(gpu, table);
             let ctx = Context {
                 presets,
                 gpus: (!ids.is_empty()).then_some(ids.as_slice()),
                 taken_names: &names,
                 driver_cuda: cuda.as_deref(),
                 user,
+                candidates: candidates.as_deref(),
             };
             let Some(spec) = form.validate(&ctx) else { return Outcome::stay() };
             if form.warning.is_none()
@@ -170,14 +172,52 @@ pub fn launch_key(
                 return Outcome::stay();
             }
             form.failure = None;
-            let launching = Launching {
-                image: spec.image.clone(),
-                status: "checking the image".into(),
-                form: Box::new(form.clone()),
-                ..Default::default()
+            let picked = super::launch::validate::free_count(&form.gpus).is_some();
+            let broken = super::launch::gpus::broken_named(&spec.gpus, gpu);
+            if !picked && !broken.is_empty() {
+                let which: Vec<String> =
+                    broken.iter().map(|(i, why)| format!("GPU {i} is broken ({why})")).collect();
+                let prompt = format!("{}: launch on it anyway?", which.join("; "));
+                return Outcome::push(Mode::Confirm(Confirm {
+                    prompt,
+                    command: Command::Launch { spec: Box::new(spec) },
+                    then: None,
+                    refused: None,
+                    shows: super::Shows::Prompt,
+                }));
+            }
+            let out = Outcome::open(launching(form.clone(), &spec));
+            let out = match (picked, &spec.gpus) {
+                (true, crate::docker::gpus::GpuRequest::Devices(refs)) => {
+                    let ix: Vec<String> = refs.iter().map(crate::docker::gpus::GpuRef::wire).collect();
+                    out.say(Level::Info, format!("{}: picked GPU {}", form.gpus.trim(), ix.join(", ")))
+                }
+                _ => out,
             };
-            Outcome::open(Mode::Launching(launching)).run(Command::Launch { spec: Box::new(spec) })
+            out.run(Command::Launch { spec: Box::new(spec) })
         }
+    }
+}
+
+/// The progress view of a launch from `form`.
+fn launching(form: LaunchForm, spec: &crate::docker::LaunchSpec) -> Mode {
+    Mode::Launching(Launching {
+        image: spec.image.clone(),
+        status: "checking the image".into(),
+        form: Box::new(form),
+        ..Default::default()
+    })
+}
+
+/// A yes to launching on a broken GPU: the form under the question gives way to the launch's
+/// progress (a no closes the question, back to the form as typed).
+pub fn launch_confirmed(back: &mut Vec<Mode>, out: &mut Outcome) {
+    let Some(Command::Launch { spec }) = out.commands.first() else { return };
+    if !matches!(out.next, super::outcome::Next::Close) || !matches!(back.last(), Some(Mode::Launch(_))) {
+        return;
+    }
+    if let Some(Mode::Launch(form)) = back.pop() {
+        out.next = super::outcome::Next::Open(launching(*form, spec));
     }
 }
 

@@ -25,6 +25,8 @@ mod tests_detail;
 #[cfg(test)]
 mod tests_launch;
 #[cfg(test)]
+mod tests_launch_gpus;
+#[cfg(test)]
 mod tests_procs;
 pub mod text_input;
 pub mod users;

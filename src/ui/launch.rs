@@ -19,7 +19,8 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &S
     let extra = form.errors.len()
         + (form.warning.iter().count() + form.failure.iter().count()) * 3
         + (blockers.len() * 2).saturating_sub(1);
-    let gpu_lines = if form.focus == Field::Gpus { app.gpu.count() + 1 } else { 0 };
+    let gpu_lines = if form.focus == Field::Gpus { app.gpu.count() + 1 } else { 0 }
+        + usize::from(crate::app::launch::validate::free_count(&form.gpus).is_some());
     let height = (Field::ALL.len() + extra + gpu_lines + 6) as u16;
     let r = centered(area, 100, height);
     f.render_widget(Clear, r);
@@ -68,6 +69,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &S
         ]));
         if let Some(err) = form.errors.get(&field) {
             lines.push(Line::from(Span::styled(format!("{:w$}✖ {err}", "", w = label_w), st.error())));
+        }
+        if field == Field::Gpus {
+            lines.extend(free_pick_line(app, form, st, label_w));
         }
         if field == Field::Gpus && focused {
             lines.extend(gpu_hints(app, st, label_w));
@@ -119,7 +123,7 @@ fn gpu_hints(app: &AppState, st: &Styles, indent: usize) -> Vec<Line<'static>> {
         ))];
     };
     let mut out = vec![Line::from(Span::styled(
-        format!("{:indent$}all · none · a count (2 = GPUs 0,1) · indices 0,2 · GPU-<uuid>", ""),
+        format!("{:indent$}all · none · free:N · a count (2 = GPUs 0,1) · indices 0,2 · GPU-<uuid>", ""),
         st.dim(),
     ))];
     for g in &snap.gpus {
@@ -168,6 +172,21 @@ fn gpu_hints(app: &AppState, st: &Styles, indent: usize) -> Vec<Line<'static>> {
         ]));
     }
     out
+}
+
+/// What `free:N` in the GPUs field would pick now, or why it cannot (who holds the rest).
+fn free_pick_line(app: &AppState, form: &LaunchForm, st: &Styles, indent: usize) -> Option<Line<'static>> {
+    let n = crate::app::launch::validate::free_count(&form.gpus)?.ok()?;
+    let (text, style) = match crate::app::launch::gpus::free_pick(n, &app.gpu, &app.table) {
+        Ok(ix) => {
+            let list: Vec<String> = ix.iter().map(u32::to_string).collect();
+            let gpus = if ix.len() == 1 { "GPU" } else { "GPUs" };
+            (format!("→ free:{n} picks {gpus} {} now", list.join(", ")), st.ok())
+        }
+        Err(Some(refusal)) => (format!("✖ {refusal}"), st.error()),
+        Err(None) => ("free:N needs the GPU list (NVML unavailable)".to_string(), st.warn()),
+    };
+    Some(Line::from(Span::styled(format!("{:indent$}{text}", ""), style)))
 }
 
 /// Whether the engine can give GPUs to containers at all.

@@ -1,6 +1,7 @@
 //! The launch form: fields, editing keys, presets, and turning the input into a `LaunchSpec`
 //! only when every field is valid.
 
+pub mod gpus;
 pub mod validate;
 
 use std::collections::BTreeMap;
@@ -144,6 +145,8 @@ pub struct Context<'a> {
     /// CUDA version the driver supports ("12.4"), when known.
     pub driver_cuda: Option<&'a str>,
     pub user: &'a str,
+    /// The GPUs as `free:N` candidates (state model, XIDs included); None without NVML.
+    pub candidates: Option<&'a [crate::gpu::pick::Candidate]>,
 }
 
 impl LaunchForm {
@@ -297,7 +300,18 @@ impl LaunchForm {
         let cmd = shell_words::split(&self.command)
             .map_err(|e| err(Field::Command, format!("cannot split the command: {e} (check the quotes)")))
             .ok();
-        let gpus = validate::gpus(&self.gpus, ctx.gpus).map_err(|e| err(Field::Gpus, e)).ok();
+        let gpus = match validate::free_count(&self.gpus) {
+            Some(n) => n
+                .and_then(|n| match ctx.candidates {
+                    Some(c) => {
+                        crate::gpu::pick::pick(n, c).map(|ix| gpus::devices(&ix)).map_err(|r| r.to_string())
+                    }
+                    None => Err("free:N needs the GPU list, and NVML is unavailable: name the GPUs".into()),
+                })
+                .map_err(|e| err(Field::Gpus, e))
+                .ok(),
+            None => validate::gpus(&self.gpus, ctx.gpus).map_err(|e| err(Field::Gpus, e)).ok(),
+        };
         let name = validate::name(&self.name, ctx.taken_names).map_err(|e| err(Field::Name, e)).ok();
         let env = validate::env(&self.env).map_err(|e| err(Field::Env, e)).ok();
         let binds = validate::volumes(&self.volumes).map_err(|e| err(Field::Volumes, e)).ok();
