@@ -152,51 +152,43 @@ pub fn launch_key(
         FormAction::None => Outcome::stay(),
         FormAction::Cancel => Outcome::close(),
         FormAction::Submit => {
-            let ids = gpu.ids();
-            let names: Vec<&str> = table.all().iter().map(|c| c.name.as_str()).collect();
-            let cuda = gpu.snapshot.as_ref().and_then(|s| s.cuda_version.clone());
-            let candidates = super::launch::gpus::candidates(gpu, table);
-            let ctx = Context {
-                presets,
-                gpus: (!ids.is_empty()).then_some(ids.as_slice()),
-                taken_names: &names,
-                driver_cuda: cuda.as_deref(),
-                user,
-                candidates: candidates.as_deref(),
-            };
-            let Some(spec) = form.validate(&ctx) else { return Outcome::stay() };
-            if form.warning.is_none()
-                && let Some(w) = form.preflight_warning(&ctx)
-            {
-                form.warning = Some(w);
-                return Outcome::stay();
-            }
-            form.failure = None;
-            let picked = super::launch::validate::free_count(&form.gpus).is_some();
-            let broken = super::launch::gpus::broken_named(&spec.gpus, gpu);
-            if !picked && !broken.is_empty() {
-                let which: Vec<String> =
-                    broken.iter().map(|(i, why)| format!("GPU {i} is broken ({why})")).collect();
-                let prompt = format!("{}: launch on it anyway?", which.join("; "));
-                return Outcome::push(Mode::Confirm(Confirm {
-                    prompt,
-                    command: Command::Launch { spec: Box::new(spec) },
-                    then: None,
-                    refused: None,
-                    shows: super::Shows::Prompt,
-                }));
-            }
-            let out = Outcome::open(launching(form.clone(), &spec));
-            let out = match (picked, &spec.gpus) {
-                (true, crate::docker::gpus::GpuRequest::Devices(refs)) => {
-                    let ix: Vec<String> = refs.iter().map(crate::docker::gpus::GpuRef::wire).collect();
-                    out.say(Level::Info, format!("{}: picked GPU {}", form.gpus.trim(), ix.join(", ")))
-                }
-                _ => out,
-            };
-            out.run(Command::Launch { spec: Box::new(spec) })
+            super::launch::with_context(presets, gpu, table, user, |ctx| submit(form, ctx, gpu))
         }
     }
+}
+
+/// Enter in the form: every field checked, a question first where one is due, then the launch.
+fn submit(form: &mut LaunchForm, ctx: &Context, gpu: &GpuState) -> Outcome {
+    let Some(spec) = form.validate(ctx) else { return Outcome::stay() };
+    if form.warning.is_none()
+        && let Some(w) = form.preflight_warning(ctx)
+    {
+        form.warning = Some(w);
+        return Outcome::stay();
+    }
+    form.failure = None;
+    let picked = super::launch::validate::free_count(&form.gpus).is_some();
+    let broken = super::launch::gpus::broken_named(&spec.gpus, gpu);
+    if !picked && !broken.is_empty() {
+        let which: Vec<String> = broken.iter().map(|(i, why)| format!("GPU {i} is broken ({why})")).collect();
+        let prompt = format!("{}: launch on it anyway?", which.join("; "));
+        return Outcome::push(Mode::Confirm(Confirm {
+            prompt,
+            command: Command::Launch { spec: Box::new(spec) },
+            then: None,
+            refused: None,
+            shows: super::Shows::Prompt,
+        }));
+    }
+    let out = Outcome::open(launching(form.clone(), &spec));
+    let out = match (picked, &spec.gpus) {
+        (true, crate::docker::gpus::GpuRequest::Devices(refs)) => {
+            let ix: Vec<String> = refs.iter().map(crate::docker::gpus::GpuRef::wire).collect();
+            out.say(Level::Info, format!("{}: picked GPU {}", form.gpus.trim(), ix.join(", ")))
+        }
+        _ => out,
+    };
+    out.run(Command::Launch { spec: Box::new(spec) })
 }
 
 /// The progress view of a launch from `form`.

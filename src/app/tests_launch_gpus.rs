@@ -120,3 +120,36 @@ fn yes_launches_on_the_broken_gpu_with_the_launch_progress_in_place_of_the_form(
     let mut b = node();
     assert!(matches!(submit(&mut b, "device=3").as_slice(), [Command::Launch { .. }]));
 }
+
+#[test]
+fn ports_are_checked_at_their_field_against_what_listed_containers_publish() {
+    use crate::docker::ports::{Proto, Published};
+    let mut a = AppState::new(&Config::default(), "unix:///var/run/docker.sock".into());
+    let mut bob = super::tests::container("b1", "jupyter-bob", ContainerState::Running);
+    bob.published =
+        vec![Published { container: "jupyter-bob".into(), ip: None, port: 8888, proto: Proto::Tcp }];
+    a.update(Msg::Engine(crate::docker::EngineEvent::Containers(vec![bob])));
+    let to_ports = |a: &mut AppState, ports: &str| {
+        a.update(key(KeyCode::Char('n')));
+        type_text(a, "busybox");
+        while !matches!(&a.mode, Mode::Launch(f) if f.focus == Field::Ports) {
+            a.update(key(KeyCode::Tab));
+        }
+        type_text(a, ports);
+        a.update(key(KeyCode::Enter))
+    };
+    for (typed, why) in
+        [("8888:8888", "already published by container jupyter-bob"), ("99999:1", "1 to 65535")]
+    {
+        assert_eq!(to_ports(&mut a, typed), Vec::new(), "{typed}");
+        let Mode::Launch(f) = &a.mode else { panic!("{:?}", a.mode) };
+        let e = f.errors.get(&Field::Ports).cloned().unwrap_or_default();
+        assert!(e.contains(why), "{typed}: {e}");
+        assert_eq!(f.focus, Field::Ports);
+        a.update(key(KeyCode::Esc));
+    }
+    let cmds = to_ports(&mut a, "8889:8888, 127.0.0.1:6006:6006");
+    let [Command::Launch { spec }] = cmds.as_slice() else { panic!("{cmds:?} {:?}", a.mode) };
+    let ports: Vec<String> = spec.ports.iter().map(ToString::to_string).collect();
+    assert_eq!(ports, ["8889:8888", "127.0.0.1:6006:6006"]);
+}

@@ -326,6 +326,7 @@ mod tests {
             launched_by: None,
             owner: Default::default(),
             pending: false,
+            published: Vec::new(),
         }
     }
 

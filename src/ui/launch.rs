@@ -9,9 +9,13 @@ use super::dialogs::centered;
 use super::fmt::{bytes, truncate};
 use super::theme::Styles;
 use crate::app::AppState;
-use crate::app::launch::{Field, LaunchForm};
+use crate::app::launch::{self, Field, LaunchForm};
 use crate::config::Action;
 use crate::gpu::state::State;
+
+/// Below this the pane is for the fields alone.
+const PREVIEW_MIN_HEIGHT: u16 = 30;
+const PREVIEW_MIN_WIDTH: u16 = 60;
 
 pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &Styles) {
     // Sized to the content: fields, their errors, the GPU list and the runtime lines.
@@ -21,7 +25,18 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &S
         + (blockers.len() * 2).saturating_sub(1);
     let gpu_lines = if form.focus == Field::Gpus { app.gpu.count() + 1 } else { 0 }
         + usize::from(crate::app::launch::validate::free_count(&form.gpus).is_some());
-    let height = (Field::ALL.len() + extra + gpu_lines + 6) as u16;
+    // The `docker run` line, wrapped to the form's width; left out where it would push the
+    // fields off a small pane.
+    let preview = (area.height >= PREVIEW_MIN_HEIGHT && area.width >= PREVIEW_MIN_WIDTH).then(|| {
+        launch::with_context(&app.presets, &app.gpu, &app.table, &app.user, |ctx| launch::preview(form, ctx))
+    });
+    let text_w = usize::from(area.width.min(100).saturating_sub(2)).max(1);
+    let preview_lines = match &preview {
+        Some(Some(line)) => 1 + line.chars().count().div_ceil(text_w),
+        Some(None) => 2,
+        None => 0,
+    };
+    let height = (Field::ALL.len() + extra + gpu_lines + preview_lines + 6) as u16;
     let r = centered(area, 100, height);
     f.render_widget(Clear, r);
     let block = Block::default()
@@ -86,6 +101,21 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &S
         let style = if b.level == crate::doctor::Level::Fail { st.error() } else { st.warn() };
         lines.push(Line::from(Span::styled(format!("✖ {} (for GPUs): {}", b.check, b.detail), style)));
         lines.extend(super::help::fix_line(b, st));
+    }
+    match &preview {
+        Some(Some(line)) => {
+            lines.push(Line::from(Span::styled(
+                "docker run line (gpudock run --dry-run prints the same):",
+                st.dim(),
+            )));
+            lines.push(Line::from(line.clone()));
+        }
+        Some(None) => {
+            lines
+                .push(Line::from(Span::styled("docker run line: shown once every field is valid", st.dim())));
+            lines.push(Line::from(""));
+        }
+        None => {}
     }
     if let Some(why) = &form.failure {
         lines.push(Line::from(Span::styled(format!("✖ {why}"), st.error())));

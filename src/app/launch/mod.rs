@@ -11,7 +11,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use super::text_input::{Edit, TextInput};
 use super::view::ViewKey;
 use crate::config::{Action, Preset};
-use crate::docker::LaunchSpec;
+use crate::docker::{LaunchSpec, ports};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Field {
@@ -23,6 +23,7 @@ pub enum Field {
     AutoRemove,
     Env,
     Volumes,
+    Ports,
     IpcHost,
     ShmSize,
     Network,
@@ -30,7 +31,7 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 12] = [
+    pub const ALL: [Field; 13] = [
         Field::Image,
         Field::Command,
         Field::Gpus,
@@ -39,6 +40,7 @@ impl Field {
         Field::AutoRemove,
         Field::Env,
         Field::Volumes,
+        Field::Ports,
         Field::IpcHost,
         Field::ShmSize,
         Field::Network,
@@ -55,6 +57,7 @@ impl Field {
             Field::AutoRemove => "Remove on exit (--rm)",
             Field::Env => "Env (K=V,…)",
             Field::Volumes => "Volumes (h:c[:ro],…)",
+            Field::Ports => "Ports (host:ctr,…)",
             Field::IpcHost => "IPC host",
             Field::ShmSize => "Shm size (e.g. 8g)",
             Field::Network => "Network",
@@ -82,6 +85,8 @@ pub struct LaunchForm {
     pub auto_remove: bool,
     pub env: String,
     pub volumes: String,
+    /// `-p` mappings: `8888:8888,127.0.0.1:6006:6006`.
+    pub ports: String,
     pub ipc_host: bool,
     pub shm_size: String,
     pub network: usize,
@@ -106,6 +111,7 @@ impl Default for LaunchForm {
             auto_remove: true,
             env: String::new(),
             volumes: String::new(),
+            ports: String::new(),
             ipc_host: false,
             shm_size: String::new(),
             network: 0,
@@ -137,6 +143,7 @@ pub enum FormAction {
 }
 
 /// Facts from outside the form that validation needs.
+#[derive(Clone, Copy)]
 pub struct Context<'a> {
     pub presets: &'a [Preset],
     /// (index, uuid) of the host's GPUs; None when NVML is unavailable.
@@ -147,6 +154,8 @@ pub struct Context<'a> {
     pub user: &'a str,
     /// The GPUs as `free:N` candidates (state model, XIDs included); None without NVML.
     pub candidates: Option<&'a [crate::gpu::pick::Candidate]>,
+    /// Host ports the listed containers publish.
+    pub published: &'a [crate::docker::ports::Published],
 }
 
 impl LaunchForm {
@@ -158,6 +167,7 @@ impl LaunchForm {
             Field::Name => Some(&mut self.name),
             Field::Env => Some(&mut self.env),
             Field::Volumes => Some(&mut self.volumes),
+            Field::Ports => Some(&mut self.ports),
             Field::ShmSize => Some(&mut self.shm_size),
             Field::Workdir => Some(&mut self.workdir),
             _ => None,
@@ -172,6 +182,7 @@ impl LaunchForm {
             Field::Name => self.name.clone(),
             Field::Env => self.env.clone(),
             Field::Volumes => self.volumes.clone(),
+            Field::Ports => self.ports.clone(),
             Field::ShmSize => self.shm_size.clone(),
             Field::Workdir => self.workdir.clone(),
             Field::AutoRemove => yes_no(self.auto_remove).into(),
@@ -206,6 +217,7 @@ impl LaunchForm {
         self.shm_size = p.shm_size.clone();
         self.env = p.env.clone();
         self.volumes = p.volumes.clone();
+        self.ports = p.ports.clone();
         self.errors.clear();
         self.warning = None;
     }
@@ -316,11 +328,23 @@ impl LaunchForm {
         let env = validate::env(&self.env).map_err(|e| err(Field::Env, e)).ok();
         let binds = validate::volumes(&self.volumes).map_err(|e| err(Field::Volumes, e)).ok();
         let shm = validate::size(&self.shm_size).map_err(|e| err(Field::ShmSize, e)).ok();
+        let ports = ports::parse_field(&self.ports)
+            .and_then(|p| ports::check_clashes(&p, ctx.published).map(|()| p))
+            .map_err(|e| err(Field::Ports, e))
+            .ok();
         if !self.workdir.trim().is_empty() && !self.workdir.trim().starts_with('/') {
             err(Field::Workdir, "the working directory must be an absolute path".into());
         }
-        let (Some(image), Some(cmd), Some(gpus), Some(name), Some(env), Some(binds), Some(shm_size)) =
-            (image, cmd, gpus, name, env, binds, shm)
+        let (
+            Some(image),
+            Some(cmd),
+            Some(gpus),
+            Some(name),
+            Some(env),
+            Some(binds),
+            Some(shm_size),
+            Some(ports),
+        ) = (image, cmd, gpus, name, env, binds, shm, ports)
         else {
             return None;
         };
@@ -345,8 +369,7 @@ impl LaunchForm {
             network: (self.network > 0).then(|| NETWORKS[self.network].to_string()),
             workdir: Some(self.workdir.trim().to_string()).filter(|w| !w.is_empty()),
             labels,
-            // The form has no ports field yet.
-            ports: Vec::new(),
+            ports,
         })
     }
 
@@ -364,6 +387,38 @@ impl LaunchForm {
             )
         })
     }
+}
+
+/// Calls `f` with the validation context built from the app's latest state.
+pub fn with_context<R>(
+    presets: &[Preset],
+    gpu: &crate::app::gpu::GpuState,
+    table: &crate::app::table::ContainerTable,
+    user: &str,
+    f: impl FnOnce(&Context) -> R,
+) -> R {
+    let ids = gpu.ids();
+    let names: Vec<&str> = table.all().iter().map(|c| c.name.as_str()).collect();
+    let cuda = gpu.snapshot.as_ref().and_then(|s| s.cuda_version.clone());
+    let candidates = gpus::candidates(gpu, table);
+    let published: Vec<_> = table.all().iter().flat_map(|c| c.published.iter().cloned()).collect();
+    let ctx = Context {
+        presets,
+        gpus: (!ids.is_empty()).then_some(ids.as_slice()),
+        taken_names: &names,
+        driver_cuda: cuda.as_deref(),
+        user,
+        candidates: candidates.as_deref(),
+        published: &published,
+    };
+    f(&ctx)
+}
+
+/// The `docker run` line the form would launch now (what `gpudock run --dry-run` prints), or
+/// None while a field is invalid.
+pub fn preview(form: &LaunchForm, ctx: &Context) -> Option<String> {
+    let spec = form.clone().validate(ctx)?;
+    Some(crate::docker::run_argv::shell_line(&crate::docker::run_argv::argv(&spec, false)))
 }
 
 fn yes_no(b: bool) -> &'static str {
