@@ -128,3 +128,32 @@ fn naming_a_broken_gpu_asks_first_naming_its_fault() {
     assert!(screen.contains("GPU 0 is broken (ECC uncorrected 2): launch on it anyway?"), "{screen}");
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn a_site_preset_is_marked_fills_its_ports_and_shows_its_note() {
+    let mut app = node();
+    app.presets.push(gpudock::config::Preset {
+        name: "lab-notebook".into(),
+        description: "JupyterLab on one free GPU".into(),
+        image: "busybox".into(),
+        command: "echo hi".into(),
+        gpus: "free:1".into(),
+        ports: "8890:8888".into(),
+        note: "Datasets are under /data, read-only.\u{1b}[31m Ask #gpu-admins.".into(),
+        site: true,
+        ..Default::default()
+    });
+    app.update(key(KeyCode::Char('n')));
+    for _ in 0..4 {
+        app.update(key(KeyCode::Tab));
+    }
+    // Back from none: the last preset, the site's.
+    app.update(key(KeyCode::Left));
+    let screen = render(&app, 120, 40);
+    assert!(screen.contains("‹ lab-notebook (site) › JupyterLab on one free GPU"), "{screen}");
+    assert!(screen.contains("ℹ Datasets are under /data, read-only."), "{screen}");
+    assert!(!screen.contains('\u{1b}'), "{screen}");
+    assert!(screen.contains("Ports (host:ctr,…)    8890:8888"), "{screen}");
+    assert!(screen.contains("→ free:1 picks GPU 3 now"), "{screen}");
+    assert!(screen.contains("docker run --gpus device=3 -p 8890:8888 --label"), "{screen}");
+}

@@ -24,7 +24,8 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &S
         + (form.warning.iter().count() + form.failure.iter().count()) * 3
         + (blockers.len() * 2).saturating_sub(1);
     let gpu_lines = if form.focus == Field::Gpus { app.gpu.count() + 1 } else { 0 }
-        + usize::from(crate::app::launch::validate::free_count(&form.gpus).is_some());
+        + usize::from(crate::app::launch::validate::free_count(&form.gpus).is_some())
+        + usize::from(preset_note(app, form).is_some());
     // The `docker run` line, wrapped to the form's width; left out where it would push the
     // fields off a small pane.
     let preview = (area.height >= PREVIEW_MIN_HEIGHT && area.width >= PREVIEW_MIN_WIDTH).then(|| {
@@ -88,6 +89,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &S
         if field == Field::Gpus {
             lines.extend(free_pick_line(app, form, st, label_w));
         }
+        if field == Field::Preset
+            && let Some(note) = preset_note(app, form)
+        {
+            lines.push(Line::from(Span::styled(format!("{:label_w$}ℹ {note}", ""), st.dim())));
+        }
         if field == Field::Gpus && focused {
             lines.extend(gpu_hints(app, st, label_w));
         }
@@ -134,6 +140,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &S
 
 fn preset_text(app: &AppState, form: &LaunchForm) -> String {
     match form.preset.and_then(|i| app.presets.get(i)) {
+        Some(p) if p.site => format!("‹ {} (site) › {}", p.name, p.description),
         Some(p) => format!("‹ {} › {}", p.name, p.description),
         None => {
             let pick =
@@ -141,6 +148,13 @@ fn preset_text(app: &AppState, form: &LaunchForm) -> String {
             format!("‹ none › ({} presets: {pick} to pick)", app.presets.len())
         }
     }
+}
+
+/// The picked preset's note for the user (where the datasets are, whom to ask), on one line.
+fn preset_note(app: &AppState, form: &LaunchForm) -> Option<String> {
+    let p = form.preset.and_then(|i| app.presets.get(i))?;
+    let note = crate::sanitize::line(&p.note);
+    (!note.trim().is_empty()).then(|| note.trim().to_string())
 }
 
 /// Which GPUs are free right now, and which are broken, so the user can pick one without
