@@ -254,8 +254,12 @@ pub fn on_result(app: &mut AppState, msg: ActionMsg) -> Vec<Command> {
             // Its output, from the start: a short `--rm` run (nvidia-smi, a smoke test) is gone
             // before anyone could open its logs.
             let waited = matches!(app.mode, Mode::Launching(_));
-            if waited {
-                let view = LogView::new(launched.id.clone(), launched.name.clone(), app.log_lines);
+            if let Mode::Launching(l) = &app.mode {
+                let mut view = LogView::new(launched.id.clone(), launched.name.clone(), app.log_lines);
+                view.reach = super::tunnel::Reach {
+                    ports: crate::docker::ports::parse_field(&l.form.ports).unwrap_or_default(),
+                    host_network: super::launch::NETWORKS.get(l.form.network) == Some(&"host"),
+                };
                 app.mode = Mode::Logs(Box::new(view));
                 app.set_status(Level::Info, format!("started {} ({})", launched.name, launched.id.short()));
             } else {
@@ -316,8 +320,9 @@ pub fn on_result(app: &mut AppState, msg: ActionMsg) -> Vec<Command> {
         ActionMsg::LogLines(chunk) => {
             if let Mode::Logs(v) = &mut app.mode
                 && v.id == chunk.id
+                && let Some(said) = v.take_lines(chunk.lines, &app.hostname)
             {
-                v.push(chunk.lines);
+                app.set_status(Level::Info, said);
             }
         }
         ActionMsg::LogsEnded { id, error, exit_code } => {

@@ -153,3 +153,39 @@ fn ports_are_checked_at_their_field_against_what_listed_containers_publish() {
     let ports: Vec<String> = spec.ports.iter().map(ToString::to_string).collect();
     assert_eq!(ports, ["8889:8888", "127.0.0.1:6006:6006"]);
 }
+
+#[test]
+fn a_notebook_in_the_launched_containers_output_gives_its_tunnel_and_y_copies_it() {
+    use crate::docker::LogLine;
+    use crate::docker::logs::LogChunk;
+    let mut a = node();
+    a.hostname = "gpu-node-7".into();
+    a.update(key(KeyCode::Char('n')));
+    type_text(&mut a, "busybox");
+    while !matches!(&a.mode, Mode::Launch(f) if f.focus == Field::Network) {
+        a.update(key(KeyCode::Tab));
+    }
+    // engine default → none → host
+    a.update(key(KeyCode::Right));
+    a.update(key(KeyCode::Right));
+    let cmds = a.update(key(KeyCode::Enter));
+    assert!(matches!(cmds.as_slice(), [Command::Launch { .. }]), "{cmds:?}");
+    let id = crate::docker::ContainerId::new("nb1");
+    let launched = crate::docker::launch::Launched { id: id.clone(), name: "lab".into() };
+    a.update(Msg::Action(crate::msg::ActionMsg::Launch(Ok(launched))));
+    // Nothing to copy yet.
+    assert_eq!(a.update(key(KeyCode::Char('y'))), Vec::new());
+    assert!(status(&a).contains("nothing to copy"), "{}", status(&a));
+    let line = "[I 2024-01-15 10:23:45.123 ServerApp] http://127.0.0.1:8888/lab?token=4f1d6e0a5c2b";
+    let lines = vec![LogLine { stderr: true, text: line.into() }];
+    a.update(Msg::Action(crate::msg::ActionMsg::LogLines(LogChunk { id, lines })));
+    let want = "ssh -L 8888:localhost:8888 gpu-node-7";
+    assert!(
+        status(&a).contains("JupyterLab at http://localhost:8888/lab?token=4f1d6e0a5c2b")
+            && status(&a).contains(want),
+        "{}",
+        status(&a)
+    );
+    assert_eq!(a.update(key(KeyCode::Char('y'))), vec![Command::Clipboard(want.into())]);
+    assert!(status(&a).starts_with(&format!("copied: {want}")), "{}", status(&a));
+}
