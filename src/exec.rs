@@ -40,7 +40,11 @@ impl Executor {
         let tx = self.tx.clone();
         match cmd {
             // The event loop's to handle: they are about the terminal, not the engine.
-            Command::Quit | Command::SetMouse(_) | Command::Bell | Command::Shell { .. } => {}
+            Command::Quit
+            | Command::SetMouse(_)
+            | Command::Bell
+            | Command::Clipboard(_)
+            | Command::Shell { .. } => {}
             Command::CancelLaunch => {
                 // Not an abort: the launch removes what it created and reports that.
                 if let Some(h) = self.launch.take() {

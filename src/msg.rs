@@ -178,6 +178,8 @@ pub enum Command {
     SetMouse(bool),
     /// Ring the terminal bell (a new alert, when `[alerts] bell = true`).
     Bell,
+    /// Put text on the terminal's clipboard (OSC 52): the event loop writes it.
+    Clipboard(String),
     /// Hand the terminal to a shell in the container until it exits (the event loop's to do).
     Shell {
         id: ContainerId,

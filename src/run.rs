@@ -28,6 +28,7 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
     let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
     let mut app = AppState::new(&config, host.to_string());
     app.user = current_user();
+    app.hostname = crate::snapshot::hostname();
     // Idle times survive a restart; the keeper writes them back on every way out of here.
     let (mut idle_keeper, saved) = crate::gpu::idle_store::Keeper::open("idle-dashboard");
     app.gpu.idle.restore(&saved);
@@ -153,6 +154,7 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
                     }
                 }
                 Command::Bell => tui::bell(),
+                Command::Clipboard(text) => tui::clipboard(&text),
                 Command::Shell { id, name, cmd } => {
                     // The event stream must stop reading the terminal while the shell has it.
                     drop(events);

@@ -137,6 +137,16 @@ pub fn enter(mouse: bool) -> io::Result<Guard> {
 }
 
 /// Rings the terminal bell. A bell that cannot be written is not worth ending the program for.
+/// Asks the terminal to put `text` on the clipboard (OSC 52); one that does not allow it
+/// ignores the sequence.
+pub fn clipboard(text: &str) {
+    use std::io::Write;
+    let mut out = io::stdout();
+    if let Err(e) = out.write_all(crate::app::tunnel::osc52(text).as_bytes()).and_then(|()| out.flush()) {
+        tracing::debug!(error = %e, "cannot write the clipboard sequence");
+    }
+}
+
 pub fn bell() {
     use std::io::Write;
     let mut out = io::stdout();

@@ -64,7 +64,7 @@ fn fill_form(app: &mut AppState, command: &str, name: &str) -> Vec<Command> {
     app.update(code(KeyCode::Tab));
     app.update(code(KeyCode::Tab));
     type_text(app, name);
-    for _ in 0..7 {
+    while !matches!(&app.mode, Mode::Launch(f) if f.focus == gpudock::app::launch::Field::Network) {
         app.update(code(KeyCode::Tab));
     }
     // Network field: engine default → none.

@@ -35,6 +35,7 @@ fn container(n: u8, name: &str, launched_by: &str) -> Container {
         launched_by: Some(launched_by.into()),
         owner: Default::default(),
         pending: false,
+        published: Vec::new(),
     }
 }
 

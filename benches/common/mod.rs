@@ -27,6 +27,7 @@ pub fn containers(n: usize, gpus: impl Fn(usize) -> GpuRequest) -> Vec<Container
             launched_by: None,
             owner: Default::default(),
             pending: false,
+            published: Vec::new(),
         })
         .collect()
 }

@@ -152,32 +152,64 @@ pub fn launch_key(
         FormAction::None => Outcome::stay(),
         FormAction::Cancel => Outcome::close(),
         FormAction::Submit => {
-            let ids = gpu.ids();
-            let names: Vec<&str> = table.all().iter().map(|c| c.name.as_str()).collect();
-            let cuda = gpu.snapshot.as_ref().and_then(|s| s.cuda_version.clone());
-            let ctx = Context {
-                presets,
-                gpus: (!ids.is_empty()).then_some(ids.as_slice()),
-                taken_names: &names,
-                driver_cuda: cuda.as_deref(),
-                user,
-            };
-            let Some(spec) = form.validate(&ctx) else { return Outcome::stay() };
-            if form.warning.is_none()
-                && let Some(w) = form.preflight_warning(&ctx)
-            {
-                form.warning = Some(w);
-                return Outcome::stay();
-            }
-            form.failure = None;
-            let launching = Launching {
-                image: spec.image.clone(),
-                status: "checking the image".into(),
-                form: Box::new(form.clone()),
-                ..Default::default()
-            };
-            Outcome::open(Mode::Launching(launching)).run(Command::Launch { spec: Box::new(spec) })
+            super::launch::with_context(presets, gpu, table, user, |ctx| submit(form, ctx, gpu))
         }
+    }
+}
+
+/// Enter in the form: every field checked, a question first where one is due, then the launch.
+fn submit(form: &mut LaunchForm, ctx: &Context, gpu: &GpuState) -> Outcome {
+    let Some(spec) = form.validate(ctx) else { return Outcome::stay() };
+    if form.warning.is_none()
+        && let Some(w) = form.preflight_warning(ctx)
+    {
+        form.warning = Some(w);
+        return Outcome::stay();
+    }
+    form.failure = None;
+    let picked = super::launch::validate::free_count(&form.gpus).is_some();
+    let broken = super::launch::gpus::broken_named(&spec.gpus, gpu);
+    if !picked && !broken.is_empty() {
+        let which: Vec<String> = broken.iter().map(|(i, why)| format!("GPU {i} is broken ({why})")).collect();
+        let prompt = format!("{}: launch on it anyway?", which.join("; "));
+        return Outcome::push(Mode::Confirm(Confirm {
+            prompt,
+            command: Command::Launch { spec: Box::new(spec) },
+            then: None,
+            refused: None,
+            shows: super::Shows::Prompt,
+        }));
+    }
+    let out = Outcome::open(launching(form.clone(), &spec));
+    let out = match (picked, &spec.gpus) {
+        (true, crate::docker::gpus::GpuRequest::Devices(refs)) => {
+            let ix: Vec<String> = refs.iter().map(crate::docker::gpus::GpuRef::wire).collect();
+            out.say(Level::Info, format!("{}: picked GPU {}", form.gpus.trim(), ix.join(", ")))
+        }
+        _ => out,
+    };
+    out.run(Command::Launch { spec: Box::new(spec) })
+}
+
+/// The progress view of a launch from `form`.
+fn launching(form: LaunchForm, spec: &crate::docker::LaunchSpec) -> Mode {
+    Mode::Launching(Launching {
+        image: spec.image.clone(),
+        status: "checking the image".into(),
+        form: Box::new(form),
+        ..Default::default()
+    })
+}
+
+/// A yes to launching on a broken GPU: the form under the question gives way to the launch's
+/// progress (a no closes the question, back to the form as typed).
+pub fn launch_confirmed(back: &mut Vec<Mode>, out: &mut Outcome) {
+    let Some(Command::Launch { spec }) = out.commands.first() else { return };
+    if !matches!(out.next, super::outcome::Next::Close) || !matches!(back.last(), Some(Mode::Launch(_))) {
+        return;
+    }
+    if let Some(Mode::Launch(form)) = back.pop() {
+        out.next = super::outcome::Next::Open(launching(*form, spec));
     }
 }
 
@@ -222,8 +254,12 @@ pub fn on_result(app: &mut AppState, msg: ActionMsg) -> Vec<Command> {
             // Its output, from the start: a short `--rm` run (nvidia-smi, a smoke test) is gone
             // before anyone could open its logs.
             let waited = matches!(app.mode, Mode::Launching(_));
-            if waited {
-                let view = LogView::new(launched.id.clone(), launched.name.clone(), app.log_lines);
+            if let Mode::Launching(l) = &app.mode {
+                let mut view = LogView::new(launched.id.clone(), launched.name.clone(), app.log_lines);
+                view.reach = super::tunnel::Reach {
+                    ports: crate::docker::ports::parse_field(&l.form.ports).unwrap_or_default(),
+                    host_network: super::launch::NETWORKS.get(l.form.network) == Some(&"host"),
+                };
                 app.mode = Mode::Logs(Box::new(view));
                 app.set_status(Level::Info, format!("started {} ({})", launched.name, launched.id.short()));
             } else {
@@ -281,8 +317,9 @@ pub fn on_result(app: &mut AppState, msg: ActionMsg) -> Vec<Command> {
         ActionMsg::LogLines(chunk) => {
             if let Mode::Logs(v) = &mut app.mode
                 && v.id == chunk.id
+                && let Some(said) = v.take_lines(chunk.lines, &app.hostname)
             {
-                v.push(chunk.lines);
+                app.set_status(Level::Info, said);
             }
         }
         ActionMsg::LogsEnded { id, error, exit_code } => {

@@ -85,8 +85,9 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
         }
         Mode::Help => super::help::handle_key(app, action, key),
         Mode::Confirm(c) => {
-            let out = confirm_key(c, action);
+            let mut out = confirm_key(c, action);
             super::disk::on_confirmed(&mut app.back, &out);
+            super::actions::launch_confirmed(&mut app.back, &mut out);
             out
         }
         Mode::Launch(form) => launch_key(form, action, key, &app.presets, &app.gpu, &app.table, &app.user),

@@ -30,6 +30,8 @@ pub const KEYS: &[ViewKey] = &[
     ViewKey::new(Action::Save, "save the lines kept here to a file in the current directory")
         .hint(&[Action::Save], "save"),
     ViewKey::new(Action::SaveAll, "save the container's whole log, from the engine, to a file"),
+    ViewKey::new(Action::CopyTunnel, "copy the notebook's ssh tunnel command (OSC 52)")
+        .hint(&[Action::CopyTunnel], "copy tunnel"),
     ViewKey::new(Action::Back, "back to the previous screen").hint(&[Action::Back], "back"),
 ];
 
@@ -63,6 +65,10 @@ pub struct LogView {
     pub tail: Option<usize>,
     /// Lines received since the view opened.
     pub received: u64,
+    /// How the container's ports reach the node, for a notebook's tunnel.
+    pub reach: super::tunnel::Reach,
+    /// The newest notebook server its output announced.
+    pub notebook: Option<super::tunnel::Seen>,
 }
 
 impl LogView {
@@ -85,6 +91,8 @@ impl LogView {
             hscroll: 0,
             tail: None,
             received: 0,
+            reach: Default::default(),
+            notebook: None,
         }
     }
 
@@ -172,7 +180,10 @@ impl LogView {
         let matches = !(self.search.is_empty() || self.searching);
         let jumps = [Action::OlderMatch, Action::NewerMatch];
         let shown = |a: Action| {
-            if matches {
+            if a == Action::CopyTunnel {
+                // Offered only once there is a tunnel to copy.
+                self.notebook.as_ref().is_some_and(|s| s.tunnel.is_some())
+            } else if matches {
                 jumps.contains(&a) || a == Action::Search || a == Action::Back
             } else {
                 !jumps.contains(&a)
@@ -246,6 +257,7 @@ impl LogView {
                 let path = self.save_path(now, false);
                 return Outcome::stay().run(Command::SaveLines { path, lines });
             }
+            Some(Action::CopyTunnel) => return self.copy_tunnel(),
             Some(Action::SaveAll) => {
                 let path = self.save_path(now, true);
                 return Outcome::stay().run(Command::SaveLog { id: self.id.clone(), path });

@@ -25,9 +25,12 @@ mod tests_detail;
 #[cfg(test)]
 mod tests_launch;
 #[cfg(test)]
+mod tests_launch_gpus;
+#[cfg(test)]
 mod tests_procs;
 pub mod text_input;
 pub mod topology;
+pub mod tunnel;
 pub mod users;
 pub mod view;
 
@@ -144,6 +147,8 @@ pub struct AppState {
     pub shell: Vec<String>,
     /// Who launches: recorded in the io.gpudock.launched-by label.
     pub user: String,
+    /// This node's name as a laptop's ssh reaches it: the notebook tunnel's host.
+    pub hostname: String,
     /// `until` filter applied to every prune (from the config), e.g. "24h".
     pub prune_until: Option<String>,
     pub disk_floor: u64,
@@ -198,6 +203,7 @@ impl AppState {
             presets: config.presets.clone(),
             shell: config.shell.clone().unwrap_or_else(crate::docker::shell::default_command),
             user: "unknown".into(),
+            hostname: String::new(),
             prune_until: config.prune_until.clone(),
             disk_floor: config.disk_free_floor,
             disk_warning: None,

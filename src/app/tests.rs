@@ -27,6 +27,7 @@ pub fn container(id: &str, name: &str, state: ContainerState) -> Container {
         launched_by: None,
         owner: Default::default(),
         pending: false,
+        published: Vec::new(),
     }
 }
 

@@ -67,10 +67,12 @@ pub enum Action {
     Open,
     /// The fleet: the open node's full dashboard.
     Dashboard,
+    /// The log view: copy the notebook's ssh tunnel command (OSC 52).
+    CopyTunnel,
 }
 
 impl Action {
-    pub const ALL: [Action; 56] = [
+    pub const ALL: [Action; 57] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -127,6 +129,7 @@ impl Action {
         Action::SigInt,
         Action::Open,
         Action::Dashboard,
+        Action::CopyTunnel,
     ];
 
     /// Its name in `[keys]`, as the user writes it ("gpu_users").

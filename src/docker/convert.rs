@@ -117,6 +117,7 @@ pub fn container(
             inspect.and_then(|i| i.config_user.as_deref()),
         ),
         pending: inspect.is_none(),
+        published: super::ports::published(std::slice::from_ref(summary)),
         id,
     }
 }

@@ -110,6 +110,8 @@ pub struct Container {
     /// Known from the listing alone: its inspect (PID, GPU request, start time, health) has
     /// not come yet. The first listing of a session is shown before 500 inspects are back.
     pub pending: bool,
+    /// Host ports it publishes, as the listing says (`docker ps`'s PORTS).
+    pub published: Vec<super::ports::Published>,
 }
 
 /// The label gpudock puts on the containers it launches, naming who launched them.

@@ -35,6 +35,7 @@ fn container(n: u8, name: &str, state: ContainerState) -> Container {
         launched_by: None,
         owner: Default::default(),
         pending: false,
+        published: Vec::new(),
     }
 }
 

@@ -70,14 +70,7 @@ pub enum GpuChoice {
     Free(u32),
 }
 
-/// `free:N` → Some(Ok(N)); anything else → None.
-pub fn free_count(s: &str) -> Option<Result<u32, String>> {
-    let n = s.trim().strip_prefix("free:")?;
-    Some(match n.trim().parse::<u32>() {
-        Ok(0) | Err(_) => Err(format!("{s:?}: write free:N with N a number of GPUs from 1, e.g. free:1")),
-        Ok(n) => Ok(n),
-    })
-}
+pub use crate::app::launch::validate::free_count;
 
 /// A checked launch: the spec, and how its GPUs are still to be chosen.
 #[derive(Debug, Clone, PartialEq)]

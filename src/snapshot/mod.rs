@@ -336,6 +336,7 @@ mod tests {
             launched_by: None,
             owner: Default::default(),
             pending: false,
+            published: Vec::new(),
         }
     }
 

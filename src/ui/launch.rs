@@ -9,9 +9,13 @@ use super::dialogs::centered;
 use super::fmt::{bytes, truncate};
 use super::theme::Styles;
 use crate::app::AppState;
-use crate::app::launch::{Field, LaunchForm};
+use crate::app::launch::{self, Field, LaunchForm};
 use crate::config::Action;
 use crate::gpu::state::State;
+
+/// Below this the pane is for the fields alone.
+const PREVIEW_MIN_HEIGHT: u16 = 30;
+const PREVIEW_MIN_WIDTH: u16 = 60;
 
 pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &Styles) {
     // Sized to the content: fields, their errors, the GPU list and the runtime lines.
@@ -19,8 +23,21 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &S
     let extra = form.errors.len()
         + (form.warning.iter().count() + form.failure.iter().count()) * 3
         + (blockers.len() * 2).saturating_sub(1);
-    let gpu_lines = if form.focus == Field::Gpus { app.gpu.count() + 1 } else { 0 };
-    let height = (Field::ALL.len() + extra + gpu_lines + 6) as u16;
+    let gpu_lines = if form.focus == Field::Gpus { app.gpu.count() + 1 } else { 0 }
+        + usize::from(crate::app::launch::validate::free_count(&form.gpus).is_some())
+        + usize::from(preset_note(app, form).is_some());
+    // The `docker run` line, wrapped to the form's width; left out where it would push the
+    // fields off a small pane.
+    let preview = (area.height >= PREVIEW_MIN_HEIGHT && area.width >= PREVIEW_MIN_WIDTH).then(|| {
+        launch::with_context(&app.presets, &app.gpu, &app.table, &app.user, |ctx| launch::preview(form, ctx))
+    });
+    let text_w = usize::from(area.width.min(100).saturating_sub(2)).max(1);
+    let preview_lines = match &preview {
+        Some(Some(line)) => 1 + line.chars().count().div_ceil(text_w),
+        Some(None) => 2,
+        None => 0,
+    };
+    let height = (Field::ALL.len() + extra + gpu_lines + preview_lines + 6) as u16;
     let r = centered(area, 100, height);
     f.render_widget(Clear, r);
     let block = Block::default()
@@ -69,6 +86,14 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &S
         if let Some(err) = form.errors.get(&field) {
             lines.push(Line::from(Span::styled(format!("{:w$}✖ {err}", "", w = label_w), st.error())));
         }
+        if field == Field::Gpus {
+            lines.extend(free_pick_line(app, form, st, label_w));
+        }
+        if field == Field::Preset
+            && let Some(note) = preset_note(app, form)
+        {
+            lines.push(Line::from(Span::styled(format!("{:label_w$}ℹ {note}", ""), st.dim())));
+        }
         if field == Field::Gpus && focused {
             lines.extend(gpu_hints(app, st, label_w));
         }
@@ -82,6 +107,21 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &S
         let style = if b.level == crate::doctor::Level::Fail { st.error() } else { st.warn() };
         lines.push(Line::from(Span::styled(format!("✖ {} (for GPUs): {}", b.check, b.detail), style)));
         lines.extend(super::help::fix_line(b, st));
+    }
+    match &preview {
+        Some(Some(line)) => {
+            lines.push(Line::from(Span::styled(
+                "docker run line (gpudock run --dry-run prints the same):",
+                st.dim(),
+            )));
+            lines.push(Line::from(line.clone()));
+        }
+        Some(None) => {
+            lines
+                .push(Line::from(Span::styled("docker run line: shown once every field is valid", st.dim())));
+            lines.push(Line::from(""));
+        }
+        None => {}
     }
     if let Some(why) = &form.failure {
         lines.push(Line::from(Span::styled(format!("✖ {why}"), st.error())));
@@ -100,6 +140,7 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, form: &LaunchForm, st: &S
 
 fn preset_text(app: &AppState, form: &LaunchForm) -> String {
     match form.preset.and_then(|i| app.presets.get(i)) {
+        Some(p) if p.site => format!("‹ {} (site) › {}", p.name, p.description),
         Some(p) => format!("‹ {} › {}", p.name, p.description),
         None => {
             let pick =
@@ -107,6 +148,13 @@ fn preset_text(app: &AppState, form: &LaunchForm) -> String {
             format!("‹ none › ({} presets: {pick} to pick)", app.presets.len())
         }
     }
+}
+
+/// The picked preset's note for the user (where the datasets are, whom to ask), on one line.
+fn preset_note(app: &AppState, form: &LaunchForm) -> Option<String> {
+    let p = form.preset.and_then(|i| app.presets.get(i))?;
+    let note = crate::sanitize::line(&p.note);
+    (!note.trim().is_empty()).then(|| note.trim().to_string())
 }
 
 /// Which GPUs are free right now, and which are broken, so the user can pick one without
@@ -119,7 +167,7 @@ fn gpu_hints(app: &AppState, st: &Styles, indent: usize) -> Vec<Line<'static>> {
         ))];
     };
     let mut out = vec![Line::from(Span::styled(
-        format!("{:indent$}all · none · a count (2 = GPUs 0,1) · indices 0,2 · GPU-<uuid>", ""),
+        format!("{:indent$}all · none · free:N · a count (2 = GPUs 0,1) · indices 0,2 · GPU-<uuid>", ""),
         st.dim(),
     ))];
     for g in &snap.gpus {
@@ -168,6 +216,21 @@ fn gpu_hints(app: &AppState, st: &Styles, indent: usize) -> Vec<Line<'static>> {
         ]));
     }
     out
+}
+
+/// What `free:N` in the GPUs field would pick now, or why it cannot (who holds the rest).
+fn free_pick_line(app: &AppState, form: &LaunchForm, st: &Styles, indent: usize) -> Option<Line<'static>> {
+    let n = crate::app::launch::validate::free_count(&form.gpus)?.ok()?;
+    let (text, style) = match crate::app::launch::gpus::free_pick(n, &app.gpu, &app.table) {
+        Ok(ix) => {
+            let list: Vec<String> = ix.iter().map(u32::to_string).collect();
+            let gpus = if ix.len() == 1 { "GPU" } else { "GPUs" };
+            (format!("→ free:{n} picks {gpus} {} now", list.join(", ")), st.ok())
+        }
+        Err(Some(refusal)) => (format!("✖ {refusal}"), st.error()),
+        Err(None) => ("free:N needs the GPU list (NVML unavailable)".to_string(), st.warn()),
+    };
+    Some(Line::from(Span::styled(format!("{:indent$}{text}", ""), style)))
 }
 
 /// Whether the engine can give GPUs to containers at all.

@@ -51,8 +51,15 @@ pub fn draw(f: &mut Frame, area: Rect, v: &LogView, keymap: &Keymap, st: &Styles
         .border_style(st.border(true))
         .title(Span::styled(title, st.title()))
         .title_bottom(Line::from(Span::styled(hint, st.dim())));
-    let inner = block.inner(area);
+    let mut inner = block.inner(area);
     f.render_widget(block, area);
+    // A notebook server's tunnel takes the bottom row, where a pane of two rows or more has one.
+    if let Some(seen) = v.notebook.as_ref().filter(|_| inner.height >= 2) {
+        inner.height -= 1;
+        let row = Rect { y: inner.y + inner.height, height: 1, ..inner };
+        let style = if seen.tunnel.is_some() { st.ok() } else { st.warn() };
+        f.render_widget(Paragraph::new(Line::from(Span::styled(seen.describe(), style))), row);
+    }
     let height = usize::from(inner.height);
     let width = usize::from(inner.width).max(MARK + 1);
     if height == 0 {

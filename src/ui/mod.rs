@@ -151,7 +151,13 @@ pub fn draw(f: &mut Frame, app: &AppState) {
     footer::draw(f, footer_area, app, &st);
     match &app.mode {
         Mode::Help => help::draw(f, area, app, &st),
-        Mode::Confirm(c) => dialogs::confirm(f, area, c, &app.keymap, &st),
+        Mode::Confirm(c) => {
+            // The launch form's question (a broken GPU) shows over the form as typed.
+            if let Mode::Launch(form) = under {
+                launch::draw(f, area, app, form, &st);
+            }
+            dialogs::confirm(f, area, c, &app.keymap, &st)
+        }
         Mode::Launch(form) => launch::draw(f, area, app, form, &st),
         Mode::Launching(l) => dialogs::launching(f, area, l, &app.keymap, &st),
         _ => {}

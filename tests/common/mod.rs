@@ -40,6 +40,7 @@ pub fn container(n: usize, name: &str, image: &str, state: ContainerState) -> Co
         launched_by: None,
         owner: Default::default(),
         pending: false,
+        published: Vec::new(),
     }
 }
 

@@ -1,7 +1,11 @@
 //! The launch form: fields, editing keys, presets, and turning the input into a `LaunchSpec`
 //! only when every field is valid.
 
+mod context;
+pub mod gpus;
 pub mod validate;
+
+pub use context::{Context, preview, with_context};
 
 use std::collections::BTreeMap;
 
@@ -10,7 +14,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use super::text_input::{Edit, TextInput};
 use super::view::ViewKey;
 use crate::config::{Action, Preset};
-use crate::docker::LaunchSpec;
+use crate::docker::{LaunchSpec, ports};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Field {
@@ -22,6 +26,7 @@ pub enum Field {
     AutoRemove,
     Env,
     Volumes,
+    Ports,
     IpcHost,
     ShmSize,
     Network,
@@ -29,7 +34,7 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 12] = [
+    pub const ALL: [Field; 13] = [
         Field::Image,
         Field::Command,
         Field::Gpus,
@@ -38,6 +43,7 @@ impl Field {
         Field::AutoRemove,
         Field::Env,
         Field::Volumes,
+        Field::Ports,
         Field::IpcHost,
         Field::ShmSize,
         Field::Network,
@@ -54,6 +60,7 @@ impl Field {
             Field::AutoRemove => "Remove on exit (--rm)",
             Field::Env => "Env (K=V,…)",
             Field::Volumes => "Volumes (h:c[:ro],…)",
+            Field::Ports => "Ports (host:ctr,…)",
             Field::IpcHost => "IPC host",
             Field::ShmSize => "Shm size (e.g. 8g)",
             Field::Network => "Network",
@@ -81,6 +88,8 @@ pub struct LaunchForm {
     pub auto_remove: bool,
     pub env: String,
     pub volumes: String,
+    /// `-p` mappings: `8888:8888,127.0.0.1:6006:6006`.
+    pub ports: String,
     pub ipc_host: bool,
     pub shm_size: String,
     pub network: usize,
@@ -105,6 +114,7 @@ impl Default for LaunchForm {
             auto_remove: true,
             env: String::new(),
             volumes: String::new(),
+            ports: String::new(),
             ipc_host: false,
             shm_size: String::new(),
             network: 0,
@@ -135,17 +145,6 @@ pub enum FormAction {
     Submit,
 }
 
-/// Facts from outside the form that validation needs.
-pub struct Context<'a> {
-    pub presets: &'a [Preset],
-    /// (index, uuid) of the host's GPUs; None when NVML is unavailable.
-    pub gpus: Option<&'a [(u32, &'a str)]>,
-    pub taken_names: &'a [&'a str],
-    /// CUDA version the driver supports ("12.4"), when known.
-    pub driver_cuda: Option<&'a str>,
-    pub user: &'a str,
-}
-
 impl LaunchForm {
     pub fn text_mut(&mut self, field: Field) -> Option<&mut String> {
         match field {
@@ -155,6 +154,7 @@ impl LaunchForm {
             Field::Name => Some(&mut self.name),
             Field::Env => Some(&mut self.env),
             Field::Volumes => Some(&mut self.volumes),
+            Field::Ports => Some(&mut self.ports),
             Field::ShmSize => Some(&mut self.shm_size),
             Field::Workdir => Some(&mut self.workdir),
             _ => None,
@@ -169,6 +169,7 @@ impl LaunchForm {
             Field::Name => self.name.clone(),
             Field::Env => self.env.clone(),
             Field::Volumes => self.volumes.clone(),
+            Field::Ports => self.ports.clone(),
             Field::ShmSize => self.shm_size.clone(),
             Field::Workdir => self.workdir.clone(),
             Field::AutoRemove => yes_no(self.auto_remove).into(),
@@ -203,6 +204,7 @@ impl LaunchForm {
         self.shm_size = p.shm_size.clone();
         self.env = p.env.clone();
         self.volumes = p.volumes.clone();
+        self.ports = p.ports.clone();
         self.errors.clear();
         self.warning = None;
     }
@@ -297,16 +299,39 @@ impl LaunchForm {
         let cmd = shell_words::split(&self.command)
             .map_err(|e| err(Field::Command, format!("cannot split the command: {e} (check the quotes)")))
             .ok();
-        let gpus = validate::gpus(&self.gpus, ctx.gpus).map_err(|e| err(Field::Gpus, e)).ok();
+        let gpus = match validate::free_count(&self.gpus) {
+            Some(n) => n
+                .and_then(|n| match ctx.candidates {
+                    Some(c) => {
+                        crate::gpu::pick::pick(n, c).map(|ix| gpus::devices(&ix)).map_err(|r| r.to_string())
+                    }
+                    None => Err("free:N needs the GPU list, and NVML is unavailable: name the GPUs".into()),
+                })
+                .map_err(|e| err(Field::Gpus, e))
+                .ok(),
+            None => validate::gpus(&self.gpus, ctx.gpus).map_err(|e| err(Field::Gpus, e)).ok(),
+        };
         let name = validate::name(&self.name, ctx.taken_names).map_err(|e| err(Field::Name, e)).ok();
         let env = validate::env(&self.env).map_err(|e| err(Field::Env, e)).ok();
         let binds = validate::volumes(&self.volumes).map_err(|e| err(Field::Volumes, e)).ok();
         let shm = validate::size(&self.shm_size).map_err(|e| err(Field::ShmSize, e)).ok();
+        let ports = ports::parse_field(&self.ports)
+            .and_then(|p| ports::check_clashes(&p, ctx.published).map(|()| p))
+            .map_err(|e| err(Field::Ports, e))
+            .ok();
         if !self.workdir.trim().is_empty() && !self.workdir.trim().starts_with('/') {
             err(Field::Workdir, "the working directory must be an absolute path".into());
         }
-        let (Some(image), Some(cmd), Some(gpus), Some(name), Some(env), Some(binds), Some(shm_size)) =
-            (image, cmd, gpus, name, env, binds, shm)
+        let (
+            Some(image),
+            Some(cmd),
+            Some(gpus),
+            Some(name),
+            Some(env),
+            Some(binds),
+            Some(shm_size),
+            Some(ports),
+        ) = (image, cmd, gpus, name, env, binds, shm, ports)
         else {
             return None;
         };
@@ -331,8 +356,7 @@ impl LaunchForm {
             network: (self.network > 0).then(|| NETWORKS[self.network].to_string()),
             workdir: Some(self.workdir.trim().to_string()).filter(|w| !w.is_empty()),
             labels,
-            // The form has no ports field yet.
-            ports: Vec::new(),
+            ports,
         })
     }
 

@@ -131,6 +131,15 @@ pub fn gpus(s: &str, host: Option<&[(u32, &str)]>) -> Result<GpuRequest, String>
     Ok(req)
 }
 
+/// `free:N` → Some(Ok(N)); anything else → None.
+pub fn free_count(s: &str) -> Option<Result<u32, String>> {
+    let n = s.trim().strip_prefix("free:")?;
+    Some(match n.trim().parse::<u32>() {
+        Ok(0) | Err(_) => Err(format!("{s:?}: write free:N with N a number of GPUs from 1, e.g. free:1")),
+        Ok(n) => Ok(n),
+    })
+}
+
 fn var_name(k: &str) -> bool {
     k.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
