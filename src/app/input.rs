@@ -53,6 +53,7 @@ pub const KEYS: &[ViewKey] = &[
     ViewKey::new(Action::Shell, "a shell in the selected container (exit returns here)"),
     ViewKey::new(Action::NextIdle, "jump to the next container holding GPU memory idle"),
     ViewKey::new(Action::AckAlerts, "mark the alerts in the header seen"),
+    ViewKey::new(Action::Alerts, super::alert_list::FROM_ANYWHERE),
 ];
 
 /// Keys of the GPU panel, in its title while it has focus: keys of the main screen's list.
@@ -69,6 +70,12 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
         return vec![Command::Quit];
     }
     let action = super::view::action_in(&app.keymap, app.mode.scope(), &key);
+    if action == Some(Action::Alerts) && super::alert_list::reachable(app) {
+        if app.mode == Mode::Normal {
+            app.status = None;
+        }
+        return app.apply(super::alert_list::open());
+    }
     let inner = detail_inner(app);
     let out = match &mut app.mode {
         Mode::Normal => {
@@ -116,6 +123,11 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
                 _ => Outcome::stay(),
             }
         }
+        Mode::Alerts(_) if action == Some(Action::AckAlerts) => {
+            super::gpu_detail::ack_alerts(app);
+            Outcome::stay()
+        }
+        Mode::Alerts(view) => view.handle_key(action, app.alerts.list.len(), app.pages.log.saturating_sub(1)),
     };
     app.apply(out)
 }

@@ -30,6 +30,7 @@ pub const KEYS: &[ViewKey] = &[
     ViewKey::new(Action::Save, "save the lines kept here to a file in the current directory")
         .hint(&[Action::Save], "save"),
     ViewKey::new(Action::SaveAll, "save the container's whole log, from the engine, to a file"),
+    ViewKey::new(Action::Alerts, super::alert_list::FROM_ANYWHERE),
     ViewKey::new(Action::Back, "back to the previous screen").hint(&[Action::Back], "back"),
 ];
 

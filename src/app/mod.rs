@@ -2,6 +2,7 @@
 //! Nothing here does I/O, so every behaviour is testable without a terminal or an engine.
 
 mod actions;
+pub mod alert_list;
 pub mod alerts;
 pub mod detail;
 pub mod disk;
@@ -77,6 +78,8 @@ pub enum Mode {
     Processes(Box<procs::ProcessView>),
     /// Who holds what, per owner (`U`).
     Users(users::UsersView),
+    /// Every alert of the session (`A`).
+    Alerts(alert_list::AlertsView),
 }
 
 #[derive(Debug, Clone, PartialEq)]

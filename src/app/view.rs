@@ -55,16 +55,19 @@ pub enum Scope {
     Processes,
     /// GPU use per owner (`U`).
     Users,
+    /// Every alert of the session (`A`).
+    Alerts,
 }
 
 impl Scope {
     /// In the order the help screen lists them.
-    pub const ALL: [Scope; 12] = [
+    pub const ALL: [Scope; 13] = [
         Scope::Main,
         Scope::Detail,
         Scope::GpuDetail,
         Scope::Processes,
         Scope::Users,
+        Scope::Alerts,
         Scope::Logs,
         Scope::Disk,
         Scope::Images,
@@ -88,6 +91,7 @@ impl Scope {
             Scope::GpuDetail => "GPU detail view",
             Scope::Processes => "GPU processes",
             Scope::Users => "Users (who holds what)",
+            Scope::Alerts => "Alert list",
         }
     }
 
@@ -106,6 +110,7 @@ impl Scope {
             Scope::GpuDetail => super::gpu_detail::KEYS,
             Scope::Processes => super::procs::KEYS,
             Scope::Users => super::users::KEYS,
+            Scope::Alerts => super::alert_list::KEYS,
         }
     }
 
@@ -134,6 +139,7 @@ impl Mode {
             Mode::GpuDetail(_) => Scope::GpuDetail,
             Mode::Processes(_) => Scope::Processes,
             Mode::Users(_) => Scope::Users,
+            Mode::Alerts(_) => Scope::Alerts,
         }
     }
 }

@@ -55,6 +55,8 @@ pub enum Action {
     GpuDetail,
     NextIdle,
     AckAlerts,
+    /// Every alert of the session, from anywhere.
+    Alerts,
     Processes,
     /// Who holds what: GPU use per owner.
     Users,
@@ -68,7 +70,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 55] = [
+    pub const ALL: [Action; 56] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -117,6 +119,7 @@ impl Action {
         Action::GpuDetail,
         Action::NextIdle,
         Action::AckAlerts,
+        Action::Alerts,
         Action::Processes,
         Action::Users,
         Action::SigTerm,
