@@ -23,6 +23,8 @@ impl AppState {
                 self.listed = true;
                 self.history.prune(&list);
                 self.users_clock.containers(&list);
+                // The engine says it exited (or is gone): no longer stopping.
+                self.stopping.retain(|id| list.iter().any(|c| &c.id == id && c.state.is_running()));
                 self.with_table(|t, m| t.set_containers(list, m));
                 self.dirty = true;
             }

@@ -36,6 +36,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::{Config, Keymap, Preset, Theme};
+use crate::docker::actions::ContainerAction;
 use crate::docker::{ContainerId, ContainerStats, EngineEvent, EngineInfo};
 use crate::gpu::GpuEvent;
 use crate::msg::{Command, Msg};
@@ -182,6 +183,8 @@ pub struct AppState {
     pub alerts: alerts::AlertState,
     /// GPU-hours held per owner this session, for the Users view.
     pub users_clock: users::SessionClock,
+    /// Containers whose stop is under way: their rows read `stopping` until it ends.
+    pub stopping: std::collections::HashSet<ContainerId>,
     dirty: bool,
 }
 
@@ -207,6 +210,7 @@ impl AppState {
             alert_rules: config.alerts.clone(),
             alerts: alerts::AlertState::default(),
             users_clock: users::SessionClock::default(),
+            stopping: Default::default(),
             stats: HashMap::new(),
             gpu: GpuState::default(),
             history: history::History::default(),
@@ -340,6 +344,11 @@ impl AppState {
             }
         }
         self.dirty = true;
+        for c in &out.commands {
+            if let Command::Container { id, action: ContainerAction::Stop { .. }, .. } = c {
+                self.stopping.insert(id.clone());
+            }
+        }
         out.commands
     }
 
