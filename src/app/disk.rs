@@ -330,7 +330,7 @@ pub fn on_images(app: &mut AppState, res: Result<Vec<ImageRow>, DiskError>) {
             }
             Err(e) => {
                 *rows = Some(Vec::new());
-                app.status = Some(super::StatusLine { text: e.to_string(), level: Level::Error });
+                app.set_status(Level::Error, e.to_string());
             }
         }
     }

@@ -38,6 +38,7 @@ impl AppState {
             EngineEvent::Stats { at, stats } => {
                 let minute_changed = at / 60 != self.now / 60;
                 self.now = at;
+                self.expire_status();
                 // Memory moves by a few pages every second: redraw only when a figure on screen
                 // changes, not for every byte. The first change found settles it.
                 let visible = stats.len() != self.stats.len()

@@ -18,6 +18,7 @@ pub mod logs;
 pub mod node;
 mod outcome;
 pub mod procs;
+mod status;
 pub mod table;
 #[cfg(test)]
 mod tests;
@@ -165,6 +166,8 @@ pub struct AppState {
     /// Unix seconds of the latest sample; uptimes are shown relative to it.
     pub now: i64,
     pub status: Option<StatusLine>,
+    /// When `status` was set: it expires (`status.rs`).
+    status_stamp: status::Stamp,
     /// First line of the help overlay shown (it scrolls in small panes).
     pub help_scroll: u16,
     /// The help's `/` search: the text, and whether it is being typed.
@@ -219,6 +222,7 @@ impl AppState {
             back: Vec::new(),
             now: 0,
             status: None,
+            status_stamp: status::Stamp::default(),
             pages: Pages::default(),
             mouse: config.mouse,
             node_files: None,
@@ -238,11 +242,17 @@ impl AppState {
         match msg {
             Msg::Key(key) => {
                 self.dirty = true;
-                input::handle_key(self, key)
+                let before = (self.mode.scope(), self.status_stamp.seq);
+                let out = input::handle_key(self, key);
+                self.status_after_key(before);
+                out
             }
             Msg::TypedAhead(key) => {
                 self.dirty = true;
-                input::typed_ahead(self, key)
+                let before = (self.mode.scope(), self.status_stamp.seq);
+                let out = input::typed_ahead(self, key);
+                self.status_after_key(before);
+                out
             }
             Msg::Click(hit) => {
                 self.dirty = true;
@@ -362,6 +372,7 @@ impl AppState {
 
     pub fn set_status(&mut self, level: Level, text: impl Into<String>) {
         self.status = Some(StatusLine { text: text.into(), level });
+        self.stamp_status();
         self.dirty = true;
     }
 }
