@@ -120,5 +120,5 @@ pub fn completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
 
 /// Writes the man page to `out`.
 pub fn man(out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    clap_mangen::Man::new(Cli::command()).render(out)
+    crate::man::render(out)
 }

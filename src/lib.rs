@@ -18,6 +18,7 @@ pub mod fleet;
 pub mod fmt;
 pub mod gpu;
 pub mod logging;
+pub mod man;
 pub mod msg;
 pub mod notebook;
 pub mod probe;

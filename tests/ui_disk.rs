@@ -137,6 +137,8 @@ fn image_removal_is_bound_to_the_image_chosen_at_d() {
     let big = image("aaa", &["trainer:v3", "trainer:latest"], 9_000_000_000);
     let small = image("bbb", &["tool:1"], 1_000_000);
     app.update(Msg::Action(ActionMsg::Images(Ok(vec![big.clone(), small.clone()]))));
+    let list = render(&app, 120, 24);
+    assert!(list.contains("trainer:v3, trainer:latest"), "the image list shows every tag:\n{list}");
     assert!(app.update(key(KeyCode::Char('d'))).is_empty());
     let screen = render(&app, 120, 24);
     assert!(screen.contains("All 2 of its") && screen.contains("trainer:v3, trainer:latest."), "{screen}");

@@ -163,3 +163,20 @@ fn top_of_the_log_fills_the_pane() {
     }
     assert!(!screen.contains("line 08"), "{screen}");
 }
+
+#[test]
+fn the_help_says_what_sm_percent_means() {
+    let mut app = sample_app();
+    resize(&mut app, 120, 200);
+    app.update(key(KeyCode::Char('?')));
+    let screen = render(&app, 120, 200);
+    // The text wraps: compare it with its line breaks and borders taken out.
+    let flat: String = screen
+        .lines()
+        .map(|l| l.trim_matches(|c: char| c == '"' || c == '│' || c == ' '))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let want = "SM%: a container's mean share over the GPUs it runs on (≤100; per GPU in its detail view); \
+                n/a = no per-process share (MIG); - = none";
+    assert!(flat.contains(want), "{screen}");
+}

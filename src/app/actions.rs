@@ -229,18 +229,46 @@ fn failed_field(e: &LaunchError) -> Option<Field> {
     }
 }
 
+/// What a stop, restart, kill or remove did, in words that match it.
+fn on_container(
+    app: &mut AppState,
+    id: ContainerId,
+    name: String,
+    action: ContainerAction,
+    result: Result<ActionOutcome, crate::docker::EngineError>,
+) {
+    // The stop is over, whichever way: the row shows what the engine says again.
+    app.stopping.remove(&id);
+    match result {
+        Ok(ActionOutcome::Killed { after_secs }) => app.set_status(
+            Level::Error,
+            format!("killed {name} after {after_secs} s (exit 137): it did not exit on SIGTERM"),
+        ),
+        Ok(ActionOutcome::AlreadyStopped) => {
+            app.set_status(Level::Info, format!("{name} was already stopped"))
+        }
+        Ok(ActionOutcome::Done) if matches!(action, ContainerAction::Remove { .. }) => {
+            app.set_status(Level::Info, format!("removed {name} ({})", id.short()))
+        }
+        Ok(ActionOutcome::Done) => app.set_status(Level::Info, format!("{} {name}", action.past())),
+        Err(e) => {
+            let text = match (action, e.message()) {
+                // A restart starts the container again: it fails as a launch's start does
+                // (no GPU runtime, a CUDA too new), and is explained the same way.
+                (ContainerAction::Restart { .. }, Some(m)) => {
+                    let cuda = app.gpu.snapshot.as_ref().and_then(|s| s.cuda_version.clone());
+                    LaunchError::engine(m).explain(cuda.as_deref())
+                }
+                _ => e.to_string(),
+            };
+            app.set_status(Level::Error, format!("{} {name}: {text}", action.verb()))
+        }
+    }
+}
+
 pub fn on_result(app: &mut AppState, msg: ActionMsg) -> Vec<Command> {
     match msg {
-        ActionMsg::Container { id, name, action, result } => match result {
-            Ok(ActionOutcome::AlreadyStopped) => {
-                app.set_status(Level::Info, format!("{name} was already stopped"))
-            }
-            Ok(ActionOutcome::Done) if matches!(action, ContainerAction::Remove { .. }) => {
-                app.set_status(Level::Info, format!("removed {name} ({})", id.short()))
-            }
-            Ok(ActionOutcome::Done) => app.set_status(Level::Info, format!("{} {name}", action.past())),
-            Err(e) => app.set_status(Level::Error, format!("{} {name}: {e}", action.verb())),
-        },
+        ActionMsg::Container { id, name, action, result } => on_container(app, id, name, action, result),
         ActionMsg::PullProgress(p) => {
             if let Mode::Launching(l) = &mut app.mode
                 && l.image == p.image

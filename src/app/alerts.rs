@@ -36,6 +36,11 @@ impl Alert {
         self.condition.is_some() && self.ended.is_none()
     }
 
+    /// A fault rather than a warning: an XID or uncorrected ECC errors.
+    pub fn severe(&self) -> bool {
+        matches!(self.condition, None | Some(Condition::Ecc(_)))
+    }
+
     /// The text, with when it ended once it has: never the present tense for what is over.
     pub fn describe(&self, now: i64) -> String {
         match self.ended {

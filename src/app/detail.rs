@@ -21,6 +21,7 @@ pub const KEYS: &[ViewKey] = &[
     ViewKey::new(Action::ShowEnv, "show / hide the values of the environment variables")
         .hint(&[Action::ShowEnv], "env values"),
     ViewKey::new(Action::Logs, "follow this container's logs").hint(&[Action::Logs], "logs"),
+    ViewKey::new(Action::Alerts, super::alert_list::FROM_ANYWHERE),
     ViewKey::new(Action::Back, "back to the previous screen").hint(&[Action::Back], "back"),
 ];
 

@@ -134,6 +134,7 @@ pub const ROW_KEYS: &[ViewKey] = &[
         .hint(&[Action::NamedVolumes], "named volumes"),
     ViewKey::new(Action::Images, "list images by size").hint(&[Action::Images], "images"),
     ViewKey::new(Action::Refresh, "ask the engine again").hint(&[Action::Refresh], "refresh"),
+    ViewKey::new(Action::Alerts, super::alert_list::FROM_ANYWHERE),
     ViewKey::new(Action::Back, "back to the previous screen").hint(&[Action::Back], "back"),
 ];
 
@@ -145,6 +146,7 @@ pub const IMAGE_KEYS: &[ViewKey] = &[
     ViewKey::new(Action::First, "first row"),
     ViewKey::new(Action::Last, "last row"),
     ViewKey::new(Action::Remove, "remove the selected image (asks first)").hint(&[Action::Remove], "remove"),
+    ViewKey::new(Action::Alerts, super::alert_list::FROM_ANYWHERE),
     ViewKey::new(Action::Back, "back to the previous screen").hint(&[Action::Back], "back"),
 ];
 
@@ -328,7 +330,7 @@ pub fn on_images(app: &mut AppState, res: Result<Vec<ImageRow>, DiskError>) {
             }
             Err(e) => {
                 *rows = Some(Vec::new());
-                app.status = Some(super::StatusLine { text: e.to_string(), level: Level::Error });
+                app.set_status(Level::Error, e.to_string());
             }
         }
     }

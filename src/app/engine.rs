@@ -23,6 +23,8 @@ impl AppState {
                 self.listed = true;
                 self.history.prune(&list);
                 self.users_clock.containers(&list);
+                // The engine says it exited (or is gone): no longer stopping.
+                self.stopping.retain(|id| list.iter().any(|c| &c.id == id && c.state.is_running()));
                 self.with_table(|t, m| t.set_containers(list, m));
                 self.dirty = true;
             }
@@ -36,6 +38,7 @@ impl AppState {
             EngineEvent::Stats { at, stats } => {
                 let minute_changed = at / 60 != self.now / 60;
                 self.now = at;
+                self.expire_status();
                 // Memory moves by a few pages every second: redraw only when a figure on screen
                 // changes, not for every byte. The first change found settles it.
                 let visible = stats.len() != self.stats.len()

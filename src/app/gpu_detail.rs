@@ -12,6 +12,7 @@ pub const KEYS: &[ViewKey] = &[
     ViewKey::new(Action::GpuDetail, "next GPU").hint(&[Action::GpuDetail], "next GPU"),
     ViewKey::new(Action::AckAlerts, "mark the alerts in the header seen")
         .hint(&[Action::AckAlerts], "alerts seen"),
+    ViewKey::new(Action::Alerts, super::alert_list::FROM_ANYWHERE),
     ViewKey::new(Action::Back, "back to the previous screen").hint(&[Action::Back], "back"),
 ];
 
@@ -74,7 +75,8 @@ pub fn next_idle(app: &mut AppState) {
 /// `!`: the header stops showing the alerts.
 pub fn ack_alerts(app: &mut AppState) {
     if app.alerts.ack() {
-        app.set_status(Level::Info, "alerts marked seen (the GPU detail view keeps the list)");
+        let list = app.keymap.label(Action::Alerts);
+        app.set_status(Level::Info, format!("alerts marked seen ({list} lists every alert of the session)"));
     } else {
         app.set_status(Level::Info, "no new alerts");
     }

@@ -57,6 +57,7 @@ pub const KEYS: &[ViewKey] = &[
         Action::Topology,
         "GPU topology: NVLinks and PCIe paths between GPUs, CPU and NUMA affinity",
     ),
+    ViewKey::new(Action::Alerts, super::alert_list::FROM_ANYWHERE),
 ];
 
 /// Keys of the GPU panel, in its title while it has focus: keys of the main screen's list.
@@ -73,6 +74,12 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
         return vec![Command::Quit];
     }
     let action = super::view::action_in(&app.keymap, app.mode.scope(), &key);
+    if action == Some(Action::Alerts) && super::alert_list::reachable(app) {
+        if app.mode == Mode::Normal {
+            app.status = None;
+        }
+        return app.apply(super::alert_list::open());
+    }
     let inner = detail_inner(app);
     let out = match &mut app.mode {
         Mode::Normal => {
@@ -122,6 +129,11 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
                 _ => Outcome::stay(),
             }
         }
+        Mode::Alerts(_) if action == Some(Action::AckAlerts) => {
+            super::gpu_detail::ack_alerts(app);
+            Outcome::stay()
+        }
+        Mode::Alerts(view) => view.handle_key(action, app.alerts.list.len(), app.pages.log.saturating_sub(1)),
     };
     app.apply(out)
 }

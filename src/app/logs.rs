@@ -32,6 +32,7 @@ pub const KEYS: &[ViewKey] = &[
     ViewKey::new(Action::SaveAll, "save the container's whole log, from the engine, to a file"),
     ViewKey::new(Action::CopyTunnel, "copy the notebook's ssh tunnel command (OSC 52)")
         .hint(&[Action::CopyTunnel], "copy tunnel"),
+    ViewKey::new(Action::Alerts, super::alert_list::FROM_ANYWHERE),
     ViewKey::new(Action::Back, "back to the previous screen").hint(&[Action::Back], "back"),
 ];
 

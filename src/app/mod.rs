@@ -2,6 +2,7 @@
 //! Nothing here does I/O, so every behaviour is testable without a terminal or an engine.
 
 mod actions;
+pub mod alert_list;
 pub mod alerts;
 pub mod detail;
 pub mod disk;
@@ -17,6 +18,7 @@ pub mod logs;
 pub mod node;
 mod outcome;
 pub mod procs;
+mod status;
 pub mod table;
 #[cfg(test)]
 mod tests;
@@ -39,6 +41,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::{Config, Keymap, Preset, Theme};
+use crate::docker::actions::ContainerAction;
 use crate::docker::{ContainerId, ContainerStats, EngineEvent, EngineInfo};
 use crate::gpu::GpuEvent;
 use crate::msg::{Command, Msg};
@@ -83,6 +86,8 @@ pub enum Mode {
     Users(users::UsersView),
     /// How the GPUs reach each other (`t`).
     Topology(topology::TopologyView),
+    /// Every alert of the session (`A`).
+    Alerts(alert_list::AlertsView),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -169,6 +174,8 @@ pub struct AppState {
     /// Unix seconds of the latest sample; uptimes are shown relative to it.
     pub now: i64,
     pub status: Option<StatusLine>,
+    /// When `status` was set: it expires (`status.rs`).
+    status_stamp: status::Stamp,
     /// First line of the help overlay shown (it scrolls in small panes).
     pub help_scroll: u16,
     /// The help's `/` search: the text, and whether it is being typed.
@@ -187,6 +194,8 @@ pub struct AppState {
     pub alerts: alerts::AlertState,
     /// GPU-hours held per owner this session, for the Users view.
     pub users_clock: users::SessionClock,
+    /// Containers whose stop is under way: their rows read `stopping` until it ends.
+    pub stopping: std::collections::HashSet<ContainerId>,
     dirty: bool,
 }
 
@@ -213,6 +222,7 @@ impl AppState {
             alert_rules: config.alerts.clone(),
             alerts: alerts::AlertState::default(),
             users_clock: users::SessionClock::default(),
+            stopping: Default::default(),
             stats: HashMap::new(),
             gpu: GpuState::default(),
             history: history::History::default(),
@@ -221,6 +231,7 @@ impl AppState {
             back: Vec::new(),
             now: 0,
             status: None,
+            status_stamp: status::Stamp::default(),
             pages: Pages::default(),
             mouse: config.mouse,
             node_files: None,
@@ -240,11 +251,17 @@ impl AppState {
         match msg {
             Msg::Key(key) => {
                 self.dirty = true;
-                input::handle_key(self, key)
+                let before = (self.mode.scope(), self.status_stamp.seq);
+                let out = input::handle_key(self, key);
+                self.status_after_key(before);
+                out
             }
             Msg::TypedAhead(key) => {
                 self.dirty = true;
-                input::typed_ahead(self, key)
+                let before = (self.mode.scope(), self.status_stamp.seq);
+                let out = input::typed_ahead(self, key);
+                self.status_after_key(before);
+                out
             }
             Msg::Click(hit) => {
                 self.dirty = true;
@@ -346,6 +363,11 @@ impl AppState {
             }
         }
         self.dirty = true;
+        for c in &out.commands {
+            if let Command::Container { id, action: ContainerAction::Stop { .. }, .. } = c {
+                self.stopping.insert(id.clone());
+            }
+        }
         out.commands
     }
 
@@ -359,6 +381,7 @@ impl AppState {
 
     pub fn set_status(&mut self, level: Level, text: impl Into<String>) {
         self.status = Some(StatusLine { text: text.into(), level });
+        self.stamp_status();
         self.dirty = true;
     }
 }

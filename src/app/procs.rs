@@ -23,6 +23,7 @@ pub const KEYS: &[ViewKey] = &[
     ViewKey::new(Action::First, "first row"),
     ViewKey::new(Action::Last, "last row"),
     // Early: a narrow pane drops the last hints, and the way out must stay.
+    ViewKey::new(Action::Alerts, super::alert_list::FROM_ANYWHERE),
     ViewKey::new(Action::Back, "back to the previous screen").hint(&[Action::Back], "back"),
     ViewKey::new(Action::Filter, "filter by container, user, command or PID (Enter keeps, Esc clears)")
         .hint(&[Action::Filter], "filter"),

@@ -9,6 +9,7 @@ pub const KEYS: &[ViewKey] = &[
     ViewKey::new(Action::Down, "scroll down").hint(&[Action::Down, Action::Up], "scroll"),
     ViewKey::new(Action::Up, "scroll up"),
     ViewKey::new(Action::Back, "back to the previous screen").hint(&[Action::Back], "back"),
+    ViewKey::new(Action::Alerts, super::alert_list::FROM_ANYWHERE),
 ];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -22,6 +22,7 @@ pub const KEYS: &[ViewKey] = &[
     ViewKey::new(Action::Last, "last owner"),
     ViewKey::new(Action::GpuUsers, "the main screen with only this owner's containers (Esc there shows all)")
         .hint(&[Action::GpuUsers], "their containers"),
+    ViewKey::new(Action::Alerts, super::alert_list::FROM_ANYWHERE),
     ViewKey::new(Action::Back, "back to the previous screen").hint(&[Action::Back], "back"),
 ];
 

@@ -57,17 +57,20 @@ pub enum Scope {
     Users,
     /// The GPU topology (`t`).
     Topology,
+    /// Every alert of the session (`A`).
+    Alerts,
 }
 
 impl Scope {
     /// In the order the help screen lists them.
-    pub const ALL: [Scope; 13] = [
+    pub const ALL: [Scope; 14] = [
         Scope::Main,
         Scope::Detail,
         Scope::GpuDetail,
         Scope::Processes,
         Scope::Users,
         Scope::Topology,
+        Scope::Alerts,
         Scope::Logs,
         Scope::Disk,
         Scope::Images,
@@ -92,6 +95,7 @@ impl Scope {
             Scope::Processes => "GPU processes",
             Scope::Users => "Users (who holds what)",
             Scope::Topology => "GPU topology",
+            Scope::Alerts => "Alert list",
         }
     }
 
@@ -111,6 +115,7 @@ impl Scope {
             Scope::Processes => super::procs::KEYS,
             Scope::Users => super::users::KEYS,
             Scope::Topology => super::topology::KEYS,
+            Scope::Alerts => super::alert_list::KEYS,
         }
     }
 
@@ -140,6 +145,7 @@ impl Mode {
             Mode::Processes(_) => Scope::Processes,
             Mode::Users(_) => Scope::Users,
             Mode::Topology(_) => Scope::Topology,
+            Mode::Alerts(_) => Scope::Alerts,
         }
     }
 }

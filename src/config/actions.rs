@@ -55,6 +55,8 @@ pub enum Action {
     GpuDetail,
     NextIdle,
     AckAlerts,
+    /// Every alert of the session, from anywhere.
+    Alerts,
     Processes,
     /// Who holds what: GPU use per owner.
     Users,
@@ -72,7 +74,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 57] = [
+    pub const ALL: [Action; 58] = [
         Action::Quit,
         Action::Help,
         Action::Up,
@@ -121,6 +123,7 @@ impl Action {
         Action::GpuDetail,
         Action::NextIdle,
         Action::AckAlerts,
+        Action::Alerts,
         Action::Processes,
         Action::Users,
         Action::Topology,

@@ -18,7 +18,7 @@ pub use keymap::Keymap;
 pub use keys::KeySpec;
 pub use presets::{Preset, SITE_PRESETS_DIR, SITE_PRESETS_ENV};
 
-const DEFAULTS: &str = include_str!("../../assets/default-config.toml");
+pub(crate) const DEFAULTS: &str = include_str!("../../assets/default-config.toml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

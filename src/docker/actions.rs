@@ -65,7 +65,14 @@ pub enum ActionOutcome {
     Done,
     /// A stop of a container that had already stopped (HTTP 304).
     AlreadyStopped,
+    /// A stop whose grace period ran out: the engine sent SIGKILL (exit 137).
+    Killed {
+        after_secs: u32,
+    },
 }
+
+/// The exit code of a process ended by SIGKILL (128 + 9).
+const SIGKILL_EXIT: i64 = 137;
 
 pub async fn run(
     docker: &Docker,
@@ -98,6 +105,19 @@ pub async fn run(
         }
     };
     match res.map_err(EngineError::from) {
+        // The engine answers a stop the same whether the container exited on SIGTERM or was
+        // killed when the grace period ran out: its exit code tells them apart.
+        Ok(()) if let ContainerAction::Stop { timeout } = action => {
+            let code = match docker.inspect_container(id, None).await {
+                Ok(i) => i.state.and_then(|s| s.exit_code),
+                Err(_) => None,
+            };
+            Ok(if code == Some(SIGKILL_EXIT) {
+                ActionOutcome::Killed { after_secs: timeout }
+            } else {
+                ActionOutcome::Done
+            })
+        }
         Ok(()) => Ok(ActionOutcome::Done),
         Err(e) if e.status() == Some(304) && matches!(action, ContainerAction::Stop { .. }) => {
             Ok(ActionOutcome::AlreadyStopped)

@@ -252,6 +252,10 @@ fn cell<'a>(col: Col, c: &'a Container, app: &AppState, st: &Styles, flex_width:
         Col::Owner => Cell::from(truncate(&c.owner.shown(), usize::from(Col::Owner.min_width()))),
         Col::Image => Cell::from(Span::styled(truncate(&c.image, flex_width), st.dim())),
         Col::State => Cell::from(Span::styled(c.state.as_str(), st.state(c.state))),
+        // The grace period of a stop: the engine still says running.
+        Col::Status if c.state.is_running() && app.stopping.contains(&c.id) => {
+            Cell::from(Span::styled("stopping", st.warn()))
+        }
         Col::Status => Cell::from(status_text(c, app.now)),
         Col::Cpu => match (stats.and_then(|s| s.cpu_percent), stats.map(stats_text)) {
             (Some(p), Some([cpu, _, _])) => Cell::from(Span::styled(cpu, st.load(p))),

@@ -251,8 +251,10 @@ fn images(
         } else {
             Span::raw(i.containers.join(", "))
         };
+        // Every tag: removing the image removes them all, so none may hide behind the first.
+        let name = if i.tags.len() > 1 { i.tags.join(", ") } else { i.name.clone() };
         Row::new([
-            Cell::from(i.name.clone()),
+            Cell::from(name),
             Cell::from(crate::docker::disk::short_id(&i.id)),
             Cell::from(Span::styled(human_size(i.size), st.key())),
             Cell::from(format!("{} ago", age(app.now - i.created))),

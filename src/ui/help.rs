@@ -130,6 +130,10 @@ pub fn page(app: &AppState, area: Rect) -> (u16, u16, Option<u16>) {
     (g.popup.height.saturating_sub(2).max(1), g.max_scroll, found)
 }
 
+/// The one definition of a container's SM %, as the table, snapshot, export and fleet use it.
+pub const SM_MEANS: &str = "SM%: a container's mean share over the GPUs it runs on (≤100; per GPU in its \
+                            detail view); n/a = no per-process share (MIG); - = none";
+
 fn lines(app: &AppState, st: &Styles, text_width: usize) -> Vec<Line<'static>> {
     let mut lines: Vec<Line> = Vec::new();
     for scope in Scope::ALL {
@@ -151,6 +155,7 @@ fn lines(app: &AppState, st: &Styles, text_width: usize) -> Vec<Line<'static>> {
          asked. - = none; n/a = the driver does not report it.",
         st.dim(),
     )));
+    lines.push(Line::from(Span::styled(SM_MEANS, st.dim())));
     lines.push(Line::from(""));
     lines.extend(node_lines(app, st, text_width));
     if app.read_only {

@@ -1,5 +1,6 @@
 //! Drawing. Every function here reads `&AppState` and writes to the frame; none changes state.
 
+mod alerts;
 mod containers;
 mod detail;
 mod dialogs;
@@ -128,6 +129,10 @@ pub fn draw(f: &mut Frame, app: &AppState) {
         }
         Mode::Users(view) => {
             users::draw(f, body, app, view, &crate::app::users::rows(app), &st);
+            true
+        }
+        Mode::Alerts(view) => {
+            alerts::draw(f, body, app, view, &st);
             true
         }
         _ => false,
