@@ -89,3 +89,20 @@ fn counters_since_a_reset_count_from_zero() {
     let d = now.since(&base);
     assert_eq!((d.replay, d.crc_flit, d.crc_data), (Some(2), Some(2), None));
 }
+
+#[test]
+fn the_state_model_calls_a_gpu_with_an_unready_fabric_or_every_link_down_broken() {
+    use crate::gpu::state::{State, assess};
+    let mut waiting = gpu(0, &[], done());
+    if let Some(f) = waiting.fabric.as_mut() {
+        f.state = FabricState::InProgress;
+    }
+    let a = assess(&waiting, []);
+    assert_eq!(a.state, State::Broken, "{a:?}");
+    assert!(a.faults().iter().any(|f| f.contains("multi-GPU jobs will hang")), "{a:?}");
+    let all: Vec<u32> = (0..18).collect();
+    assert_eq!(assess(&gpu(1, &all, done()), []).state, State::Broken);
+    // A link down is slower, not broken: a warning on its own badge, the GPU stays usable.
+    assert_ne!(assess(&gpu(2, &[7], done()), []).state, State::Broken);
+    assert_ne!(assess(&gpu(3, &[], done()), []).state, State::Broken);
+}

@@ -63,6 +63,9 @@ pub enum Problem {
         width: u32,
         max: u32,
     },
+    /// The NVLink fabric makes it unfit for multi-GPU work: Fabric Manager not finished or
+    /// failed, or every NVLink down on a system whose GPUs report them (`gpu::fabric`).
+    Fabric(String),
 }
 
 impl Problem {
@@ -81,6 +84,7 @@ impl Problem {
             Problem::Xid(code) => format!("XID {code}"),
             Problem::Throttled(name) => name.replace("sw ", "").replace("hw ", "hw-").replace(' ', "-"),
             Problem::PcieDegraded { width, max } => format!("PCIe x{width}/{max}"),
+            Problem::Fabric(_) => "fabric".into(),
         }
     }
 
@@ -94,6 +98,7 @@ impl Problem {
             Problem::Xid(code) => format!("XID {code}{}", xid_catalog::describe(*code)),
             Problem::Throttled(name) => format!("throttled: {name}"),
             Problem::PcieDegraded { width, max } => format!("PCIe x{width} of x{max}"),
+            Problem::Fabric(why) => why.clone(),
         }
     }
 }
@@ -166,6 +171,13 @@ pub fn assess(g: &GpuSample, xids: impl IntoIterator<Item = u64>) -> Assessment 
     fatal.sort_unstable();
     fatal.dedup();
     problems.extend(fatal.into_iter().map(Problem::Xid));
+    // The fabric's faults (not its warnings: a slower link still runs jobs) are the GPU's.
+    problems.extend(
+        super::fabric::problems(g, std::slice::from_ref(g))
+            .into_iter()
+            .filter(|p| p.severity() == super::fabric::Severity::Broken)
+            .map(|p| Problem::Fabric(p.reason())),
+    );
     let health = health_problems(&g.health);
     let (faults, warnings): (Vec<Problem>, Vec<Problem>) = health.into_iter().partition(Problem::breaks);
     problems.extend(faults);

@@ -53,7 +53,14 @@ pub fn problem_spans(g: &GpuSample, app: &AppState, st: &Styles, room: usize) ->
     let problems: Vec<&Problem> = app
         .gpu
         .assessment(g.index)
-        .map(|a| a.problems.iter().filter(|p| !matches!(p, Problem::Xid(c) if Some(*c) == latest)).collect())
+        // The fabric's own badge names its problem (`⚠fabric: in progress`): not twice.
+        .map(|a| {
+            a.problems
+                .iter()
+                .filter(|p| !matches!(p, Problem::Xid(c) if Some(*c) == latest))
+                .filter(|p| !matches!(p, Problem::Fabric(_)))
+                .collect()
+        })
         .unwrap_or_default();
     let mut out: Vec<Span<'static>> = Vec::new();
     let mut used = 0;
