@@ -18,6 +18,7 @@ pub mod logs;
 pub mod node;
 mod outcome;
 pub mod procs;
+pub mod prune;
 mod status;
 pub mod table;
 #[cfg(test)]
@@ -113,6 +114,8 @@ pub enum Shows {
         items: Result<Vec<crate::docker::disk::DiskItem>, String>,
         /// About how many bytes they free, as the row said.
         bytes: u64,
+        /// The first name shown: the list scrolls where it does not fit.
+        scroll: usize,
     },
 }
 
