@@ -54,7 +54,9 @@ pub enum ReadError {
     Spawn(&'static str, std::io::ErrorKind),
     #[error("{0} took longer than {1} s")]
     Timeout(&'static str, u64),
-    #[error("{0} exited with status {1} (reading the kernel log needs root or the adm group)")]
+    #[error(
+        "{0} exited with status {1} (not allowed to read the kernel log? dmesg needs root under kernel.dmesg_restrict)"
+    )]
     Exit(&'static str, i32),
     /// journalctl prints nothing (and exits 0) for a user who may not read the system journal.
     #[error("{0} shows no kernel line (reading the journal needs root or the adm or systemd-journal group)")]
