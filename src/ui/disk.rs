@@ -221,8 +221,10 @@ pub fn preview(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, p: &Prev
             Span::styled(format!("{when:>9}  {}", truncate(&i.detail, 30)), st.dim()),
         ]));
     }
-    let scroll_hints: Vec<_> =
-        hints(PRUNE_KEYS, false).into_iter().filter(|h| h.actions[0] != Action::Confirm).collect();
+    let scroll_hints: Vec<_> = hints(PRUNE_KEYS, false)
+        .into_iter()
+        .filter(|h| h.actions.first() != Some(&Action::Confirm))
+        .collect();
     if fits > 0 && fits < items.len() {
         let which = format!("  {}–{} of {}", first + 1, first + fits, items.len());
         let keys =
