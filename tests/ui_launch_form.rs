@@ -74,7 +74,7 @@ fn free_n_shows_its_pick_and_the_docker_run_line_at_120x40() {
     let mut app = node();
     form(&mut app, "free:1");
     let screen = render(&app, 120, 40);
-    assert!(screen.contains("→ free:1 picks GPU 3 now"), "{screen}");
+    assert!(screen.contains("→ free:1 now picks GPU 3: coolest and least used ("), "{screen}");
     assert!(screen.contains("docker run line"), "{screen}");
     assert!(screen.contains("docker run --gpus device=3 --label io.gpudock.launched-by="), "{screen}");
     insta::assert_snapshot!(screen);
@@ -154,6 +154,6 @@ fn a_site_preset_is_marked_fills_its_ports_and_shows_its_note() {
     assert!(screen.contains("ℹ Datasets are under /data, read-only."), "{screen}");
     assert!(!screen.contains('\u{1b}'), "{screen}");
     assert!(screen.contains("Ports (host:ctr,…)    8890:8888"), "{screen}");
-    assert!(screen.contains("→ free:1 picks GPU 3 now"), "{screen}");
+    assert!(screen.contains("→ free:1 now picks GPU 3: coolest and least used ("), "{screen}");
     assert!(screen.contains("docker run --gpus device=3 -p 8890:8888 --label"), "{screen}");
 }

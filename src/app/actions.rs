@@ -180,23 +180,26 @@ fn submit(form: &mut LaunchForm, ctx: &Context, gpu: &GpuState) -> Outcome {
             shows: super::Shows::Prompt,
         }));
     }
-    let out = Outcome::open(launching(form.clone(), &spec));
-    let out = match (picked, &spec.gpus) {
-        (true, crate::docker::gpus::GpuRequest::Devices(refs)) => {
-            let ix: Vec<String> = refs.iter().map(crate::docker::gpus::GpuRef::wire).collect();
-            out.say(Level::Info, format!("{}: picked GPU {}", form.gpus.trim(), ix.join(", ")))
-        }
-        _ => out,
+    // The same candidates validate picked from, so the same pick, with its reason.
+    let pick = super::launch::validate::free_count(&form.gpus)
+        .and_then(Result::ok)
+        .and_then(|n| Some((n, ctx.candidates?.pick(n).ok()?)))
+        .map(|(n, p)| format!("free:{n} picks {p}"));
+    let out = Outcome::open(launching(form.clone(), &spec, pick.clone()));
+    let out = match pick {
+        Some(text) => out.say(Level::Info, text),
+        None => out,
     };
     out.run(Command::Launch { spec: Box::new(spec) })
 }
 
-/// The progress view of a launch from `form`.
-fn launching(form: LaunchForm, spec: &crate::docker::LaunchSpec) -> Mode {
+/// The progress view of a launch from `form`; `pick` says what `free:N` picked and why.
+fn launching(form: LaunchForm, spec: &crate::docker::LaunchSpec, pick: Option<String>) -> Mode {
     Mode::Launching(Launching {
         image: spec.image.clone(),
         status: "checking the image".into(),
         form: Box::new(form),
+        pick,
         ..Default::default()
     })
 }
@@ -209,7 +212,7 @@ pub fn launch_confirmed(back: &mut Vec<Mode>, out: &mut Outcome) {
         return;
     }
     if let Some(Mode::Launch(form)) = back.pop() {
-        out.next = super::outcome::Next::Open(launching(*form, spec));
+        out.next = super::outcome::Next::Open(launching(*form, spec, None));
     }
 }
 

@@ -122,6 +122,8 @@ pub struct Launching {
     pub done: u64,
     pub total: u64,
     pub status: String,
+    /// What `free:N` picked and why (again just before create, if that changed it).
+    pub pick: Option<String>,
     /// The form as typed: a failed or cancelled launch goes back to it.
     pub form: Box<LaunchForm>,
 }

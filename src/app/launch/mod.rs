@@ -302,9 +302,7 @@ impl LaunchForm {
         let gpus = match validate::free_count(&self.gpus) {
             Some(n) => n
                 .and_then(|n| match ctx.candidates {
-                    Some(c) => {
-                        crate::gpu::pick::pick(n, c).map(|ix| gpus::devices(&ix)).map_err(|r| r.to_string())
-                    }
+                    Some(c) => c.pick(n).map(|p| gpus::devices(&p.gpus)).map_err(|r| r.to_string()),
                     None => Err("free:N needs the GPU list, and NVML is unavailable: name the GPUs".into()),
                 })
                 .map_err(|e| err(Field::Gpus, e))
