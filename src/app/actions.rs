@@ -223,7 +223,7 @@ fn failed_field(e: &LaunchError) -> Option<Field> {
         LaunchError::Pull { .. } => Some(Field::Image),
         LaunchError::Engine { why, .. } => match why {
             F::NameTaken => Some(Field::Name),
-            F::NoGpuDriver | F::NoNvidiaRuntime => Some(Field::Gpus),
+            F::NoGpuDriver | F::NoNvidiaRuntime | F::NoFreeGpus => Some(Field::Gpus),
             F::CudaTooOld { .. } | F::NoSuchImage => Some(Field::Image),
             F::NoCommand => Some(Field::Command),
             F::Other => None,
@@ -280,6 +280,12 @@ pub fn on_result(app: &mut AppState, msg: ActionMsg) -> Vec<Command> {
                 l.total = p.total;
                 l.status = p.status;
             }
+        }
+        ActionMsg::LaunchRepicked(text) => {
+            if let Mode::Launching(l) = &mut app.mode {
+                l.pick = Some(text.clone());
+            }
+            app.set_status(Level::Info, text);
         }
         ActionMsg::Launch(Ok(launched)) => {
             // Its output, from the start: a short `--rm` run (nvidia-smi, a smoke test) is gone

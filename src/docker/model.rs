@@ -199,6 +199,9 @@ pub struct LaunchSpec {
     pub labels: Vec<(String, String)>,
     /// `-p` mappings.
     pub ports: Vec<super::ports::PortMap>,
+    /// `--gpus free:N` as asked: `gpus` holds the pick made on submit, and the launch picks
+    /// again right before create (a long pull may have let someone take a GPU).
+    pub free: Option<u32>,
 }
 
 /// One line of a container's output.

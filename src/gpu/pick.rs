@@ -243,6 +243,41 @@ pub fn pick(n: u32, gpus: &[Candidate], joins: &Joins) -> Result<Pick, Refusal> 
     Ok(Pick { gpus: set, why })
 }
 
+/// `free:N` once more, right before create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Again {
+    /// Every GPU of the earlier pick is still free: it stands (the user saw it; a GPU that
+    /// cooled down since is no reason to move).
+    Kept,
+    /// Some GPU of the earlier pick was taken or broke meanwhile: a new pick, and a line that
+    /// says what changed.
+    Moved { pick: Pick, text: String },
+}
+
+/// Picks `free:n` again from `now`, right before create: `before` (the pick the form showed)
+/// stands while all of it is still free; else a new pick, or why none can be made any more.
+pub fn again(n: u32, before: &[u32], now: &Candidates) -> Result<Again, Refusal> {
+    let lost: Vec<String> = before
+        .iter()
+        .filter_map(|&i| match now.gpus.iter().find(|g| g.index == i) {
+            None => Some(format!("GPU {i} is gone")),
+            Some(g) if g.broken.is_some() => {
+                Some(format!("GPU {i} broke meanwhile ({})", g.broken.clone().unwrap_or_default()))
+            }
+            Some(g) if !g.holders.is_empty() => {
+                Some(format!("GPU {i} was taken meanwhile (held by {})", g.holders.join(", ")))
+            }
+            Some(_) => None,
+        })
+        .collect();
+    if lost.is_empty() && before.len() == n as usize {
+        return Ok(Again::Kept);
+    }
+    let pick = now.pick(n)?;
+    let text = format!("free:{n} now picks {pick}, as {}", lost.join("; "));
+    Ok(Again::Moved { pick, text })
+}
+
 /// From `start`, free GPUs (in preference `order`) added one at a time: most NVLinks to those
 /// chosen, then the nearest farthest PCIe path to them, then preference.
 fn grow(start: u32, wanted: usize, order: &[u32], joins: &Joins) -> Vec<u32> {

@@ -149,3 +149,33 @@ fn on_an_nvswitch_node_every_pair_ties_and_the_nearest_pcie_path_decides() {
     assert_eq!(p.to_string(), "GPUs 0,1: joined by 18 NVLinks");
     assert_eq!(ix(pick(4, &gpus, &j)), [0, 1, 3, 2], "one NUMA node");
 }
+
+#[test]
+fn picked_again_before_create_the_pick_stands_while_free_and_moves_when_taken() {
+    let gpus: Vec<Candidate> = (0..6).map(|i| gpu(i, 40 + i, 0)).collect();
+    let now = Candidates { gpus, joins: Joins::default() };
+    // GPU 0 is cooler now than the GPU 3 the form showed: still, GPU 3 stands.
+    assert_eq!(again(1, &[3], &now), Ok(Again::Kept));
+    let mut taken = now.clone();
+    taken.gpus[3].holders = vec!["bob-train".into()];
+    taken.gpus[0].broken = Some("GPU lost".into());
+    let Ok(Again::Moved { pick, text }) = again(1, &[3], &taken) else { panic!("not moved") };
+    assert_eq!(pick.gpus, [1]);
+    assert_eq!(
+        text,
+        "free:1 now picks GPU 1: coolest and least used (41 °C, 0 %), as GPU 3 was taken meanwhile \
+         (held by bob-train)"
+    );
+    let Ok(Again::Moved { text, .. }) = again(2, &[0, 3], &taken) else { panic!("not moved") };
+    assert!(text.contains("as GPU 0 broke meanwhile (GPU lost); GPU 3 was taken meanwhile"), "{text}");
+    // Nothing left to give: the refusal, naming who holds what.
+    let mut full = taken.clone();
+    for g in &mut full.gpus[1..] {
+        g.holders = vec!["carol-nb".into()];
+    }
+    let no = again(1, &[3], &full).err().unwrap_or_else(|| panic!("met"));
+    assert!(
+        no.to_string().starts_with("free:1 cannot be met: no GPU is free; GPU 1 is held by carol-nb"),
+        "{no}"
+    );
+}

@@ -299,6 +299,7 @@ impl LaunchForm {
         let cmd = shell_words::split(&self.command)
             .map_err(|e| err(Field::Command, format!("cannot split the command: {e} (check the quotes)")))
             .ok();
+        let free = validate::free_count(&self.gpus).and_then(Result::ok);
         let gpus = match validate::free_count(&self.gpus) {
             Some(n) => n
                 .and_then(|n| match ctx.candidates {
@@ -355,6 +356,7 @@ impl LaunchForm {
             workdir: Some(self.workdir.trim().to_string()).filter(|w| !w.is_empty()),
             labels,
             ports,
+            free,
         })
     }
 
