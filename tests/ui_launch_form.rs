@@ -28,7 +28,13 @@ fn node() -> AppState {
     let mut app = sample_app();
     let mut list = app.table.all().to_vec();
     list.iter_mut().filter(|c| c.name == "jupyter-alice").for_each(|c| {
-        c.published = vec![Published { container: c.name.clone(), ip: None, port: 8888, proto: Proto::Tcp }]
+        c.published = vec![Published {
+            container: c.name.clone(),
+            ip: None,
+            port: 8888,
+            proto: Proto::Tcp,
+            container_port: 8888,
+        }]
     });
     let llama = list.iter().find(|c| c.name == "llama-finetune").map(|c| c.id.clone());
     app.update(Msg::Engine(EngineEvent::Containers(list)));

@@ -82,7 +82,13 @@ pub fn start(app: &mut AppState, action: Action) -> Vec<Command> {
 
 /// Opens the log view on a container, its recent history first.
 pub fn open_logs(app: &mut AppState, id: ContainerId, name: String) -> Vec<Command> {
-    app.mode = Mode::Logs(Box::new(LogView::new(id.clone(), name, app.log_lines).with_tail(LOG_TAIL)));
+    let mut view = LogView::new(id.clone(), name, app.log_lines).with_tail(LOG_TAIL);
+    // A notebook in its output gets a tunnel through what the listing says it publishes.
+    if let Some(c) = app.table.all().iter().find(|c| c.id == id) {
+        view.reach = super::tunnel::Reach::of(c);
+    }
+    view.notebook = app.notebooks.get(&id).cloned();
+    app.mode = Mode::Logs(Box::new(view));
     vec![Command::FollowLogs { id, tail: LOG_TAIL }]
 }
 
@@ -356,6 +362,12 @@ pub fn on_result(app: &mut AppState, msg: ActionMsg) -> Vec<Command> {
                 && v.id == chunk.id
                 && let Some(said) = v.take_lines(chunk.lines, &app.hostname)
             {
+                if let Some(seen) = v.notebook.clone() {
+                    // One per container, and only for containers still listed.
+                    let listed = |id: &ContainerId| app.table.all().iter().any(|c| c.id == *id);
+                    app.notebooks.retain(|id, _| listed(id));
+                    app.notebooks.insert(v.id.clone(), seen);
+                }
                 app.set_status(Level::Info, said);
             }
         }

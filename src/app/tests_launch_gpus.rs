@@ -128,8 +128,13 @@ fn ports_are_checked_at_their_field_against_what_listed_containers_publish() {
     use crate::docker::ports::{Proto, Published};
     let mut a = AppState::new(&Config::default(), "unix:///var/run/docker.sock".into());
     let mut bob = super::tests::container("b1", "jupyter-bob", ContainerState::Running);
-    bob.published =
-        vec![Published { container: "jupyter-bob".into(), ip: None, port: 8888, proto: Proto::Tcp }];
+    bob.published = vec![Published {
+        container: "jupyter-bob".into(),
+        ip: None,
+        port: 8888,
+        proto: Proto::Tcp,
+        container_port: 8888,
+    }];
     a.update(Msg::Engine(crate::docker::EngineEvent::Containers(vec![bob])));
     let to_ports = |a: &mut AppState, ports: &str| {
         a.update(key(KeyCode::Char('n')));

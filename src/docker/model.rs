@@ -112,6 +112,8 @@ pub struct Container {
     pub pending: bool,
     /// Host ports it publishes, as the listing says (`docker ps`'s PORTS).
     pub published: Vec<super::ports::Published>,
+    /// On the host's network (`--network host`): its ports are the node's.
+    pub host_network: bool,
 }
 
 /// The label gpudock puts on the containers it launches, naming who launched them.
