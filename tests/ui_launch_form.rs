@@ -163,3 +163,22 @@ fn a_site_preset_is_marked_fills_its_ports_and_shows_its_note() {
     assert!(screen.contains("→ free:1 now picks GPU 3: coolest and least used ("), "{screen}");
     assert!(screen.contains("docker run --gpus device=3 -p 8890:8888 --label"), "{screen}");
 }
+
+#[test]
+fn the_launch_progress_says_what_free_n_picked_and_why() {
+    let mut app = node();
+    form(&mut app, "free:1");
+    let before = render_buffer(&app, 120, 40);
+    let ok_fg = {
+        let screen = render(&app, 120, 40);
+        let (x, y) = row_of(&screen, "→ free:1 now picks").unwrap_or_else(|| panic!("{screen}"));
+        before[(x, y)].fg
+    };
+    app.update(key(KeyCode::Enter));
+    let screen = render(&app, 120, 40);
+    assert!(screen.contains("Launching busybox"), "{screen}");
+    let (x, y) = row_of(&screen, "free:1 picks GPU 3: coolest and least used (40 °C, 0 %)")
+        .unwrap_or_else(|| panic!("{screen}"));
+    let buf = render_buffer(&app, 120, 40);
+    assert_eq!(buf[(x, y)].fg, ok_fg, "the pick in the form's ok colour");
+}
