@@ -274,7 +274,11 @@ pub fn again(n: u32, before: &[u32], now: &Candidates) -> Result<Again, Refusal>
         return Ok(Again::Kept);
     }
     let pick = now.pick(n)?;
-    let text = format!("free:{n} now picks {pick}, as {}", lost.join("; "));
+    let text = match lost.is_empty() {
+        // No earlier pick to speak of (none was made on submit).
+        true => format!("free:{n} now picks {pick}"),
+        false => format!("free:{n} now picks {pick}, as {}", lost.join("; ")),
+    };
     Ok(Again::Moved { pick, text })
 }
 

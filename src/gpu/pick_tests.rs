@@ -168,6 +168,9 @@ fn picked_again_before_create_the_pick_stands_while_free_and_moves_when_taken() 
     );
     let Ok(Again::Moved { text, .. }) = again(2, &[0, 3], &taken) else { panic!("not moved") };
     assert!(text.contains("as GPU 0 broke meanwhile (GPU lost); GPU 3 was taken meanwhile"), "{text}");
+    // No earlier pick: a pick, and nothing said of one.
+    let Ok(Again::Moved { text, .. }) = again(1, &[], &now) else { panic!("not picked") };
+    assert_eq!(text, "free:1 now picks GPU 0: coolest and least used (40 °C, 0 %)");
     // Nothing left to give: the refusal, naming who holds what.
     let mut full = taken.clone();
     for g in &mut full.gpus[1..] {
