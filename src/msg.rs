@@ -117,6 +117,8 @@ pub enum ActionMsg {
         result: Result<ActionOutcome, EngineError>,
     },
     PullProgress(PullProgress),
+    /// `free:N` picked again right before create moved to other GPUs: what changed, in words.
+    LaunchRepicked(String),
     Launch(Result<Launched, LaunchError>),
     LogLines(LogChunk),
     /// The log stream ended: the container stopped (None) or the stream failed.

@@ -354,6 +354,7 @@ mod tests {
             owner: Default::default(),
             pending: false,
             published: Vec::new(),
+            host_network: false,
         }
     }
 
