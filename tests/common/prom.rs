@@ -82,7 +82,7 @@ pub fn prometheus_binary() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// A Prometheus server scraping `targets` every second; killed on drop.
+/// A Prometheus server scraping `targets`; killed on drop.
 pub struct Prometheus {
     pub url: String,
     child: Option<Child>,
@@ -95,11 +95,20 @@ fn free_port() -> u16 {
 }
 
 impl Prometheus {
+    /// Scraping every second.
     pub fn start(bin: &Path, targets: &[&str]) -> Prometheus {
+        Prometheus::start_every(bin, targets, 1)
+    }
+
+    /// Scraping every `secs` seconds: a target of tens of thousands of series takes longer than
+    /// a second to scrape on a small machine, and a scrape that runs past its timeout is lost.
+    pub fn start_every(bin: &Path, targets: &[&str], secs: u32) -> Prometheus {
+        let secs = secs.max(1);
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let list = targets.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(", ");
+        let timeout_ms = secs * 1000 - 100;
         let config = format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n  evaluation_interval: 1s\n\
+            "global:\n  scrape_interval: {secs}s\n  scrape_timeout: {timeout_ms}ms\n  evaluation_interval: {secs}s\n\
              scrape_configs:\n  - job_name: gpudock\n    static_configs:\n      - targets: [{list}]\n"
         );
         let cfg = dir.path().join("prometheus.yml");
