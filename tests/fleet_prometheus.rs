@@ -102,6 +102,27 @@ fn fleet_against_a_real_prometheus() {
     assert_eq!(dc.gpus[0].mem_total, Some((30720.0 + 15340.0) * 1_048_576.0));
     assert_eq!(dc.containers.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["ml/llm-0"]);
 
+    // The node view reads only what it shows: no scrape labels, no series it ignores (node a's
+    // XID counter), and of the state series only the GPU's current state.
+    use gpudock::fleet::{prom::Answer, queries};
+    for (host, q) in [
+        ("gpu-a", queries::node_gpus("gpu-a")),
+        ("gpu-c", queries::node_gpus("gpu-c")),
+        ("gpu-a", queries::node_containers("gpu-a")),
+    ] {
+        let (answer, _) = rt.block_on(client.query(&q, None)).unwrap_or_else(|e| panic!("{e}"));
+        let Answer::Vector(samples) = answer else { panic!("{host}: not a vector") };
+        assert!(!samples.is_empty(), "{host}: {q}");
+        for s in &samples {
+            for unread in ["instance", "job", "Hostname", "hostname", "device", "pci_bus_id"] {
+                assert!(!s.labels.contains_key(unread), "{host}: {unread} in {s:?}");
+            }
+            let name = s.labels.get("__name__").map(String::as_str).unwrap_or_default();
+            assert_ne!(name, "gpudock_gpu_xid_errors_total", "{host}");
+            assert!(name != "gpudock_gpu_state" || s.value > 0.0, "{host}: {s:?}");
+        }
+    }
+
     // Node a's exporter goes away: within two scrape intervals its row is stale.
     a.stop();
     let started = Instant::now();

@@ -232,19 +232,34 @@ pub fn quote(s: &str) -> String {
     out
 }
 
-const GPU_NAMES: &str = "gpudock_(gpu_.*|engine_up|nvml_up)|DCGM_FI_DEV_(FB_USED|FB_FREE|GPU_UTIL|POWER_USAGE|GPU_TEMP|XID_ERRORS";
+/// The series `merge::detail` reads for a GPU, and nothing else: a gpudock exporter sends
+/// dozens more per GPU (ECC, PCIe, clocks, NVLink) that the node view does not show.
+const GPU_NAMES: &str = "gpudock_(gpu_(memory_used_bytes|memory_total_bytes|utilization_percent|temperature_celsius|power_watts|power_limit_watts|idle_held_processes|last_xid)|engine_up|nvml_up)|DCGM_FI_DEV_(FB_USED|FB_FREE|GPU_UTIL|POWER_USAGE|GPU_TEMP|XID_ERRORS";
 
-/// The raw GPU series of one node (both spellings of its host label).
+/// The labels `merge::detail` reads on a GPU series: the scrape's own (`instance`, `job`), the
+/// host's and the PCI ones are aggregated away, which halves every series.
+const GPU_LABELS: &str = "__name__, gpu, UUID, uuid, exported_UUID, modelName, DCGM_FI_DRIVER_VERSION, pod, exported_pod, namespace, exported_namespace";
+
+/// The GPU series of one node (both spellings of its host label), with only what the node view
+/// reads; of `gpudock_gpu_state`, only the GPU's current state (the others are 0).
 pub fn node_gpus(host: &str) -> String {
     let h = quote(host);
+    let of_host = |names: &str| {
+        format!(r#"{{__name__=~"{names}", Hostname={h}}} or {{__name__=~"{names}", hostname={h}}}"#)
+    };
     let names = format!("{GPU_NAMES}|{DCGM_FAULTS})");
-    format!(r#"{{__name__=~"{names}", Hostname={h}}} or {{__name__=~"{names}", hostname={h}}}"#)
+    format!(
+        "max by ({GPU_LABELS}) ({}) or max by (__name__, gpu, UUID, state) ({}) > 0",
+        of_host(&names),
+        of_host("gpudock_gpu_state")
+    )
 }
 
-/// The container series of one node, and its host processes' memory per user.
+/// The container series of one node that `merge::containers_of` reads, and its host
+/// processes' memory per user; the labels it reads, no others.
 pub fn node_containers(host: &str) -> String {
     format!(
-        r#"{{__name__=~"gpudock_container_.*|gpudock_host_gpu_memory_used_bytes", Hostname={}}}"#,
+        r#"max by (__name__, container_id, container, image, owner, launched_by, gpu, user) ({{__name__=~"gpudock_container_(info|gpu_memory_used_bytes|gpu_sm_percent)|gpudock_host_gpu_memory_used_bytes", Hostname={}}})"#,
         quote(host)
     )
 }
