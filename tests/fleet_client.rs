@@ -108,3 +108,76 @@ fn the_collector_reports_a_server_that_is_down_and_keeps_going() {
         task.abort();
     });
 }
+
+/// Serves one request: `body` gzipped (`Content-Encoding: gzip`) when it asked for gzip, else
+/// as it is; the flag says whether it asked.
+fn gzip_server(body: Vec<u8>) -> (String, std::sync::mpsc::Receiver<bool>) {
+    use flate2::{Compression, write::GzEncoder};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}")).to_string();
+    let (said, asked) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let Some(Ok(conn)) = listener.incoming().next() else { return };
+        let mut reader = BufReader::new(&conn);
+        let (mut line, mut gzip, mut length) = (String::new(), false, 0usize);
+        while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+            let lower = line.to_ascii_lowercase();
+            gzip |= lower.strip_prefix("accept-encoding:").is_some_and(|v| v.contains("gzip"));
+            if let Some(v) = lower.strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+            line.clear();
+        }
+        let mut form = vec![0u8; length];
+        let _ = std::io::Read::read_exact(&mut reader, &mut form);
+        let _ = said.send(gzip);
+        let (head, body) = if gzip {
+            let mut enc = GzEncoder::new(Vec::new(), Compression::default());
+            let _ = enc.write_all(&body);
+            ("Content-Encoding: gzip\r\n", enc.finish().unwrap_or_default())
+        } else {
+            ("", body)
+        };
+        let mut out = &conn;
+        let _ = write!(
+            out,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{head}Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let _ = out.write_all(&body);
+    });
+    (addr, asked)
+}
+
+#[test]
+fn answers_come_gzipped_and_count_what_crossed_the_wire() {
+    use gpudock::fleet::prom::Answer;
+    let rt = rt();
+    let series: Vec<String> = (0..500)
+        .map(|i| {
+            format!(r#"{{"metric":{{"Hostname":"gpu-node-{i:03}","s":"p"}},"value":[1795958337,"{i}"]}}"#)
+        })
+        .collect();
+    let plain =
+        format!(r#"{{"status":"success","data":{{"resultType":"vector","result":[{}]}}}}"#, series.join(","));
+    let (addr, asked) = gzip_server(plain.clone().into_bytes());
+    let c = PromClient::new(&format!("http://{addr}"), None).unwrap_or_else(|e| panic!("{e}"));
+    let (answer, size) = rt.block_on(c.query("x", None)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(asked.recv().ok(), Some(true), "the client asks for gzip");
+    let Answer::Vector(v) = answer else { panic!("not a vector") };
+    assert_eq!((v.len(), v[499].value), (500, 499.0));
+    assert!(size * 5 < plain.len(), "{size} bytes sent for {} unpacked", plain.len());
+}
+
+#[test]
+fn a_gzip_answer_that_unpacks_past_the_cap_is_refused() {
+    let rt = rt();
+    // 40 MiB of spaces inside the JSON: valid once unpacked, a few KB packed.
+    let mut bomb = br#"{"status":"success","data":{"resultType":"vector","result":[]}"#.to_vec();
+    bomb.resize(bomb.len() + (40 << 20), b' ');
+    bomb.push(b'}');
+    let (addr, _) = gzip_server(bomb);
+    let c = PromClient::new(&format!("http://{addr}"), None).unwrap_or_else(|e| panic!("{e}"));
+    let err = rt.block_on(c.query("x", None)).err();
+    assert!(matches!(err, Some(PromError::TooBig { limit: 33_554_432 })), "{err:?}");
+}
