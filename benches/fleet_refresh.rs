@@ -38,12 +38,15 @@ fn exposition(nodes: usize) -> String {
                     "gpu=\"{g}\",UUID=\"GPU-{n:03}-{g}\",modelName=\"NVIDIA H100 80GB HBM3\",Hostname=\"{host}\""
                 );
                 let busy = (n + g) % 3 == 0;
+                // Figures that differ from GPU to GPU, as a real fleet's do: uniform ones would
+                // flatter the gzipped answers.
+                let spread = ((n * 31 + g * 17) % 97) as f64;
                 for (m, v) in [
-                    ("memory_used_bytes", if busy { 60e9 } else { 0.0 }),
+                    ("memory_used_bytes", if busy { 40e9 + spread * 2.1e8 } else { 0.0 }),
                     ("memory_total_bytes", 85_899_345_920.0),
-                    ("utilization_percent", if busy { 90.0 } else { 0.0 }),
-                    ("temperature_celsius", 50.0),
-                    ("power_watts", if busy { 600.0 } else { 70.0 }),
+                    ("utilization_percent", if busy { 6.0 + spread } else { 0.0 }),
+                    ("temperature_celsius", 30.0 + spread / 2.0),
+                    ("power_watts", if busy { 300.0 + spread * 4.125 } else { 70.0 + spread / 8.0 }),
                     ("power_limit_watts", 700.0),
                     ("idle_held_processes", f64::from(u8::from(g == 7))),
                     ("xid_errors_total", 0.0),
@@ -69,20 +72,22 @@ fn exposition(nodes: usize) -> String {
                 let l = format!(
                     "container=\"job-{n}-{c}\",container_id=\"{n:04}{c:060}\",image=\"nvcr.io/nvidia/pytorch:25.01-py3\",gpu=\"{c}\",UUID=\"GPU-{n:03}-{c}\",Hostname=\"{host}\""
                 );
-                let _ = writeln!(out, "gpudock_container_gpu_memory_used_bytes{{{l}}} 3e10");
-                let _ = writeln!(out, "gpudock_container_gpu_sm_percent{{{l}}} 80");
+                let (mem, sm) = (1e10 + ((n * 7 + c) % 89) as f64 * 3.3e8, (n * 13 + c) % 101);
+                let _ = writeln!(out, "gpudock_container_gpu_memory_used_bytes{{{l}}} {mem}");
+                let _ = writeln!(out, "gpudock_container_gpu_sm_percent{{{l}}} {sm}");
             }
         } else {
             for g in 0..8 {
                 let l = format!(
                     "gpu=\"{g}\",UUID=\"GPU-{n:03}-{g}\",device=\"nvidia{g}\",modelName=\"NVIDIA L40S\",Hostname=\"{host}\",DCGM_FI_DRIVER_VERSION=\"550.54.15\""
                 );
+                let spread = (n * 31 + g * 17) % 97;
                 for (m, v) in [
-                    ("FB_USED", 30720),
-                    ("FB_FREE", 15340),
-                    ("GPU_UTIL", 80),
-                    ("POWER_USAGE", 300),
-                    ("GPU_TEMP", 60),
+                    ("FB_USED", 20000 + spread * 100),
+                    ("FB_FREE", 26060 - spread * 100),
+                    ("GPU_UTIL", spread),
+                    ("POWER_USAGE", 100 + spread * 3),
+                    ("GPU_TEMP", 30 + spread / 2),
                 ] {
                     let _ = writeln!(out, "DCGM_FI_DEV_{m}{{{l}}} {v}");
                 }
@@ -134,7 +139,12 @@ fn main() {
         ("node_containers", queries::node_containers("gpu-node-042")),
     ] {
         let (_, b) = rt.block_on(client.query(&q, None)).unwrap_or_else(|e| panic!("{e}"));
-        println!("  {name}: {:.1} KB", b as f64 / 1024.0);
+        // The same answer unpacked: what a client without gzip would read.
+        let encoded = percent_encoding::utf8_percent_encode(&q, percent_encoding::NON_ALPHANUMERIC);
+        // A busy Prometheus may take longer than `get`'s 5 s per read: asked again.
+        let json = (0..3).find_map(|_| p.get(&format!("/api/v1/query?query={encoded}")));
+        let json = json.map_or_else(|| "no answer".into(), |j| format!("{:.1} KB", j.len() as f64 / 1024.0));
+        println!("  {name}: {:.1} KB gzipped ({json} of JSON)", b as f64 / 1024.0);
     }
     let step = f64::from(queries::STEP_SECS);
     let end = (now / step).floor() * step;
