@@ -73,9 +73,25 @@ impl ProcStat {
     }
 }
 
+/// A small `/proc` file in one `read`: `read_to_string` learns nothing from the size /proc
+/// reports (0), so it reads in growing steps (32, 32, 64, … bytes) and once more for the end,
+/// five system calls for a 300-byte `stat`. One read of a buffer larger than the file returns
+/// all of it (a /proc file is rendered whole at its first read); a full buffer reads on.
+pub fn read_small(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = [0u8; 1024];
+    let n = file.read(&mut buf)?;
+    let mut bytes = buf[..n].to_vec();
+    if n == buf.len() {
+        file.take(1 << 20).read_to_end(&mut bytes)?;
+    }
+    String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
 /// Reads `/proc/<pid>/stat` under `proc_root`.
 pub fn read_stat(proc_root: &Path, pid: u32) -> std::io::Result<ProcStat> {
-    let text = std::fs::read_to_string(proc_root.join(pid.to_string()).join("stat"))?;
+    let text = read_small(&proc_root.join(pid.to_string()).join("stat"))?;
     parse_stat(&text).ok_or_else(|| {
         std::io::Error::new(std::io::ErrorKind::InvalidData, format!("unreadable /proc/{pid}/stat"))
     })
@@ -98,7 +114,7 @@ pub fn parse_stat(text: &str) -> Option<ProcStat> {
 /// signal of ours means anything to one. kthreadd (PID 2) and its children carry the flag.
 pub fn is_kernel_thread(proc_root: &Path, pid: u32) -> bool {
     const PF_KTHREAD: u64 = 0x0020_0000;
-    let Ok(text) = std::fs::read_to_string(proc_root.join(pid.to_string()).join("stat")) else {
+    let Ok(text) = read_small(&proc_root.join(pid.to_string()).join("stat")) else {
         return false;
     };
     // Field 9 (flags) is index 6 after the command's closing parenthesis.
@@ -127,7 +143,7 @@ pub fn cmdline(proc_root: &Path, pid: u32) -> std::io::Result<Option<String>> {
 
 /// Seconds since boot (first figure of `/proc/uptime`).
 pub fn uptime_secs(proc_root: &Path) -> std::io::Result<f64> {
-    let text = std::fs::read_to_string(proc_root.join("uptime"))?;
+    let text = read_small(&proc_root.join("uptime"))?;
     text.split_whitespace().next().and_then(|v| v.parse().ok()).ok_or_else(|| {
         std::io::Error::new(std::io::ErrorKind::InvalidData, format!("unreadable uptime: {text:?}"))
     })
@@ -232,6 +248,21 @@ mod tests {
         assert_eq!(parse_stat(kthread).and_then(|s| s.rss_bytes(4096)), None);
         assert_eq!(parse_stat("42 (cut) S 1"), None);
         assert_eq!(parse_stat(""), None);
+    }
+
+    #[test]
+    fn small_files_are_read_whole_at_any_size() {
+        let root = std::env::temp_dir().join(format!("gpudock-procfs-small-{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap_or_else(|e| panic!("{e}"));
+        for len in [0, 1, 1023, 1024, 1025, 5000] {
+            let text = "x".repeat(len);
+            std::fs::write(root.join("f"), &text).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(read_small(&root.join("f")).ok().as_deref(), Some(text.as_str()), "{len} bytes");
+        }
+        assert!(read_small(&root.join("missing")).is_err());
+        let _ = std::fs::remove_dir_all(&root);
+        let me = read_small(Path::new("/proc/self/stat")).unwrap_or_default();
+        assert!(me.ends_with('\n') && parse_stat(&me).is_some(), "{me}");
     }
 
     #[test]
