@@ -4,11 +4,14 @@
 //! cannot be reached.
 
 use tokio::sync::mpsc::Sender;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::docker::explain::LaunchError;
+use crate::docker::explain::{LaunchError, LaunchFailure};
+use crate::docker::gpus::{GpuRef, GpuRequest};
 use crate::docker::launch::{Cancel, CancelHandle};
 use crate::docker::{self, DockerHost, EngineError, actions, disk, inspect, launch, logs};
+use crate::gpu::pick::{self, Again, Candidates};
 use crate::msg::{ActionMsg, Command, Msg};
 
 pub struct Executor {
@@ -18,11 +21,22 @@ pub struct Executor {
     logs: Option<JoinHandle<()>>,
     /// Stops the log following of the latest launch (the launch itself runs to its end).
     launch_logs: Option<CancelHandle>,
+    /// The GPUs as `free:N` candidates, from the app's latest sample: a launch picks again
+    /// from them right before create.
+    picks: watch::Receiver<Option<Candidates>>,
 }
 
 impl Executor {
     pub fn new(host: DockerHost, tx: Sender<Msg>) -> Executor {
-        Executor { host, tx, launch: None, logs: None, launch_logs: None }
+        // Nobody publishes: a launch keeps the pick made on submit.
+        let picks = watch::channel(None).1;
+        Executor { host, tx, launch: None, logs: None, launch_logs: None, picks }
+    }
+
+    /// Where the app publishes its `free:N` candidates each GPU sample.
+    pub fn with_picks(mut self, picks: watch::Receiver<Option<Candidates>>) -> Executor {
+        self.picks = picks;
+        self
     }
 
     fn stop_following(&mut self) {
@@ -72,6 +86,7 @@ impl Executor {
                 // container behind.
                 let (stop, mut stopped) = Cancel::new();
                 self.launch_logs = Some(stop);
+                let picks = self.picks.clone();
                 tokio::spawn(async move {
                     let outcome = async {
                         let d = match docker::connect(&host).await {
@@ -82,6 +97,23 @@ impl Executor {
                                 )))));
                             }
                         };
+                        let mut spec = *spec;
+                        if let Some(n) = spec.free {
+                            // The pull first: the pick is made after it, just before create.
+                            let mut c = cancel.clone();
+                            if let Err(e) = launch::ensure_image(&d, &tx, &spec.image, &mut c).await {
+                                return Some(ActionMsg::Launch(Err(e)));
+                            }
+                            let now = picks.borrow().clone();
+                            match repick(n, &spec.gpus, now.as_ref()) {
+                                Ok(None) => {}
+                                Ok(Some((gpus, text))) => {
+                                    spec.gpus = gpus;
+                                    let _ = tx.send(Msg::Action(ActionMsg::LaunchRepicked(text))).await;
+                                }
+                                Err(e) => return Some(ActionMsg::Launch(Err(e))),
+                            }
+                        }
                         let (launched, attached) = match launch::launch(&d, &tx, &spec, cancel).await {
                             Ok(ok) => ok,
                             Err(e) => return Some(ActionMsg::Launch(Err(e))),
@@ -228,4 +260,37 @@ const LAUNCH_TAIL: usize = 1000;
 
 fn unreachable(host: &DockerHost, e: &EngineError) -> String {
     format!("cannot reach the Docker engine at {host}: {e}")
+}
+
+/// `free:n` again from the app's latest candidates, right before create: None keeps the GPUs
+/// of `gpus` (still free, or no GPU reading to judge by), Some the new request and what
+/// changed; Err when too few GPUs are free any more.
+pub fn repick(
+    n: u32,
+    gpus: &GpuRequest,
+    now: Option<&Candidates>,
+) -> Result<Option<(GpuRequest, String)>, LaunchError> {
+    let Some(now) = now else {
+        tracing::info!(n, "no GPU reading to pick free:N again from; the pick made on submit stands");
+        return Ok(None);
+    };
+    let before: Vec<u32> = match gpus {
+        GpuRequest::Devices(refs) => refs
+            .iter()
+            .filter_map(|r| match r {
+                GpuRef::Index(i) => Some(*i),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    match pick::again(n, &before, now) {
+        Ok(Again::Kept) => Ok(None),
+        Ok(Again::Moved { pick, text }) => {
+            Ok(Some((GpuRequest::Devices(pick.gpus.into_iter().map(GpuRef::Index).collect()), text)))
+        }
+        Err(refusal) => {
+            Err(LaunchError::Engine { why: LaunchFailure::NoFreeGpus, message: refusal.to_string() })
+        }
+    }
 }

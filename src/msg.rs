@@ -45,12 +45,14 @@ pub struct Pages {
     pub help_max: u16,
     /// The first row of the help that holds its search text, if any does.
     pub help_match: Option<u16>,
+    /// Names of a prune preview shown at once (0: none fits, so `y` is refused).
+    pub prune: usize,
 }
 
 impl Default for Pages {
     /// Before the first frame: a small terminal's figures; the help clamps its own scroll.
     fn default() -> Pages {
-        Pages { table: 10, log: 14, help: 10, help_max: u16::MAX, help_match: None }
+        Pages { table: 10, log: 14, help: 10, help_max: u16::MAX, help_match: None, prune: 10 }
     }
 }
 
@@ -115,6 +117,8 @@ pub enum ActionMsg {
         result: Result<ActionOutcome, EngineError>,
     },
     PullProgress(PullProgress),
+    /// `free:N` picked again right before create moved to other GPUs: what changed, in words.
+    LaunchRepicked(String),
     Launch(Result<Launched, LaunchError>),
     LogLines(LogChunk),
     /// The log stream ended: the container stopped (None) or the stream failed.

@@ -12,6 +12,7 @@ use crate::docker::owner::OwnerRules;
 use crate::docker::stats::StatsSampler;
 use crate::docker::{Container, ContainerId, ContainerStats, DockerHost, EngineError};
 use crate::gpu::GpuSnapshot;
+use crate::gpu::kernel_xid::{self, KernelLog};
 use crate::gpu::model::usage_by_container;
 use crate::gpu::nvml::NvmlBackend;
 
@@ -58,9 +59,33 @@ pub struct Engine {
 pub struct Probe {
     pub nvml: Nvml,
     pub engine: Engine,
+    /// This boot's kernel log, for XIDs from before this run; None for a remote engine's node.
+    pub kernel: Option<KernelLog>,
 }
 
 impl Probe {
+    /// Each GPU's index and NVML bus ID, where the sample has them: how a kernel log line,
+    /// which names a bus, finds its GPU.
+    pub fn gpu_buses(&self) -> Vec<(u32, &str)> {
+        let Nvml::Up { snapshot, .. } = &self.nvml else { return Vec::new() };
+        let places = snapshot.topology.iter().flat_map(|t| &t.gpus);
+        places.filter_map(|p| Some((p.index, p.bus_id.as_deref()?))).collect()
+    }
+
+    /// The XID codes the kernel log holds for each GPU this boot (empty where it holds none or
+    /// could not be read): a one-shot run's only view of XIDs from before it.
+    pub fn kernel_xids(&self) -> HashMap<u32, Vec<u64>> {
+        let Some(KernelLog::Read { xids, .. }) = &self.kernel else { return HashMap::new() };
+        let buses = self.gpu_buses();
+        let mut out: HashMap<u32, Vec<u64>> = HashMap::new();
+        for x in xids {
+            if let Some(i) = kernel_xid::gpu_at(&x.bus, buses.iter().copied()) {
+                out.entry(i).or_default().push(x.code);
+            }
+        }
+        out
+    }
+
     /// Running containers with processes on GPUs they did not ask for: (name, GPU indices).
     pub fn unasked(&self) -> Vec<(String, Vec<u32>)> {
         let Nvml::Up { snapshot, .. } = &self.nvml else { return Vec::new() };
@@ -84,13 +109,14 @@ pub async fn collect(host: &DockerHost, lib: Option<&Path>, owner_labels: &[Stri
         return Probe {
             nvml: Nvml::Remote { host: host.to_string() },
             engine: engine(host, owner_labels).await,
+            kernel: None,
         };
     }
     let lib_owned = lib.map(Path::to_path_buf);
     let gpu = tokio::task::spawn_blocking(move || nvml(lib_owned.as_deref()));
-    let engine = engine(host, owner_labels).await;
+    let (engine, kernel) = tokio::join!(engine(host, owner_labels), kernel_xid::read());
     let nvml = gpu.await.unwrap_or_else(|e| Nvml::Unavailable(format!("NVML sampler failed: {e}")));
-    Probe { nvml, engine }
+    Probe { nvml, engine, kernel: Some(kernel) }
 }
 
 async fn engine(host: &DockerHost, owner_labels: &[String]) -> Engine {

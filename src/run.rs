@@ -32,7 +32,9 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
     // Idle times survive a restart; the keeper writes them back on every way out of here.
     let (mut idle_keeper, saved) = crate::gpu::idle_store::Keeper::open("idle-dashboard");
     app.gpu.idle.restore(&saved);
-    let mut executor = Executor::new(host.clone(), tx.clone());
+    // The `free:N` candidates of the latest sample, for a launch to pick again before create.
+    let (picks, picks_rx) = tokio::sync::watch::channel(None);
+    let mut executor = Executor::new(host.clone(), tx.clone()).with_picks(picks_rx);
     let shell_host = host.clone();
     // NVML describes this machine: beside a remote engine's containers it would be wrong.
     if host.is_local() {
@@ -145,6 +147,14 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
             commands.extend(app.update(m));
         }
         idle_keeper.tick(&app.gpu.idle);
+        picks.send_if_modified(|now| {
+            let latest = crate::app::launch::gpus::candidates(&app.gpu, &app.table);
+            let changed = *now != latest;
+            if changed {
+                *now = latest;
+            }
+            changed
+        });
         for command in commands {
             match command {
                 Command::Quit => return Ok(()),

@@ -67,9 +67,13 @@ fn fleet_against_a_real_prometheus() {
     assert_eq!((na.fabric_degraded, nb.fabric_degraded), (0, 1), "gpu-b's GPU 1 has a link down");
     let nc = node(&snap, "gpu-c");
     // dcgm node: c2 holds 38000 of 46060 MiB at 2 %: held by DCGM_FI_DEV_FB_USED, never free.
-    assert_eq!((nc.gpus, nc.busy, nc.held, nc.free()), (3, 1, 1, 1), "dcgm node: {nc:?}");
-    assert_eq!(nc.mem_total, (30720.0 + 15340.0 + 46060.0 + 38000.0 + 8060.0) * 1_048_576.0);
-    assert!((nc.power - 417.0).abs() < 1.0, "{nc:?}");
+    // c3 (last XID 79, nothing held) and c4 (busy, 2 volatile double-bit ECC errors) are broken
+    // by dcgm-exporter's own series, neither free nor busy; c1's XID 13 (an application's)
+    // leaves it free.
+    assert_eq!((nc.gpus, nc.busy, nc.held, nc.broken, nc.free()), (5, 1, 1, 2, 1), "dcgm node: {nc:?}");
+    let mib = 30720.0 + 15340.0 + 46060.0 + 38000.0 + 8060.0 + 46080.0 + 10000.0 + 36060.0;
+    assert_eq!(nc.mem_total, mib * 1_048_576.0);
+    assert!((nc.power - 517.0).abs() < 1.0, "{nc:?}");
     assert_eq!(nc.top, [("llm-0".to_string(), 30720.0 * 1_048_576.0)], "a Kubernetes pod from dcgm's labels");
     assert_eq!(na.util_history.len(), 21);
     assert!(na.util_now().is_some(), "{na:?}");
@@ -85,13 +89,15 @@ fn fleet_against_a_real_prometheus() {
     assert_eq!(names, ["llama-finetune", "jupyter-alice", "host: (not visible here: other PID namespace)"]);
     assert_eq!(detail.containers[1].launched_by, "alice");
     let dc = refresh(Some("gpu-c")).detail.unwrap_or_default();
-    assert_eq!(dc.gpus.len(), 3);
+    assert_eq!(dc.gpus.len(), 5);
     let states: Vec<Option<State>> = dc.gpus.iter().map(|g| g.state).collect();
     assert_eq!(
         states,
-        [State::Busy, State::Free, State::Held].map(Some),
-        "dcgm's GPUs by the same thresholds"
+        [State::Busy, State::Free, State::Held, State::Broken, State::Broken].map(Some),
+        "dcgm's GPUs by the same thresholds and faults as the header"
     );
+    assert_eq!(dc.gpus[3].xid, Some(79.0));
+    assert_eq!(dc.gpus[4].dcgm_problems, [gpudock::gpu::state::Problem::EccUncorrected(2)]);
     assert_eq!(dc.driver.as_deref(), Some("550.54.15"));
     assert_eq!(dc.gpus[0].mem_total, Some((30720.0 + 15340.0) * 1_048_576.0));
     assert_eq!(dc.containers.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["ml/llm-0"]);

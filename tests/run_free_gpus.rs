@@ -64,7 +64,7 @@ fn free_n_picks_healthy_unheld_gpus_coolest_first_and_refuses_with_who_holds_the
     let cfg = FakeConfig::new("free", &node(&idle, &busy));
     let (code, line, err) = out(gpudock(&cfg).args(["run", "--dry-run", "--gpus", "free:1", "busybox"]));
     assert_eq!(code, Some(0), "{err}");
-    assert!(err.contains("free:1 picked GPU 4 (2 free"), "{err}");
+    assert!(err.contains("free:1 picked GPU 4: coolest and least used (35 °C, 0 %) (2 free)"), "{err}");
     assert!(line.contains("--gpus device=4 "), "{line}");
     let (_, line, err) = out(gpudock(&cfg).args(["run", "--dry-run", "--gpus", "free:2", "busybox"]));
     assert!(line.contains("--gpus '\"device=4,3\"' "), "{line} {err}");
@@ -120,4 +120,45 @@ fn the_pick_is_made_before_create_and_reaches_the_engine() {
     let picked = err.find("free:1 picked GPU 4").unwrap_or_else(|| panic!("{err}"));
     let failed = err.find("No NVIDIA device driver").unwrap_or_else(|| panic!("{err}"));
     assert!(picked < failed, "{err}");
+}
+
+/// An 8-GPU node of two NVLink quads (each pair of a quad joined by 2 direct links; quads on
+/// NUMA nodes 0 and 1, two GPUs per PCIe switch): GPU 4 the coolest, GPU 5 held.
+fn quads() -> String {
+    let mut text = String::from("driver 570.86.15\ncuda 12080\n");
+    for i in 0..8u32 {
+        let temp = if i == 4 { 30 } else { 40 + i };
+        let used = if i == 5 { 1_073_741_824 } else { 0 };
+        text += &gpu_line(
+            i,
+            &format!(
+                "temp={temp} util_gpu=0 mem_used={used} bus={} numa={} pcie_switch={}",
+                0x18 + i,
+                i / 4,
+                i / 2
+            ),
+        );
+        let peers = (0..8).filter(|&p| p != i && p / 4 == i / 4);
+        for (k, peer) in peers.flat_map(|p| [p, p]).enumerate() {
+            text += &format!("link {i} {k} state=1 version=4 peer={peer}\n");
+        }
+    }
+    text
+}
+
+#[test]
+fn free_n_keeps_an_nvlink_quad_together_and_says_why() {
+    let cfg = FakeConfig::new("free-quads", &quads());
+    let run = |n: &str| out(gpudock(&cfg).args(["run", "--dry-run", "--gpus", n, "busybox"]));
+    let (code, line, err) = run("free:1");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("free:1 picked GPU 4: coolest and least used (30 °C, 0 %) (7 free)"), "{err}");
+    assert!(line.contains("--gpus device=4 "), "{line}");
+    let (_, line, err) = run("free:2");
+    assert!(err.contains("free:2 picked GPUs 4,6: joined by 2 NVLinks (7 free)"), "{err}");
+    assert!(line.contains("--gpus '\"device=4,6\"' "), "{line}");
+    // GPU 5 is held: GPU 4's quad cannot take four any more, the other quad can.
+    let (_, line, err) = run("free:4");
+    assert!(err.contains("free:4 picked GPUs 0,1,2,3: every pair joined by NVLink (2 or more)"), "{err}");
+    assert!(line.contains("--gpus '\"device=0,1,2,3\"' "), "{line}");
 }

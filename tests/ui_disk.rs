@@ -246,3 +246,84 @@ fn the_prune_preview_is_the_confirm_view_over_the_disk_view() {
     let screen = render(&app, 120, 24);
     assert!(screen.contains("Pruning stopped containers…"), "{screen}");
 }
+
+/// The fixture with twelve stopped containers: more names than a small pane shows.
+fn many_stopped() -> AppState {
+    let mut u = usage();
+    let row = u.categories.iter_mut().find(|c| c.category == Category::StoppedContainers);
+    let row = row.unwrap_or_else(|| panic!("no stopped containers row"));
+    let model = row.items[0].clone();
+    row.items = (0..12)
+        .map(|i| gpudock::docker::disk::DiskItem {
+            id: format!("{:0>64}", i),
+            name: format!("old-run-{i:02}"),
+            size: 1_000_000 * (12 - i),
+            ..model.clone()
+        })
+        .collect();
+    row.count = 12;
+    let mut app = sample_app();
+    app.update(key(KeyCode::Char('c')));
+    app.update(Msg::Action(ActionMsg::DiskUsage(Ok(Box::new(u)))));
+    app
+}
+
+/// At 40x12 the preview once showed no name at all and still offered y: now it shows as many
+/// as fit, says which, and scrolls.
+#[test]
+fn prune_preview_at_40x12_lists_names_and_scrolls() {
+    let mut app = many_stopped();
+    app.update(key(KeyCode::Enter));
+    common::resize(&mut app, 40, 12);
+    let screen = render(&app, 40, 12);
+    insta::assert_snapshot!("prune_preview_40x12", screen);
+    assert!(screen.contains("old-run-00") && screen.contains("y prune"), "{screen}");
+    assert!(screen.contains(&format!("1–{} of 12", app.pages.prune)), "{screen}");
+    assert!(app.pages.prune > 0 && app.pages.prune < 12, "{:?}", app.pages);
+    assert!(app.update(key(KeyCode::Char('j'))).is_empty());
+    let screen = render(&app, 40, 12);
+    assert!(!screen.contains("old-run-00") && screen.contains("old-run-01"), "{screen}");
+    app.update(key(KeyCode::PageDown));
+    app.update(key(KeyCode::PageDown));
+    let screen = render(&app, 40, 12);
+    assert!(screen.contains("old-run-11") && screen.contains("of 12"), "{screen}");
+    app.update(key(KeyCode::PageUp));
+    app.update(key(KeyCode::PageUp));
+    app.update(key(KeyCode::Char('k')));
+    assert!(render(&app, 40, 12).contains("old-run-00"));
+    // Scrolling is not an answer: the question is still open, and y prunes all twelve.
+    let cmds = app.update(key(KeyCode::Char('y')));
+    let [Command::Prune { items, .. }] = cmds.as_slice() else { panic!("{cmds:?}") };
+    assert_eq!(items.len(), 12);
+}
+
+#[test]
+fn prune_preview_at_120x40_lists_every_name_without_a_scroll_line() {
+    let mut app = many_stopped();
+    app.update(key(KeyCode::Enter));
+    common::resize(&mut app, 120, 40);
+    let screen = render(&app, 120, 40);
+    insta::assert_snapshot!("prune_preview_120x40", screen);
+    assert!(screen.contains("old-run-00") && screen.contains("old-run-11"), "{screen}");
+    assert!(!screen.contains("1–") && screen.contains("y prune"), "{screen}");
+    assert_eq!(app.pages.prune, 12);
+}
+
+/// A preview that shows no name may neither offer y nor take it.
+#[test]
+fn y_does_nothing_while_no_name_of_the_prune_fits() {
+    let mut app = many_stopped();
+    app.update(key(KeyCode::Enter));
+    common::resize(&mut app, 40, 7);
+    assert_eq!(app.pages.prune, 0);
+    let screen = render(&app, 40, 7);
+    assert!(!screen.contains("y prune"), "{screen}");
+    assert!(app.update(key(KeyCode::Char('y'))).is_empty());
+    assert!(matches!(app.mode, gpudock::app::Mode::Confirm(_)), "the question stays open");
+    let said = app.status.as_ref().map(|s| s.text.clone()).unwrap_or_default();
+    assert!(said.contains("not pruned") && said.contains("enlarge"), "{said}");
+    // Once the names show, y prunes.
+    common::resize(&mut app, 40, 12);
+    let cmds = app.update(key(KeyCode::Char('y')));
+    assert!(matches!(cmds.as_slice(), [Command::Prune { .. }]), "{cmds:?}");
+}

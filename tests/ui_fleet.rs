@@ -132,6 +132,7 @@ fn a_node_opened_shows_its_gpus_and_containers() {
         power_limit: Some(700.0),
         idle_held: Some(0.0),
         xid: Some(0.0),
+        dcgm_problems: Vec::new(),
         source,
         state: Some(if i == 1 { State::Broken } else { State::Busy }),
     };

@@ -70,7 +70,7 @@ fn the_help_screen_lists_modal_keys_by_view() {
     let mut app = remapped("preview = [\"p\"]\n");
     app.update(key(KeyCode::Char('?')));
     // A tall screen shows the whole help.
-    let screen = render(&app, 100, 200);
+    let screen = render(&app, 100, 240);
     for needle in ["Log view", "Disk view", "Launch form", "older match", "y/Y", "preview what a prune"] {
         assert!(screen.contains(needle), "help lacks {needle}:\n{screen}");
     }

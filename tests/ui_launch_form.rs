@@ -28,7 +28,13 @@ fn node() -> AppState {
     let mut app = sample_app();
     let mut list = app.table.all().to_vec();
     list.iter_mut().filter(|c| c.name == "jupyter-alice").for_each(|c| {
-        c.published = vec![Published { container: c.name.clone(), ip: None, port: 8888, proto: Proto::Tcp }]
+        c.published = vec![Published {
+            container: c.name.clone(),
+            ip: None,
+            port: 8888,
+            proto: Proto::Tcp,
+            container_port: 8888,
+        }]
     });
     let llama = list.iter().find(|c| c.name == "llama-finetune").map(|c| c.id.clone());
     app.update(Msg::Engine(EngineEvent::Containers(list)));
@@ -74,7 +80,7 @@ fn free_n_shows_its_pick_and_the_docker_run_line_at_120x40() {
     let mut app = node();
     form(&mut app, "free:1");
     let screen = render(&app, 120, 40);
-    assert!(screen.contains("→ free:1 picks GPU 3 now"), "{screen}");
+    assert!(screen.contains("→ free:1 now picks GPU 3: coolest and least used ("), "{screen}");
     assert!(screen.contains("docker run line"), "{screen}");
     assert!(screen.contains("docker run --gpus device=3 --label io.gpudock.launched-by="), "{screen}");
     insta::assert_snapshot!(screen);
@@ -154,6 +160,25 @@ fn a_site_preset_is_marked_fills_its_ports_and_shows_its_note() {
     assert!(screen.contains("ℹ Datasets are under /data, read-only."), "{screen}");
     assert!(!screen.contains('\u{1b}'), "{screen}");
     assert!(screen.contains("Ports (host:ctr,…)    8890:8888"), "{screen}");
-    assert!(screen.contains("→ free:1 picks GPU 3 now"), "{screen}");
+    assert!(screen.contains("→ free:1 now picks GPU 3: coolest and least used ("), "{screen}");
     assert!(screen.contains("docker run --gpus device=3 -p 8890:8888 --label"), "{screen}");
+}
+
+#[test]
+fn the_launch_progress_says_what_free_n_picked_and_why() {
+    let mut app = node();
+    form(&mut app, "free:1");
+    let before = render_buffer(&app, 120, 40);
+    let ok_fg = {
+        let screen = render(&app, 120, 40);
+        let (x, y) = row_of(&screen, "→ free:1 now picks").unwrap_or_else(|| panic!("{screen}"));
+        before[(x, y)].fg
+    };
+    app.update(key(KeyCode::Enter));
+    let screen = render(&app, 120, 40);
+    assert!(screen.contains("Launching busybox"), "{screen}");
+    let (x, y) = row_of(&screen, "free:1 picks GPU 3: coolest and least used (40 °C, 0 %)")
+        .unwrap_or_else(|| panic!("{screen}"));
+    let buf = render_buffer(&app, 120, 40);
+    assert_eq!(buf[(x, y)].fg, ok_fg, "the pick in the form's ok colour");
 }

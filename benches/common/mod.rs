@@ -28,6 +28,7 @@ pub fn containers(n: usize, gpus: impl Fn(usize) -> GpuRequest) -> Vec<Container
             owner: Default::default(),
             pending: false,
             published: Vec::new(),
+            host_network: false,
         })
         .collect()
 }

@@ -82,7 +82,13 @@ pub fn start(app: &mut AppState, action: Action) -> Vec<Command> {
 
 /// Opens the log view on a container, its recent history first.
 pub fn open_logs(app: &mut AppState, id: ContainerId, name: String) -> Vec<Command> {
-    app.mode = Mode::Logs(Box::new(LogView::new(id.clone(), name, app.log_lines).with_tail(LOG_TAIL)));
+    let mut view = LogView::new(id.clone(), name, app.log_lines).with_tail(LOG_TAIL);
+    // A notebook in its output gets a tunnel through what the listing says it publishes.
+    if let Some(c) = app.table.all().iter().find(|c| c.id == id) {
+        view.reach = super::tunnel::Reach::of(c);
+    }
+    view.notebook = app.notebooks.get(&id).cloned();
+    app.mode = Mode::Logs(Box::new(view));
     vec![Command::FollowLogs { id, tail: LOG_TAIL }]
 }
 
@@ -180,23 +186,26 @@ fn submit(form: &mut LaunchForm, ctx: &Context, gpu: &GpuState) -> Outcome {
             shows: super::Shows::Prompt,
         }));
     }
-    let out = Outcome::open(launching(form.clone(), &spec));
-    let out = match (picked, &spec.gpus) {
-        (true, crate::docker::gpus::GpuRequest::Devices(refs)) => {
-            let ix: Vec<String> = refs.iter().map(crate::docker::gpus::GpuRef::wire).collect();
-            out.say(Level::Info, format!("{}: picked GPU {}", form.gpus.trim(), ix.join(", ")))
-        }
-        _ => out,
+    // The same candidates validate picked from, so the same pick, with its reason.
+    let pick = super::launch::validate::free_count(&form.gpus)
+        .and_then(Result::ok)
+        .and_then(|n| Some((n, ctx.candidates?.pick(n).ok()?)))
+        .map(|(n, p)| format!("free:{n} picks {p}"));
+    let out = Outcome::open(launching(form.clone(), &spec, pick.clone()));
+    let out = match pick {
+        Some(text) => out.say(Level::Info, text),
+        None => out,
     };
     out.run(Command::Launch { spec: Box::new(spec) })
 }
 
-/// The progress view of a launch from `form`.
-fn launching(form: LaunchForm, spec: &crate::docker::LaunchSpec) -> Mode {
+/// The progress view of a launch from `form`; `pick` says what `free:N` picked and why.
+fn launching(form: LaunchForm, spec: &crate::docker::LaunchSpec, pick: Option<String>) -> Mode {
     Mode::Launching(Launching {
         image: spec.image.clone(),
         status: "checking the image".into(),
         form: Box::new(form),
+        pick,
         ..Default::default()
     })
 }
@@ -209,7 +218,7 @@ pub fn launch_confirmed(back: &mut Vec<Mode>, out: &mut Outcome) {
         return;
     }
     if let Some(Mode::Launch(form)) = back.pop() {
-        out.next = super::outcome::Next::Open(launching(*form, spec));
+        out.next = super::outcome::Next::Open(launching(*form, spec, None));
     }
 }
 
@@ -220,7 +229,7 @@ fn failed_field(e: &LaunchError) -> Option<Field> {
         LaunchError::Pull { .. } => Some(Field::Image),
         LaunchError::Engine { why, .. } => match why {
             F::NameTaken => Some(Field::Name),
-            F::NoGpuDriver | F::NoNvidiaRuntime => Some(Field::Gpus),
+            F::NoGpuDriver | F::NoNvidiaRuntime | F::NoFreeGpus => Some(Field::Gpus),
             F::CudaTooOld { .. } | F::NoSuchImage => Some(Field::Image),
             F::NoCommand => Some(Field::Command),
             F::Other => None,
@@ -277,6 +286,12 @@ pub fn on_result(app: &mut AppState, msg: ActionMsg) -> Vec<Command> {
                 l.total = p.total;
                 l.status = p.status;
             }
+        }
+        ActionMsg::LaunchRepicked(text) => {
+            if let Mode::Launching(l) = &mut app.mode {
+                l.pick = Some(text.clone());
+            }
+            app.set_status(Level::Info, text);
         }
         ActionMsg::Launch(Ok(launched)) => {
             // Its output, from the start: a short `--rm` run (nvidia-smi, a smoke test) is gone
@@ -347,6 +362,12 @@ pub fn on_result(app: &mut AppState, msg: ActionMsg) -> Vec<Command> {
                 && v.id == chunk.id
                 && let Some(said) = v.take_lines(chunk.lines, &app.hostname)
             {
+                if let Some(seen) = v.notebook.clone() {
+                    // One per container, and only for containers still listed.
+                    let listed = |id: &ContainerId| app.table.all().iter().any(|c| c.id == *id);
+                    app.notebooks.retain(|id, _| listed(id));
+                    app.notebooks.insert(v.id.clone(), seen);
+                }
                 app.set_status(Level::Info, said);
             }
         }

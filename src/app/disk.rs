@@ -267,7 +267,7 @@ impl DiskView {
                 };
                 let command = Command::Prune { category, items: items.clone().unwrap_or_default() };
                 let prompt = format!("Prune {}?", category.label());
-                let shows = Shows::Prune { category, items, bytes };
+                let shows = Shows::Prune { category, items, bytes, scroll: 0 };
                 return Outcome::push(Mode::Confirm(Confirm { prompt, command, then: None, refused, shows }));
             }
             _ => {}

@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::actions::{confirm_key, launch_key, launching_key};
+use super::actions::{launch_key, launching_key};
 use super::text_input::{Edit, TextInput};
 use super::view::{Scope, ViewKey};
 use super::{AppState, Level, Mode, Outcome, Panel};
@@ -92,7 +92,7 @@ pub fn handle_key(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
         }
         Mode::Help => super::help::handle_key(app, action, key),
         Mode::Confirm(c) => {
-            let mut out = confirm_key(c, action);
+            let mut out = super::prune::key(c, action, app.pages.prune);
             super::disk::on_confirmed(&mut app.back, &out);
             super::actions::launch_confirmed(&mut app.back, &mut out);
             out
@@ -189,7 +189,7 @@ pub fn typed_ahead(app: &mut AppState, key: KeyEvent) -> Vec<Command> {
     // The launch form's warning (an image needing a newer CUDA) is a question too: Enter
     // launches anyway.
     let warned = matches!(&app.mode, Mode::Launch(f) if f.warning.is_some());
-    if (app.mode.scope() == Scope::Confirm || warned) && !ctrl_c {
+    if (matches!(app.mode.scope(), Scope::Confirm | Scope::Prune) || warned) && !ctrl_c {
         app.set_status(Level::Info, "ignored keys typed before the question appeared: answer it now");
         return Vec::new();
     }

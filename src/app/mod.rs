@@ -18,6 +18,7 @@ pub mod logs;
 pub mod node;
 mod outcome;
 pub mod procs;
+pub mod prune;
 mod status;
 pub mod table;
 #[cfg(test)]
@@ -113,6 +114,8 @@ pub enum Shows {
         items: Result<Vec<crate::docker::disk::DiskItem>, String>,
         /// About how many bytes they free, as the row said.
         bytes: u64,
+        /// The first name shown: the list scrolls where it does not fit.
+        scroll: usize,
     },
 }
 
@@ -122,6 +125,8 @@ pub struct Launching {
     pub done: u64,
     pub total: u64,
     pub status: String,
+    /// What `free:N` picked and why (again just before create, if that changed it).
+    pub pick: Option<String>,
     /// The form as typed: a failed or cancelled launch goes back to it.
     pub form: Box<LaunchForm>,
 }
@@ -154,6 +159,9 @@ pub struct AppState {
     pub user: String,
     /// This node's name as a laptop's ssh reaches it: the notebook tunnel's host.
     pub hostname: String,
+    /// The newest notebook server each listed container's output announced, kept for when its
+    /// log view opens again.
+    pub notebooks: HashMap<ContainerId, tunnel::Seen>,
     /// `until` filter applied to every prune (from the config), e.g. "24h".
     pub prune_until: Option<String>,
     pub disk_floor: u64,
@@ -213,6 +221,7 @@ impl AppState {
             shell: config.shell.clone().unwrap_or_else(crate::docker::shell::default_command),
             user: "unknown".into(),
             hostname: String::new(),
+            notebooks: HashMap::new(),
             prune_until: config.prune_until.clone(),
             disk_floor: config.disk_free_floor,
             disk_warning: None,

@@ -86,6 +86,8 @@ pub fn findings(app: &AppState) -> Option<Vec<Finding>> {
             .collect(),
         // The unit is not asked about from here: no process runs on a render path.
         fabric: doctor::fabric_facts(app.gpu.snapshot.as_ref().map_or(&[][..], |s| s.gpus.as_slice()), None),
+        // The dashboard watches XIDs as they happen; it reads no kernel log on a render path.
+        past_xids: doctor::PastXids::NotRead,
     };
     let mut out = doctor::check(&facts);
     out.retain(|f| !(app.node_files.is_none() && FROM_FILES.contains(&f.check)));
@@ -95,6 +97,6 @@ pub fn findings(app: &AppState) -> Option<Vec<Finding>> {
 /// What stands between the launch form and a container that gets GPUs.
 pub fn gpu_blockers(app: &AppState) -> Vec<Finding> {
     let mut out = findings(app).unwrap_or_default();
-    out.retain(|f| f.level != Level::Ok && GPU_LAUNCH.contains(&f.check));
+    out.retain(|f| f.level > Level::Info && GPU_LAUNCH.contains(&f.check));
     out
 }

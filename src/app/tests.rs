@@ -28,6 +28,7 @@ pub fn container(id: &str, name: &str, state: ContainerState) -> Container {
         owner: Default::default(),
         pending: false,
         published: Vec::new(),
+        host_network: false,
     }
 }
 

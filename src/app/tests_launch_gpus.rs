@@ -71,7 +71,9 @@ fn free_n_picks_the_coolest_free_gpu_never_the_broken_or_held_one() {
     let [Command::Launch { spec }] = cmds.as_slice() else { panic!("{cmds:?} {:?}", a.mode) };
     assert_eq!(spec.gpus, GpuRequest::Devices(vec![GpuRef::Index(3)]));
     assert!(matches!(a.mode, Mode::Launching(_)));
-    assert!(status(&a).contains("free:1: picked GPU 3"), "{}", status(&a));
+    assert!(status(&a).contains("free:1 picks GPU 3: coolest and least used ("), "{}", status(&a));
+    let Mode::Launching(l) = &a.mode else { unreachable!() };
+    assert_eq!(l.pick.as_deref(), Some(status(&a).as_str()), "the progress view says it too");
 }
 
 #[test]
@@ -126,8 +128,13 @@ fn ports_are_checked_at_their_field_against_what_listed_containers_publish() {
     use crate::docker::ports::{Proto, Published};
     let mut a = AppState::new(&Config::default(), "unix:///var/run/docker.sock".into());
     let mut bob = super::tests::container("b1", "jupyter-bob", ContainerState::Running);
-    bob.published =
-        vec![Published { container: "jupyter-bob".into(), ip: None, port: 8888, proto: Proto::Tcp }];
+    bob.published = vec![Published {
+        container: "jupyter-bob".into(),
+        ip: None,
+        port: 8888,
+        proto: Proto::Tcp,
+        container_port: 8888,
+    }];
     a.update(Msg::Engine(crate::docker::EngineEvent::Containers(vec![bob])));
     let to_ports = |a: &mut AppState, ports: &str| {
         a.update(key(KeyCode::Char('n')));
@@ -188,4 +195,35 @@ fn a_notebook_in_the_launched_containers_output_gives_its_tunnel_and_y_copies_it
     );
     assert_eq!(a.update(key(KeyCode::Char('y'))), vec![Command::Clipboard(want.into())]);
     assert!(status(&a).starts_with(&format!("copied: {want}")), "{}", status(&a));
+}
+
+#[test]
+fn free_n_in_the_form_keeps_gpus_behind_one_pcie_switch_and_says_why() {
+    use crate::gpu::topology::{TopoLevel, Topology};
+    let mut a = AppState::new(&Config::default(), "unix:///var/run/docker.sock".into());
+    // GPU 1 is the coolest; its switch partner is GPU 0, the hottest.
+    let temps = [80, 30, 40, 41];
+    let gpus = (0..4)
+        .map(|index| GpuSample {
+            index,
+            uuid: format!("GPU-{index}"),
+            temperature_c: Some(temps[index as usize]),
+            util_gpu: Some(0),
+            memory_used: Some(0),
+            memory_total: Some(80 << 30),
+            ..Default::default()
+        })
+        .collect();
+    let mut levels = Vec::new();
+    for x in 0..4u32 {
+        for y in (0..4).filter(|&y| y != x) {
+            levels.push((x, y, if x / 2 == y / 2 { TopoLevel::Single } else { TopoLevel::System }));
+        }
+    }
+    let topology = Some(Topology { gpus: Vec::new(), levels });
+    a.update(Msg::Gpu(GpuEvent::Snapshot(GpuSnapshot { gpus, topology, ..Default::default() })));
+    let cmds = submit(&mut a, "free:2");
+    let [Command::Launch { spec }] = cmds.as_slice() else { panic!("{cmds:?} {:?}", a.mode) };
+    assert_eq!(spec.gpus, GpuRequest::Devices(vec![GpuRef::Index(1), GpuRef::Index(0)]));
+    assert_eq!(status(&a), "free:2 picks GPUs 1,0: same PCIe switch (PIX)");
 }

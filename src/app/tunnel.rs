@@ -11,11 +11,29 @@ use crate::docker::ports::PortMap;
 use crate::msg::Command;
 use crate::notebook::{self, Tool, Tunnel};
 
-/// How the container's ports reach the node: known for a container launched from the form.
+/// How the container's ports reach the node: from the form for a container launched there,
+/// else from the engine's listing (published ports, host networking).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Reach {
     pub ports: Vec<PortMap>,
     pub host_network: bool,
+}
+
+impl Reach {
+    /// What the engine's listing says of `c`.
+    pub fn of(c: &crate::docker::Container) -> Reach {
+        let ports = c
+            .published
+            .iter()
+            .map(|p| PortMap {
+                host_ip: p.ip.clone(),
+                host_port: p.port,
+                container_port: p.container_port,
+                proto: p.proto,
+            })
+            .collect();
+        Reach { ports, host_network: c.host_network }
+    }
 }
 
 /// A notebook server seen in the output.
@@ -121,6 +139,65 @@ mod tests {
             scan(lines.iter(), &Reach::default(), "gpu-node-7").unwrap_or_else(|| panic!("no notebook"));
         assert!(none.tunnel.is_none() && none.describe().contains("not published"), "{}", none.describe());
         assert_eq!(scan([line("hello")].iter(), &host, "n"), None);
+    }
+
+    /// Any container's log view, not only one launched from the form: the tunnel goes through
+    /// what the engine's listing says it publishes, or its own port on the host's network.
+    #[test]
+    fn any_containers_log_view_gets_its_tunnel_from_the_listing() {
+        use crate::app::{AppState, Mode};
+        use crate::config::Config;
+        use crate::docker::ports::{Proto, Published};
+        use crate::docker::{ContainerState, EngineEvent, logs::LogChunk};
+        use crate::msg::Msg;
+        use crossterm::event::{KeyCode, KeyEvent};
+        let k = |c: KeyCode| Msg::Key(KeyEvent::from(c));
+        let mut a = AppState::new(&Config::default(), "unix:///var/run/docker.sock".into());
+        a.hostname = "gpu-node-7".into();
+        let mut lab = crate::app::tests::container("c1", "lab-bob", ContainerState::Running);
+        lab.published = vec![Published {
+            container: "lab-bob".into(),
+            ip: Some("0.0.0.0".into()),
+            port: 9999,
+            proto: Proto::Tcp,
+            container_port: 8888,
+        }];
+        let mut tb = crate::app::tests::container("c2", "tb-carol", ContainerState::Running);
+        tb.host_network = true;
+        a.update(Msg::Engine(EngineEvent::Containers(vec![lab.clone(), tb.clone()])));
+        let logs_of = |a: &mut AppState, name: &str, announced: &str| -> Vec<Command> {
+            a.update(k(KeyCode::Esc));
+            let row = a.table.rows().position(|c| c.name == name).unwrap_or_else(|| panic!("{name}"));
+            a.table.select(row);
+            a.update(k(KeyCode::Char('l')));
+            let Mode::Logs(v) = &a.mode else { panic!("{:?}", a.mode) };
+            let id = v.id.clone();
+            let lines =
+                vec![line("[I 10:23:40 ServerApp] Jupyter Server 2.14.2 is running at:"), line(announced)];
+            a.update(Msg::Action(crate::msg::ActionMsg::LogLines(LogChunk { id, lines })));
+            a.update(k(KeyCode::Char('y')))
+        };
+        let jupyter = "    http://127.0.0.1:8888/lab?token=4f1d6e0a5c2b9e8f7d6c5b4a3928170615e4d3c2b1a09f8e";
+        let cmds = logs_of(&mut a, "lab-bob", jupyter);
+        assert_eq!(cmds, [Command::Clipboard("ssh -L 9999:localhost:9999 gpu-node-7".into())]);
+        let Mode::Logs(v) = &a.mode else { panic!("{:?}", a.mode) };
+        let seen = v.notebook.clone().and_then(|s| s.tunnel).map(|t| t.url);
+        assert_eq!(
+            seen.as_deref(),
+            Some("http://localhost:9999/lab?token=4f1d6e0a5c2b9e8f7d6c5b4a3928170615e4d3c2b1a09f8e")
+        );
+        let tensorboard = "TensorBoard 2.15.1 at http://localhost:6006/ (Press CTRL+C to quit)";
+        let cmds = logs_of(&mut a, "tb-carol", tensorboard);
+        assert_eq!(cmds, [Command::Clipboard("ssh -L 6006:localhost:6006 gpu-node-7".into())]);
+        // Back to lab-bob's logs: its notebook is known before any line comes again.
+        a.update(k(KeyCode::Esc));
+        let row = a.table.rows().position(|c| c.name == "lab-bob").unwrap_or_else(|| panic!("lab-bob"));
+        a.table.select(row);
+        a.update(k(KeyCode::Char('l')));
+        assert_eq!(
+            a.update(k(KeyCode::Char('y'))),
+            [Command::Clipboard("ssh -L 9999:localhost:9999 gpu-node-7".into())]
+        );
     }
 
     #[test]

@@ -39,8 +39,10 @@ impl ViewKey {
 pub enum Scope {
     Main,
     Help,
-    /// A yes/no question: stop, remove, prune, remove an image, signal a process.
+    /// A yes/no question: stop, remove, remove an image, signal a process.
     Confirm,
+    /// The prune preview: exactly what goes, scrollable, then `y`.
+    Prune,
     Launch,
     /// A launch is pulling, creating, starting.
     Launching,
@@ -63,7 +65,7 @@ pub enum Scope {
 
 impl Scope {
     /// In the order the help screen lists them.
-    pub const ALL: [Scope; 14] = [
+    pub const ALL: [Scope; 15] = [
         Scope::Main,
         Scope::Detail,
         Scope::GpuDetail,
@@ -77,6 +79,7 @@ impl Scope {
         Scope::Launch,
         Scope::Launching,
         Scope::Confirm,
+        Scope::Prune,
         Scope::Help,
     ];
 
@@ -84,7 +87,8 @@ impl Scope {
         match self {
             Scope::Main => "Main screen",
             Scope::Help => "This help",
-            Scope::Confirm => "Questions (stop, remove, prune, signal)",
+            Scope::Confirm => "Questions (stop, remove, signal)",
+            Scope::Prune => "Prune preview",
             Scope::Launch => "Launch form",
             Scope::Launching => "While launching",
             Scope::Logs => "Log view",
@@ -105,6 +109,7 @@ impl Scope {
             Scope::Main => super::input::KEYS,
             Scope::Help => super::help::KEYS,
             Scope::Confirm => super::actions::CONFIRM_KEYS,
+            Scope::Prune => super::prune::KEYS,
             Scope::Launch => super::launch::KEYS,
             Scope::Launching => super::actions::LAUNCHING_KEYS,
             Scope::Logs => super::logs::KEYS,
@@ -135,6 +140,7 @@ impl Mode {
         match self {
             Mode::Normal | Mode::Filter => Scope::Main,
             Mode::Help => Scope::Help,
+            Mode::Confirm(c) if matches!(c.shows, super::Shows::Prune { .. }) => Scope::Prune,
             Mode::Confirm(_) => Scope::Confirm,
             Mode::Launch(_) => Scope::Launch,
             Mode::Launching(_) => Scope::Launching,

@@ -118,6 +118,7 @@ pub fn container(
         ),
         pending: inspect.is_none(),
         published: super::ports::published(std::slice::from_ref(summary)),
+        host_network: summary.host_config.as_ref().and_then(|h| h.network_mode.as_deref()) == Some("host"),
         id,
     }
 }
@@ -212,6 +213,40 @@ mod tests {
             container(&exited, Some(&facts), true, &OwnerRules::default()).state,
             ContainerState::Running
         );
+    }
+
+    #[test]
+    fn the_listing_gives_each_published_port_its_container_port_and_host_networking() {
+        use bollard::models::{ContainerSummaryHostConfig, PortSummary, PortSummaryTypeEnum};
+        let lab = ContainerSummary {
+            id: Some("c2".into()),
+            names: Some(vec!["/lab".into()]),
+            ports: Some(vec![PortSummary {
+                ip: Some("0.0.0.0".into()),
+                private_port: 8888,
+                public_port: Some(9999),
+                typ: Some(PortSummaryTypeEnum::TCP),
+            }]),
+            host_config: Some(ContainerSummaryHostConfig {
+                network_mode: Some("bridge".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let c = container(&lab, None, false, &OwnerRules::default());
+        assert_eq!(
+            c.published.iter().map(|p| (p.port, p.container_port)).collect::<Vec<_>>(),
+            [(9999, 8888)]
+        );
+        assert!(!c.host_network);
+        let host = ContainerSummary {
+            host_config: Some(ContainerSummaryHostConfig {
+                network_mode: Some("host".into()),
+                ..Default::default()
+            }),
+            ..lab
+        };
+        assert!(container(&host, None, false, &OwnerRules::default()).host_network);
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub enum LaunchFailure {
     NoSuchImage,
     /// No command typed and the image has no CMD or ENTRYPOINT.
     NoCommand,
+    /// `free:N` picked again right before create, and too few GPUs are free any more: the
+    /// message is the refusal (who holds what).
+    NoFreeGpus,
     Other,
 }
 
@@ -150,6 +153,7 @@ impl LaunchError {
                 LaunchFailure::NoSuchImage => {
                     format!("The image is not on this node and could not be pulled. Engine said: {m}")
                 }
+                LaunchFailure::NoFreeGpus => format!("{m} (picked again before create; nothing was created)"),
                 LaunchFailure::Other => m.clone(),
             },
         }

@@ -112,6 +112,8 @@ pub struct Container {
     pub pending: bool,
     /// Host ports it publishes, as the listing says (`docker ps`'s PORTS).
     pub published: Vec<super::ports::Published>,
+    /// On the host's network (`--network host`): its ports are the node's.
+    pub host_network: bool,
 }
 
 /// The label gpudock puts on the containers it launches, naming who launched them.
@@ -199,6 +201,9 @@ pub struct LaunchSpec {
     pub labels: Vec<(String, String)>,
     /// `-p` mappings.
     pub ports: Vec<super::ports::PortMap>,
+    /// `--gpus free:N` as asked: `gpus` holds the pick made on submit, and the launch picks
+    /// again right before create (a long pull may have let someone take a GPU).
+    pub free: Option<u32>,
 }
 
 /// One line of a container's output.

@@ -144,6 +144,8 @@ pub struct Published {
     pub ip: Option<String>,
     pub port: u16,
     pub proto: Proto,
+    /// The container's own port behind it (a notebook's tunnel goes to `port`).
+    pub container_port: u16,
 }
 
 /// The host ports the engine's container list (`GET /containers/json`) says are published.
@@ -163,7 +165,13 @@ pub fn published(list: &[ContainerSummary]) -> Vec<Published> {
                 Some(PortSummaryTypeEnum::UDP) => Proto::Udp,
                 _ => Proto::Tcp,
             };
-            out.push(Published { container: name.clone(), ip: p.ip.clone(), port, proto });
+            out.push(Published {
+                container: name.clone(),
+                ip: p.ip.clone(),
+                port,
+                proto,
+                container_port: p.private_port,
+            });
         }
     }
     out

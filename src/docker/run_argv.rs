@@ -105,6 +105,8 @@ mod tests {
             workdir: Some("/work".into()),
             labels: vec![("io.gpudock.launched-by".into(), "alice".into())],
             ports: ports::parse_all(&["127.0.0.1:8888:8888"]).unwrap_or_default(),
+            // The provisional pick is what the line shows.
+            free: Some(2),
         };
         let line = shell_line(&argv(&spec, false));
         assert!(

@@ -25,6 +25,8 @@ pub enum Check {
     /// NVLinks and the Fabric Manager state of NVSwitch GPUs (`doctor/fabric.rs`).
     Fabric,
     FabricManager,
+    /// XIDs from before this run, from the kernel log (`doctor/gpu_health.rs`).
+    Xids,
 }
 
 impl Check {
@@ -44,6 +46,7 @@ impl Check {
             Check::GpuHealth => "GPU health",
             Check::Fabric => "NVLink fabric",
             Check::FabricManager => "nvidia-fabricmanager",
+            Check::Xids => "XIDs this boot",
         }
     }
 }
@@ -78,6 +81,8 @@ pub enum Driver {
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     Ok,
+    /// Worth knowing, nothing to fix (what a one-shot run cannot see): never changes the exit code.
+    Info,
     Warn,
     Fail,
 }
@@ -120,6 +125,8 @@ pub struct Facts {
     pub gpus: Vec<GpuFact>,
     /// NVLinks, Fabric Manager state and its unit; empty on PCIe GPUs.
     pub fabric: super::fabric::FabricFacts,
+    /// XIDs from before this run, as this boot's kernel log has them.
+    pub past_xids: super::gpu_health::PastXids,
 }
 
 /// One GPU as the health check sees it.
@@ -133,9 +140,10 @@ pub struct GpuFact {
 }
 
 /// Checks that look at this machine rather than at the engine.
-pub const OF_THIS_MACHINE: [Check; 6] = [
+pub const OF_THIS_MACHINE: [Check; 7] = [
     Check::Driver,
     Check::GpuHealth,
+    Check::Xids,
     Check::Toolkit,
     Check::CdiSpecs,
     Check::DaemonJson,
@@ -145,6 +153,7 @@ pub const OF_THIS_MACHINE: [Check; 6] = [
 pub fn check(f: &Facts) -> Vec<Finding> {
     let mut out = vec![driver(f)];
     out.extend(super::gpu_health::gpu_health(f));
+    out.extend(super::gpu_health::past_xids(f));
     out.extend([engine(f), toolkit(f)]);
     out.extend(runtimes(f));
     out.push(cdi(f));

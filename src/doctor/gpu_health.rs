@@ -3,6 +3,56 @@
 
 use super::checks::{Check, Driver, Facts, Finding, GpuFact, Level, finding};
 use crate::gpu::state::State;
+use crate::gpu::xid_catalog;
+
+/// Where to look for the XIDs a one-shot run cannot see.
+const ELSEWHERE: &str = "the dashboard's alert list (A) and gpudock export's gpudock_gpu_last_xid see XIDs as they \
+                         happen; `journalctl -k | grep -i xid` as root lists this boot's";
+
+/// XIDs from before this run: the driver keeps no history, so only the kernel log has them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum PastXids {
+    /// Not looked for: a remote engine's node, or the dashboard (it watches XIDs itself).
+    #[default]
+    NotRead,
+    /// This boot's, oldest first: (the GPU at its bus, if any, code).
+    Read { source: &'static str, xids: Vec<(Option<u32>, u64)> },
+    /// Why the kernel log could not be read.
+    Unknown(Vec<String>),
+}
+
+/// What the kernel log says of XIDs before this run, or that they are unknown: information,
+/// never a warning (a fatal one already fails the GPU-health check through the state model).
+pub(super) fn past_xids(f: &Facts) -> Option<Finding> {
+    if !matches!(f.nvml, Driver::Up { .. }) {
+        return None;
+    }
+    Some(match &f.past_xids {
+        PastXids::NotRead => return None,
+        PastXids::Unknown(why) => finding(
+            Check::Xids,
+            Level::Info,
+            format!(
+                "one-shot: XIDs before this run are not visible (kernel log unreadable: {})",
+                why.join("; ")
+            ),
+            Some(ELSEWHERE),
+        ),
+        PastXids::Read { source, xids } if xids.is_empty() => {
+            finding(Check::Xids, Level::Ok, format!("none in the kernel log ({source})"), None)
+        }
+        PastXids::Read { source, xids } => {
+            let each: Vec<String> = xids
+                .iter()
+                .map(|(gpu, code)| {
+                    let gpu = gpu.map_or_else(|| "a GPU not in this sample".into(), |g| format!("GPU {g}"));
+                    format!("{gpu}: XID {code}{}", xid_catalog::describe(*code))
+                })
+                .collect();
+            finding(Check::Xids, Level::Info, format!("{} ({source})", each.join("; ")), None)
+        }
+    })
+}
 
 /// Broken GPUs fail (exit 2) with what is wrong with each; throttling and a PCIe link below
 /// its maximum warn (exit 1). Nothing to say without a driver: the driver check says why.

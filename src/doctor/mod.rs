@@ -11,6 +11,7 @@ use std::path::Path;
 pub use crate::probe::{DAEMON_JSON, DaemonJson, HostFiles, cdi_dirs, host_files};
 pub use checks::{Check, Driver, Facts, Finding, GpuFact, Level, OF_THIS_MACHINE, check, exit_code};
 pub use fabric::{FabricFacts, Service, check as fabric_check, facts as fabric_facts};
+pub use gpu_health::PastXids;
 
 use crate::docker::{DockerHost, convert, disk};
 use crate::probe::{self, Nvml};
@@ -47,13 +48,15 @@ pub async fn gather(host: &DockerHost, lib: Option<&Path>, daemon_json: &Path, d
     };
     let files = host_files(daemon_json, &cdi_dirs(engine.as_ref().ok().map(|(info, _)| info)));
     let unasked = probe.unasked();
+    let kernel = probe.kernel_xids();
+    let past_xids = past(&probe);
     // One sample: the driver keeps no XID history, so only what the GPU reports now counts.
     let gpus = match &probe.nvml {
         Nvml::Up { snapshot, .. } => snapshot
             .gpus
             .iter()
             .map(|g| {
-                let a = crate::gpu::state::assess(g, []);
+                let a = crate::gpu::state::assess(g, kernel.get(&g.index).into_iter().flatten().copied());
                 GpuFact {
                     index: g.index,
                     name: g.name.clone(),
@@ -89,6 +92,24 @@ pub async fn gather(host: &DockerHost, lib: Option<&Path>, daemon_json: &Path, d
         unasked,
         gpus,
         fabric,
+        past_xids,
+    }
+}
+
+/// The kernel log's XIDs with the GPU at each one's bus, or why it could not be read.
+fn past(probe: &probe::Probe) -> PastXids {
+    use crate::gpu::kernel_xid::{KernelLog, gpu_at};
+    if !matches!(probe.nvml, Nvml::Up { .. }) {
+        return PastXids::NotRead;
+    }
+    let buses = probe.gpu_buses();
+    match &probe.kernel {
+        None => PastXids::NotRead,
+        Some(KernelLog::Unreadable(why)) => PastXids::Unknown(why.iter().map(ToString::to_string).collect()),
+        Some(KernelLog::Read { source, xids, .. }) => PastXids::Read {
+            source: source.as_str(),
+            xids: xids.iter().map(|x| (gpu_at(&x.bus, buses.iter().copied()), x.code)).collect(),
+        },
     }
 }
 
@@ -98,6 +119,7 @@ pub fn text(findings: &[Finding]) -> String {
     for f in findings {
         let tag = match f.level {
             Level::Ok => "ok  ",
+            Level::Info => "info",
             Level::Warn => "WARN",
             Level::Fail => "FAIL",
         };

@@ -43,6 +43,7 @@ fn bare() -> Facts {
         unasked: Vec::new(),
         gpus: Vec::new(),
         fabric: Default::default(),
+        past_xids: Default::default(),
     }
 }
 
@@ -181,4 +182,18 @@ fn a_broken_gpu_fails_with_what_is_wrong_and_throttling_warns() {
     // Exit 2 for a broken GPU, 1 for warnings alone (the rest of this node's checks aside).
     assert_eq!(exit_code(&[fail]), 2);
     assert_eq!(exit_code(&[warn]), 1);
+}
+
+/// What a one-shot run cannot see is information: it never turns a clean node's exit code.
+#[test]
+fn unknown_past_xids_are_information_not_a_warning() {
+    let mut facts = bare();
+    facts.nvml = Driver::Up { driver: "550.54.15".into(), cuda: "12.4".into(), gpus: 1 };
+    facts.past_xids = super::PastXids::Unknown(vec!["dmesg exited with status 1".into()]);
+    let f = super::gpu_health::past_xids(&facts).unwrap_or_else(|| panic!("no finding"));
+    assert_eq!(f.level, Level::Info);
+    assert!(f.detail.starts_with("one-shot: XIDs before this run are not visible"), "{}", f.detail);
+    assert_eq!(exit_code(&[f]), 0);
+    facts.past_xids = super::PastXids::NotRead;
+    assert_eq!(super::gpu_health::past_xids(&facts), None);
 }

@@ -36,6 +36,7 @@ fn container(n: u8, name: &str, state: ContainerState) -> Container {
         owner: Default::default(),
         pending: false,
         published: Vec::new(),
+        host_network: false,
     }
 }
 

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use super::model::{ContainerRow, GpuRow, NodeDetail, NodeSummary, Source};
 use super::prom::{self, Sample};
-use crate::gpu::state::{BUSY_PERCENT, HELD_FLOOR_BYTES, State};
+use crate::gpu::state::{BUSY_PERCENT, HELD_FLOOR_BYTES, Problem, State};
+use crate::gpu::xid_catalog;
 
 const MIB: f64 = 1_048_576.0;
 
@@ -88,14 +89,26 @@ fn set(gpu: &mut GpuRow, metric: &str, v: f64, dcgm: bool) {
         // last XID from either exporter, never a count from one and a code from the other.
         "gpudock_gpu_last_xid" | "DCGM_FI_DEV_XID_ERRORS" => put(&mut gpu.xid, v),
         "DCGM_FI_DEV_FB_USED" => put(&mut gpu.mem_used, v * MIB),
+        "DCGM_FI_DEV_ECC_DBE_VOL_TOTAL" if v > 0.0 => {
+            gpu.dcgm_problems.push(Problem::EccUncorrected(v as u64))
+        }
+        "DCGM_FI_DEV_ROW_REMAP_FAILURE" if v > 0.0 => gpu.dcgm_problems.push(Problem::RowRemapFailed),
+        "DCGM_FI_DEV_ROW_REMAP_PENDING" if v > 0.0 => gpu.dcgm_problems.push(Problem::ResetNeeded),
         _ => {}
     }
 }
 
-/// A GPU's state where no gpudock exporter gave it (dcgm-exporter, an older gpudock): busy
-/// above the threshold, held above the memory floor, else free. dcgm-exporter's figures say
-/// nothing of faults, so such a GPU is never called broken here.
+/// A GPU's state where no gpudock exporter gave it (dcgm-exporter, an older gpudock), by the
+/// state model's rules and as `queries::dcgm_broken` counts it in the header: broken for a
+/// fatal last XID or a fault series, busy above the threshold, held above the memory floor,
+/// else free.
 fn without_state(g: &GpuRow) -> Option<State> {
+    // Only dcgm-exporter's XID gauge: the header's query reads no XID of gpudock's own.
+    let xid = g.xid.filter(|x| *x > 0.0 && g.source != Source::Gpudock).map(|x| x as u64);
+    let xid = xid.filter(|c| xid_catalog::breaks_gpu(*c));
+    if xid.is_some() || g.dcgm_problems.iter().any(Problem::breaks) {
+        return Some(State::Broken);
+    }
     let (util, mem) = (g.util?, g.mem_used?);
     Some(if util > f64::from(BUSY_PERCENT) {
         State::Busy

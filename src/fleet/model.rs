@@ -88,6 +88,9 @@ pub struct GpuRow {
     pub idle_held: Option<f64>,
     /// The last XID error's code (0 or None: none seen).
     pub xid: Option<f64>,
+    /// What dcgm-exporter's fault series say is wrong (double-bit ECC, a row remap failed or
+    /// pending): for a GPU without gpudock's state, with `xid`, what makes it broken.
+    pub dcgm_problems: Vec<crate::gpu::state::Problem>,
     pub source: Source,
     /// gpudock's state for it; for a GPU only dcgm-exporter describes, from its utilization and
     /// memory (`gpu::state`'s thresholds). None when neither is known.

@@ -83,20 +83,54 @@ fn stateless(expr: &str) -> String {
     format!("({expr} unless on (Hostname, UUID) max by (Hostname, UUID) (gpudock_gpu_state))")
 }
 
-/// Busy GPUs: gpudock's state, else utilization above the threshold.
+/// dcgm-exporter's default series that `merge::without_state` reads for faults, also asked
+/// for the node on screen (`GPU_NAMES`).
+pub const DCGM_FAULTS: &str = "ECC_DBE_VOL_TOTAL|ROW_REMAP_FAILURE|ROW_REMAP_PENDING";
+
+/// Per GPU (`Hostname`, `UUID`), where dcgm-exporter's series make it broken by the state
+/// model's rules (`gpu::state`, and `merge::without_state` for the node on screen): its last
+/// XID (`DCGM_FI_DEV_XID_ERRORS` holds the code) is one the catalogue says needs a reset, a
+/// reboot or a drain; volatile double-bit (uncorrected) ECC errors; a row remap failed or
+/// pending. Only current samples count: an instant query sees none from a stopped exporter.
+pub fn dcgm_broken() -> String {
+    let codes: Vec<String> = crate::gpu::xid_catalog::breaking_codes().map(|c| c.to_string()).collect();
+    // The code is a value, and PromQL compares a value with one number at a time: count_values
+    // makes it a label, which one regex matches (`fatal` is set only where it does).
+    let xid = format!(
+        r#"max by (Hostname, UUID) (label_replace(count_values by (Hostname, UUID) ("xid", {}), "fatal", "1", "xid", "{}") and on (fatal) label_replace(vector(1), "fatal", "1", "", ""))"#,
+        dcgm("DCGM_FI_DEV_XID_ERRORS"),
+        codes.join("|")
+    );
+    let faults = dcgm(&format!(r#"{{__name__=~"DCGM_FI_DEV_({DCGM_FAULTS})"}} > 0"#));
+    format!("({xid} or max by (Hostname, UUID) ({faults}))")
+}
+
+/// Broken GPUs: gpudock's state, else dcgm-exporter's faults.
+fn broken_gpus() -> String {
+    format!("({} or {})", in_state("broken"), stateless(&dcgm_broken()))
+}
+
+/// Busy GPUs: gpudock's state, else utilization above the threshold on a GPU that is not broken.
 fn busy_gpus() -> String {
-    let busy = format!("({} > {})", util(), crate::gpu::state::BUSY_PERCENT);
+    let busy = format!(
+        "(({} > {}) unless on (Hostname, UUID) {})",
+        util(),
+        crate::gpu::state::BUSY_PERCENT,
+        dcgm_broken()
+    );
     format!("({} or {})", in_state("busy"), stateless(&busy))
 }
 
 /// Held GPUs: gpudock's state, else memory used above the floor (`DCGM_FI_DEV_FB_USED` on
-/// dcgm-exporter nodes) while not busy: a GPU with any CUDA context on it is never free.
+/// dcgm-exporter nodes) while neither busy nor broken: a GPU with any CUDA context on it is
+/// never free.
 fn held_gpus() -> String {
     let busy = format!("({} > {})", util(), crate::gpu::state::BUSY_PERCENT);
     let held = format!(
-        "(({} > {}) unless on (Hostname, UUID) {busy})",
+        "(({} > {}) unless on (Hostname, UUID) {busy} unless on (Hostname, UUID) {})",
         mem_used(),
-        crate::gpu::state::HELD_FLOOR_BYTES
+        crate::gpu::state::HELD_FLOOR_BYTES,
+        dcgm_broken()
     );
     format!("({} or {})", in_state("held"), stateless(&held))
 }
@@ -114,7 +148,7 @@ pub fn node_stats() -> String {
         "{gpus} * 1e12 + {} * 1e9 + {} * 1e6 + {} * 1e3 + {}",
         count(&busy_gpus()),
         count(&held_gpus()),
-        count(&in_state("broken")),
+        count(&broken_gpus()),
         count(idle)
     );
     [
@@ -198,12 +232,13 @@ pub fn quote(s: &str) -> String {
     out
 }
 
-const GPU_NAMES: &str = "gpudock_(gpu_.*|engine_up|nvml_up)|DCGM_FI_DEV_(FB_USED|FB_FREE|GPU_UTIL|POWER_USAGE|GPU_TEMP|XID_ERRORS)";
+const GPU_NAMES: &str = "gpudock_(gpu_.*|engine_up|nvml_up)|DCGM_FI_DEV_(FB_USED|FB_FREE|GPU_UTIL|POWER_USAGE|GPU_TEMP|XID_ERRORS";
 
 /// The raw GPU series of one node (both spellings of its host label).
 pub fn node_gpus(host: &str) -> String {
     let h = quote(host);
-    format!(r#"{{__name__=~"{GPU_NAMES}", Hostname={h}}} or {{__name__=~"{GPU_NAMES}", hostname={h}}}"#)
+    let names = format!("{GPU_NAMES}|{DCGM_FAULTS})");
+    format!(r#"{{__name__=~"{names}", Hostname={h}}} or {{__name__=~"{names}", hostname={h}}}"#)
 }
 
 /// The container series of one node, and its host processes' memory per user.

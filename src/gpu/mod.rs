@@ -8,6 +8,7 @@ pub mod hostproc;
 mod identity;
 pub mod idle;
 pub mod idle_store;
+pub mod kernel_xid;
 pub mod mig;
 pub mod model;
 mod nvlink;

@@ -1,5 +1,6 @@
 //! How the GPUs of a node reach each other: the `nvidia-smi topo -m` matrix as plain data, and
-//! the NVLink islands a multi-GPU picker keeps together.
+//! the NVLink islands `snapshot` lists. `free:N` weighs the same links and levels pair by pair
+//! (`gpu::pick::Joins`).
 //!
 //! The PCIe level comes from `nvmlDeviceGetTopologyCommonAncestor`, read once per NVML open
 //! (it changes only with the hardware); the NVLink counts come from each GPU's links as last

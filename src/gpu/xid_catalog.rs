@@ -86,6 +86,11 @@ pub fn breaks_gpu(code: u64) -> bool {
     lookup(code).is_some_and(|e| e.action.breaks_gpu())
 }
 
+/// Every catalogued code that leaves a GPU unfit for new work, ascending.
+pub fn breaking_codes() -> impl Iterator<Item = u64> {
+    CATALOGUE.iter().filter(|e| e.action.breaks_gpu()).map(|e| e.code)
+}
+
 /// " (meaning; what to do)" for an XID, or "" for a code the catalogue does not list.
 pub fn describe(code: u64) -> String {
     lookup(code).map_or_else(String::new, |e| format!(" ({}; {})", e.meaning, e.action.words()))

@@ -24,7 +24,7 @@ use crate::docker::launch::{self, Cancel, PullProgress};
 use crate::docker::{DockerHost, LaunchSpec, ports, run_argv};
 use crate::gpu::model::{GpuSample, gpu_ids};
 use crate::gpu::nvml::NvmlBackend;
-use crate::gpu::pick::{self, Candidate};
+use crate::gpu::pick::{self, Candidates, Joins};
 
 pub use spec::{GpuChoice, RunArgs};
 
@@ -40,6 +40,7 @@ fn say(text: &str) {
 struct GpuFacts {
     gpus: Vec<GpuSample>,
     driver_cuda: Option<String>,
+    topology: Option<crate::gpu::topology::Topology>,
 }
 
 /// Opens NVML and takes one sample, off the async threads (the driver can be slow).
@@ -48,8 +49,7 @@ async fn read_gpus(lib: Option<&Path>) -> Result<GpuFacts, String> {
     let task = tokio::task::spawn_blocking(move || {
         let mut nvml = NvmlBackend::open(lib.as_deref()).map_err(|e| e.to_string())?;
         let snap = nvml.sample(crate::clock::unix_now()).map_err(|e| crate::gpu::nvml::describe(&e))?;
-        let driver_cuda = snap.cuda_version;
-        Ok(GpuFacts { gpus: snap.gpus, driver_cuda })
+        Ok(GpuFacts { gpus: snap.gpus, driver_cuda: snap.cuda_version, topology: snap.topology })
     });
     match tokio::time::timeout(std::time::Duration::from_secs(20), task).await {
         Ok(Ok(r)) => r,
@@ -88,7 +88,7 @@ pub async fn run(args: RunArgs, config: &Config, host: &DockerHost, nvml_lib: Op
     if args.dry_run {
         if let (Some(n), Ok(f)) = (free, &facts) {
             // No engine here: holders are named by container ID.
-            match pick_from(n, &f.gpus, &HashMap::new()) {
+            match pick_from(n, f, &HashMap::new()) {
                 Ok(req) => planned.spec.gpus = req,
                 Err(e) => {
                     say(&e);
@@ -131,15 +131,17 @@ pub async fn run(args: RunArgs, config: &Config, host: &DockerHost, nvml_lib: Op
     launch_and_follow(&docker, &planned.spec, args.detach, config, driver_cuda.as_deref(), free).await
 }
 
-/// `free:N` from a GPU reading, the pick said on stderr.
-fn pick_from(n: u32, gpus: &[GpuSample], names: &HashMap<String, String>) -> Result<GpuRequest, String> {
+/// `free:N` from a GPU reading, the pick and its reason said on stderr.
+fn pick_from(n: u32, facts: &GpuFacts, names: &HashMap<String, String>) -> Result<GpuRequest, String> {
     let name = |id: &str| names.get(id).cloned();
-    let candidates: Vec<Candidate> = gpus.iter().map(|g| pick::from_sample(g, &name)).collect();
-    let chosen = pick::pick(n, &candidates).map_err(|r| r.to_string())?;
-    let free = candidates.iter().filter(|c| c.is_free()).count();
-    let list = chosen.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
-    say(&format!("free:{n} picked GPU {list} ({free} free; coolest and least used first)"));
-    Ok(GpuRequest::Devices(chosen.into_iter().map(GpuRef::Index).collect()))
+    let candidates = Candidates {
+        gpus: facts.gpus.iter().map(|g| pick::from_sample(g, &name)).collect(),
+        joins: Joins::from_sample(facts.topology.as_ref(), &facts.gpus),
+    };
+    let chosen = candidates.pick(n).map_err(|r| r.to_string())?;
+    let free = candidates.gpus.iter().filter(|c| c.is_free()).count();
+    say(&format!("free:{n} picked {chosen} ({free} free)"));
+    Ok(GpuRequest::Devices(chosen.gpus.into_iter().map(GpuRef::Index).collect()))
 }
 
 /// `free:N` just before create: a fresh reading, holders named from the engine's list.
@@ -153,7 +155,7 @@ async fn pick_now(docker: &Docker, n: u32, lib: Option<&Path>) -> Result<GpuRequ
             }
         }
     }
-    pick_from(n, &facts.gpus, &names)
+    pick_from(n, &facts, &names)
 }
 
 /// Refuses ports another container on this node already publishes.

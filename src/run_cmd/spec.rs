@@ -182,6 +182,10 @@ pub fn plan(a: &RunArgs, facts: &Facts) -> Result<Planned, String> {
         workdir: workdir.map(String::from),
         labels,
         ports,
+        free: match gpus {
+            GpuChoice::Free(n) => Some(n),
+            GpuChoice::Fixed(_) => None,
+        },
     };
     Ok(Planned { spec, gpus })
 }

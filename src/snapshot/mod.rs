@@ -4,6 +4,7 @@
 mod fabric;
 mod health;
 mod text;
+mod xids;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -28,6 +29,9 @@ pub struct Snapshot {
     pub containers: Vec<ContainerDoc>,
     /// How the GPUs reach each other; null where NVML reports no topology.
     pub topology: Option<fabric::TopologyDoc>,
+    /// XIDs from before this run (this boot's kernel log) or why they are unknown; null for a
+    /// remote engine (its node's kernel log is not this machine's).
+    pub xids: Option<xids::XidsDoc>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -140,7 +144,12 @@ struct DockerPart {
 
 /// `owner_labels`: as in the config, so owners read as the dashboard shows them.
 pub async fn collect(host: &DockerHost, lib: Option<&Path>, owner_labels: &[String]) -> Snapshot {
-    let probe::Probe { nvml, engine } = probe::collect(host, lib, owner_labels).await;
+    let probe = probe::collect(host, lib, owner_labels).await;
+    let past = Past {
+        codes: probe.kernel_xids(),
+        doc: probe.kernel.as_ref().map(|k| xids::doc(k, &probe.gpu_buses())),
+    };
+    let probe::Probe { nvml, engine, .. } = probe;
     let docker = DockerPart {
         status: DockerStatus {
             connected: engine.version.is_some(),
@@ -173,10 +182,17 @@ pub async fn collect(host: &DockerHost, lib: Option<&Path>, owner_labels: &[Stri
             (NvmlStatus { error: Some(error), ..Default::default() }, None)
         }
     };
-    assemble(status, docker, snap)
+    assemble(status, docker, snap, past)
 }
 
-fn assemble(nvml: NvmlStatus, mut docker: DockerPart, snap: Option<GpuSnapshot>) -> Snapshot {
+/// What is known of XIDs from before this run: the codes per GPU index, and the document.
+#[derive(Default)]
+struct Past {
+    codes: HashMap<u32, Vec<u64>>,
+    doc: Option<xids::XidsDoc>,
+}
+
+fn assemble(nvml: NvmlStatus, mut docker: DockerPart, snap: Option<GpuSnapshot>, past: Past) -> Snapshot {
     let (samples, topo) = snap.map(|s| (s.gpus, s.topology)).unwrap_or_default();
     let usage = usage_by_container(&samples);
     // The dashboard's order (its default sort: state, then name), so both read alike.
@@ -217,7 +233,7 @@ fn assemble(nvml: NvmlStatus, mut docker: DockerPart, snap: Option<GpuSnapshot>)
         .collect();
     let gpus = samples
         .iter()
-        .map(|g| (g, assess(g, [])))
+        .map(|g| (g, assess(g, past.codes.get(&g.index).into_iter().flatten().copied())))
         .map(|(g, a)| GpuDoc {
             index: g.index,
             name: g.name.clone(),
@@ -283,6 +299,7 @@ fn assemble(nvml: NvmlStatus, mut docker: DockerPart, snap: Option<GpuSnapshot>)
         topology: fabric::topology(topo.as_ref(), &samples),
         gpus,
         containers,
+        xids: past.doc,
     }
 }
 
@@ -337,6 +354,7 @@ mod tests {
             owner: Default::default(),
             pending: false,
             published: Vec::new(),
+            host_network: false,
         }
     }
 
@@ -358,7 +376,7 @@ mod tests {
             ],
             stats: HashMap::new(),
         };
-        let snap = assemble(NvmlStatus::default(), docker, None);
+        let snap = assemble(NvmlStatus::default(), docker, None, Past::default());
         let names: Vec<&str> = snap.containers.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["beta", "gamma", "alpha", "zeta"], "running first, then by name, as on screen");
     }

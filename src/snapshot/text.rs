@@ -98,6 +98,9 @@ pub fn table(s: &Snapshot) -> String {
             }
         }
     }
+    if let Some(x) = &s.xids {
+        let _ = writeln!(out, "\n{}", super::xids::text(x));
+    }
     if !s.containers.is_empty() {
         let _ = writeln!(
             out,

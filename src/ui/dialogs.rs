@@ -49,7 +49,7 @@ pub fn confirm_text(f: &mut Frame, area: Rect, prompt: &str, keymap: &Keymap, st
 }
 
 pub fn launching(f: &mut Frame, area: Rect, l: &Launching, keymap: &Keymap, st: &Styles) {
-    let r = centered(area, 70, 5);
+    let r = centered(area, 70, if l.pick.is_some() { 6 } else { 5 });
     f.render_widget(Clear, r);
     let block = Block::default()
         .borders(Borders::ALL)
@@ -66,8 +66,12 @@ pub fn launching(f: &mut Frame, area: Rect, l: &Launching, keymap: &Keymap, st: 
     };
     let inner = block.inner(r);
     f.render_widget(block, r);
-    let [text, gauge] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(inner);
+    let [text, gauge, pick] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Length(1)]).areas(inner);
     f.render_widget(Paragraph::new(label), text);
+    if let Some(p) = &l.pick {
+        f.render_widget(Paragraph::new(p.as_str()).style(st.ok()), pick);
+    }
     f.render_widget(
         Gauge::default().ratio(ratio).gauge_style(st.ok()).label(format!("{:.0}%", ratio * 100.0)),
         gauge,

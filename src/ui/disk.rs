@@ -11,6 +11,7 @@ use super::fmt::{age, truncate};
 use super::theme::Styles;
 use crate::app::AppState;
 use crate::app::disk::{DiskView, IMAGE_KEYS, ROW_KEYS, Stage};
+use crate::app::prune::KEYS as PRUNE_KEYS;
 use crate::app::view::hints;
 use crate::config::Action;
 use crate::docker::disk::{Category, DiskItem, DiskUsage, ImageRow, human_size};
@@ -128,16 +129,18 @@ fn rows(f: &mut Frame, area: Rect, app: &AppState, u: &DiskUsage, v: &DiskView, 
     f.render_stateful_widget(table, area, &mut state);
 }
 
-/// The prune question over the disk view: exactly what goes, and `y` if anything does.
-pub fn preview(
-    f: &mut Frame,
-    area: Rect,
-    app: &AppState,
-    v: &DiskView,
-    (c, total): (Category, u64),
-    items: Result<&[DiskItem], &String>,
-    st: &Styles,
-) {
+/// What the prune preview shows: its category, the names that go (or why none), about how
+/// many bytes, and the first name shown.
+pub struct Preview<'a> {
+    pub category: Category,
+    pub items: Result<&'a [DiskItem], &'a String>,
+    pub bytes: u64,
+    pub scroll: usize,
+}
+
+/// The preview's lines above its names: the warnings and the count.
+fn preview_head(app: &AppState, v: &DiskView, p: &Preview, wide: bool, st: &Styles) -> Vec<Line<'static>> {
+    let c = p.category;
     let opts = v.options(app.prune_until.as_deref());
     let mut lines = Vec::new();
     if c == Category::Volumes {
@@ -167,45 +170,77 @@ pub fn preview(
             )));
         }
     }
-    let offer = matches!(items, Ok(list) if !list.is_empty()) && !app.read_only;
-    match items {
+    match p.items {
         Err(e) => lines.push(Line::from(Span::styled(e.to_string(), st.error()))),
+        Ok([]) => {
+            lines.push(Line::from(Span::styled(format!("Nothing to remove: no {}.", c.label()), st.dim())))
+        }
         Ok(items) => {
-            if items.is_empty() {
-                lines.push(Line::from(Span::styled(
-                    format!("Nothing to remove: no {}.", c.label()),
-                    st.dim(),
-                )));
-            }
-            if !items.is_empty() {
-                let n = items.len();
-                let what = if n == 1 { "item" } else { "items" };
-                lines.push(Line::from(format!(
-                    "{n} {what}, about {}; exactly these go, and any that changed by then stay:",
-                    human_size(total)
-                )));
-            }
-            for i in items.iter().take(usize::from(area.height.saturating_sub(10))) {
-                let when = i.created.map(|t| format!("{} ago", age(app.now - t))).unwrap_or_default();
-                lines.push(Line::from(vec![
-                    Span::raw(format!("  {:<32} ", truncate(&i.name, 32))),
-                    Span::styled(format!("{:>9} ", human_size(i.size)), st.key()),
-                    Span::styled(format!("{when:>9}  {}", truncate(&i.detail, 30)), st.dim()),
-                ]));
-            }
-            if items.len() > usize::from(area.height.saturating_sub(10)) {
-                lines.push(Line::from(Span::styled("  … and more", st.dim())));
-            }
+            let n = items.len();
+            let what = if n == 1 { "item" } else { "items" };
+            // The whole sentence where it fits; its first half still says what `y` means.
+            let tail = if wide { ", and any that changed by then stay" } else { "" };
+            lines.push(Line::from(format!(
+                "{n} {what}, about {}; exactly these go{tail}:",
+                human_size(p.bytes)
+            )));
         }
     }
+    lines
+}
+
+/// How many of `n` names fit in a preview over a body `height` rows high under `head` lines:
+/// inside its border, above a blank line and the answer line, and less one line that says which
+/// names show when not all do.
+fn names_fit(height: u16, head: usize, n: usize) -> usize {
+    let room = usize::from(height).saturating_sub(2 + head + 2);
+    if n <= room { n } else { room.saturating_sub(1) }
+}
+
+/// Names the preview over `body` shows at once: the app refuses `y` while this is 0.
+pub fn preview_fits(app: &AppState, body: Rect, v: &DiskView, p: &Preview) -> usize {
+    let n = p.items.map_or(0, <[DiskItem]>::len);
+    names_fit(body.height, preview_head(app, v, p, false, &Styles::new(app.theme)).len(), n)
+}
+
+/// The prune question over the disk view: exactly what goes, scrolling where it does not all
+/// fit, and `y` only once a name shows.
+pub fn preview(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, p: &Preview, st: &Styles) {
+    let mut lines = preview_head(app, v, p, area.width >= 84, st);
+    let items = p.items.unwrap_or_default();
+    let fits = names_fit(area.height, lines.len(), items.len());
+    let first = p.scroll.min(items.len().saturating_sub(fits));
+    // A narrow pane narrows the names rather than pushing their sizes out of sight.
+    let inner = usize::from(area.width.min(96).saturating_sub(2));
+    let name_w = inner.saturating_sub(2 + 1 + 10).clamp(8, 32);
+    for i in items.iter().skip(first).take(fits) {
+        let when = i.created.map(|t| format!("{} ago", age(app.now - t))).unwrap_or_default();
+        lines.push(Line::from(vec![
+            Span::raw(format!("  {:<name_w$} ", truncate(&i.name, name_w))),
+            Span::styled(format!("{:>9} ", human_size(i.size)), st.key()),
+            Span::styled(format!("{when:>9}  {}", truncate(&i.detail, 30)), st.dim()),
+        ]));
+    }
+    let scroll_hints: Vec<_> = hints(PRUNE_KEYS, false)
+        .into_iter()
+        .filter(|h| h.actions.first() != Some(&Action::Confirm))
+        .collect();
+    if fits > 0 && fits < items.len() {
+        let which = format!("  {}–{} of {}", first + 1, first + fits, items.len());
+        let keys =
+            app.keymap.hint_line_within(&scroll_hints, inner.saturating_sub(which.chars().count() + 3));
+        lines.push(Line::from(Span::styled(format!("{which} · {keys}"), st.dim())));
+    }
     lines.push(Line::from(""));
-    if offer {
-        lines.push(super::dialogs::yes_no_line(&app.keymap, st, "prune"));
-    } else if app.read_only {
+    if app.read_only {
         lines.push(Line::from(Span::styled(
             "read-only mode: pruning is disabled · any key goes back",
             st.warn(),
         )));
+    } else if !items.is_empty() && fits > 0 {
+        lines.push(super::dialogs::yes_no_line(&app.keymap, st, "prune"));
+    } else if !items.is_empty() {
+        lines.push(Line::from(Span::styled("too small to list what goes · any key goes back", st.warn())));
     } else {
         lines.push(Line::from(Span::styled("any key goes back", st.dim())));
     }
@@ -214,7 +249,7 @@ pub fn preview(
     let b = Block::default()
         .borders(Borders::ALL)
         .border_style(st.warn())
-        .title(Span::styled(format!(" Prune {}? ", c.label()), st.title()));
+        .title(Span::styled(format!(" Prune {}? ", p.category.label()), st.title()));
     f.render_widget(Paragraph::new(lines).block(b), r);
 }
 

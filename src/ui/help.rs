@@ -53,6 +53,7 @@ fn node_lines(app: &AppState, st: &Styles, width: usize) -> Vec<Line<'static>> {
     for f in &findings {
         let (tag, style) = match f.level {
             Level::Ok => ("  ok ", st.ok()),
+            Level::Info => ("info ", st.dim()),
             Level::Warn => ("WARN ", st.warn()),
             Level::Fail => ("FAIL ", st.error()),
         };

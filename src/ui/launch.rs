@@ -222,11 +222,7 @@ fn gpu_hints(app: &AppState, st: &Styles, indent: usize) -> Vec<Line<'static>> {
 fn free_pick_line(app: &AppState, form: &LaunchForm, st: &Styles, indent: usize) -> Option<Line<'static>> {
     let n = crate::app::launch::validate::free_count(&form.gpus)?.ok()?;
     let (text, style) = match crate::app::launch::gpus::free_pick(n, &app.gpu, &app.table) {
-        Ok(ix) => {
-            let list: Vec<String> = ix.iter().map(u32::to_string).collect();
-            let gpus = if ix.len() == 1 { "GPU" } else { "GPUs" };
-            (format!("→ free:{n} picks {gpus} {} now", list.join(", ")), st.ok())
-        }
+        Ok(pick) => (format!("→ free:{n} now picks {pick}"), st.ok()),
         Err(Some(refusal)) => (format!("✖ {refusal}"), st.error()),
         Err(None) => ("free:N needs the GPU list (NVML unavailable)".to_string(), st.warn()),
     };

@@ -77,7 +77,14 @@ pub fn pages(app: &AppState, width: u16, height: u16) -> crate::msg::Pages {
     } else {
         (app.pages.help, app.pages.help_max, app.pages.help_match)
     };
+    let prune = match (&app.mode, app.back.last()) {
+        (Mode::Confirm(c), Some(Mode::Disk(v))) => {
+            prune_preview(c).map(|p| disk::preview_fits(app, body, v, &p))
+        }
+        _ => None,
+    };
     crate::msg::Pages {
+        prune: prune.unwrap_or(app.pages.prune),
         // Inside the table's border, less its header row.
         table: usize::from(container_area.height.saturating_sub(3)).max(1),
         // Inside the view's border.
@@ -85,6 +92,19 @@ pub fn pages(app: &AppState, width: u16, height: u16) -> crate::msg::Pages {
         help,
         help_max,
         help_match,
+    }
+}
+
+/// The prune preview a question shows, if it is one.
+fn prune_preview(c: &crate::app::Confirm) -> Option<disk::Preview<'_>> {
+    match &c.shows {
+        crate::app::Shows::Prune { category, items, bytes, scroll } => Some(disk::Preview {
+            category: *category,
+            items: items.as_deref(),
+            bytes: *bytes,
+            scroll: *scroll,
+        }),
+        crate::app::Shows::Prompt => None,
     }
 }
 
@@ -140,10 +160,8 @@ pub fn draw(f: &mut Frame, app: &AppState) {
     if whole_body {
         footer::draw(f, footer_area, app, &st);
         match (&app.mode, under) {
-            (Mode::Confirm(c), Mode::Disk(v))
-                if let crate::app::Shows::Prune { category, items, bytes } = &c.shows =>
-            {
-                disk::preview(f, body, app, v, (*category, *bytes), items.as_deref(), &st)
+            (Mode::Confirm(c), Mode::Disk(v)) if let Some(p) = prune_preview(c) => {
+                disk::preview(f, body, app, v, &p, &st)
             }
             (Mode::Confirm(c), _) => dialogs::confirm(f, area, c, &app.keymap, &st),
             _ => {}

@@ -41,6 +41,7 @@ pub fn container(n: usize, name: &str, image: &str, state: ContainerState) -> Co
         owner: Default::default(),
         pending: false,
         published: Vec::new(),
+        host_network: false,
     }
 }
 

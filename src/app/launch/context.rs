@@ -15,7 +15,7 @@ pub struct Context<'a> {
     pub driver_cuda: Option<&'a str>,
     pub user: &'a str,
     /// The GPUs as `free:N` candidates (state model, XIDs included); None without NVML.
-    pub candidates: Option<&'a [crate::gpu::pick::Candidate]>,
+    pub candidates: Option<&'a crate::gpu::pick::Candidates>,
     /// Host ports the listed containers publish.
     pub published: &'a [crate::docker::ports::Published],
 }
@@ -39,7 +39,7 @@ pub fn with_context<R>(
         taken_names: &names,
         driver_cuda: cuda.as_deref(),
         user,
-        candidates: candidates.as_deref(),
+        candidates: candidates.as_ref(),
         published: &published,
     };
     f(&ctx)

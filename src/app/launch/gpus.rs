@@ -5,31 +5,31 @@
 use crate::app::gpu::GpuState;
 use crate::app::table::ContainerTable;
 use crate::docker::gpus::{GpuRef, GpuRequest};
-use crate::gpu::pick::{self, Candidate, Refusal};
+use crate::gpu::pick::{self, Candidates, Joins, Pick, Refusal};
 use crate::gpu::state::State;
 
-/// Every sampled GPU as a `free:N` candidate; broken as the state model says (with XIDs).
-pub fn candidates(gpu: &GpuState, table: &ContainerTable) -> Option<Vec<Candidate>> {
+/// Every sampled GPU as a `free:N` candidate, broken as the state model says (with XIDs), and
+/// how they are joined (the sample's NVLinks, the topology NVML gave).
+pub fn candidates(gpu: &GpuState, table: &ContainerTable) -> Option<Candidates> {
     let snap = gpu.snapshot.as_ref()?;
     let name = |id: &str| table.all().iter().find(|c| c.id.as_str() == id).map(|c| c.name.clone());
-    Some(
-        snap.gpus
-            .iter()
-            .map(|g| {
-                let mut c = pick::from_sample(g, &name);
-                if let Some(a) = gpu.assessment(g.index) {
-                    c.broken = (a.state == State::Broken).then(|| a.faults().join(", "));
-                }
-                c
-            })
-            .collect(),
-    )
+    let gpus = snap
+        .gpus
+        .iter()
+        .map(|g| {
+            let mut c = pick::from_sample(g, &name);
+            if let Some(a) = gpu.assessment(g.index) {
+                c.broken = (a.state == State::Broken).then(|| a.faults().join(", "));
+            }
+            c
+        })
+        .collect();
+    Some(Candidates { gpus, joins: Joins::from_sample(snap.topology.as_ref(), &snap.gpus) })
 }
 
-/// What `free:n` picks from the latest sample; Err(None) without NVML.
-pub fn free_pick(n: u32, gpu: &GpuState, table: &ContainerTable) -> Result<Vec<u32>, Option<Refusal>> {
-    let c = candidates(gpu, table).ok_or(None)?;
-    pick::pick(n, &c).map_err(Some)
+/// What `free:n` picks from the latest sample, and why; Err(None) without NVML.
+pub fn free_pick(n: u32, gpu: &GpuState, table: &ContainerTable) -> Result<Pick, Option<Refusal>> {
+    candidates(gpu, table).ok_or(None)?.pick(n).map_err(Some)
 }
 
 /// The picked indices as the request the engine takes.

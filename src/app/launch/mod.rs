@@ -299,12 +299,11 @@ impl LaunchForm {
         let cmd = shell_words::split(&self.command)
             .map_err(|e| err(Field::Command, format!("cannot split the command: {e} (check the quotes)")))
             .ok();
+        let free = validate::free_count(&self.gpus).and_then(Result::ok);
         let gpus = match validate::free_count(&self.gpus) {
             Some(n) => n
                 .and_then(|n| match ctx.candidates {
-                    Some(c) => {
-                        crate::gpu::pick::pick(n, c).map(|ix| gpus::devices(&ix)).map_err(|r| r.to_string())
-                    }
+                    Some(c) => c.pick(n).map(|p| gpus::devices(&p.gpus)).map_err(|r| r.to_string()),
                     None => Err("free:N needs the GPU list, and NVML is unavailable: name the GPUs".into()),
                 })
                 .map_err(|e| err(Field::Gpus, e))
@@ -357,6 +356,7 @@ impl LaunchForm {
             workdir: Some(self.workdir.trim().to_string()).filter(|w| !w.is_empty()),
             labels,
             ports,
+            free,
         })
     }
 
