@@ -61,7 +61,7 @@ for _ in $(seq 1 "$hosts"); do sleep 86400 & pids+=($!); done
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 pport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-env FAKE_NVML_CONFIG="$out/fake.conf" GPUDOCK_NVML_LIB="$out/nvml/libnvidia-ml.so.1" \
+env FAKE_NVML_CONFIG="$out/fake.conf" FAKE_NVML_RECHECK_MS=1000 GPUDOCK_NVML_LIB="$out/nvml/libnvidia-ml.so.1" \
   "$bin" export --listen "127.0.0.1:$port" --log-file "$out/export.log" &
 epid=$!
 pids+=("$epid")
