@@ -93,7 +93,9 @@ if [ "$procs" -gt 0 ]; then
       i=$((i + 1))
     done
   } >"$out/fake.conf"
-  env_vars=(env "FAKE_NVML_CONFIG=$out/fake.conf" "GPUDOCK_NVML_LIB=$out/nvml/libnvidia-ml.so.1" "LD_LIBRARY_PATH=$out/nvml")
+  # The config never changes during a run: the fake checks it once a second, not at every
+  # call (see tests/fake_nvml/README.md), for every command measured.
+  env_vars=(env "FAKE_NVML_CONFIG=$out/fake.conf" "FAKE_NVML_RECHECK_MS=1000" "GPUDOCK_NVML_LIB=$out/nvml/libnvidia-ml.so.1" "LD_LIBRARY_PATH=$out/nvml")
 fi
 
 # CPU ticks (user+system) of the given PIDs; tolerant of processes that exit meanwhile.

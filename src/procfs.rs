@@ -61,11 +61,37 @@ pub struct ProcStat {
     pub cpu_ticks: u64,
     /// Clock ticks since boot when the process started.
     pub start_time: u64,
+    /// Resident pages (field 24, the same count as `VmRSS` in `status`); 0 for a process
+    /// without memory of its own (a kernel thread, a zombie).
+    pub rss_pages: u64,
+}
+
+impl ProcStat {
+    /// Resident memory in bytes; None for a process without memory of its own.
+    pub fn rss_bytes(&self, page_size: u64) -> Option<u64> {
+        (self.rss_pages > 0).then(|| self.rss_pages.saturating_mul(page_size))
+    }
+}
+
+/// A small `/proc` file in one `read`: `read_to_string` learns nothing from the size /proc
+/// reports (0), so it reads in growing steps (32, 32, 64, … bytes) and once more for the end,
+/// five system calls for a 300-byte `stat`. One read of a buffer larger than the file returns
+/// all of it (a /proc file is rendered whole at its first read); a full buffer reads on.
+pub fn read_small(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = [0u8; 1024];
+    let n = file.read(&mut buf)?;
+    let mut bytes = buf[..n].to_vec();
+    if n == buf.len() {
+        file.take(1 << 20).read_to_end(&mut bytes)?;
+    }
+    String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
 /// Reads `/proc/<pid>/stat` under `proc_root`.
 pub fn read_stat(proc_root: &Path, pid: u32) -> std::io::Result<ProcStat> {
-    let text = std::fs::read_to_string(proc_root.join(pid.to_string()).join("stat"))?;
+    let text = read_small(&proc_root.join(pid.to_string()).join("stat"))?;
     parse_stat(&text).ok_or_else(|| {
         std::io::Error::new(std::io::ErrorKind::InvalidData, format!("unreadable /proc/{pid}/stat"))
     })
@@ -77,29 +103,23 @@ pub fn parse_stat(text: &str) -> Option<ProcStat> {
     let rest = &text[text.rfind(')')? + 1..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let num = |i: usize| fields.get(i)?.parse::<u64>().ok();
-    Some(ProcStat { cpu_ticks: num(11)?.saturating_add(num(12)?), start_time: num(19)? })
+    Some(ProcStat {
+        cpu_ticks: num(11)?.saturating_add(num(12)?),
+        start_time: num(19)?,
+        rss_pages: num(21).unwrap_or(0),
+    })
 }
 
 /// Whether `pid` is a kernel thread (PF_KTHREAD in the flags of `/proc/<pid>/stat`): no
 /// signal of ours means anything to one. kthreadd (PID 2) and its children carry the flag.
 pub fn is_kernel_thread(proc_root: &Path, pid: u32) -> bool {
     const PF_KTHREAD: u64 = 0x0020_0000;
-    let Ok(text) = std::fs::read_to_string(proc_root.join(pid.to_string()).join("stat")) else {
+    let Ok(text) = read_small(&proc_root.join(pid.to_string()).join("stat")) else {
         return false;
     };
     // Field 9 (flags) is index 6 after the command's closing parenthesis.
     let flags = text.rfind(')').and_then(|i| text[i + 1..].split_whitespace().nth(6)?.parse::<u64>().ok());
     flags.is_some_and(|f| f & PF_KTHREAD != 0)
-}
-
-/// Resident memory of a process in bytes (VmRSS of `/proc/<pid>/status`); `Ok(None)` for a
-/// process without one (a kernel thread, a zombie).
-pub fn rss_bytes(proc_root: &Path, pid: u32) -> std::io::Result<Option<u64>> {
-    let text = std::fs::read_to_string(proc_root.join(pid.to_string()).join("status"))?;
-    Ok(text.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| {
-        let kib: u64 = v.split_whitespace().next()?.parse().ok()?;
-        Some(kib * 1024)
-    }))
 }
 
 /// Bytes of a command line read at most: a line longer than a screen row many times over says
@@ -123,7 +143,7 @@ pub fn cmdline(proc_root: &Path, pid: u32) -> std::io::Result<Option<String>> {
 
 /// Seconds since boot (first figure of `/proc/uptime`).
 pub fn uptime_secs(proc_root: &Path) -> std::io::Result<f64> {
-    let text = std::fs::read_to_string(proc_root.join("uptime"))?;
+    let text = read_small(&proc_root.join("uptime"))?;
     text.split_whitespace().next().and_then(|v| v.parse().ok()).ok_or_else(|| {
         std::io::Error::new(std::io::ErrorKind::InvalidData, format!("unreadable uptime: {text:?}"))
     })
@@ -135,6 +155,13 @@ pub fn clock_ticks() -> u64 {
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     // -1 means unknown; 100 is what Linux has used on every architecture for decades.
     u64::try_from(hz).ok().filter(|h| *h > 0).unwrap_or(100)
+}
+
+/// Bytes per memory page, the unit of the resident set in `/proc/<pid>/stat`.
+pub fn page_size() -> u64 {
+    // SAFETY: sysconf only reads a configuration value.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    u64::try_from(size).ok().filter(|s| *s > 0).unwrap_or(4096)
 }
 
 /// Command name and owner of a host process, for GPU users outside containers.
@@ -210,32 +237,44 @@ mod tests {
 
     #[test]
     fn stat_fields_count_from_after_the_last_parenthesis() {
-        // utime 250, stime 50, start time 98765; the name holds ") S 1 2 (" to mislead a parser.
-        let text = "42 (evil) S 1 2 (x) R 1 1 1 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 98765 0 0";
-        assert_eq!(parse_stat(text), Some(ProcStat { cpu_ticks: 300, start_time: 98765 }));
+        // utime 250, stime 50, start time 98765, 512 resident pages; the name holds ") S 1 2 ("
+        // to mislead a parser.
+        let text = "42 (evil) S 1 2 (x) R 1 1 1 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 98765 9000 512";
+        let stat = ProcStat { cpu_ticks: 300, start_time: 98765, rss_pages: 512 };
+        assert_eq!(parse_stat(text), Some(stat));
+        assert_eq!(stat.rss_bytes(4096), Some(2 << 20));
+        // A kernel thread or a zombie has no resident set.
+        let kthread = "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 3 0 0 20 0 1 0 2 0 0";
+        assert_eq!(parse_stat(kthread).and_then(|s| s.rss_bytes(4096)), None);
         assert_eq!(parse_stat("42 (cut) S 1"), None);
         assert_eq!(parse_stat(""), None);
     }
 
     #[test]
-    fn rss_cmdline_and_uptime_from_a_fake_tree() {
+    fn small_files_are_read_whole_at_any_size() {
+        let root = std::env::temp_dir().join(format!("gpudock-procfs-small-{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap_or_else(|e| panic!("{e}"));
+        for len in [0, 1, 1023, 1024, 1025, 5000] {
+            let text = "x".repeat(len);
+            std::fs::write(root.join("f"), &text).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(read_small(&root.join("f")).ok().as_deref(), Some(text.as_str()), "{len} bytes");
+        }
+        assert!(read_small(&root.join("missing")).is_err());
+        let _ = std::fs::remove_dir_all(&root);
+        let me = read_small(Path::new("/proc/self/stat")).unwrap_or_default();
+        assert!(me.ends_with('\n') && parse_stat(&me).is_some(), "{me}");
+    }
+
+    #[test]
+    fn cmdline_and_uptime_from_a_fake_tree() {
         let root = std::env::temp_dir().join(format!("gpudock-procfs-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
-        fake_pid(
-            &root,
-            7,
-            &[
-                ("status", b"Name:\tpython\nVmPeak:\t 9000 kB\nVmRSS:\t  2048 kB\nThreads:\t4\n"),
-                ("cmdline", b"python\0train.py\0--lr\0fast\0"),
-            ],
-        );
-        fake_pid(&root, 8, &[("status", b"Name:\tkthreadd\n"), ("cmdline", b"")]);
+        fake_pid(&root, 7, &[("cmdline", b"python\0train.py\0--lr\0fast\0")]);
+        fake_pid(&root, 8, &[("cmdline", b"")]);
         std::fs::write(root.join("uptime"), "12345.67 9999.00\n").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(rss_bytes(&root, 7).ok(), Some(Some(2048 * 1024)));
         assert_eq!(cmdline(&root, 7).ok(), Some(Some("python train.py --lr fast".to_string())));
-        assert_eq!(rss_bytes(&root, 8).ok(), Some(None));
         assert_eq!(cmdline(&root, 8).ok(), Some(None));
-        assert!(rss_bytes(&root, 9).is_err(), "a missing process is an error, not None");
+        assert!(cmdline(&root, 9).is_err(), "a missing process is an error, not None");
         assert_eq!(uptime_secs(&root).ok(), Some(12345.67));
         // A huge command line is cut, not read whole.
         let long = format!("x\0{}", "a".repeat(100_000));
@@ -254,7 +293,14 @@ mod tests {
         let me = std::process::id();
         let stat = read_stat(Path::new("/proc"), me).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(Some(stat.start_time), start_time(Path::new("/proc"), me));
-        assert!(rss_bytes(Path::new("/proc"), me).ok().flatten().is_some_and(|b| b > 0));
+        // The resident set from `stat` is the kernel's VmRSS, in pages.
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let vm_rss_kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:")?.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0);
+        let from_stat = stat.rss_bytes(page_size()).unwrap_or(0) / 1024;
+        assert!(from_stat > 0 && from_stat.abs_diff(vm_rss_kib) < vm_rss_kib / 2, "{from_stat} vs {vm_rss_kib} KiB");
         assert!(cmdline(Path::new("/proc"), me).ok().flatten().is_some());
         assert!(clock_ticks() > 0);
     }

@@ -147,7 +147,15 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
             commands.extend(app.update(m));
         }
         idle_keeper.tick(&app.gpu.idle);
+        // Only while a launch is under way: the executor reads them just before create, and a
+        // dashboard left open all day must not build them three times a tick for nobody. The
+        // launch command goes out below, after this, so its first reading is already fresh.
+        let launching = matches!(app.mode, crate::app::Mode::Launching(_));
         picks.send_if_modified(|now| {
+            if !launching {
+                // Nothing stale for the next launch to read: it publishes its own first.
+                return now.take().is_some();
+            }
             let latest = crate::app::launch::gpus::candidates(&app.gpu, &app.table);
             let changed = *now != latest;
             if changed {

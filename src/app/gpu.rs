@@ -13,6 +13,11 @@ use crate::gpu::{ContainerGpuUsage, GpuProcess, GpuSample, GpuSnapshot, XidError
 /// the same memory as on its first day.
 pub const HISTORY: usize = 300;
 
+/// The most samples a GPU sparkline shows (the panel's memory and power lines; the utilisation
+/// one shows `SPARK_UTIL`). Once that many equal samples are in, another one changes no cell.
+pub const SPARK_WIDE: usize = 16;
+pub const SPARK_UTIL: usize = 10;
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum GpuStatus {
     Starting,
@@ -34,8 +39,8 @@ pub struct GpuHistory {
     pub memory: VecDeque<u8>,
     /// Percent of the power limit (or of 1 kW when the limit is unknown).
     pub power: VecDeque<u8>,
-    /// How many samples in a row every buffer has kept its newest values: once the buffers are
-    /// full of one value each, a new equal sample scrolls nothing visible.
+    /// How many samples in a row every buffer has kept its newest values: once the shown part
+    /// of each buffer is one value, a new equal sample scrolls nothing visible.
     steady: usize,
 }
 
@@ -54,8 +59,10 @@ impl GpuHistory {
             buf.push_back(v);
         }
         self.steady = if same { self.steady + 1 } else { 0 };
-        // Until every kept sample equals the newest, scrolling moves some bar.
-        self.steady < HISTORY
+        // Until every shown sample equals the newest, scrolling moves some bar (or, while the
+        // buffer is shorter than the sparkline, lengthens it). Waiting for the whole kept history
+        // instead redrew every frame for the first five minutes of an idle node.
+        self.steady < SPARK_WIDE
     }
 }
 

@@ -308,7 +308,7 @@ fn host_figures_redraw_only_the_process_view() {
         snapshot(vec![vec![p]])
     };
     // Until the sparklines are full of one value, every sample scrolls them.
-    for _ in 0..=gpu::HISTORY {
+    for _ in 0..=gpu::SPARK_WIDE {
         a.update(with_age(10));
     }
     a.take_dirty();

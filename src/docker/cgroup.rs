@@ -105,6 +105,7 @@ impl CgroupReader {
                 stat: open(memory, "memory.stat")?,
                 limit: open(memory, "memory.limit_in_bytes")?,
                 slow: None,
+                last: None,
             },
             CgroupPaths::V2 { dir } => CgroupFiles {
                 v2: true,
@@ -113,6 +114,7 @@ impl CgroupReader {
                 stat: open(dir, "memory.stat")?,
                 limit: open(dir, "memory.max")?,
                 slow: None,
+                last: None,
             },
         })
     }
@@ -139,6 +141,8 @@ pub struct CgroupFiles {
     limit: File,
     /// The last `memory.stat` and limit, and the usage when they were read.
     slow: Option<Slow>,
+    /// The last reading's CPU counter and memory usage.
+    last: Option<(u64, u64)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -152,11 +156,12 @@ struct Slow {
 impl CgroupFiles {
     /// Reads the counters with pread at offset 0, which makes the kernel render each file anew.
     /// The kernel renders `memory.stat` (some 40 lines) for one figure, `inactive_file`: it
-    /// is read again only when the usage moved or after `SLOW_EVERY` readings, so an idle
-    /// container costs two small reads a tick instead of four. `buf` is scratch space, shared
-    /// by every container's reading.
+    /// is read again only when the usage moved or after `SLOW_EVERY` readings. A container
+    /// whose CPU counter stood still since the last reading ran nothing, so its memory grew
+    /// by nothing: its usage is read again only with the slow files (a shrink by the kernel's
+    /// reclaim shows up to `SLOW_EVERY` readings late). An idle container costs one small
+    /// read a tick. `buf` is scratch space, shared by every container's reading.
     pub fn read(&mut self, buf: &mut String) -> io::Result<CgroupSample> {
-        let usage = parse_u64(pread(&self.usage, buf)?)?;
         let cpu_usage_ns = if self.v2 {
             let usec = stat_field(pread(&self.cpu, buf)?, "usage_usec")
                 .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "cpu.stat has no usage_usec"))?;
@@ -164,13 +169,17 @@ impl CgroupFiles {
         } else {
             parse_u64(pread(&self.cpu, buf)?)?
         };
+        let fresh = self.slow.is_some_and(|s| s.age + 1 < SLOW_EVERY);
+        let usage = match self.last {
+            Some((cpu, usage)) if cpu == cpu_usage_ns && fresh => usage,
+            _ => parse_u64(pread(&self.usage, buf)?)?,
+        };
         let slow = match self.slow {
-            Some(s) if s.age + 1 < SLOW_EVERY && s.usage.abs_diff(usage) <= SLOW_MOVED => {
-                Slow { age: s.age + 1, ..s }
-            }
+            Some(s) if fresh && s.usage.abs_diff(usage) <= SLOW_MOVED => Slow { age: s.age + 1, ..s },
             _ => self.read_slow(usage, buf)?,
         };
         self.slow = Some(slow);
+        self.last = Some((cpu_usage_ns, usage));
         Ok(CgroupSample {
             cpu_usage_ns,
             mem_used: usage.saturating_sub(slow.inactive),
@@ -197,13 +206,14 @@ fn pread<'a>(file: &File, buf: &'a mut String) -> io::Result<&'a str> {
     let mut len = 0;
     loop {
         let n = file.read_at(&mut bytes[len..], len as u64)?;
-        if n == 0 {
+        len += n;
+        // A cgroup file is rendered whole at offset 0 and handed out as far as the buffer
+        // goes: a read that leaves room is the whole file. Reading on to the 0 of its end
+        // doubled the system calls of every container's every tick.
+        if n == 0 || len < bytes.len() {
             break;
         }
-        len += n;
-        if len == bytes.len() {
-            bytes.resize(bytes.len() * 2, 0);
-        }
+        bytes.resize(bytes.len() * 2, 0);
     }
     bytes.truncate(len);
     *buf = String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
@@ -336,16 +346,45 @@ mod tests {
         // Pages aged to inactive, the usage stood still: the old figure stands for a while.
         write(&root, &format!("{dir}/memory.stat"), "inactive_file 2000000\n");
         assert_eq!(used(), 9_000_000);
-        // The usage moved by more than SLOW_MOVED: read again at once.
+        // The container ran and its usage moved by more than SLOW_MOVED: read again at once.
+        write(&root, &format!("{dir}/cpu.stat"), "usage_usec 2\n");
         write(&root, &format!("{dir}/memory.current"), "12000000\n");
         assert_eq!(used(), 10_000_000);
         // A small move keeps the figure; SLOW_EVERY readings later it is read anyway.
+        write(&root, &format!("{dir}/cpu.stat"), "usage_usec 3\n");
         write(&root, &format!("{dir}/memory.current"), "12004096\n");
         write(&root, &format!("{dir}/memory.stat"), "inactive_file 3000000\n");
         assert_eq!(used(), 10_004_096);
         let later: Vec<u64> = (1..SLOW_EVERY).map(|_| used()).collect();
         assert_eq!(later.last(), Some(&9_004_096), "{later:?}");
         assert!(later[..later.len() - 1].iter().all(|u| *u == 10_004_096), "{later:?}");
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn an_idle_containers_usage_is_read_with_the_slow_files_only() {
+        let root = tmp("idle");
+        let id = "f".repeat(64);
+        let dir = format!("sys/system.slice/docker-{id}.scope");
+        write(&root, "proc/12/cgroup", &format!("0::/system.slice/docker-{id}.scope\n"));
+        write(&root, &format!("{dir}/cpu.stat"), "usage_usec 5\n");
+        write(&root, &format!("{dir}/memory.current"), "10000000\n");
+        write(&root, &format!("{dir}/memory.stat"), "inactive_file 0\n");
+        write(&root, &format!("{dir}/memory.max"), "max\n");
+        let r = CgroupReader::new(root.join("proc"), root.join("sys"));
+        let mut files = r.resolve(12, &id).and_then(|p| r.open(&p)).unwrap_or_else(|e| panic!("{e}"));
+        let mut buf = String::new();
+        let mut used = || files.read(&mut buf).map(|s| s.mem_used).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(used(), 10_000_000);
+        // The kernel reclaimed pages while the container ran nothing: seen with the slow files.
+        write(&root, &format!("{dir}/memory.current"), "8000000\n");
+        let idle: Vec<u64> = (0..SLOW_EVERY).map(|_| used()).collect();
+        assert!(idle[..idle.len() - 1].iter().all(|u| *u == 10_000_000), "{idle:?}");
+        assert_eq!(idle.last(), Some(&8_000_000), "{idle:?}");
+        // Any CPU time reads the usage at once.
+        write(&root, &format!("{dir}/cpu.stat"), "usage_usec 6\n");
+        write(&root, &format!("{dir}/memory.current"), "8100000\n");
+        assert_eq!(used(), 8_100_000);
         let _ = std::fs::remove_dir_all(root);
     }
 

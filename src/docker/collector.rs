@@ -30,6 +30,8 @@ const RECONCILE: Duration = Duration::from_secs(30);
 /// would look alive for most of a minute.
 pub const HEALTH: Duration = Duration::from_secs(5);
 const BACKOFF_MIN: Duration = Duration::from_millis(500);
+/// Ticks between two readings of the engine's filesystem (10 s at the default refresh).
+const FS_EVERY: u32 = 10;
 /// Keeps recovery within 5 s of the engine coming back.
 const BACKOFF_MAX: Duration = Duration::from_secs(4);
 
@@ -163,6 +165,7 @@ impl<M: From<EngineEvent> + Send + 'static> DockerCollector<M> {
         };
         let root_dir = info.docker_root_dir.clone().filter(|_| self.host.is_local());
         let mut last_fs = None;
+        let mut samples: u32 = 0;
         let mut engine = convert::engine_info(self.host.to_string(), &version, &info, self.host.is_local());
         engine.context = self.host.context().map(str::to_string);
         tracing::info!(host = %self.host, version = ?engine.server_version, api = ?engine.api_version, "connected");
@@ -261,10 +264,12 @@ impl<M: From<EngineEvent> + Send + 'static> DockerCollector<M> {
                         if self.send(EngineEvent::Stats { at, stats }).await.is_err() {
                             return End::AppClosed;
                         }
-                        // One statvfs per tick: the "disk almost full" warning must not wait for
-                        // someone to open the disk view. It can block on a slow filesystem, so it
-                        // runs off the async workers.
-                        if let Some(dir) = &root_dir {
+                        // A statvfs every `FS_EVERY` ticks (the first at once): the "disk almost
+                        // full" warning must not wait for someone to open the disk view, and a
+                        // disk fills over minutes, not within a second. It can block on a slow
+                        // filesystem, so it runs off the async workers.
+                        samples = samples.wrapping_add(1);
+                        if let Some(dir) = root_dir.as_ref().filter(|_| samples % FS_EVERY == 1) {
                             let d = dir.clone();
                             let fs = tokio::task::spawn_blocking(move || super::disk::statvfs(&d))
                                 .await

@@ -47,6 +47,11 @@ struct DeviceState {
     nvlink: Option<super::fabric::NvLinks>,
     fabric: Option<super::fabric::GpuFabric>,
     fabric_at: Option<std::time::Instant>,
+    /// The last MIG reading (None inside: no MIG) and power limit, once read. Both change
+    /// only when an admin acts (MIG mode needs a GPU reset): with MIG off they are read with
+    /// the slow counters, not every second; with MIG on, the instances every sample.
+    mig: Option<Option<super::model::MigState>>,
+    power_limit: Option<Option<u32>>,
 }
 
 /// The longest a fabric reading is kept: the exporter samples on the scrape beat (15 s and
@@ -68,6 +73,8 @@ pub struct NvmlBackend {
     pub interval: Duration,
     /// Read once per open: the topology only changes with the hardware.
     topology: Option<(super::topology::Topology, super::nvlink::BusMap)>,
+    /// Driver and CUDA versions: they change only with a driver reload, which ends the session.
+    versions: Option<(Option<String>, Option<String>)>,
 }
 
 /// Loads `lib` (or the default names in turn) and initialises NVML: the handle and the name
@@ -122,6 +129,7 @@ impl NvmlBackend {
             samples: 0,
             interval: Duration::from_secs(1),
             topology: None,
+            versions: None,
         })
     }
 
@@ -169,10 +177,17 @@ impl NvmlBackend {
                 p.presence = id.presence;
             }
         }
+        let nvml = &self.nvml;
+        let (driver_version, cuda_version) = self
+            .versions
+            .get_or_insert_with(|| {
+                (nvml.sys_driver_version().ok(), nvml.sys_cuda_driver_version().ok().map(cuda_version_string))
+            })
+            .clone();
         Ok(GpuSnapshot {
             at,
-            driver_version: self.nvml.sys_driver_version().ok(),
-            cuda_version: self.nvml.sys_cuda_driver_version().ok().map(cuda_version_string),
+            driver_version,
+            cuda_version,
             gpus,
             topology: super::topology::known(Some(topology), &[]).then(|| topology.clone()),
         })
@@ -215,7 +230,11 @@ fn read_device(
     // GPU_IS_LOST: fallen off the bus.
     let lost = matches!(mem, Err(NvmlError::GpuLost)).then(|| "the driver cannot reach it".to_string());
     let mem = field(index, "memory", mem);
-    let mig = mig::read(dev, index);
+    let mig = match &state.mig {
+        Some(m) if !slow && !m.as_ref().is_some_and(|m| m.enabled) => m.clone(),
+        _ => mig::read(dev, index),
+    };
+    state.mig = Some(mig.clone());
     let mig_on = mig.as_ref().is_some_and(|m| m.enabled);
     // With MIG on, device utilisation is not supported: asking only logs noise.
     let util = if mig_on { None } else { field(index, "utilization", dev.utilization_rates()) };
@@ -253,6 +272,11 @@ fn read_device(
         }
     }
     let health = health::read(dev, index, state.health.as_ref(), slow);
+    let power_limit = match state.power_limit {
+        Some(l) if !slow => l,
+        _ => field(index, "power limit", dev.enforced_power_limit()),
+    };
+    state.power_limit = Some(power_limit);
     state.health = Some(health.clone());
     let (name, uuid) = state
         .identity
@@ -271,8 +295,7 @@ fn read_device(
         util_memory: util.as_ref().map(|u| u.memory),
         temperature_c: field(index, "temperature", dev.temperature(TemperatureSensor::Gpu)),
         power_watts: field(index, "power", dev.power_usage()).map(|mw| f64::from(mw) / 1000.0),
-        power_limit_watts: field(index, "power limit", dev.enforced_power_limit())
-            .map(|mw| f64::from(mw) / 1000.0),
+        power_limit_watts: power_limit.map(|mw| f64::from(mw) / 1000.0),
         sm_clock_mhz: field(index, "SM clock", dev.clock_info(Clock::SM)),
         mem_clock_mhz: field(index, "memory clock", dev.clock_info(Clock::Memory)),
         fan_percent: field(index, "fan", dev.fan_speed(0)),

@@ -15,8 +15,10 @@ use super::nvml::{describe, open_library, release};
 use super::sampler::{GpuEvent, RETRY};
 use crate::clock::unix_now;
 
-/// How long one wait lasts: bounds how late the thread notices that the program is ending.
-const WAIT_MS: u32 = 500;
+/// How long one wait lasts: bounds how late the thread notices that its receiver is gone (the
+/// program ending; nothing joins the thread). Each timeout is a wake-up of an idle dashboard,
+/// so it is long: an event ends the wait at once whatever its length.
+const WAIT_MS: u32 = 2000;
 
 pub struct XidWatcher<M> {
     pub lib: Option<PathBuf>,

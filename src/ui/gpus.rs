@@ -11,6 +11,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use super::fmt::{SPARKS, bytes, spark_level, truncate};
 use super::gpu_users::users_span;
 use super::theme::Styles;
+use crate::app::gpu::{SPARK_UTIL, SPARK_WIDE};
 use crate::app::{AppState, GpuStatus, Panel};
 use crate::gpu::GpuSample;
 
@@ -245,7 +246,7 @@ fn power(g: &GpuSample) -> String {
 /// `problems`: the health problems go on this line (there is no second line for them).
 fn wide_line(g: &GpuSample, app: &AppState, st: &Styles, width: u16, problems: bool) -> Line<'static> {
     let hist = app.gpu.history.get(&g.index);
-    let util_hist = hist.map(|h| spark(&h.util, 10)).unwrap_or_else(|| " ".repeat(10));
+    let util_hist = hist.map(|h| spark(&h.util, SPARK_UTIL)).unwrap_or_else(|| " ".repeat(SPARK_UTIL));
     let mut spans = vec![
         Span::styled(format!("{:>2} ", g.index), st.key()),
         Span::raw(format!("{:<16} ", truncate(short_name(&g.name), 16))),
@@ -300,7 +301,7 @@ fn compact_line(g: &GpuSample, app: &AppState, st: &Styles, width: u16, problems
 fn detail_line(g: &GpuSample, app: &AppState, st: &Styles, width: u16) -> Line<'static> {
     let hist = app.gpu.history.get(&g.index);
     let sp = |f: fn(&crate::app::gpu::GpuHistory) -> &VecDeque<u8>| {
-        hist.map(|h| spark(f(h), 16)).unwrap_or_else(|| " ".repeat(16))
+        hist.map(|h| spark(f(h), SPARK_WIDE)).unwrap_or_else(|| " ".repeat(SPARK_WIDE))
     };
     let clock = |v: Option<u32>| v.map(|c| format!("{c}MHz")).unwrap_or_else(|| "n/a".into());
     let mut spans = vec![Span::raw("   ")];
