@@ -5,12 +5,12 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::drive::{code, execute, key, list_into, select, type_text};
 use common::engine::{IMAGE, LABEL, TestContainer, docker, engine};
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyCode;
 use gpudock::app::{AppState, Mode};
 use gpudock::config::Config;
 use gpudock::docker::DockerHost;
-use gpudock::docker::EngineEvent;
 use gpudock::docker::actions::ContainerAction;
 use gpudock::docker::explain::LaunchError;
 use gpudock::docker::launch::Launched;
@@ -18,41 +18,6 @@ use gpudock::exec::Executor;
 use gpudock::gpu::GpuEvent;
 use gpudock::msg::{ActionMsg, Command, Msg};
 use tokio::sync::mpsc;
-
-fn key(c: char) -> Msg {
-    Msg::Key(KeyEvent::from(KeyCode::Char(c)))
-}
-
-fn code(c: KeyCode) -> Msg {
-    Msg::Key(KeyEvent::from(c))
-}
-
-fn type_text(app: &mut AppState, text: &str) {
-    for c in text.chars() {
-        app.update(key(c));
-    }
-}
-
-/// Runs the commands and waits for the first action result that `pick` accepts.
-async fn execute(
-    exec: &mut Executor,
-    rx: &mut mpsc::Receiver<Msg>,
-    commands: Vec<Command>,
-    mut pick: impl FnMut(&ActionMsg) -> bool,
-) -> ActionMsg {
-    for c in commands {
-        exec.run(c);
-    }
-    let end = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = end.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, rx.recv()).await {
-            Ok(Some(Msg::Action(a))) if pick(&a) => return a,
-            Ok(Some(_)) => {}
-            _ => panic!("no action result in time"),
-        }
-    }
-}
 
 /// Opens the launch form, fills in the test image, `command` and `name`, network none (tests
 /// never touch bridges), and presses Enter.
@@ -81,21 +46,6 @@ fn setup(host: &DockerHost, config: Config) -> (AppState, Executor, mpsc::Receiv
 
 fn unique(name: &str) -> String {
     format!("gpudock-test-{name}-{}", std::process::id())
-}
-
-/// Lists the engine's containers into the app, as the collector would.
-async fn list_into(app: &mut AppState, host: &DockerHost) {
-    let d = gpudock::docker::connect(host).await.unwrap_or_else(|e| panic!("{e}"));
-    let mut lister = gpudock::docker::lister::Lister::default();
-    let list = lister.refresh(&d).await.unwrap_or_else(|e| panic!("{e}"));
-    app.update(Msg::Engine(EngineEvent::Containers(list)));
-}
-
-fn select(app: &mut AppState, name: &str) {
-    app.update(key('/'));
-    type_text(app, name);
-    app.update(code(KeyCode::Enter));
-    assert_eq!(app.table.selected().map(|c| c.name.as_str()), Some(name));
 }
 
 fn inspect(id: &str, format: &str) -> String {

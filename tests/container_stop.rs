@@ -4,21 +4,15 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
+use common::drive::{execute, key, list_into, select};
 use common::engine::{IMAGE, LABEL, TestContainer, docker, docker_cmd, engine};
 use common::render;
-use crossterm::event::{KeyCode, KeyEvent};
 use gpudock::app::AppState;
 use gpudock::config::Config;
 use gpudock::docker::{DockerHost, EngineEvent};
 use gpudock::exec::Executor;
 use gpudock::msg::{ActionMsg, Command, Msg};
 use tokio::sync::mpsc;
-
-fn key(c: char) -> Msg {
-    Msg::Key(KeyEvent::from(KeyCode::Char(c)))
-}
 
 fn setup(host: &DockerHost, config: &str) -> (AppState, Executor, mpsc::Receiver<Msg>) {
     let config = Config::from_sources(Some(config), None).unwrap_or_else(|e| panic!("{e}"));
@@ -28,36 +22,9 @@ fn setup(host: &DockerHost, config: &str) -> (AppState, Executor, mpsc::Receiver
     (app, Executor::new(host.clone(), tx), rx)
 }
 
-async fn list_into(app: &mut AppState, host: &DockerHost) {
-    let d = gpudock::docker::connect(host).await.unwrap_or_else(|e| panic!("{e}"));
-    let mut lister = gpudock::docker::lister::Lister::default();
-    let list = lister.refresh(&d).await.unwrap_or_else(|e| panic!("{e}"));
-    app.update(Msg::Engine(EngineEvent::Containers(list)));
-}
-
-fn select(app: &mut AppState, name: &str) {
-    app.update(key('/'));
-    for c in name.chars() {
-        app.update(key(c));
-    }
-    app.update(Msg::Key(KeyEvent::from(KeyCode::Enter)));
-    assert_eq!(app.table.selected().map(|c| c.name.as_str()), Some(name));
-}
-
 /// Runs the commands and waits for the container action's result.
 async fn result(exec: &mut Executor, rx: &mut mpsc::Receiver<Msg>, commands: Vec<Command>) -> ActionMsg {
-    for c in commands {
-        exec.run(c);
-    }
-    let end = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = end.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, rx.recv()).await {
-            Ok(Some(Msg::Action(a @ ActionMsg::Container { .. }))) => return a,
-            Ok(Some(_)) => {}
-            _ => panic!("no action result in time"),
-        }
-    }
+    execute(exec, rx, commands, |a| matches!(a, ActionMsg::Container { .. })).await
 }
 
 fn status(app: &AppState) -> String {

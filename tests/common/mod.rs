@@ -1,6 +1,7 @@
 //! Fixtures shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod drive;
 pub mod engine;
 pub mod fake_nvml;
 pub mod prom;
