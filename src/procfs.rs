@@ -300,7 +300,10 @@ mod tests {
             .find_map(|l| l.strip_prefix("VmRSS:")?.split_whitespace().next()?.parse().ok())
             .unwrap_or(0);
         let from_stat = stat.rss_bytes(page_size()).unwrap_or(0) / 1024;
-        assert!(from_stat > 0 && from_stat.abs_diff(vm_rss_kib) < vm_rss_kib / 2, "{from_stat} vs {vm_rss_kib} KiB");
+        assert!(
+            from_stat > 0 && from_stat.abs_diff(vm_rss_kib) < vm_rss_kib / 2,
+            "{from_stat} vs {vm_rss_kib} KiB"
+        );
         assert!(cmdline(Path::new("/proc"), me).ok().flatten().is_some());
         assert!(clock_ticks() > 0);
     }
