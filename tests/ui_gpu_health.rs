@@ -232,10 +232,16 @@ fn the_detail_view_shows_health_fields_and_na_where_unsupported() {
     let mut bare = gpu(1, Vec::new());
     bare.sm_clock_mhz = None;
     bare.health.sm_clock_max_mhz = None;
+    // Nor a PCIe link: one n/a, not "gen n/a of gen n/a, xn/a of xn/a".
+    bare.health.pcie_gen = None;
+    bare.health.pcie_gen_max = None;
+    bare.health.pcie_width = None;
+    bare.health.pcie_width_max = None;
     let first = app.gpu.snapshot.as_ref().map(|s| s.gpus[0].clone()).unwrap_or_default();
     snapshot(&mut app, NOW + 1, vec![first, bare]);
     let screen = render(&app, 120, 40);
     assert!(screen.contains("SM clock          n/a ") && !screen.contains("n/a / n/a"), "{screen}");
+    assert!(screen.contains("PCIe link         n/a ") && !screen.contains("xn/a"), "{screen}");
     // A small pane still shows the view's title and first fields.
     let small = render(&app, 40, 12);
     assert!(small.contains("GPU 1"), "{small}");

@@ -116,13 +116,15 @@ fn lines(g: &GpuSample, app: &AppState, st: &Styles) -> Vec<Line<'static>> {
         }
     };
     row("clocks held by", Span::raw(throttle));
-    let link =
-        |cur: Option<u32>, max: Option<u32>, unit: &str| format!("{unit}{} of {unit}{}", opt(cur), opt(max));
-    let pcie = format!(
-        "{}, {}",
-        link(h.pcie_gen, h.pcie_gen_max, "gen "),
-        link(h.pcie_width, h.pcie_width_max, "x")
-    );
+    // As the clocks: one n/a for what the GPU does not report, not "xn/a of xn/a".
+    let link = |cur: Option<u32>, max: Option<u32>, unit: &str| match (cur, max) {
+        (None, None) => None,
+        _ => Some(format!("{unit}{} of {unit}{}", opt(cur), opt(max))),
+    };
+    let pcie = match (link(h.pcie_gen, h.pcie_gen_max, "gen "), link(h.pcie_width, h.pcie_width_max, "x")) {
+        (None, None) => "n/a".to_string(),
+        (generation, width) => [generation, width].into_iter().flatten().collect::<Vec<_>>().join(", "),
+    };
     let down = matches!((h.pcie_width, h.pcie_width_max), (Some(c), Some(m)) if c > 0 && c < m);
     row(
         "PCIe link",
