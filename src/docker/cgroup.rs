@@ -162,13 +162,7 @@ impl CgroupFiles {
     /// reclaim shows up to `SLOW_EVERY` readings late). An idle container costs one small
     /// read a tick. `buf` is scratch space, shared by every container's reading.
     pub fn read(&mut self, buf: &mut String) -> io::Result<CgroupSample> {
-        let cpu_usage_ns = if self.v2 {
-            let usec = stat_field(pread(&self.cpu, buf)?, "usage_usec")
-                .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "cpu.stat has no usage_usec"))?;
-            usec.saturating_mul(1000)
-        } else {
-            parse_u64(pread(&self.cpu, buf)?)?
-        };
+        let cpu_usage_ns = cpu_counter(&self.cpu, self.v2, buf)?;
         let fresh = self.slow.is_some_and(|s| s.age + 1 < SLOW_EVERY);
         let usage = match self.last {
             Some((cpu, usage)) if cpu == cpu_usage_ns && fresh => usage,
@@ -181,6 +175,21 @@ impl CgroupFiles {
         self.slow = Some(slow);
         self.last = Some((cpu_usage_ns, usage));
         Ok(CgroupSample {
+            cpu_usage_ns,
+            mem_used: usage.saturating_sub(slow.inactive),
+            mem_limit: slow.limit,
+        })
+    }
+
+    /// The last reading again, for a container that ran nothing since (its parent cgroup's
+    /// CPU counter stood still) while its slow files are fresh; None: read it.
+    pub fn unchanged(&mut self) -> Option<CgroupSample> {
+        let (slow, (cpu_usage_ns, usage)) = (self.slow?, self.last?);
+        if slow.age + 1 >= SLOW_EVERY {
+            return None;
+        }
+        self.slow = Some(Slow { age: slow.age + 1, ..slow });
+        Some(CgroupSample {
             cpu_usage_ns,
             mem_used: usage.saturating_sub(slow.inactive),
             mem_limit: slow.limit,
@@ -220,6 +229,29 @@ fn pread<'a>(file: &File, buf: &'a mut String) -> io::Result<&'a str> {
     Ok(buf.as_str())
 }
 
+/// A CPU counter in ns: v1's `cpuacct.usage`, or v2's `cpu.stat` (`usage_usec`).
+pub fn cpu_counter(file: &File, v2: bool, buf: &mut String) -> io::Result<u64> {
+    if v2 {
+        let usec = stat_field(pread(file, buf)?, "usage_usec")
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "cpu.stat has no usage_usec"))?;
+        Ok(usec.saturating_mul(1000))
+    } else {
+        parse_u64(pread(file, buf)?)
+    }
+}
+
+impl CgroupPaths {
+    /// The CPU counter of the cgroup above the container's (`docker/` with cgroupfs,
+    /// `system.slice` with systemd) and whether it is v2's `cpu.stat`: it counts every
+    /// container below it, so while it stands still none of them ran.
+    pub fn parent_cpu(&self) -> Option<(PathBuf, bool)> {
+        match self {
+            CgroupPaths::V1 { cpuacct, .. } => Some((cpuacct.parent()?.join("cpuacct.usage"), false)),
+            CgroupPaths::V2 { dir } => Some((dir.parent()?.join("cpu.stat"), true)),
+        }
+    }
+}
+
 fn parse_u64(text: &str) -> io::Result<u64> {
     text.trim().parse().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{text:?}: {e}")))
 }
@@ -247,151 +279,5 @@ pub fn cpu_percent(prev_ns: u64, now_ns: u64, wall_ns: u64) -> Option<f64> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn write(root: &Path, rel: &str, text: &str) {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap_or(root)).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(p, text).unwrap_or_else(|e| panic!("{e}"));
-    }
-
-    fn tmp(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("gpudock-cg-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        d
-    }
-
-    #[test]
-    fn reads_v1_cgroupfs_counters() {
-        let root = tmp("v1");
-        let id = "a".repeat(64);
-        write(
-            &root,
-            "proc/42/cgroup",
-            &format!("4:memory:/docker/{id}\n2:cpuacct:/docker/{id}\n0::/docker/{id}\n"),
-        );
-        write(&root, &format!("sys/cpuacct/docker/{id}/cpuacct.usage"), "5000000000\n");
-        write(&root, &format!("sys/memory/docker/{id}/memory.usage_in_bytes"), "3000\n");
-        write(
-            &root,
-            &format!("sys/memory/docker/{id}/memory.stat"),
-            "inactive_file 5\ntotal_inactive_file 1000\n",
-        );
-        write(&root, &format!("sys/memory/docker/{id}/memory.limit_in_bytes"), "9223372036854771712\n");
-        let r = CgroupReader::new(root.join("proc"), root.join("sys"));
-        let paths = r.resolve(42, &id).unwrap_or_else(|e| panic!("{e}"));
-        assert!(matches!(paths, CgroupPaths::V1 { .. }));
-        let s = r.read(&paths).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(s, CgroupSample { cpu_usage_ns: 5_000_000_000, mem_used: 2000, mem_limit: None });
-        let _ = std::fs::remove_dir_all(root);
-    }
-
-    #[test]
-    fn reads_v2_systemd_counters_and_joint_v1_mounts() {
-        let root = tmp("v2");
-        let id = "b".repeat(64);
-        let dir = format!("sys/system.slice/docker-{id}.scope");
-        write(&root, "proc/7/cgroup", &format!("0::/system.slice/docker-{id}.scope\n"));
-        write(&root, &format!("{dir}/cpu.stat"), "usage_usec 1500\nuser_usec 1000\n");
-        write(&root, &format!("{dir}/memory.current"), "4096\n");
-        write(&root, &format!("{dir}/memory.stat"), "anon 1\ninactive_file 96\n");
-        write(&root, &format!("{dir}/memory.max"), "1048576\n");
-        let r = CgroupReader::new(root.join("proc"), root.join("sys"));
-        let s = r.resolve(7, &id).and_then(|p| r.read(&p)).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(s, CgroupSample { cpu_usage_ns: 1_500_000, mem_used: 4000, mem_limit: Some(1048576) });
-
-        write(&root, "proc/8/cgroup", &format!("3:cpu,cpuacct:/docker/{id}\n4:memory:/docker/{id}\n"));
-        write(&root, &format!("sys/cpu,cpuacct/docker/{id}/cpuacct.usage"), "1\n");
-        let p = r.resolve(8, &id).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            p,
-            CgroupPaths::V1 {
-                memory: root.join(format!("sys/memory/docker/{id}")),
-                cpuacct: root.join(format!("sys/cpu,cpuacct/docker/{id}")),
-            }
-        );
-        let _ = std::fs::remove_dir_all(root);
-    }
-
-    #[test]
-    fn a_cgroup_of_another_container_is_not_read() {
-        let root = tmp("reuse");
-        let (id, other) = ("c".repeat(64), "d".repeat(64));
-        write(&root, "proc/9/cgroup", &format!("0::/docker/{other}\n"));
-        write(&root, "proc/10/cgroup", "0::/user.slice/session-1.scope\n");
-        let r = CgroupReader::new(root.join("proc"), root.join("sys"));
-        for pid in [9, 10] {
-            let err = r.resolve(pid, &id).err().map(|e| e.to_string()).unwrap_or_default();
-            assert!(err.contains("is not in container cccccccccccc"), "{err}");
-        }
-        let _ = std::fs::remove_dir_all(root);
-    }
-
-    #[test]
-    fn memory_stat_is_read_again_when_the_usage_moves_or_it_grows_old() {
-        let root = tmp("slow");
-        let id = "e".repeat(64);
-        let dir = format!("sys/system.slice/docker-{id}.scope");
-        write(&root, "proc/11/cgroup", &format!("0::/system.slice/docker-{id}.scope\n"));
-        write(&root, &format!("{dir}/cpu.stat"), "usage_usec 1\n");
-        write(&root, &format!("{dir}/memory.current"), "10000000\n");
-        write(&root, &format!("{dir}/memory.stat"), "inactive_file 1000000\n");
-        write(&root, &format!("{dir}/memory.max"), "max\n");
-        let r = CgroupReader::new(root.join("proc"), root.join("sys"));
-        let mut files = r.resolve(11, &id).and_then(|p| r.open(&p)).unwrap_or_else(|e| panic!("{e}"));
-        let mut buf = String::new();
-        let mut used = || files.read(&mut buf).map(|s| s.mem_used).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(used(), 9_000_000);
-        // Pages aged to inactive, the usage stood still: the old figure stands for a while.
-        write(&root, &format!("{dir}/memory.stat"), "inactive_file 2000000\n");
-        assert_eq!(used(), 9_000_000);
-        // The container ran and its usage moved by more than SLOW_MOVED: read again at once.
-        write(&root, &format!("{dir}/cpu.stat"), "usage_usec 2\n");
-        write(&root, &format!("{dir}/memory.current"), "12000000\n");
-        assert_eq!(used(), 10_000_000);
-        // A small move keeps the figure; SLOW_EVERY readings later it is read anyway.
-        write(&root, &format!("{dir}/cpu.stat"), "usage_usec 3\n");
-        write(&root, &format!("{dir}/memory.current"), "12004096\n");
-        write(&root, &format!("{dir}/memory.stat"), "inactive_file 3000000\n");
-        assert_eq!(used(), 10_004_096);
-        let later: Vec<u64> = (1..SLOW_EVERY).map(|_| used()).collect();
-        assert_eq!(later.last(), Some(&9_004_096), "{later:?}");
-        assert!(later[..later.len() - 1].iter().all(|u| *u == 10_004_096), "{later:?}");
-        let _ = std::fs::remove_dir_all(root);
-    }
-
-    #[test]
-    fn an_idle_containers_usage_is_read_with_the_slow_files_only() {
-        let root = tmp("idle");
-        let id = "f".repeat(64);
-        let dir = format!("sys/system.slice/docker-{id}.scope");
-        write(&root, "proc/12/cgroup", &format!("0::/system.slice/docker-{id}.scope\n"));
-        write(&root, &format!("{dir}/cpu.stat"), "usage_usec 5\n");
-        write(&root, &format!("{dir}/memory.current"), "10000000\n");
-        write(&root, &format!("{dir}/memory.stat"), "inactive_file 0\n");
-        write(&root, &format!("{dir}/memory.max"), "max\n");
-        let r = CgroupReader::new(root.join("proc"), root.join("sys"));
-        let mut files = r.resolve(12, &id).and_then(|p| r.open(&p)).unwrap_or_else(|e| panic!("{e}"));
-        let mut buf = String::new();
-        let mut used = || files.read(&mut buf).map(|s| s.mem_used).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(used(), 10_000_000);
-        // The kernel reclaimed pages while the container ran nothing: seen with the slow files.
-        write(&root, &format!("{dir}/memory.current"), "8000000\n");
-        let idle: Vec<u64> = (0..SLOW_EVERY).map(|_| used()).collect();
-        assert!(idle[..idle.len() - 1].iter().all(|u| *u == 10_000_000), "{idle:?}");
-        assert_eq!(idle.last(), Some(&8_000_000), "{idle:?}");
-        // Any CPU time reads the usage at once.
-        write(&root, &format!("{dir}/cpu.stat"), "usage_usec 6\n");
-        write(&root, &format!("{dir}/memory.current"), "8100000\n");
-        assert_eq!(used(), 8_100_000);
-        let _ = std::fs::remove_dir_all(root);
-    }
-
-    #[test]
-    fn cpu_percent_is_per_core() {
-        assert_eq!(cpu_percent(0, 500_000_000, 1_000_000_000), Some(50.0));
-        assert_eq!(cpu_percent(0, 2_000_000_000, 1_000_000_000), Some(200.0));
-        assert_eq!(cpu_percent(10, 5, 1_000), None);
-    }
-}
+#[path = "cgroup_tests.rs"]
+mod tests;
