@@ -46,18 +46,7 @@ cc -shared -fPIC -O1 -o "$out/nvml/libnvidia-ml.so.1" "$here/../tests/fake_nvml/
 hosts=$((procs / 3)) in_containers=$((procs - procs / 3))
 mapfile -t cpids < <(docker ps -q --filter "label=$label" | head -n "$in_containers" | xargs -r docker inspect -f '{{.State.Pid}}')
 for _ in $(seq 1 "$hosts"); do sleep 86400 & pids+=($!); done
-{
-  echo "driver 550.54.15"
-  echo "cuda 12040"
-  for g in 0 1 2 3 4 5 6 7; do
-    echo "gpu $g name=\"NVIDIA H100 80GB HBM3\" uuid=GPU-$(printf %08d "$g")-0000-0000-0000-000000000000 mem_total=85520809984 mem_used=$(( (g + 1) * 2000000000 )) util_gpu=$((g * 5)) util_mem=10 temp=$((40 + g)) power_mw=$((100000 + g * 20000)) power_limit_mw=700000 sm_clock=1980 mem_clock=2619 fan=na"
-  done
-  i=0
-  for pid in "${cpids[@]}" "${pids[@]}"; do
-    echo "proc $((i % 8)) pid=$pid used=1073741824 sm=$((i % 5))"
-    i=$((i + 1))
-  done
-} >"$out/fake.conf"
+bash "$here/fake-gpu-node.sh" "${cpids[@]}" "${pids[@]}" >"$out/fake.conf"
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 pport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -68,7 +57,7 @@ pids+=("$epid")
 cat >"$out/prometheus.yml" <<EOF
 global:
   scrape_interval: ${every}s
-  scrape_timeout: 10s
+  scrape_timeout: $(( every < 10 ? every : 10 ))s
 scrape_configs:
   - job_name: gpudock
     static_configs:

@@ -81,18 +81,7 @@ if [ "$procs" -gt 0 ]; then
   mapfile -t cpids < <(docker ps -q --filter "label=$label" | head -n "$in_containers" | xargs -r docker inspect -f '{{.State.Pid}}')
   [ "${#cpids[@]}" -ge "$in_containers" ] || { echo "-P $procs needs at least $in_containers containers (-n)" >&2; exit 2; }
   for _ in $(seq 1 "$hosts"); do sleep 86400 & host_pids+=($!); done
-  {
-    echo "driver 550.54.15"
-    echo "cuda 12040"
-    for g in 0 1 2 3 4 5 6 7; do
-      echo "gpu $g name=\"NVIDIA H100 80GB HBM3\" uuid=GPU-$(printf %08d "$g")-0000-0000-0000-000000000000 mem_total=85520809984 mem_used=$(( (g + 1) * 2000000000 )) util_gpu=$((g * 5)) util_mem=10 temp=$((40 + g)) power_mw=$((100000 + g * 20000)) power_limit_mw=700000 sm_clock=1980 mem_clock=2619 fan=na"
-    done
-    i=0
-    for pid in "${cpids[@]}" "${host_pids[@]}"; do
-      echo "proc $((i % 8)) pid=$pid used=1073741824 sm=$((i % 5))"
-      i=$((i + 1))
-    done
-  } >"$out/fake.conf"
+  bash "$here/fake-gpu-node.sh" "${cpids[@]}" "${host_pids[@]}" >"$out/fake.conf"
   # The config never changes during a run: the fake checks it once a second, not at every
   # call (see tests/fake_nvml/README.md), for every command measured.
   env_vars=(env "FAKE_NVML_CONFIG=$out/fake.conf" "FAKE_NVML_RECHECK_MS=1000" "GPUDOCK_NVML_LIB=$out/nvml/libnvidia-ml.so.1" "LD_LIBRARY_PATH=$out/nvml")
