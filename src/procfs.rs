@@ -91,10 +91,31 @@ pub fn read_small(path: &Path) -> std::io::Result<String> {
 
 /// Reads `/proc/<pid>/stat` under `proc_root`.
 pub fn read_stat(proc_root: &Path, pid: u32) -> std::io::Result<ProcStat> {
-    let text = read_small(&proc_root.join(pid.to_string()).join("stat"))?;
-    parse_stat(&text).ok_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::InvalidData, format!("unreadable /proc/{pid}/stat"))
-    })
+    let text = read_small(&stat_path(proc_root, pid))?;
+    parse_stat(&text).ok_or_else(|| unreadable_stat(pid))
+}
+
+pub fn stat_path(proc_root: &Path, pid: u32) -> std::path::PathBuf {
+    proc_root.join(pid.to_string()).join("stat")
+}
+
+fn unreadable_stat(pid: u32) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, format!("unreadable /proc/{pid}/stat"))
+}
+
+/// Reads an open `/proc/<pid>/stat` again: a read at offset 0 makes the kernel render it anew,
+/// and the open file stays with the process it was opened for. Once that process has ended
+/// every read fails (ESRCH), even when the kernel has given its PID to another process, so a
+/// kept file never reads a stranger. `buf` is scratch space.
+pub fn reread_stat(file: &std::fs::File, pid: u32, buf: &mut Vec<u8>) -> std::io::Result<ProcStat> {
+    use std::os::unix::fs::FileExt;
+    buf.clear();
+    buf.resize(1024, 0);
+    let n = file.read_at(buf, 0)?;
+    // A stat line is some 300 bytes; a full buffer is not a line gpudock can trust.
+    let text =
+        std::str::from_utf8(&buf[..n]).ok().filter(|_| n < buf.len()).ok_or_else(|| unreadable_stat(pid))?;
+    parse_stat(text).ok_or_else(|| unreadable_stat(pid))
 }
 
 pub fn parse_stat(text: &str) -> Option<ProcStat> {

@@ -106,6 +106,7 @@ impl CgroupReader {
                 limit: open(memory, "memory.limit_in_bytes")?,
                 slow: None,
                 last: None,
+                phase: 0,
             },
             CgroupPaths::V2 { dir } => CgroupFiles {
                 v2: true,
@@ -115,6 +116,7 @@ impl CgroupReader {
                 limit: open(dir, "memory.max")?,
                 slow: None,
                 last: None,
+                phase: 0,
             },
         })
     }
@@ -143,6 +145,9 @@ pub struct CgroupFiles {
     slow: Option<Slow>,
     /// The last reading's CPU counter and memory usage.
     last: Option<(u64, u64)>,
+    /// Readings the first slow files count as old already: containers started together would
+    /// otherwise all read theirs on the same tick, a spike every `SLOW_EVERY` ticks.
+    phase: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -154,6 +159,12 @@ struct Slow {
 }
 
 impl CgroupFiles {
+    /// Spreads the slow reads: the first slow files count as `phase` readings old (taken
+    /// modulo `SLOW_EVERY`).
+    pub fn with_phase(self, phase: usize) -> CgroupFiles {
+        CgroupFiles { phase: (phase % SLOW_EVERY as usize) as u32, ..self }
+    }
+
     /// Reads the counters with pread at offset 0, which makes the kernel render each file anew.
     /// The kernel renders `memory.stat` (some 40 lines) for one figure, `inactive_file`: it
     /// is read again only when the usage moved or after `SLOW_EVERY` readings. A container
@@ -170,7 +181,11 @@ impl CgroupFiles {
         };
         let slow = match self.slow {
             Some(s) if fresh && s.usage.abs_diff(usage) <= SLOW_MOVED => Slow { age: s.age + 1, ..s },
-            _ => self.read_slow(usage, buf)?,
+            _ => {
+                let first = self.slow.is_none();
+                let slow = self.read_slow(usage, buf)?;
+                if first { Slow { age: self.phase, ..slow } } else { slow }
+            }
         };
         self.slow = Some(slow);
         self.last = Some((cpu_usage_ns, usage));

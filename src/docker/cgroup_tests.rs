@@ -141,6 +141,36 @@ fn an_idle_containers_usage_is_read_with_the_slow_files_only() {
 }
 
 #[test]
+fn containers_opened_one_after_another_read_their_slow_files_on_different_ticks() {
+    let root = tmp("phase");
+    let id = "e".repeat(64);
+    let dir = format!("sys/system.slice/docker-{id}.scope");
+    write(&root, "proc/13/cgroup", &format!("0::/system.slice/docker-{id}.scope\n"));
+    write(&root, &format!("{dir}/cpu.stat"), "usage_usec 5\n");
+    write(&root, &format!("{dir}/memory.current"), "10000000\n");
+    write(&root, &format!("{dir}/memory.stat"), "inactive_file 0\n");
+    write(&root, &format!("{dir}/memory.max"), "max\n");
+    let r = CgroupReader::new(root.join("proc"), root.join("sys"));
+    let paths = r.resolve(13, &id).unwrap_or_else(|e| panic!("{e}"));
+    // The tick (counting from 1) on which a container's idle reading first sees a change
+    // to its usage made after its first reading: the tick of its first slow read.
+    let first_slow_tick = |phase: usize| {
+        write(&root, &format!("{dir}/memory.current"), "10000000\n");
+        let mut files = r.open(&paths).unwrap_or_else(|e| panic!("{e}")).with_phase(phase);
+        let mut buf = String::new();
+        let mut used = || files.read(&mut buf).map(|s| s.mem_used).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(used(), 10_000_000);
+        write(&root, &format!("{dir}/memory.current"), "8000000\n");
+        (1..=SLOW_EVERY).find(|_| used() == 8_000_000)
+    };
+    let ticks: Vec<Option<u32>> = (0..SLOW_EVERY as usize).map(first_slow_tick).collect();
+    let want: Vec<Option<u32>> = (0..SLOW_EVERY).map(|p| Some(SLOW_EVERY - p)).collect();
+    assert_eq!(ticks, want, "each phase reads its slow files on a tick of its own");
+    assert_eq!(first_slow_tick(SLOW_EVERY as usize + 3), Some(SLOW_EVERY - 3), "modulo SLOW_EVERY");
+    let _ = std::fs::remove_dir_all(root);
+}
+
+#[test]
 fn cpu_percent_is_per_core() {
     assert_eq!(cpu_percent(0, 500_000_000, 1_000_000_000), Some(50.0));
     assert_eq!(cpu_percent(0, 2_000_000_000, 1_000_000_000), Some(200.0));

@@ -37,6 +37,8 @@ struct FileCache {
     open_budget: usize,
     /// Scratch space for every file read.
     buf: String,
+    /// Containers whose files were opened so far: each one's slow reads fall on its own tick.
+    opened: usize,
 }
 
 impl StatsSampler {
@@ -150,6 +152,7 @@ impl FileCache {
             buf: String::new(),
             parents: HashMap::new(),
             parent_of: HashMap::new(),
+            opened: 0,
         }
     }
 
@@ -215,7 +218,8 @@ impl FileCache {
                         Ok(f) => {
                             open += 1;
                             opened = Some(p);
-                            Source::Open(Box::new(f))
+                            self.opened += 1;
+                            Source::Open(Box::new(f.with_phase(self.opened)))
                         }
                         Err(_) => Source::Paths(p),
                     },

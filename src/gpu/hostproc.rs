@@ -11,7 +11,7 @@ use std::time::Instant;
 use super::model::HostProcess;
 use crate::procfs;
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Seen {
     start_time: u64,
     cpu_ticks: u64,
@@ -19,13 +19,21 @@ struct Seen {
     /// Read once per process: re-reading it every tick for every GPU process was a third of
     /// the /proc reads.
     cmdline: Option<String>,
+    /// `/proc/<pid>/stat`, kept open: finding it by path every tick (the lookup of the PID's
+    /// directory, open, close) cost twice its read.
+    stat: Option<std::fs::File>,
 }
+
+/// Processes whose `stat` file stays open, well under any open-files limit.
+const KEEP_OPEN: usize = 256;
 
 pub struct HostProcs {
     proc_root: PathBuf,
     ticks_per_sec: u64,
     page_size: u64,
     last: HashMap<u32, Seen>,
+    /// Scratch space for the reads.
+    buf: Vec<u8>,
 }
 
 impl HostProcs {
@@ -35,6 +43,7 @@ impl HostProcs {
             ticks_per_sec: procfs::clock_ticks(),
             page_size: procfs::page_size(),
             last: HashMap::new(),
+            buf: Vec::new(),
         }
     }
 
@@ -73,9 +82,19 @@ impl HostProcs {
     }
 
     fn read(&mut self, pid: u32, now: Instant, uptime: Option<f64>) -> std::io::Result<HostProcess> {
-        let stat = procfs::read_stat(&self.proc_root, pid)?;
+        let mut kept = self.last.remove(&pid);
+        // A kept file fails once its process has ended: then the path finds the PID's new
+        // owner, if any.
+        let reread = kept.as_mut().and_then(|s| s.stat.take()).and_then(|f| {
+            let stat = procfs::reread_stat(&f, pid, &mut self.buf).ok()?;
+            Some((stat, Some(f)))
+        });
+        let (stat, file) = match reread {
+            Some(r) => r,
+            None => self.open_stat(pid)?,
+        };
         let hz = self.ticks_per_sec as f64;
-        let same = self.last.remove(&pid).filter(|s| s.start_time == stat.start_time);
+        let same = kept.filter(|s| s.start_time == stat.start_time);
         let cpu_percent = same.as_ref().and_then(|s| {
             let wall = now.checked_duration_since(s.at)?.as_secs_f64();
             let ticks = stat.cpu_ticks.checked_sub(s.cpu_ticks)?;
@@ -90,6 +109,7 @@ impl HostProcs {
             cpu_ticks: stat.cpu_ticks,
             at: now,
             cmdline: cmdline.clone(),
+            stat: file,
         };
         self.last.insert(pid, seen);
         let elapsed_secs = uptime.map(|u| (u - stat.start_time as f64 / hz).max(0.0) as u64);
@@ -97,6 +117,14 @@ impl HostProcs {
         // lines per process per tick.
         let rss_bytes = stat.rss_bytes(self.page_size);
         Ok(HostProcess { start_time: stat.start_time, elapsed_secs, cpu_percent, rss_bytes, cmdline })
+    }
+
+    /// Opens and reads `/proc/<pid>/stat`, keeping the file while few are kept.
+    fn open_stat(&mut self, pid: u32) -> std::io::Result<(procfs::ProcStat, Option<std::fs::File>)> {
+        let file = std::fs::File::open(procfs::stat_path(&self.proc_root, pid))?;
+        let stat = procfs::reread_stat(&file, pid, &mut self.buf)?;
+        // Counts the processes known, kept file or not: cheap, and near enough.
+        Ok((stat, (self.last.len() < KEEP_OPEN).then_some(file)))
     }
 
     /// A figure /proc refuses (hidepid, a process ending between two reads) is unknown, and the
@@ -235,5 +263,26 @@ mod tests {
         let mut real = HostProcs::new(PathBuf::from("/proc"));
         let got = real.sample(&pids(&[me]), Instant::now());
         assert!(got[&me].rss_bytes.is_some_and(|b| b > 0) && got[&me].cmdline.is_some());
+    }
+    #[test]
+    fn a_kept_stat_file_follows_its_process_and_fails_once_it_has_ended() {
+        let mut child =
+            std::process::Command::new("sleep").arg("30").spawn().unwrap_or_else(|e| panic!("{e}"));
+        let pid = child.id();
+        let mut procs = HostProcs::new(PathBuf::from("/proc"));
+        let first = procs.sample(&pids(&[pid]), Instant::now());
+        assert!(first.contains_key(&pid));
+        assert!(procs.last[&pid].stat.is_some(), "the stat file is kept");
+        let second = procs.sample(&pids(&[pid]), Instant::now());
+        assert_eq!(second[&pid].start_time, first[&pid].start_time, "read again through the kept file");
+        let file =
+            std::fs::File::open(procfs::stat_path(Path::new("/proc"), pid)).unwrap_or_else(|e| panic!("{e}"));
+        let _ = child.kill();
+        let _ = child.wait();
+        let err = procfs::reread_stat(&file, pid, &mut Vec::new()).err().map(|e| e.raw_os_error());
+        assert_eq!(err, Some(Some(libc::ESRCH)), "an ended process's kept file reads nothing");
+        let gone = procs.sample(&pids(&[pid]), Instant::now());
+        assert!(gone.is_empty(), "the ended process has no figures: {gone:?}");
+        assert!(!procs.last.contains_key(&pid));
     }
 }
