@@ -8,7 +8,10 @@
 # engine in $DOCKER_HOST (scripts/test-engine.sh starts a private one), measures the engine's CPU
 # (dockerd + containerd + shims) over SECONDS with nothing watching (baseline), then runs COMMAND
 # in a WxH tmux pane (its own tmux server) for SECONDS and prints:
-#   tool_cpu_s      CPU seconds of COMMAND's process tree
+#   tool_cpu_s      CPU seconds of COMMAND's process tree, from the scheduler's run time of
+#                   each thread (scripts/cpu-ns.py: exact, where utime + stime move in
+#                   10 ms steps sampled at timer ticks)
+#   tool_ticks_s    the same from utime + stime, as earlier rounds measured it
 #   engine_cpu_s    engine CPU seconds above the baseline
 #   total_cpu_s     the two together
 #   peak_rss_kib    VmHWM of COMMAND's biggest process
@@ -27,7 +30,7 @@
 #   processes and pane size) and prints both, then the ratio of their tool_cpu_s.
 set -euo pipefail
 n=50 secs=30 warm=3 geom=120x40 keep=0 proxy=0 procs=0 vs=""
-usage() { sed -n '2,28p' "$0"; exit 2; }
+usage() { sed -n '2,31p' "$0"; exit 2; }
 args=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -127,7 +130,8 @@ measure() {
   pids=$(tree "$pane")
   t0=$(ticks $pids) e0=$(ticks $(engine_pids)) w0=$(date +%s.%N)
   tmux -L "$sock" pipe-pane -t bench -o "cat >> $out/pane"
-  sleep "$secs"
+  # Waits the SECONDS out, counting the tree's CPU to the nanosecond (scripts/cpu-ns.py).
+  local ns; ns=$(python3 "$here/cpu-ns.py" "$secs" "$pane" | awk '{print $1}')
   tmux -L "$sock" pipe-pane -t bench
   pids=$(tree "$pane")
   t1=$(ticks $pids) e1=$(ticks $(engine_pids)) w1=$(date +%s.%N)
@@ -141,12 +145,13 @@ measure() {
   bytes=$(stat -c %s "$out/pane" 2>/dev/null || echo 0)
   engine=$(( (e1 - e0) - baseline ))
   [ "$engine" -lt 0 ] && engine=0
-  awk -v w="$warm" -v t="$tool" -v e="$engine" -v b="$baseline" -v k="$tck" -v r="$rss" -v by="$bytes" \
+  awk -v w="$warm" -v t="$tool" -v ns="${ns:-0}" -v e="$engine" -v b="$baseline" -v k="$tck" -v r="$rss" -v by="$bytes" \
       -v n="$n" -v s="$secs" -v P="$procs" -v c="$*" '
     BEGIN {
       printf "command         %s\n", c
       printf "containers      %d\ngpu_processes   %d\nseconds         %d (+%d warm-up)\n", n, P, s, w
-      printf "tool_cpu_s      %.2f\nengine_cpu_s    %.2f\ntotal_cpu_s     %.2f\n", t / k, e / k, (t + e) / k
+      printf "tool_cpu_s      %.3f\ntool_ticks_s    %.2f\n", ns / 1e9, t / k
+      printf "engine_cpu_s    %.2f\ntotal_cpu_s     %.2f\n", e / k, ns / 1e9 + e / k
       printf "engine_baseline %.2f\npeak_rss_kib    %d\npane_bytes      %d\n", b / k, r, by
     }' | tee "$out/$name"
   if [ "$proxy" = 1 ]; then
@@ -165,5 +170,5 @@ if [ -n "$vs" ]; then
   measure second "${other[@]}"
   a=$(awk '/^tool_cpu_s/ {print $2}' "$out/first") b=$(awk '/^tool_cpu_s/ {print $2}' "$out/second")
   echo
-  awk -v a="$a" -v b="$b" 'BEGIN { if (a > 0) printf "ratio           %.1f (second / first, tool_cpu_s)\n", b / a; else print "ratio           n/a (first used no CPU tick)" }'
+  awk -v a="$a" -v b="$b" 'BEGIN { if (a > 0) printf "ratio           %.1f (second / first, tool_cpu_s)\n", b / a; else print "ratio           n/a (first used no CPU)" }'
 fi

@@ -26,6 +26,12 @@ pub fn spark_level(percent: f64) -> usize {
     (percent.clamp(0.0, 100.0) * 8.0 / 100.0).ceil() as usize
 }
 
+/// One sample of a sparkline: a sample of 0 still shows the lowest bar, so an idle GPU's
+/// history reads as flat, and a blank means no sample.
+pub fn spark_char(percent: f64) -> char {
+    SPARKS[spark_level(percent).max(1)]
+}
+
 /// Cuts `s` to `width` characters, marking the cut with an ellipsis.
 pub fn truncate(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
@@ -37,6 +43,31 @@ pub fn truncate(s: &str, width: usize) -> String {
     let mut out: String = s.chars().take(width - 1).collect();
     out.push('…');
     out
+}
+
+/// `text` in lines of at most `width` characters, broken at spaces (a no-break space, U+00A0,
+/// keeps a phrase together: it is written as a space); a word longer than a line is cut with
+/// an ellipsis.
+pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let word = &word.replace('\u{a0}', " ");
+        let word = truncate(word, width);
+        if line.is_empty() {
+            line = word;
+        } else if line.chars().count() + 1 + word.chars().count() <= width {
+            line.push(' ');
+            line.push_str(&word);
+        } else {
+            lines.push(std::mem::replace(&mut line, word));
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// A container's CPU %, memory and memory % as the table writes them (empty when unknown): the
@@ -67,5 +98,16 @@ mod tests {
         assert_eq!(age(-5), "0s");
         assert_eq!(truncate("nvidia/cuda:12.9.1-base", 8), "nvidia/…");
         assert_eq!(truncate("abc", 3), "abc");
+    }
+
+    #[test]
+    fn wraps_at_spaces_and_cuts_only_a_word_wider_than_the_line() {
+        let text = "35.8 GB used, 12.3 GB free, 2.1 GB reserved of 50.2 GB (71% full)";
+        let lines = wrap_words(text, 38);
+        assert_eq!(lines, ["35.8 GB used, 12.3 GB free, 2.1 GB", "reserved of 50.2 GB (71% full)"]);
+        assert!(lines.iter().all(|l| l.chars().count() <= 38));
+        assert_eq!(wrap_words("a verylongword b", 6), ["a", "veryl…", "b"]);
+        assert_eq!(wrap_words("1 GB\u{a0}used, 2 GB\u{a0}free", 12), ["1 GB used,", "2 GB free"]);
+        assert!(wrap_words("  ", 10).is_empty());
     }
 }

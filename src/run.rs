@@ -38,7 +38,7 @@ pub async fn run(config: Config, host: DockerHost, nvml_lib: Option<PathBuf>) ->
     let shell_host = host.clone();
     // NVML describes this machine: beside a remote engine's containers it would be wrong.
     if host.is_local() {
-        XidWatcher { lib: nvml_lib.clone(), tx: tx.clone() }.spawn()?;
+        XidWatcher { lib: nvml_lib.clone(), tx: tx.clone(), kernel_log: Some(Default::default()) }.spawn()?;
         GpuSampler { lib: nvml_lib, refresh: config.refresh, tx: tx.clone(), beat: None }.spawn()?;
     } else {
         app.gpu.remote(host.to_string());

@@ -125,7 +125,9 @@ fn xid_events_arrive_from_the_watcher_thread_without_the_sampler() {
     let cfg = FakeConfig::new("xid", &format!("{base}xid 0 79 seq=1\n"));
     cfg.activate();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<GpuEvent>(8);
-    let handle = XidWatcher { lib: Some(lib(Variant::Full)), tx }.spawn().unwrap_or_else(|e| panic!("{e}"));
+    let handle = XidWatcher { lib: Some(lib(Variant::Full)), tx, kernel_log: None }
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
     let next = |rx: &mut tokio::sync::mpsc::Receiver<GpuEvent>| {
         let until = Instant::now() + Duration::from_secs(5);
         loop {
@@ -159,10 +161,68 @@ fn without_event_support_the_watcher_stops_quietly() {
     let cfg = FakeConfig::new("noevents", &gpu_line(0, "events=0"));
     cfg.activate();
     let (tx, _rx) = tokio::sync::mpsc::channel::<GpuEvent>(8);
-    let handle = XidWatcher { lib: Some(lib(Variant::Full)), tx }.spawn().unwrap_or_else(|e| panic!("{e}"));
+    let handle = XidWatcher { lib: Some(lib(Variant::Full)), tx, kernel_log: None }
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
     let until = Instant::now() + Duration::from_secs(3);
     while !handle.is_finished() && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(handle.is_finished(), "nothing to wait for, yet the thread kept running");
+}
+
+/// At the start of the watch, this boot's kernel log (here a `journalctl` script) gives the
+/// XIDs from before: matched to GPUs by bus, with the log's time; a line from after the start
+/// is the watch's own, and a bus no GPU is on has no GPU to mark. They come even where no GPU
+/// takes XID events.
+#[test]
+fn xids_from_the_kernel_log_come_first_matched_by_bus() {
+    use std::os::unix::fs::PermissionsExt;
+    let _g = lock();
+    // numa= gives the fake a topology, and with it each GPU's bus (GPU i at bus i+1).
+    let cfg = FakeConfig::new(
+        "past-xids",
+        &format!("{}{}", gpu_line(0, "numa=0 events=0"), gpu_line(1, "numa=0 events=0")),
+    );
+    cfg.activate();
+    let dir =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("past-xids-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let script = "#!/bin/sh\n\
+        echo '2026-12-06T03:12:44+0000 dgx kernel: NVRM: Xid (PCI:0000:02:00): 79, pid=2831, name=python, GPU has fallen off the bus.'\n\
+        echo '2026-12-06T03:13:00+0000 dgx kernel: NVRM: Xid (PCI:0000:3b:00): 48, pid=1, name=x, DBE'\n\
+        echo '2999-01-01T00:00:00+0000 dgx kernel: NVRM: Xid (PCI:0000:01:00): 31, pid=1, name=x, MMU fault'\n";
+    let journalctl = dir.join("journalctl");
+    std::fs::write(&journalctl, script).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::set_permissions(&journalctl, std::fs::Permissions::from_mode(0o755))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _in_rt = rt.enter();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<GpuEvent>(8);
+    let readers = gpudock::gpu::kernel_xid::Readers { dir: Some(dir.clone()) };
+    let handle = XidWatcher { lib: Some(lib(Variant::Full)), tx, kernel_log: Some(readers) }
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let until = Instant::now() + Duration::from_secs(10);
+    let past = loop {
+        match rx.try_recv() {
+            Ok(GpuEvent::PastXids(p)) => break p,
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(_) if Instant::now() < until => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => panic!("no past XIDs within 10 s: {e}"),
+        }
+    };
+    let got: Vec<(u32, u64, i64)> = past.iter().map(|x| (x.gpu_index, x.xid, x.at)).collect();
+    assert_eq!(got, vec![(1, 79, 1_796_526_764)]);
+    assert_eq!(past[0].gpu_uuid, "GPU-00000001-0000-0000-0000-000000000000");
+    let until = Instant::now() + Duration::from_secs(3);
+    while !handle.is_finished() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(handle.is_finished(), "no GPU takes events: the thread ends after the log");
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -37,6 +37,27 @@ fn disk_view_rows() {
     insta::assert_snapshot!(render(&disk_app(), 120, 24));
 }
 
+/// At 40 columns every figure of the data root's line is there, wrapped at words, and the
+/// hint line holds whole hints only.
+#[test]
+fn the_disk_view_at_40x12_wraps_its_figures_and_cuts_no_hint() {
+    let mut app = disk_app();
+    common::resize(&mut app, 40, 12);
+    let screen = render(&app, 40, 12);
+    let lines: Vec<&str> = screen.lines().collect();
+    assert!(lines[2].contains("/var/lib/docker:"), "{screen}");
+    let inside = |l: &str| l.trim_matches(|c| c == '"' || c == '│' || c == ' ').to_string();
+    assert_eq!(inside(lines[3]), "460 GB used, 40 GB free", "{screen}");
+    assert_eq!(inside(lines[4]), "of 500 GB (92% full)", "{screen}");
+    assert!(screen.contains("Reclaimable, all rows:"), "{screen}");
+    let bottom = lines[10];
+    let hints = bottom.trim_matches(|c| c == '"' || c == '└' || c == '┘' || c == '─' || c == ' ');
+    for hint in hints.split(" · ") {
+        assert!(hint.split_once(' ').is_some_and(|(k, what)| !k.is_empty() && what.len() > 2), "{bottom}");
+    }
+    insta::assert_snapshot!(screen);
+}
+
 #[test]
 fn prune_preview_lists_what_goes_and_needs_y() {
     let mut app = disk_app();

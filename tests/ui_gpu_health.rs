@@ -168,6 +168,35 @@ fn an_xid_raises_an_alert_until_seen_and_stays_in_the_detail_view() {
     assert_eq!(app.mode, Mode::Normal);
 }
 
+/// XIDs from before the run (the watcher reads them from the kernel log at start): the GPU is
+/// broken and the alert raised as for a live one, with the log's time, but no bell.
+#[test]
+fn xids_from_before_the_run_break_the_gpu_without_a_bell() {
+    let mut app = app_with("30m", true);
+    snapshot(&mut app, NOW, vec![gpu(0, Vec::new()), gpu(1, Vec::new())]);
+    let past = vec![
+        XidError { gpu_index: 0, gpu_uuid: "GPU-00000000".into(), xid: 13, at: NOW - 7200 },
+        XidError { gpu_index: 1, gpu_uuid: "GPU-00000001".into(), xid: 79, at: NOW - 3600 },
+    ];
+    let cmds = app.update(Msg::Gpu(GpuEvent::PastXids(past)));
+    assert!(cmds.is_empty(), "no bell for what happened before: {cmds:?}");
+    let state = |app: &gpudock::app::AppState, i| app.gpu.assessment(i).map(|a| a.state.as_str());
+    assert_eq!(state(&app, 1), Some("broken"));
+    assert_ne!(state(&app, 0), Some("broken"), "an application XID breaks nothing");
+    let screen = render(&app, 120, 40);
+    assert!(screen.contains("⚠XID 79"), "badge on the GPU row:\n{screen}");
+    assert!(screen.contains("⚠ GPU 1 XID 79 (GPU has fallen off the bus; reboot the node)"), "{screen}");
+    app.update(key('A'));
+    let list = render(&app, 120, 40);
+    let line = list.lines().skip(1).find(|l| l.contains("GPU 1 XID 79")).unwrap_or_else(|| panic!("{list}"));
+    assert!(line.contains("1h ago") && line.contains("· kernel log"), "the log's time and source: {line}");
+    app.update(Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+    // A live one later still rings, and both count.
+    let live = XidError { gpu_index: 0, gpu_uuid: "GPU-00000000".into(), xid: 48, at: NOW + 1 };
+    assert_eq!(app.update(Msg::Gpu(GpuEvent::Xid(live))), vec![Command::Bell]);
+    assert_eq!(app.gpu.xids.iter().map(|x| x.xid).collect::<Vec<_>>(), vec![13, 79, 48]);
+}
+
 #[test]
 fn a_condition_that_lasts_raises_one_alert() {
     let mut app = app_with("30m", false);

@@ -193,6 +193,15 @@ impl AlertState {
         );
         true
     }
+
+    /// An XID from before the run (the kernel log): an alert with its own time, marked as
+    /// read from the log.
+    pub fn past_xid(&mut self, cfg: &Alerts, x: &XidError) {
+        if cfg.xid {
+            let text = format!("GPU {} XID {}{} · kernel log", x.gpu_index, x.xid, xid_meaning(x.xid));
+            self.raise(text, Some(x.gpu_index), x.at, None, None);
+        }
+    }
 }
 
 /// What an XID means and what to do about it, from the catalogue (`assets/xid.toml`).
@@ -217,6 +226,17 @@ impl super::AppState {
             self.dirty = true;
         }
         raised
+    }
+
+    /// XIDs from before the run: GPUs broken and alerts raised as for live ones, without the
+    /// bell (they are not news).
+    pub(super) fn past_xids(&mut self, past: &[XidError]) -> Vec<crate::msg::Command> {
+        for x in past {
+            self.alerts.past_xid(&self.alert_rules, x);
+        }
+        self.gpu.past_xids(past);
+        self.dirty = true;
+        Vec::new()
     }
 
     /// The terminal bell for `raised` new alerts, when the user asked for it.

@@ -271,6 +271,15 @@ impl GpuState {
         self.assess();
     }
 
+    /// XIDs from before the run (oldest first), kept before the live ones; the newest of them
+    /// where they do not all fit.
+    pub fn past_xids(&mut self, past: &[XidError]) {
+        for x in past.iter().rev().take(XIDS_KEPT.saturating_sub(self.xids.len())) {
+            self.xids.push_front(x.clone());
+        }
+        self.assess();
+    }
+
     /// The engine is remote: NVML here would describe the wrong machine.
     pub fn remote(&mut self, host: String) {
         self.status = GpuStatus::Remote { host };

@@ -325,6 +325,7 @@ impl AppState {
                         self.dirty = true;
                         return self.bell(usize::from(alert));
                     }
+                    GpuEvent::PastXids(past) => return self.past_xids(&past),
                 };
                 let listed = procs::refresh(self);
                 self.dirty |= changed || listed;

@@ -78,7 +78,7 @@ pub async fn run(
     }
     let (tx, mut rx) = mpsc::channel::<ExportMsg>(CHANNEL);
     if host.is_local() {
-        XidWatcher { lib: nvml_lib.clone(), tx: tx.clone() }.spawn()?;
+        XidWatcher { lib: nvml_lib.clone(), tx: tx.clone(), kernel_log: Some(Default::default()) }.spawn()?;
         // Sampled just before each scrape, not every refresh: nobody reads the ones between.
         GpuSampler { lib: nvml_lib, refresh: config.refresh, tx: tx.clone(), beat: Some(beat) }.spawn()?;
     } else {

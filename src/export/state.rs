@@ -147,6 +147,13 @@ impl State {
                     c.fatal.add(x.xid);
                 }
             }
+            // Before the run: they break GPUs, but the counters count what this run saw, so a
+            // restart does not replay the boot's XIDs as new ones.
+            GpuEvent::PastXids(past) => {
+                for x in past.into_iter().filter(|x| crate::gpu::xid_catalog::breaks_gpu(x.xid)) {
+                    self.xids.entry(x.gpu_uuid).or_default().fatal.add(x.xid);
+                }
+            }
         }
     }
 }

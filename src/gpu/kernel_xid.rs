@@ -30,6 +30,36 @@ pub struct KernelXid {
     pub text: String,
 }
 
+impl KernelXid {
+    /// The line's time in Unix seconds, from the ISO 8601 stamp journalctl and dmesg print
+    /// (`2026-12-06T03:12:44+0000`, `2026-12-06T03:12:45,118263+00:00`); None without one.
+    pub fn unix_time(&self) -> Option<i64> {
+        let t = self.time.as_deref()?;
+        let (civil, rest) = (t.get(..19)?, t.get(19..)?);
+        let utc = humantime::parse_rfc3339_weak(civil).ok()?;
+        let secs = i64::try_from(utc.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs()).ok()?;
+        // After the seconds: an optional fraction, then Z or the zone's offset from UTC.
+        let zone = rest.trim_start_matches(|c: char| c == ',' || c == '.' || c.is_ascii_digit());
+        let offset = match zone {
+            "" | "Z" => 0,
+            z => {
+                let sign = match z.as_bytes()[0] {
+                    b'+' => 1,
+                    b'-' => -1,
+                    _ => return None,
+                };
+                let digits: String = z[1..].chars().filter(|c| *c != ':').collect();
+                if digits.len() != 4 || !digits.chars().all(|c| c.is_ascii_digit()) {
+                    return None;
+                }
+                let (h, m): (i64, i64) = (digits[..2].parse().ok()?, digits[2..].parse().ok()?);
+                sign * (h * 3600 + m * 60)
+            }
+        };
+        Some(secs - offset)
+    }
+}
+
 /// Where the log was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -126,12 +156,23 @@ pub fn parse(text: &str) -> (Vec<KernelXid>, bool) {
 /// This boot's kernel log: journalctl first (it keeps the whole boot), then dmesg (its ring
 /// buffer may have dropped early lines).
 pub async fn read() -> KernelLog {
+    read_from(&Readers::default()).await
+}
+
+/// Where the readers are: on PATH, or (for a test) in a directory of their own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Readers {
+    pub dir: Option<std::path::PathBuf>,
+}
+
+/// As `read`, with the readers found where `readers` says.
+pub async fn read_from(readers: &Readers) -> KernelLog {
     let journal = ["-k", "-b", "-q", "--no-pager", "-o", "short-iso"];
-    let readers: [(&'static str, &[&str], Source); 2] =
+    let programs: [(&'static str, &[&str], Source); 2] =
         [("journalctl", &journal, Source::Journal), ("dmesg", &["--time-format", "iso"], Source::Dmesg)];
     let mut why = Vec::new();
-    for (program, args, source) in readers {
-        match read_with(program, args).await {
+    for (program, args, source) in programs {
+        match read_with_in(readers.dir.as_deref(), program, args).await {
             Ok((xids, truncated)) => return KernelLog::Read { source, xids, truncated },
             Err(e) => why.push(e),
         }
@@ -141,7 +182,17 @@ pub async fn read() -> KernelLog {
 
 /// Runs `program` and keeps its XID lines, reading at most `MAX_BYTES` for at most `DEADLINE`.
 pub async fn read_with(program: &'static str, args: &[&str]) -> Result<(Vec<KernelXid>, bool), ReadError> {
-    let mut child = tokio::process::Command::new(program)
+    read_with_in(None, program, args).await
+}
+
+/// As `read_with`, with `program` looked up in `dir` when one is given.
+async fn read_with_in(
+    dir: Option<&std::path::Path>,
+    program: &'static str,
+    args: &[&str],
+) -> Result<(Vec<KernelXid>, bool), ReadError> {
+    let path = dir.map_or_else(|| std::path::PathBuf::from(program), |d| d.join(program));
+    let mut child = tokio::process::Command::new(path)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -210,6 +261,23 @@ mod tests {
         let at: Vec<Option<u32>> = xids.iter().map(|x| gpu_at(&x.bus, nvml)).collect();
         assert_eq!(at, vec![Some(0), Some(1), Some(2)]);
         assert_eq!(gpu_at("00000000:3B:00", [(0, "00000000:3C:00.0")]), None);
+        // 2026-12-06T03:12:44Z is 1796526764.
+        let times: Vec<Option<i64>> = xids.iter().map(KernelXid::unix_time).collect();
+        assert_eq!(times, vec![Some(1_796_526_764), Some(1_796_526_765), None]);
+    }
+
+    #[test]
+    fn times_in_every_zone_form_are_unix_seconds() {
+        let at = |t: &str| {
+            KernelXid { time: Some(t.into()), bus: String::new(), code: 0, text: String::new() }.unix_time()
+        };
+        let utc = Some(1_796_526_764);
+        assert_eq!(at("2026-12-06T03:12:44Z"), utc);
+        assert_eq!(at("2026-12-06T03:12:44"), utc);
+        assert_eq!(at("2026-12-06T04:12:44+0100"), utc);
+        assert_eq!(at("2026-12-05T22:12:44.5-05:00"), utc);
+        assert_eq!(at("2026-12-06T03:12:44+01"), None, "an offset without minutes");
+        assert_eq!(at("12-06 03:12"), None);
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub enum GpuEvent {
     Snapshot(GpuSnapshot),
     /// The driver reported an XID error (from the event watcher thread).
     Xid(XidError),
+    /// XIDs from before the watch, from this boot's kernel log, oldest first: they mark GPUs
+    /// broken as a live one does, but are news to no one.
+    PastXids(Vec<XidError>),
 }
 
 pub struct GpuSampler<M> {

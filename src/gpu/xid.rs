@@ -10,6 +10,7 @@ use nvml_wrapper::enums::event::XidError as NvmlXid;
 use nvml_wrapper::error::NvmlError;
 use tokio::sync::mpsc::Sender;
 
+use super::kernel_xid::{self, KernelLog, Readers};
 use super::model::XidError;
 use super::nvml::{describe, open_library, release};
 use super::sampler::{GpuEvent, RETRY};
@@ -23,6 +24,10 @@ const WAIT_MS: u32 = 2000;
 pub struct XidWatcher<M> {
     pub lib: Option<PathBuf>,
     pub tx: Sender<M>,
+    /// Reads this boot's kernel log once, when the watch starts, for the XIDs from before it
+    /// (NVML's events only tell of what happens while someone waits): a GPU that fell off the
+    /// bus an hour ago is broken from the first frame. None: only what happens from now on.
+    pub kernel_log: Option<Readers>,
 }
 
 /// Why the watcher stopped for good.
@@ -35,15 +40,20 @@ enum End {
 }
 
 impl<M: From<GpuEvent> + Send + 'static> XidWatcher<M> {
+    /// Starts the watcher's thread; call it from within the runtime, whose handle reads the
+    /// kernel log.
     pub fn spawn(self) -> std::io::Result<std::thread::JoinHandle<()>> {
-        std::thread::Builder::new().name("nvml-xid".into()).spawn(move || self.run())
+        let rt = tokio::runtime::Handle::try_current().ok();
+        std::thread::Builder::new().name("nvml-xid".into()).spawn(move || self.run(rt))
     }
 
-    fn run(self) {
+    fn run(self, rt: Option<tokio::runtime::Handle>) {
+        // Once per run, at the first watch: the log holds the whole boot.
+        let mut past = self.kernel_log.clone().zip(rt);
         loop {
             match open_library(self.lib.as_deref()) {
                 Ok((nvml, _)) => {
-                    let end = self.watch(&nvml);
+                    let end = self.watch(&nvml, &mut past);
                     release(nvml);
                     match end {
                         Ok(End::Closed) => return,
@@ -64,7 +74,11 @@ impl<M: From<GpuEvent> + Send + 'static> XidWatcher<M> {
         }
     }
 
-    fn watch(&self, nvml: &Nvml) -> Result<End, NvmlError> {
+    fn watch(
+        &self,
+        nvml: &Nvml,
+        past: &mut Option<(Readers, tokio::runtime::Handle)>,
+    ) -> Result<End, NvmlError> {
         for sym in [
             nvml.lib().nvmlEventSetCreate.is_ok(),
             nvml.lib().nvmlEventSetFree.is_ok(),
@@ -95,6 +109,13 @@ impl<M: From<GpuEvent> + Send + 'static> XidWatcher<M> {
                     // A failed registration frees the set: start a new one for the others.
                     set = Some(nvml.create_event_set()?);
                 }
+            }
+        }
+        // From here on the events tell; the log tells what came before.
+        if let Some((readers, rt)) = past.take() {
+            let xids = past_xids(nvml, rt.block_on(kernel_xid::read_from(&readers)), unix_now());
+            if !xids.is_empty() && self.tx.blocking_send(M::from(GpuEvent::PastXids(xids))).is_err() {
+                return Ok(End::Closed);
             }
         }
         let set = match set {
@@ -128,4 +149,42 @@ impl<M: From<GpuEvent> + Send + 'static> XidWatcher<M> {
             }
         }
     }
+}
+
+/// The kernel log's XIDs from before `since` on the GPUs NVML shows, matched by bus ID; an XID
+/// on a bus NVML no longer shows (a GPU gone from the bus) has no GPU to mark, as in
+/// `snapshot`. An unreadable log is logged, not taken for "no XIDs".
+fn past_xids(nvml: &Nvml, log: KernelLog, since: i64) -> Vec<XidError> {
+    let xids = match log {
+        KernelLog::Read { xids, .. } => xids,
+        KernelLog::Unreadable(why) => {
+            let why: Vec<String> = why.iter().map(ToString::to_string).collect();
+            tracing::info!(why = %why.join("; "), "XIDs from before this run unknown: the kernel log is unreadable");
+            return Vec::new();
+        }
+    };
+    let gpus: Vec<(u32, String, String)> = (0..nvml.device_count().unwrap_or(0))
+        .filter_map(|i| {
+            let dev = nvml.device_by_index(i).ok()?;
+            Some((i, dev.pci_info().ok()?.bus_id, dev.uuid().unwrap_or_default()))
+        })
+        .collect();
+    let out: Vec<XidError> = xids
+        .iter()
+        // Later lines are the watch's own events.
+        .filter(|x| x.unix_time().is_none_or(|t| t < since))
+        .filter_map(|x| {
+            let index = kernel_xid::gpu_at(&x.bus, gpus.iter().map(|(i, b, _)| (*i, b.as_str())))?;
+            let uuid = gpus.iter().find(|g| g.0 == index).map(|g| g.2.clone()).unwrap_or_default();
+            // A line without a time happened before the run, when exactly is unknown.
+            Some(XidError {
+                gpu_index: index,
+                gpu_uuid: uuid,
+                xid: x.code,
+                at: x.unix_time().unwrap_or(since),
+            })
+        })
+        .collect();
+    tracing::info!(lines = xids.len(), matched = out.len(), "XIDs from before this run, from the kernel log");
+    out
 }

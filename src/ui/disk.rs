@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 
 use super::dialogs::centered;
-use super::fmt::{age, truncate};
+use super::fmt::{age, truncate, wrap_words};
 use super::theme::Styles;
 use crate::app::AppState;
 use crate::app::disk::{DiskView, IMAGE_KEYS, ROW_KEYS, Stage};
@@ -20,7 +20,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, st: &Styles
     if let Stage::Images { rows, selected } = &v.stage {
         return images(f, area, app, rows.as_deref(), *selected, st);
     }
-    let hint = format!(" {} ", app.keymap.hint_line(&hints(ROW_KEYS, app.read_only)));
+    // Whole hints only, as many as the bottom border holds.
+    let room = usize::from(area.width.saturating_sub(4));
+    let hint = format!(" {} ", app.keymap.hint_line_within(&hints(ROW_KEYS, app.read_only), room));
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(st.border(true))
@@ -28,9 +30,6 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, st: &Styles
         .title_bottom(Line::from(Span::styled(hint, st.dim())));
     let inner = block.inner(area);
     f.render_widget(block, area);
-    let [top, table, bottom] =
-        Layout::vertical([Constraint::Length(2), Constraint::Length(7), Constraint::Min(0)]).areas(inner);
-
     let Some(u) = &v.usage else {
         let text = match (&v.error, v.loading) {
             (Some(e), _) => Span::styled(format!("Cannot read disk usage: {e}"), st.error()),
@@ -41,7 +40,11 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, st: &Styles
         f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
         return;
     };
-    f.render_widget(Paragraph::new(fs_lines(app, u, st)), top);
+    let head = fs_lines(app, u, st, usize::from(inner.width));
+    let [top, table, bottom] =
+        Layout::vertical([Constraint::Length(head.len() as u16), Constraint::Length(7), Constraint::Min(0)])
+            .areas(inner);
+    f.render_widget(Paragraph::new(head), top);
     rows(f, table, app, u, v, st);
     let mut lines = Vec::new();
     if v.loading {
@@ -76,19 +79,29 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, st: &Styles
     }
 }
 
-fn fs_lines(app: &AppState, u: &DiskUsage, st: &Styles) -> Vec<Line<'static>> {
+/// The data root's filesystem and what pruning frees, in `width` columns: a narrow pane gets
+/// the same figures on more lines, never a line cut short.
+fn fs_lines(app: &AppState, u: &DiskUsage, st: &Styles, width: usize) -> Vec<Line<'static>> {
     let dir = u.root_dir.clone().unwrap_or_else(|| "Docker's data root".into());
-    let first = match u.fs.as_ref().and_then(|fs| Some((fs, fs.used_percent()?))) {
-        Some((fs, _)) => {
-            let style = if app.disk_warning.is_some() { st.error() } else { st.ok() };
-            Line::from(vec![Span::raw(format!("{dir}: ")), Span::styled(fs.describe(), style)])
-        }
-        _ => Line::from(format!("{dir}: free space unknown (remote engine or not visible from here)")),
+    let (text, style) = match u.fs.as_ref().filter(|fs| fs.used_percent().is_some()) {
+        Some(fs) => (fs.describe(), if app.disk_warning.is_some() { st.error() } else { st.ok() }),
+        None => ("free space unknown (remote engine or not visible from here)".to_string(), st.dim()),
     };
-    vec![
-        first,
-        Line::from(format!("Reclaimable by pruning every row: {}", human_size(u.reclaimable_total()))),
-    ]
+    let mut lines = if dir.chars().count() + 2 + text.chars().count() <= width {
+        vec![Line::from(vec![Span::raw(format!("{dir}: ")), Span::styled(text, style)])]
+    } else {
+        let mut lines = vec![Line::from(truncate(&format!("{dir}:"), width))];
+        // Broken between its figures ("…, 40 GB free" / "of 500 GB (92% full)"), not inside one.
+        let phrases =
+            text.replace(' ', "\u{a0}").replace(",\u{a0}", ", ").replace("\u{a0}of\u{a0}", " of\u{a0}");
+        lines.extend(wrap_words(&phrases, width).into_iter().map(|l| Line::from(Span::styled(l, style))));
+        lines
+    };
+    let total = human_size(u.reclaimable_total());
+    let wide = format!("Reclaimable by pruning every row: {total}");
+    let narrow = format!("Reclaimable, all rows: {total}");
+    lines.push(Line::from(if wide.chars().count() <= width { wide } else { narrow }));
+    lines
 }
 
 fn rows(f: &mut Frame, area: Rect, app: &AppState, u: &DiskUsage, v: &DiskView, st: &Styles) {
@@ -254,8 +267,8 @@ pub fn preview(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, p: &Prev
 }
 
 /// The image list's hints; read-only mode does not offer removal.
-fn image_hints(app: &AppState) -> String {
-    app.keymap.hint_line(&hints(IMAGE_KEYS, app.read_only))
+fn image_hints(app: &AppState, width: u16) -> String {
+    app.keymap.hint_line_within(&hints(IMAGE_KEYS, app.read_only), usize::from(width.saturating_sub(4)))
 }
 
 fn images(
@@ -270,7 +283,7 @@ fn images(
         .borders(Borders::ALL)
         .border_style(st.border(true))
         .title(Span::styled(" Images by size ", st.title()))
-        .title_bottom(Line::from(Span::styled(format!(" {} ", image_hints(app)), st.dim())));
+        .title_bottom(Line::from(Span::styled(format!(" {} ", image_hints(app, area.width)), st.dim())));
     let inner = block.inner(area);
     f.render_widget(block, area);
     let Some(rows) = rows else {

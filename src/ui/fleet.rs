@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
 
-use super::fmt::{self, SPARKS, spark_level};
+use super::fmt::{self, spark_char};
 use super::theme::Styles;
 use crate::app::fleet::FleetState;
 use crate::fleet::{NodeDetail, NodeSummary};
@@ -36,8 +36,7 @@ pub fn sparkline(history: &[Option<f64>], width: usize) -> String {
         .iter()
         .map(|v| match v {
             None => ' ',
-            // A sample of 0 still shows a bar: a gap means no sample.
-            Some(v) => SPARKS[spark_level(*v).max(1)],
+            Some(v) => spark_char(*v),
         })
         .collect()
 }

@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use super::fmt::{SPARKS, bytes, spark_level, truncate};
+use super::fmt::{bytes, spark_char, truncate};
 use super::gpu_users::users_span;
 use super::theme::Styles;
 use crate::app::gpu::{SPARK_UTIL, SPARK_WIDE};
@@ -205,11 +205,12 @@ fn bar(percent: Option<f64>, width: usize, st: &Styles) -> Span<'static> {
     Span::styled(format!("{}{}", "█".repeat(full), "░".repeat(width - full)), st.load(p))
 }
 
-/// The last `width` values (percent) as block characters, right-aligned.
+/// The last `width` values (percent) as block characters, right-aligned; blank where there
+/// is no sample yet.
 pub fn spark(values: &VecDeque<u8>, width: usize) -> String {
     let skip = values.len().saturating_sub(width);
     let mut s: String = " ".repeat(width.saturating_sub(values.len()));
-    s.extend(values.iter().skip(skip).map(|v| SPARKS[spark_level(f64::from(*v))]));
+    s.extend(values.iter().skip(skip).map(|v| spark_char(f64::from(*v))));
     s
 }
 
@@ -333,7 +334,7 @@ mod tests {
     #[test]
     fn sparkline_scales_and_pads() {
         let v: VecDeque<u8> = [0, 50, 100].into_iter().collect();
-        assert_eq!(spark(&v, 5), "   ▄█");
+        assert_eq!(spark(&v, 5), "  ▁▄█", "a 0 is a low bar, not the blank of no sample");
         let many: VecDeque<u8> = (0..20).map(|i| i * 5).collect();
         assert_eq!(spark(&many, 3).chars().count(), 3);
     }
