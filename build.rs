@@ -18,8 +18,32 @@ fn main() {
         Some(c) => println!("cargo::rustc-env=GPUDOCK_VERSION={} (commit {c})", env!("CARGO_PKG_VERSION")),
         None => println!("cargo::rustc-env=GPUDOCK_VERSION={}", env!("CARGO_PKG_VERSION")),
     }
-    println!("cargo::rerun-if-changed=.git/HEAD");
-    println!("cargo::rerun-if-changed=.git/refs/heads");
+    // A new commit changes the name. Only paths that exist are watched: cargo runs a build
+    // script again on every build while a watched path is missing, which in a git worktree
+    // (where `.git` is a file) or an unpacked tarball recompiled gpudock on every cargo call.
+    let git = |what: &str| {
+        std::process::Command::new("git")
+            .args(["rev-parse", what])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| std::path::PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+    };
+    let watched: Vec<std::path::PathBuf> = [
+        git("--git-dir").map(|d| d.join("HEAD")),
+        git("--git-common-dir").map(|d| d.join("refs/heads")),
+        git("--git-common-dir").map(|d| d.join("packed-refs")),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|p| p.exists())
+    .collect();
+    for p in &watched {
+        println!("cargo::rerun-if-changed={}", p.display());
+    }
+    if watched.is_empty() {
+        println!("cargo::rerun-if-changed=build.rs");
+    }
     println!("cargo::rustc-check-cfg=cfg(engine_tests)");
     println!("cargo::rerun-if-env-changed=GPUDOCK_TEST_DOCKER_HOST");
     let set = |var: &str| std::env::var_os(var).is_some_and(|v| !v.is_empty());

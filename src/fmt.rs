@@ -107,7 +107,7 @@ mod tests {
         assert_eq!(lines, ["35.8 GB used, 12.3 GB free, 2.1 GB", "reserved of 50.2 GB (71% full)"]);
         assert!(lines.iter().all(|l| l.chars().count() <= 38));
         assert_eq!(wrap_words("a verylongword b", 6), ["a", "veryl…", "b"]);
-        assert_eq!(wrap_words("1 GB\u{a0}used, 2 GB\u{a0}free", 12), ["1 GB used,", "2 GB free"]);
+        assert_eq!(wrap_words("1\u{a0}GB\u{a0}used, 2\u{a0}GB\u{a0}free", 12), ["1 GB used,", "2 GB free"]);
         assert!(wrap_words("  ", 10).is_empty());
     }
 }

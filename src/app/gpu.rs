@@ -34,7 +34,7 @@ pub enum GpuStatus {
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GpuHistory {
-    /// Percent, oldest first.
+    /// Percent, oldest first; `NO_SAMPLE` where the driver gave no figure (a blank, not a 0).
     pub util: VecDeque<u8>,
     pub memory: VecDeque<u8>,
     /// Percent of the power limit (or of 1 kW when the limit is unknown).
@@ -44,6 +44,9 @@ pub struct GpuHistory {
     steady: usize,
 }
 
+/// A history entry where the driver gave no figure (power `n/a`): drawn blank, never as 0.
+pub const NO_SAMPLE: u8 = u8::MAX;
+
 impl GpuHistory {
     /// Returns whether the sparklines look different afterwards.
     fn push(&mut self, util: Option<u32>, memory: Option<f64>, power: Option<f64>) -> bool {
@@ -51,7 +54,7 @@ impl GpuHistory {
         for (buf, v) in
             [(&mut self.util, util.map(f64::from)), (&mut self.memory, memory), (&mut self.power, power)]
         {
-            let v = v.unwrap_or(0.0).clamp(0.0, 100.0) as u8;
+            let v = v.map_or(NO_SAMPLE, |v| v.clamp(0.0, 100.0) as u8);
             same &= buf.back() == Some(&v);
             if buf.len() == HISTORY {
                 buf.pop_front();

@@ -40,9 +40,13 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, st: &Styles
         f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
         return;
     };
-    let head = fs_lines(app, u, st, usize::from(inner.width));
+    // The table keeps its header and three rows (it scrolls to the selected one); the head
+    // gets what is left above them, and the notes below whatever the table leaves.
+    let head = fs_lines(app, u, st, usize::from(inner.width), usize::from(inner.height.saturating_sub(4)));
+    let head_h = (head.len() as u16).min(inner.height);
+    let table_h = 7.min(inner.height - head_h);
     let [top, table, bottom] =
-        Layout::vertical([Constraint::Length(head.len() as u16), Constraint::Length(7), Constraint::Min(0)])
+        Layout::vertical([Constraint::Length(head_h), Constraint::Length(table_h), Constraint::Min(0)])
             .areas(inner);
     f.render_widget(Paragraph::new(head), top);
     rows(f, table, app, u, v, st);
@@ -80,8 +84,9 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, st: &Styles
 }
 
 /// The data root's filesystem and what pruning frees, in `width` columns: a narrow pane gets
-/// the same figures on more lines, never a line cut short.
-fn fs_lines(app: &AppState, u: &DiskUsage, st: &Styles, width: usize) -> Vec<Line<'static>> {
+/// the same figures on more lines, never a line cut short; the data root's name goes first
+/// when they would take more than `height` lines.
+fn fs_lines(app: &AppState, u: &DiskUsage, st: &Styles, width: usize, height: usize) -> Vec<Line<'static>> {
     let dir = u.root_dir.clone().unwrap_or_else(|| "Docker's data root".into());
     let (text, style) = match u.fs.as_ref().filter(|fs| fs.used_percent().is_some()) {
         Some(fs) => (fs.describe(), if app.disk_warning.is_some() { st.error() } else { st.ok() }),
@@ -90,11 +95,15 @@ fn fs_lines(app: &AppState, u: &DiskUsage, st: &Styles, width: usize) -> Vec<Lin
     let mut lines = if dir.chars().count() + 2 + text.chars().count() <= width {
         vec![Line::from(vec![Span::raw(format!("{dir}: ")), Span::styled(text, style)])]
     } else {
-        let mut lines = vec![Line::from(truncate(&format!("{dir}:"), width))];
+        let mut lines = Vec::new();
         // Broken between its figures ("…, 40 GB free" / "of 500 GB (92% full)"), not inside one.
         let phrases =
             text.replace(' ', "\u{a0}").replace(",\u{a0}", ", ").replace("\u{a0}of\u{a0}", " of\u{a0}");
         lines.extend(wrap_words(&phrases, width).into_iter().map(|l| Line::from(Span::styled(l, style))));
+        // With the reclaimable line below.
+        if lines.len() + 2 <= height {
+            lines.insert(0, Line::from(truncate(&format!("{dir}:"), width)));
+        }
         lines
     };
     let total = human_size(u.reclaimable_total());

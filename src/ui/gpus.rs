@@ -206,11 +206,14 @@ fn bar(percent: Option<f64>, width: usize, st: &Styles) -> Span<'static> {
 }
 
 /// The last `width` values (percent) as block characters, right-aligned; blank where there
-/// is no sample yet.
+/// is no sample yet or the driver gave no figure.
 pub fn spark(values: &VecDeque<u8>, width: usize) -> String {
     let skip = values.len().saturating_sub(width);
     let mut s: String = " ".repeat(width.saturating_sub(values.len()));
-    s.extend(values.iter().skip(skip).map(|v| spark_char(f64::from(*v))));
+    s.extend(values.iter().skip(skip).map(|v| match *v {
+        crate::app::gpu::NO_SAMPLE => ' ',
+        v => spark_char(f64::from(v)),
+    }));
     s
 }
 
@@ -335,6 +338,8 @@ mod tests {
     fn sparkline_scales_and_pads() {
         let v: VecDeque<u8> = [0, 50, 100].into_iter().collect();
         assert_eq!(spark(&v, 5), "  ▁▄█", "a 0 is a low bar, not the blank of no sample");
+        let unknown: VecDeque<u8> = [crate::app::gpu::NO_SAMPLE, 0].into_iter().collect();
+        assert_eq!(spark(&unknown, 3), "  ▁", "no figure from the driver is a blank");
         let many: VecDeque<u8> = (0..20).map(|i| i * 5).collect();
         assert_eq!(spark(&many, 3).chars().count(), 3);
     }
