@@ -10,7 +10,8 @@ thread (`/proc/<pid>/task/<tid>/schedstat`, first field) is exact. The threads o
 processes (found at the start; a dashboard starts none while idle) are polled every 0.5 s, so
 one that ends during the window counts up to its last poll (a thread pool's idle worker ends
 with nothing left to count); one that starts counts from 0. The tree is looked for again at
-the end, for any process started meanwhile.
+the end, for any process started meanwhile; a child that starts and ends within the window
+is not counted (neither dashboard measured here starts one while idle).
 """
 import os
 import sys
@@ -67,7 +68,8 @@ def main():
         time.sleep(min(0.5, left))
         last.update(runtimes(pids))
     last.update(runtimes(tree(root)))
-    used = sum(ns - start.get(key, 0) for key, ns in last.items())
+    # A thread ID reused within the window starts over: never a negative share.
+    used = sum(max(0, ns - start.get(key, 0)) for key, ns in last.items())
     print(used, len(last))
 
 

@@ -52,7 +52,13 @@ pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
     let width = width.max(1);
     let mut lines: Vec<String> = Vec::new();
     let mut line = String::new();
-    for word in text.split(' ').filter(|w| !w.is_empty()) {
+    // A phrase wider than the line is broken at its own no-break spaces before a word is cut.
+    let words = text.split(' ').filter(|w| !w.is_empty()).flat_map(|w| {
+        let whole = w.chars().count() <= width;
+        let parts: Vec<&str> = if whole { vec![w] } else { w.split('\u{a0}').collect() };
+        parts
+    });
+    for word in words {
         let word = &word.replace('\u{a0}', " ");
         let word = truncate(word, width);
         if line.is_empty() {
@@ -109,5 +115,7 @@ mod tests {
         assert_eq!(wrap_words("a verylongword b", 6), ["a", "veryl…", "b"]);
         assert_eq!(wrap_words("1\u{a0}GB\u{a0}used, 2\u{a0}GB\u{a0}free", 12), ["1 GB used,", "2 GB free"]);
         assert!(wrap_words("  ", 10).is_empty());
+        let glued = "of\u{a0}1023.9\u{a0}GB\u{a0}(100%\u{a0}full)";
+        assert_eq!(wrap_words(glued, 12), ["of 1023.9 GB", "(100% full)"], "no figure cut");
     }
 }

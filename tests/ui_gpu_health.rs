@@ -195,6 +195,14 @@ fn xids_from_before_the_run_break_the_gpu_without_a_bell() {
     let live = XidError { gpu_index: 0, gpu_uuid: "GPU-00000000".into(), xid: 48, at: NOW + 1 };
     assert_eq!(app.update(Msg::Gpu(GpuEvent::Xid(live))), vec![Command::Bell]);
     assert_eq!(app.gpu.xids.iter().map(|x| x.xid).collect::<Vec<_>>(), vec![13, 79, 48]);
+    // However many harmless XIDs follow, the fatal ones keep their GPUs broken.
+    for n in 0..100 {
+        let x = XidError { gpu_index: 1, gpu_uuid: "GPU-00000001".into(), xid: 13, at: NOW + 2 + n };
+        app.update(Msg::Gpu(GpuEvent::Xid(x)));
+    }
+    assert!(app.gpu.xids.iter().all(|x| x.xid == 13), "the kept list has moved on");
+    assert_eq!(state(&app, 1), Some("broken"));
+    assert_eq!(state(&app, 0), Some("broken"), "XID 48 on GPU 0");
 }
 
 #[test]

@@ -54,7 +54,7 @@ impl GpuHistory {
         for (buf, v) in
             [(&mut self.util, util.map(f64::from)), (&mut self.memory, memory), (&mut self.power, power)]
         {
-            let v = v.map_or(NO_SAMPLE, |v| v.clamp(0.0, 100.0) as u8);
+            let v = v.filter(|v| v.is_finite()).map_or(NO_SAMPLE, |v| v.clamp(0.0, 100.0) as u8);
             same &= buf.back() == Some(&v);
             if buf.len() == HISTORY {
                 buf.pop_front();
@@ -89,6 +89,9 @@ pub struct GpuState {
     idle_containers: HashMap<ContainerId, (u64, bool)>,
     /// XID errors seen since start, newest last (bounded).
     pub xids: VecDeque<XidError>,
+    /// The fatal XIDs that left `xids` for newer ones: a GPU that needs a reset stays broken
+    /// however many harmless XIDs follow (one per GPU and code).
+    fatal_evicted: Vec<XidError>,
     /// Each GPU's state (free, held, busy, broken) and problems, by index: computed once per
     /// sample or XID, read by every view.
     assessed: HashMap<u32, Assessment>,
@@ -122,6 +125,7 @@ impl Default for GpuState {
             idle_labels: Vec::new(),
             idle_containers: HashMap::new(),
             xids: VecDeque::new(),
+            fatal_evicted: Vec::new(),
             assessed: HashMap::new(),
         }
     }
@@ -187,12 +191,12 @@ impl GpuState {
             self.assessed.clear();
             return;
         };
-        let xids = &self.xids;
+        let xids = self.xids.iter().chain(&self.fatal_evicted);
         self.assessed = snap
             .gpus
             .iter()
             .map(|g| {
-                let codes = xids.iter().filter(|x| xid_on(x, g)).map(|x| x.xid);
+                let codes = xids.clone().filter(|x| xid_on(x, g)).map(|x| x.xid);
                 (g.index, assess(g, codes))
             })
             .collect();
@@ -267,18 +271,32 @@ impl GpuState {
     }
 
     pub fn xid(&mut self, x: XidError) {
-        if self.xids.len() == XIDS_KEPT {
-            self.xids.pop_front();
+        if self.xids.len() == XIDS_KEPT
+            && let Some(old) = self.xids.pop_front()
+        {
+            self.keep_if_fatal(old);
         }
         self.xids.push_back(x);
         self.assess();
     }
 
+    fn keep_if_fatal(&mut self, x: XidError) {
+        let same = |k: &XidError| k.xid == x.xid && k.gpu_uuid == x.gpu_uuid && k.gpu_index == x.gpu_index;
+        if crate::gpu::xid_catalog::breaks_gpu(x.xid) && !self.fatal_evicted.iter().any(same) {
+            self.fatal_evicted.push(x);
+        }
+    }
+
     /// XIDs from before the run (oldest first), kept before the live ones; the newest of them
     /// where they do not all fit.
     pub fn past_xids(&mut self, past: &[XidError]) {
-        for x in past.iter().rev().take(XIDS_KEPT.saturating_sub(self.xids.len())) {
+        let room = XIDS_KEPT.saturating_sub(self.xids.len());
+        let (older, kept) = past.split_at(past.len().saturating_sub(room));
+        for x in kept.iter().rev() {
             self.xids.push_front(x.clone());
+        }
+        for x in older {
+            self.keep_if_fatal(x.clone());
         }
         self.assess();
     }

@@ -232,7 +232,8 @@ impl FileCache {
             }
             let still = || self.parent_of.get(id).and_then(|p| self.parents.get(p)).is_some_and(|p| p.still);
             let res = match &mut entry.1 {
-                Source::Open(f) => match f.unchanged().filter(|_| still()) {
+                // Asked only while the parent stood still: asking ages the slow files.
+                Source::Open(f) => match if still() { f.unchanged() } else { None } {
                     Some(s) => Ok(s),
                     None => f.read(&mut self.buf).map_err(|e| e.to_string()),
                 },

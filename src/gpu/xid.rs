@@ -49,6 +49,9 @@ impl<M: From<GpuEvent> + Send + 'static> XidWatcher<M> {
 
     fn run(self, rt: Option<tokio::runtime::Handle>) {
         // Once per run, at the first watch: the log holds the whole boot.
+        if self.kernel_log.is_some() && rt.is_none() {
+            tracing::warn!("XID watcher started outside the runtime: XIDs from before this run are not read");
+        }
         let mut past = self.kernel_log.clone().zip(rt);
         loop {
             match open_library(self.lib.as_deref()) {
@@ -74,11 +77,22 @@ impl<M: From<GpuEvent> + Send + 'static> XidWatcher<M> {
         }
     }
 
+    /// Sends the kernel log's XIDs from before `since`, once per run; false when the
+    /// receiver is gone.
+    fn seed(&self, nvml: &Nvml, past: &mut Option<(Readers, tokio::runtime::Handle)>, since: i64) -> bool {
+        let Some((readers, rt)) = past.take() else { return true };
+        let xids = past_xids(nvml, rt.block_on(kernel_xid::read_from(&readers)), since);
+        xids.is_empty() || self.tx.blocking_send(M::from(GpuEvent::PastXids(xids))).is_ok()
+    }
+
     fn watch(
         &self,
         nvml: &Nvml,
         past: &mut Option<(Readers, tokio::runtime::Handle)>,
     ) -> Result<End, NvmlError> {
+        // Before registering: a line stamped up to this second may predate the watch (counted
+        // twice at worst, never lost).
+        let since = unix_now();
         for sym in [
             nvml.lib().nvmlEventSetCreate.is_ok(),
             nvml.lib().nvmlEventSetFree.is_ok(),
@@ -87,13 +101,17 @@ impl<M: From<GpuEvent> + Send + 'static> XidWatcher<M> {
         ] {
             // The wrapper's EventSet frees itself through a symbol it expects to exist.
             if !sym {
+                if !self.seed(nvml, past, since) {
+                    return Ok(End::Closed);
+                }
                 return Ok(End::Unsupported("the NVML library lacks the event calls".into()));
             }
         }
         let mut set = Some(nvml.create_event_set()?);
         let mut watched = 0;
         for index in 0..nvml.device_count()? {
-            let dev = nvml.device_by_index(index)?;
+            // A GPU gone from the bus cannot be watched; the others still can.
+            let Ok(dev) = nvml.device_by_index(index) else { continue };
             let supported = dev.supported_event_types().map(|t| t.contains(EventTypes::CRITICAL_XID_ERROR));
             if !matches!(supported, Ok(true)) {
                 continue;
@@ -112,11 +130,8 @@ impl<M: From<GpuEvent> + Send + 'static> XidWatcher<M> {
             }
         }
         // From here on the events tell; the log tells what came before.
-        if let Some((readers, rt)) = past.take() {
-            let xids = past_xids(nvml, rt.block_on(kernel_xid::read_from(&readers)), unix_now());
-            if !xids.is_empty() && self.tx.blocking_send(M::from(GpuEvent::PastXids(xids))).is_err() {
-                return Ok(End::Closed);
-            }
+        if !self.seed(nvml, past, since) {
+            return Ok(End::Closed);
         }
         let set = match set {
             Some(s) if watched > 0 => s,
@@ -172,7 +187,7 @@ fn past_xids(nvml: &Nvml, log: KernelLog, since: i64) -> Vec<XidError> {
     let out: Vec<XidError> = xids
         .iter()
         // Later lines are the watch's own events.
-        .filter(|x| x.unix_time().is_none_or(|t| t < since))
+        .filter(|x| x.unix_time().is_none_or(|t| t <= since))
         .filter_map(|x| {
             let index = kernel_xid::gpu_at(&x.bus, gpus.iter().map(|(i, b, _)| (*i, b.as_str())))?;
             let uuid = gpus.iter().find(|g| g.0 == index).map(|g| g.2.clone()).unwrap_or_default();

@@ -40,8 +40,8 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, st: &Styles
         f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
         return;
     };
-    // The table keeps its header and three rows (it scrolls to the selected one); the head
-    // gets what is left above them, and the notes below whatever the table leaves.
+    // The head is written for the height above the table's header and three rows (the table
+    // scrolls to the selected one); the notes below get whatever the table leaves.
     let head = fs_lines(app, u, st, usize::from(inner.width), usize::from(inner.height.saturating_sub(4)));
     let head_h = (head.len() as u16).min(inner.height);
     let table_h = 7.min(inner.height - head_h);
@@ -88,17 +88,20 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, st: &Styles
 /// when they would take more than `height` lines.
 fn fs_lines(app: &AppState, u: &DiskUsage, st: &Styles, width: usize, height: usize) -> Vec<Line<'static>> {
     let dir = u.root_dir.clone().unwrap_or_else(|| "Docker's data root".into());
-    let (text, style) = match u.fs.as_ref().filter(|fs| fs.used_percent().is_some()) {
-        Some(fs) => (fs.describe(), if app.disk_warning.is_some() { st.error() } else { st.ok() }),
-        None => ("free space unknown (remote engine or not visible from here)".to_string(), st.dim()),
+    let (text, style, figures) = match u.fs.as_ref().filter(|fs| fs.used_percent().is_some()) {
+        Some(fs) => (fs.describe(), if app.disk_warning.is_some() { st.error() } else { st.ok() }, true),
+        None => ("free space unknown (remote engine or not visible from here)".to_string(), st.dim(), false),
     };
     let mut lines = if dir.chars().count() + 2 + text.chars().count() <= width {
         vec![Line::from(vec![Span::raw(format!("{dir}: ")), Span::styled(text, style)])]
     } else {
         let mut lines = Vec::new();
         // Broken between its figures ("…, 40 GB free" / "of 500 GB (92% full)"), not inside one.
-        let phrases =
-            text.replace(' ', "\u{a0}").replace(",\u{a0}", ", ").replace("\u{a0}of\u{a0}", " of\u{a0}");
+        let phrases = if figures {
+            text.replace(' ', "\u{a0}").replace(",\u{a0}", ", ").replace("\u{a0}of\u{a0}", " of\u{a0}")
+        } else {
+            text
+        };
         lines.extend(wrap_words(&phrases, width).into_iter().map(|l| Line::from(Span::styled(l, style))));
         // With the reclaimable line below.
         if lines.len() + 2 <= height {
