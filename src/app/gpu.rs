@@ -18,6 +18,11 @@ pub const HISTORY: usize = 300;
 pub const SPARK_WIDE: usize = 16;
 pub const SPARK_UTIL: usize = 10;
 
+// The XIDs the state keeps: a child module, so it reaches the state's private fields.
+#[path = "gpu_xids.rs"]
+mod xids;
+pub use xids::{XIDS_KEPT, xid_on};
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum GpuStatus {
     Starting,
@@ -103,14 +108,6 @@ pub fn idle_age(secs: u64, lower_bound: bool) -> String {
     let age = crate::fmt::age(secs as i64);
     if lower_bound { format!("≥{age}") } else { age }
 }
-
-/// Whether XID `x` was reported for `g`: by UUID where the driver gave one.
-pub fn xid_on(x: &XidError, g: &GpuSample) -> bool {
-    if x.gpu_uuid.is_empty() { x.gpu_index == g.index } else { x.gpu_uuid == g.uuid }
-}
-
-/// XID errors kept for the GPU detail view.
-pub const XIDS_KEPT: usize = 64;
 
 impl Default for GpuState {
     fn default() -> Self {
@@ -268,37 +265,6 @@ impl GpuState {
             *e = e.zip(idle).map(|(a, b)| if b.0 < a.0 { b } else { a });
         }
         out.into_iter().filter_map(|(id, s)| s.map(|s| (id, s))).collect()
-    }
-
-    pub fn xid(&mut self, x: XidError) {
-        if self.xids.len() == XIDS_KEPT
-            && let Some(old) = self.xids.pop_front()
-        {
-            self.keep_if_fatal(old);
-        }
-        self.xids.push_back(x);
-        self.assess();
-    }
-
-    fn keep_if_fatal(&mut self, x: XidError) {
-        let same = |k: &XidError| k.xid == x.xid && k.gpu_uuid == x.gpu_uuid && k.gpu_index == x.gpu_index;
-        if crate::gpu::xid_catalog::breaks_gpu(x.xid) && !self.fatal_evicted.iter().any(same) {
-            self.fatal_evicted.push(x);
-        }
-    }
-
-    /// XIDs from before the run (oldest first), kept before the live ones; the newest of them
-    /// where they do not all fit.
-    pub fn past_xids(&mut self, past: &[XidError]) {
-        let room = XIDS_KEPT.saturating_sub(self.xids.len());
-        let (older, kept) = past.split_at(past.len().saturating_sub(room));
-        for x in kept.iter().rev() {
-            self.xids.push_front(x.clone());
-        }
-        for x in older {
-            self.keep_if_fatal(x.clone());
-        }
-        self.assess();
     }
 
     /// The engine is remote: NVML here would describe the wrong machine.
