@@ -45,29 +45,34 @@ pub fn truncate(s: &str, width: usize) -> String {
     out
 }
 
-/// `text` in lines of at most `width` characters, broken at spaces (a no-break space, U+00A0,
-/// keeps a phrase together: it is written as a space); a word longer than a line is cut with
-/// an ellipsis.
+/// `text` in lines of at most `width` characters, broken at spaces; a word longer than a line
+/// is cut with an ellipsis.
 pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    wrap_phrases(&text.split_whitespace().collect::<Vec<_>>(), width)
+}
+
+/// `phrases` in lines of at most `width` characters, broken between phrases ("40 GB free," /
+/// "of 500 GB (92% full)") where they fit, and between the words of a phrase wider than a line.
+pub fn wrap_phrases<S: AsRef<str>>(phrases: &[S], width: usize) -> Vec<String> {
     let width = width.max(1);
+    let units = phrases.iter().flat_map(|p| {
+        let p = p.as_ref();
+        if p.chars().count() <= width {
+            vec![p.to_string()]
+        } else {
+            p.split_whitespace().map(|w| truncate(w, width)).collect()
+        }
+    });
     let mut lines: Vec<String> = Vec::new();
     let mut line = String::new();
-    // A phrase wider than the line is broken at its own no-break spaces before a word is cut.
-    let words = text.split(' ').filter(|w| !w.is_empty()).flat_map(|w| {
-        let whole = w.chars().count() <= width;
-        let parts: Vec<&str> = if whole { vec![w] } else { w.split('\u{a0}').collect() };
-        parts
-    });
-    for word in words {
-        let word = &word.replace('\u{a0}', " ");
-        let word = truncate(word, width);
+    for unit in units {
         if line.is_empty() {
-            line = word;
-        } else if line.chars().count() + 1 + word.chars().count() <= width {
+            line = unit;
+        } else if line.chars().count() + 1 + unit.chars().count() <= width {
             line.push(' ');
-            line.push_str(&word);
+            line.push_str(&unit);
         } else {
-            lines.push(std::mem::replace(&mut line, word));
+            lines.push(std::mem::replace(&mut line, unit));
         }
     }
     if !line.is_empty() {
@@ -113,9 +118,9 @@ mod tests {
         assert_eq!(lines, ["35.8 GB used, 12.3 GB free, 2.1 GB", "reserved of 50.2 GB (71% full)"]);
         assert!(lines.iter().all(|l| l.chars().count() <= 38));
         assert_eq!(wrap_words("a verylongword b", 6), ["a", "veryl…", "b"]);
-        assert_eq!(wrap_words("1\u{a0}GB\u{a0}used, 2\u{a0}GB\u{a0}free", 12), ["1 GB used,", "2 GB free"]);
+        assert_eq!(wrap_phrases(&["1 GB used,", "2 GB free"], 12), ["1 GB used,", "2 GB free"]);
         assert!(wrap_words("  ", 10).is_empty());
-        let glued = "of\u{a0}1023.9\u{a0}GB\u{a0}(100%\u{a0}full)";
-        assert_eq!(wrap_words(glued, 12), ["of 1023.9 GB", "(100% full)"], "no figure cut");
+        let wide = ["of 1023.9 GB (100% full)"];
+        assert_eq!(wrap_phrases(&wide, 12), ["of 1023.9 GB", "(100% full)"], "no figure cut");
     }
 }

@@ -14,6 +14,18 @@ fn tmp(name: &str) -> PathBuf {
     d
 }
 
+/// A cgroup v2 container `id` under system.slice holding `pid`, with its four counter files;
+/// its directory (relative to `root`).
+fn v2_container(root: &Path, pid: u32, id: &str, cpu_usec: u64, current: u64, inactive: u64) -> String {
+    let dir = format!("sys/system.slice/docker-{id}.scope");
+    write(root, &format!("proc/{pid}/cgroup"), &format!("0::/system.slice/docker-{id}.scope\n"));
+    write(root, &format!("{dir}/cpu.stat"), &format!("usage_usec {cpu_usec}\n"));
+    write(root, &format!("{dir}/memory.current"), &format!("{current}\n"));
+    write(root, &format!("{dir}/memory.stat"), &format!("inactive_file {inactive}\n"));
+    write(root, &format!("{dir}/memory.max"), "max\n");
+    dir
+}
+
 #[test]
 fn reads_v1_cgroupfs_counters() {
     let root = tmp("v1");
@@ -84,12 +96,7 @@ fn a_cgroup_of_another_container_is_not_read() {
 fn memory_stat_is_read_again_when_the_usage_moves_or_it_grows_old() {
     let root = tmp("slow");
     let id = "e".repeat(64);
-    let dir = format!("sys/system.slice/docker-{id}.scope");
-    write(&root, "proc/11/cgroup", &format!("0::/system.slice/docker-{id}.scope\n"));
-    write(&root, &format!("{dir}/cpu.stat"), "usage_usec 1\n");
-    write(&root, &format!("{dir}/memory.current"), "10000000\n");
-    write(&root, &format!("{dir}/memory.stat"), "inactive_file 1000000\n");
-    write(&root, &format!("{dir}/memory.max"), "max\n");
+    let dir = v2_container(&root, 11, &id, 1, 10_000_000, 1_000_000);
     let r = CgroupReader::new(root.join("proc"), root.join("sys"));
     let mut files = r.resolve(11, &id).and_then(|p| r.open(&p)).unwrap_or_else(|e| panic!("{e}"));
     let mut buf = String::new();
@@ -117,12 +124,7 @@ fn memory_stat_is_read_again_when_the_usage_moves_or_it_grows_old() {
 fn an_idle_containers_usage_is_read_with_the_slow_files_only() {
     let root = tmp("idle");
     let id = "f".repeat(64);
-    let dir = format!("sys/system.slice/docker-{id}.scope");
-    write(&root, "proc/12/cgroup", &format!("0::/system.slice/docker-{id}.scope\n"));
-    write(&root, &format!("{dir}/cpu.stat"), "usage_usec 5\n");
-    write(&root, &format!("{dir}/memory.current"), "10000000\n");
-    write(&root, &format!("{dir}/memory.stat"), "inactive_file 0\n");
-    write(&root, &format!("{dir}/memory.max"), "max\n");
+    let dir = v2_container(&root, 12, &id, 5, 10_000_000, 0);
     let r = CgroupReader::new(root.join("proc"), root.join("sys"));
     let mut files = r.resolve(12, &id).and_then(|p| r.open(&p)).unwrap_or_else(|e| panic!("{e}"));
     let mut buf = String::new();
@@ -144,12 +146,7 @@ fn an_idle_containers_usage_is_read_with_the_slow_files_only() {
 fn containers_opened_one_after_another_read_their_slow_files_on_different_ticks() {
     let root = tmp("phase");
     let id = "e".repeat(64);
-    let dir = format!("sys/system.slice/docker-{id}.scope");
-    write(&root, "proc/13/cgroup", &format!("0::/system.slice/docker-{id}.scope\n"));
-    write(&root, &format!("{dir}/cpu.stat"), "usage_usec 5\n");
-    write(&root, &format!("{dir}/memory.current"), "10000000\n");
-    write(&root, &format!("{dir}/memory.stat"), "inactive_file 0\n");
-    write(&root, &format!("{dir}/memory.max"), "max\n");
+    let dir = v2_container(&root, 13, &id, 5, 10_000_000, 0);
     let r = CgroupReader::new(root.join("proc"), root.join("sys"));
     let paths = r.resolve(13, &id).unwrap_or_else(|e| panic!("{e}"));
     // The tick (counting from 1) on which a container's idle reading first sees a change

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 
 use super::dialogs::centered;
-use super::fmt::{age, truncate, wrap_words};
+use super::fmt::{age, truncate, wrap_phrases};
 use super::theme::Styles;
 use crate::app::AppState;
 use crate::app::disk::{DiskView, IMAGE_KEYS, ROW_KEYS, Stage};
@@ -88,21 +88,20 @@ pub fn draw(f: &mut Frame, area: Rect, app: &AppState, v: &DiskView, st: &Styles
 /// when they would take more than `height` lines.
 fn fs_lines(app: &AppState, u: &DiskUsage, st: &Styles, width: usize, height: usize) -> Vec<Line<'static>> {
     let dir = u.root_dir.clone().unwrap_or_else(|| "Docker's data root".into());
-    let (text, style, figures) = match u.fs.as_ref().filter(|fs| fs.used_percent().is_some()) {
-        Some(fs) => (fs.describe(), if app.disk_warning.is_some() { st.error() } else { st.ok() }, true),
-        None => ("free space unknown (remote engine or not visible from here)".to_string(), st.dim(), false),
+    let (phrases, style) = match u.fs.as_ref().filter(|fs| fs.used_percent().is_some()) {
+        Some(fs) => (fs.phrases(), if app.disk_warning.is_some() { st.error() } else { st.ok() }),
+        None => {
+            let why = "free space unknown (remote engine or not visible from here)";
+            (why.split(' ').map(String::from).collect(), st.dim())
+        }
     };
+    let text = phrases.join(" ");
     let mut lines = if dir.chars().count() + 2 + text.chars().count() <= width {
         vec![Line::from(vec![Span::raw(format!("{dir}: ")), Span::styled(text, style)])]
     } else {
-        let mut lines = Vec::new();
         // Broken between its figures ("…, 40 GB free" / "of 500 GB (92% full)"), not inside one.
-        let phrases = if figures {
-            text.replace(' ', "\u{a0}").replace(",\u{a0}", ", ").replace("\u{a0}of\u{a0}", " of\u{a0}")
-        } else {
-            text
-        };
-        lines.extend(wrap_words(&phrases, width).into_iter().map(|l| Line::from(Span::styled(l, style))));
+        let mut lines: Vec<Line> =
+            wrap_phrases(&phrases, width).into_iter().map(|l| Line::from(Span::styled(l, style))).collect();
         // With the reclaimable line below.
         if lines.len() + 2 <= height {
             lines.insert(0, Line::from(truncate(&format!("{dir}:"), width)));
@@ -111,8 +110,13 @@ fn fs_lines(app: &AppState, u: &DiskUsage, st: &Styles, width: usize, height: us
     };
     let total = human_size(u.reclaimable_total());
     let wide = format!("Reclaimable by pruning every row: {total}");
-    let narrow = format!("Reclaimable, all rows: {total}");
-    lines.push(Line::from(if wide.chars().count() <= width { wide } else { narrow }));
+    if wide.chars().count() <= width {
+        lines.push(Line::from(wide));
+    } else {
+        lines.extend(
+            wrap_phrases(&["Reclaimable, all rows:".to_string(), total], width).into_iter().map(Line::from),
+        );
+    }
     lines
 }
 

@@ -135,11 +135,24 @@ impl FsUsage {
     /// blocks that are neither, so the figures add up (free alone beside the size and a percent
     /// of the usable part read as a contradiction).
     pub fn describe(&self) -> String {
+        self.phrases().join(" ")
+    }
+
+    /// `describe`'s text in the phrases a narrow pane may break it into: `["230 GB used,",
+    /// "40 GB free,", "0.5 GB reserved", "of 270.6 GB (85% full)"]`.
+    pub fn phrases(&self) -> Vec<String> {
         let h = human_size;
         let reserved = self.total.saturating_sub(self.used.saturating_add(self.free));
-        let reserved = if reserved > 0 { format!(", {} reserved", h(reserved)) } else { String::new() };
         let full = self.used_percent().map_or_else(String::new, |p| format!(" ({p:.0}% full)"));
-        format!("{} used, {} free{reserved} of {}{full}", h(self.used), h(self.free), h(self.total))
+        let mut out = vec![format!("{} used,", h(self.used))];
+        if reserved > 0 {
+            out.push(format!("{} free,", h(self.free)));
+            out.push(format!("{} reserved", h(reserved)));
+        } else {
+            out.push(format!("{} free", h(self.free)));
+        }
+        out.push(format!("of {}{full}", h(self.total)));
+        out
     }
 }
 
